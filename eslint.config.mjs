@@ -1,0 +1,18 @@
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["node_modules/**", "bin/**", "policy/node_modules/**", "**/*.js", "**/*.mjs"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      // Dynamic providers must require() their SDK clients inside methods so that
+      // Pulumi's closure serialization does not capture them.
+      "@typescript-eslint/no-require-imports": "off",
+      eqeqeq: ["error", "always"],
+      "no-console": "off",
+    },
+  },
+);

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# One-time machine setup: the servers the tests run against and the npm packages.
+# Safe to run again. Needs root (or sudo) for the Debian packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+debs=(postgresql postgresql-client redis-server dnsmasq-base)
+missing=()
+for p in "${debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The Debian package starts a cluster on 5432; the tests start their own on free ports.
+if command -v pg_lsclusters >/dev/null 2>&1; then
+  $SUDO pg_ctlcluster --force 15 main stop >/dev/null 2>&1 || true
+fi
+
+# AWS API emulator for the ECS/S3 adapter tests.
+if ! command -v moto_server >/dev/null 2>&1; then
+  echo "setup: installing moto[server] from PyPI"
+  python3 -m pip install --quiet "moto[server]>=5.2,<6" 2>/dev/null ||
+    python3 -m pip install --quiet --break-system-packages "moto[server]>=5.2,<6"
+fi
+
+echo "setup: installing npm packages"
+npm ci --no-audit --no-fund --loglevel=error
+echo "setup: done"

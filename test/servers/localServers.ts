@@ -1,0 +1,165 @@
+/**
+ * Real servers on loopback for tests and benchmarks: redis-server, PostgreSQL clusters
+ * (initdb + postgres) and the moto AWS emulator. Each gets a free port and a private
+ * temp directory, and is stopped by the returned `stop()`.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, chownSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+
+export interface RunningServer {
+  url: string;
+  stop(): Promise<void>;
+}
+
+const SETUP_HINT = "install it with `bash scripts/setup.sh` (the README's setup command)";
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function findExecutable(name: string, extraDirs: string[] = []): string {
+  for (const dir of [...extraDirs, ...(process.env.PATH ?? "").split(path.delimiter)]) {
+    const candidate = path.join(dir, name);
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new Error(`test servers: \`${name}\` not found; ${SETUP_HINT}`);
+}
+
+export function postgresBinDir(): string {
+  const root = "/usr/lib/postgresql";
+  const versions = existsSync(root)
+    ? readdirSync(root)
+        .filter((v) => existsSync(path.join(root, v, "bin", "initdb")))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
+  if (versions.length === 0) throw new Error(`test servers: PostgreSQL server binaries not found; ${SETUP_HINT}`);
+  return path.join(root, versions[0], "bin");
+}
+
+async function waitForPort(port: number, child: ChildProcess, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`test servers: ${what} exited with code ${child.exitCode}`);
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, "127.0.0.1");
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once("error", () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`test servers: ${what} did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
+}
+
+function stopChild(child: ChildProcess, dir?: string): () => Promise<void> {
+  return async () => {
+    if (child.exitCode === null) {
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+      if (child.exitCode === null) child.kill("SIGKILL");
+    }
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  };
+}
+
+function tempDir(prefix: string): string {
+  return mkdtempSync(path.join(os.tmpdir(), `tines-maint-${prefix}-`));
+}
+
+/** Password of the `tines` ACL user on the test Redis (the default user has no password). */
+export const TEST_REDIS_USER_PASSWORD = "redis-test-secret";
+
+export async function startRedis(): Promise<RunningServer> {
+  const bin = findExecutable("redis-server", ["/usr/bin", "/usr/sbin"]);
+  const port = await freePort();
+  const dir = tempDir("redis");
+  const child = spawn(
+    bin,
+    [
+      "--port", String(port),
+      "--bind", "127.0.0.1",
+      "--save", "",
+      "--appendonly", "no",
+      "--dir", dir,
+      "--user", "tines", "on", `>${TEST_REDIS_USER_PASSWORD}`, "~*", "&*", "+@all",
+    ],
+    { stdio: "ignore" },
+  );
+  await waitForPort(port, child, "redis-server");
+  return { url: `redis://127.0.0.1:${port}`, stop: stopChild(child, dir) };
+}
+
+/** Superuser password of the test PostgreSQL clusters (TCP connections need it). */
+export const TEST_PG_PASSWORD = "pg-test-secret";
+
+export async function startPostgres(name: string): Promise<RunningServer> {
+  const binDir = postgresBinDir();
+  const port = await freePort();
+  const dir = tempDir(`pg-${name}`);
+  const dataDir = path.join(dir, "data");
+  const pwFile = path.join(dir, "pw");
+  writeFileSync(pwFile, TEST_PG_PASSWORD);
+  // initdb refuses to run as root; run the cluster as the Debian `postgres` user then.
+  const asRoot = process.getuid?.() === 0;
+  const runAs = (cmd: string, args: string[]): [string, string[]] =>
+    asRoot ? ["runuser", ["-u", "postgres", "--", cmd, ...args]] : [cmd, args];
+  if (asRoot) {
+    const pw = spawnSync("id", ["-u", "postgres"], { encoding: "utf8" });
+    const gid = spawnSync("id", ["-g", "postgres"], { encoding: "utf8" });
+    if (pw.status !== 0) throw new Error(`test servers: no \`postgres\` user; ${SETUP_HINT}`);
+    chownSync(dir, Number(pw.stdout.trim()), Number(gid.stdout.trim()));
+    chownSync(pwFile, Number(pw.stdout.trim()), Number(gid.stdout.trim()));
+  }
+  const [initCmd, initArgs] = runAs(path.join(binDir, "initdb"), [
+    "-D", dataDir,
+    "-U", "postgres",
+    "--pwfile", pwFile,
+    "--auth-local", "trust",
+    "--auth-host", "scram-sha-256",
+    "--encoding", "UTF8",
+    "--no-sync",
+  ]);
+  const init = spawnSync(initCmd, initArgs, { encoding: "utf8" });
+  if (init.status !== 0) throw new Error(`test servers: initdb failed: ${init.stderr}`);
+  const [pgCmd, pgArgs] = runAs(path.join(binDir, "postgres"), [
+    "-D", dataDir,
+    "-p", String(port),
+    "-c", "listen_addresses=127.0.0.1",
+    "-c", `unix_socket_directories=${dir}`,
+    "-c", "fsync=off",
+    "-c", "synchronous_commit=off",
+    "-c", "full_page_writes=off",
+    "-c", "max_wal_size=4GB",
+    "-c", "max_connections=100",
+  ]);
+  const child = spawn(pgCmd, pgArgs, { stdio: "ignore" });
+  await waitForPort(port, child, `postgres (${name})`);
+  return {
+    url: `postgresql://postgres:${TEST_PG_PASSWORD}@127.0.0.1:${port}/postgres`,
+    stop: stopChild(child, dir),
+  };
+}
+
+export async function startMoto(): Promise<RunningServer> {
+  const bin = findExecutable("moto_server");
+  const port = await freePort();
+  const child = spawn(bin, ["-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
+  await waitForPort(port, child, "moto_server", 60_000);
+  return { url: `http://127.0.0.1:${port}`, stop: stopChild(child) };
+}
