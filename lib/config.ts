@@ -27,6 +27,12 @@ export const SECRET_PLACEHOLDER = "[secret]";
 
 const list = (values: readonly string[]) => values.join(", ");
 
+function oneOf(allowed: readonly string[], input: unknown): string {
+  return input === undefined
+    ? `required; allowed: ${list(allowed)}`
+    : `must be one of: ${list(allowed)} (got ${JSON.stringify(input)})`;
+}
+
 const countSchema = z
   .number({ error: "must be a whole number >= 0" })
   .int({ error: "must be a whole number >= 0" })
@@ -39,23 +45,23 @@ const workloadNameSchema = z
     error: "must be lowercase letters, digits, '-' or '_' (a workload name)",
   });
 
-const serviceEntrySchema = z.union(
-  [
-    countSchema,
-    z.strictObject({
+const serviceEntrySchema = z.preprocess(
+  (value) => (typeof value === "number" ? { count: value } : value),
+  z.strictObject(
+    {
       count: countSchema,
       name: workloadNameSchema.optional(),
       kind: z.enum(WORKLOAD_KINDS, { error: `must be one of: ${list(WORKLOAD_KINDS)}` }).optional(),
-    }),
-  ],
-  { error: "must be a count (whole number >= 0) or {count, name?, kind?}" },
+    },
+    { error: "must be a count (whole number >= 0) or {count, name?, kind?}" },
+  ),
 );
 
 export const serviceSchema = serviceEntrySchema;
 
 export const coreConfigShape = {
-  phase: z.enum(PHASES, { error: `required; must be one of: ${list(PHASES)}` }),
-  platform: z.enum(PLATFORMS, { error: `required; must be one of: ${list(PLATFORMS)}` }),
+  phase: z.enum(PHASES, { error: (issue) => oneOf(PHASES, issue.input) }),
+  platform: z.enum(PLATFORMS, { error: (issue) => oneOf(PLATFORMS, issue.input) }),
   services: z.record(z.string(), serviceEntrySchema, { error: "required; a map of service key to count" }),
   keepRunning: z.array(z.string(), { error: "must be a list of service keys" }).default([]),
   stepTimeoutSeconds: z
@@ -107,37 +113,57 @@ export interface CoreConfig {
   compose: { projectName?: string; projectDirectory?: string };
 }
 
-/** Turn zod's issues into one line: `key.path: problem; other.key: problem`. */
-export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
-  const seen = new Set<string>();
-  const parts: string[] = [];
-  for (const issue of issues) {
-    const key = issue.path.map(String).join(".") || "(config)";
-    let message = issue.message;
-    if (issue.code === "unrecognized_keys") {
-      const known = "keys" in issue ? issue.keys.join(", ") : "";
-      message = `unknown key${known.includes(",") ? "s" : ""} ${known}`;
-    }
-    const line = `${PROJECT_NAME}:${key}: ${message}`;
-    if (!seen.has(line)) {
-      seen.add(line);
-      parts.push(line);
-    }
+/** The keys an object in `schema` at `path` allows, for "unknown key" messages. */
+function allowedKeysAt(schema: z.core.$ZodType, path: readonly PropertyKey[]): string[] {
+  let current: z.core.$ZodType | undefined = schema;
+  const unwrap = (s: z.core.$ZodType | undefined): z.core.$ZodType | undefined => {
+    const def = s?._zod.def as { type?: string; innerType?: z.core.$ZodType; out?: z.core.$ZodType } | undefined;
+    if (!def) return undefined;
+    if (def.type === "optional" || def.type === "default" || def.type === "nullable") return unwrap(def.innerType);
+    if (def.type === "pipe") return unwrap(def.out);
+    return s;
+  };
+  for (const segment of path) {
+    current = unwrap(current);
+    const def = current?._zod.def as { type?: string; shape?: Record<string, z.core.$ZodType>; valueType?: z.core.$ZodType };
+    if (def?.type === "object") current = def.shape?.[String(segment)];
+    else if (def?.type === "record") current = def.valueType;
+    else return [];
   }
-  return parts.join("; ");
+  const def = unwrap(current)?._zod.def as { type?: string; shape?: Record<string, unknown> } | undefined;
+  return def?.type === "object" && def.shape ? Object.keys(def.shape) : [];
 }
 
+/** Turn zod's issues into one line: `project:key.path: problem; project:other.key: problem`. */
+export function formatIssues(issues: readonly z.core.$ZodIssue[], schema?: z.core.$ZodType): string {
+  const lines: string[] = [];
+  const add = (path: readonly PropertyKey[], message: string) => {
+    const line = `${PROJECT_NAME}:${path.map(String).join(".") || "(config)"}: ${message}`;
+    if (!lines.includes(line)) lines.push(line);
+  };
+  for (const issue of issues) {
+    if (issue.code === "unrecognized_keys") {
+      const allowed = schema ? allowedKeysAt(schema, issue.path) : [];
+      for (const key of issue.keys) {
+        add([...issue.path, key], `unknown key${allowed.length ? `; allowed: ${list(allowed)}` : ""}`);
+      }
+    } else {
+      add(issue.path, issue.message);
+    }
+  }
+  return lines.join("; ");
+}
+
+type RawCoreConfig = z.infer<z.ZodObject<typeof coreConfigShape>>;
+
 /** Cross-field rules that a schema cannot say on its own. */
-function coreRules(
-  raw: z.infer<z.ZodObject<typeof coreConfigShape>>,
-  addIssue: (path: (string | number)[], message: string) => void,
-): void {
+export function coreRules(raw: RawCoreConfig, addIssue: (path: (string | number)[], message: string) => void): void {
   for (const [key, entry] of Object.entries(raw.services)) {
     if (!isServiceKey(key)) {
       addIssue(["services", key], `unknown service key; allowed: ${list(SCALE_DOWN_ORDER)}`);
       continue;
     }
-    if (typeof entry === "object" && entry.kind && raw.platform !== "kubernetes") {
+    if (entry.kind && raw.platform !== "kubernetes") {
       addIssue(["services", key, "kind"], `applies only to platform kubernetes (platform is ${raw.platform})`);
     }
   }
@@ -160,14 +186,10 @@ function coreRules(
   }
 }
 
-export const coreConfigSchema = z.object(coreConfigShape).superRefine((raw, ctx) =>
-  coreRules(raw, (path, message) => ctx.addIssue({ code: "custom", path, message })),
-);
-
-export function toCoreConfig(raw: z.infer<typeof coreConfigSchema>): CoreConfig {
+export function toCoreConfig(raw: RawCoreConfig): CoreConfig {
   const services: ServiceConfig[] = SCALE_DOWN_ORDER.filter((key) => key in raw.services).map((key) => {
     const entry = raw.services[key];
-    return typeof entry === "number" ? { key, count: entry } : { key, ...entry };
+    return { key, ...entry };
   });
   return {
     phase: raw.phase,

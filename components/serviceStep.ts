@@ -1,0 +1,44 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { ServiceStep } from "../lib/plan";
+import type { Phase } from "../lib/services";
+import type { PlatformAdapter } from "./platforms/adapter";
+
+export interface TinesServiceStepArgs {
+  step: ServiceStep;
+  phase: Phase;
+  adapter: PlatformAdapter;
+  timeoutSeconds: number;
+}
+
+/**
+ * One service of the runbook brought to its target count. Finishes only when the platform
+ * reports the target reached, so a step that dependsOn this one starts after it.
+ */
+export class TinesServiceStep extends pulumi.ComponentResource {
+  public readonly workloadName: pulumi.Output<string>;
+  public readonly configuredCount: pulumi.Output<number>;
+  public readonly targetCount: pulumi.Output<number>;
+  public readonly previousCount: pulumi.Output<number | undefined>;
+  public readonly reachedCount: pulumi.Output<number>;
+
+  constructor(name: string, args: TinesServiceStepArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("tines-maintenance:index:ServiceStep", name, {}, opts);
+    const scaled = args.adapter.scaleService(args.step, {
+      parent: this,
+      phase: args.phase,
+      timeoutSeconds: args.timeoutSeconds,
+    });
+    this.workloadName = pulumi.output(args.step.workloadName);
+    this.configuredCount = pulumi.output(args.step.configuredCount);
+    this.targetCount = pulumi.output(args.step.targetCount);
+    this.previousCount = scaled.previousCount;
+    this.reachedCount = scaled.reachedCount;
+    this.registerOutputs({
+      workloadName: this.workloadName,
+      configuredCount: this.configuredCount,
+      targetCount: this.targetCount,
+      previousCount: this.previousCount,
+      reachedCount: this.reachedCount,
+    });
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * The `database` section of the stack config: backup before maintenance and migration to
+ * a new PostgreSQL instance. Pure (no Pulumi), so the program and the `plan` CLI share it.
+ */
+import { z } from "zod";
+import { SECRET_PLACEHOLDER, formatIssues, type CoreConfig } from "../config";
+import { ConfigError } from "../errors";
+
+const postgresUrlSchema = z.string({ error: "must be a postgresql:// URL (a secret)" }).refine(
+  (value) => {
+    if (value === SECRET_PLACEHOLDER) return true;
+    try {
+      const url = new URL(value);
+      return (url.protocol === "postgresql:" || url.protocol === "postgres:") && url.hostname !== "";
+    } catch {
+      return false;
+    }
+  },
+  { error: "must be a postgresql://user:password@host:port/database URL (a secret)" },
+);
+
+const jobsSchema = z
+  .number({ error: "must be a whole number from 1 to 64" })
+  .int({ error: "must be a whole number from 1 to 64" })
+  .min(1, { error: "must be a whole number from 1 to 64" })
+  .max(64, { error: "must be a whole number from 1 to 64" });
+
+export const backupConfigSchema = z
+  .strictObject({
+    /** Taken during shutdown once the application tier is down. */
+    enabled: z.boolean({ error: "must be true or false" }).default(true),
+    /** Local directory for the dump (created if missing). */
+    directory: z.string().min(1, { error: "must be a directory path" }).optional(),
+    s3Bucket: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: "must be an S3 bucket name (3-63 of a-z 0-9 . -)" })
+      .optional(),
+    s3Prefix: z.string({ error: "must be a string" }).default(""),
+    s3Region: z.string().min(1, { error: "must be an AWS region, e.g. us-east-1" }).optional(),
+    /** For tests and private endpoints (VPC endpoint, emulator); path-style addressing. */
+    s3Endpoint: z.url({ error: "must be a URL" }).optional(),
+    /** gzip level of the custom-format archive: 0 (none) to 9 (smallest). */
+    compressLevel: z
+      .number({ error: "must be a whole number from 0 to 9" })
+      .int({ error: "must be a whole number from 0 to 9" })
+      .min(0, { error: "must be a whole number from 0 to 9" })
+      .max(9, { error: "must be a whole number from 0 to 9" })
+      .default(1),
+  })
+  .default({ enabled: true, s3Prefix: "", compressLevel: 1 });
+
+export const migrationConfigSchema = z.strictObject({
+  /** The new instance, database included; must be empty (see allowNonEmptyTarget). */
+  targetUrl: postgresUrlSchema,
+  /** Parallel dump/restore workers; gains flatten past the core count. */
+  jobs: jobsSchema.optional(),
+  /** Restore over an existing copy (`pg_restore --clean --if-exists`), e.g. to retry a failed run. */
+  allowNonEmptyTarget: z.boolean({ error: "must be true or false" }).default(false),
+  /** Keep owners (default; the roles must exist on the target) or let the target user own everything. */
+  noOwner: z.boolean({ error: "must be true or false" }).default(false),
+  /** Content checksums for tables up to this size (MiB); larger ones get row counts only. 0 = none. */
+  checksumMaxTableMiB: z
+    .number({ error: "must be a whole number of MiB >= 0" })
+    .int({ error: "must be a whole number of MiB >= 0" })
+    .min(0, { error: "must be a whole number of MiB >= 0" })
+    .default(10240),
+});
+
+export const databaseConfigSchema = z
+  .strictObject({
+    /** The database Tines uses now (a secret). */
+    url: postgresUrlSchema,
+    backup: backupConfigSchema,
+    migration: migrationConfigSchema.optional(),
+  })
+  .superRefine((raw, ctx) => {
+    if (raw.backup.enabled && !raw.backup.directory && !raw.backup.s3Bucket) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["backup"],
+        message: "enabled (the default) but no location; set backup.directory and/or backup.s3Bucket, or backup.enabled false",
+      });
+    }
+  });
+
+export type DatabaseConfig = z.infer<typeof databaseConfigSchema>;
+export type BackupConfig = DatabaseConfig["backup"];
+export type MigrationConfig = NonNullable<DatabaseConfig["migration"]>;
+
+/** Parse `database` (undefined when the section is absent), one ConfigError naming the key. */
+export function parseDatabaseConfig(raw: unknown): DatabaseConfig | undefined {
+  if (raw === undefined) return undefined;
+  const parsed = databaseConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(
+      formatIssues(parsed.error.issues.map((issue) => ({ ...issue, path: ["database", ...issue.path] }))),
+    );
+  }
+  return parsed.data;
+}
+
+/**
+ * The seed's prerequisite for a migration: every Tines service shut down except Postgres.
+ * Called during config validation so that nothing is registered when it does not hold.
+ */
+export function assertMigrationPreconditions(core: Pick<CoreConfig, "phase" | "services" | "keepRunning">): void {
+  const prefix = "tines-maintenance:database.migration";
+  if (core.phase !== "shutdown") {
+    throw new ConfigError(`${prefix}: runs only with phase shutdown (phase is ${core.phase}); allowed: shutdown`);
+  }
+  if (!core.services.some((s) => s.key === "postgres") || !core.keepRunning.includes("postgres")) {
+    throw new ConfigError(
+      `${prefix}: needs postgres in services and keepRunning: [postgres], so that the source stays up while everything else is down`,
+    );
+  }
+  const others = core.keepRunning.filter((key) => key !== "postgres");
+  if (others.length > 0) {
+    throw new ConfigError(
+      `${prefix}: every service but postgres must go to 0; keepRunning also lists ${others.join(", ")}; allowed: [postgres]`,
+    );
+  }
+}
+
+/** Which database gates the plan includes (see lib/plan.ts PlanGates). */
+export function databaseGates(
+  core: Pick<CoreConfig, "phase">,
+  database: DatabaseConfig | undefined,
+): { databaseBackup: boolean; databaseMigration: boolean } {
+  const shutdown = core.phase === "shutdown";
+  return {
+    databaseBackup: shutdown && database !== undefined && database.backup.enabled,
+    databaseMigration: shutdown && database?.migration !== undefined,
+  };
+}
+
+/**
+ * The whole check the lead runs during config validation: parse the section and, when a
+ * migration is configured for a shutdown, enforce its preconditions.
+ */
+export function validateDatabaseConfig(
+  core: Pick<CoreConfig, "phase" | "services" | "keepRunning">,
+  raw: unknown,
+): DatabaseConfig | undefined {
+  const database = parseDatabaseConfig(raw);
+  if (database?.migration && core.phase === "shutdown") assertMigrationPreconditions(core);
+  return database;
+}

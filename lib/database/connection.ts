@@ -1,0 +1,117 @@
+/**
+ * PostgreSQL connection details for pg_dump/pg_restore and node-postgres. Passwords go to
+ * child processes only through a private PGPASSFILE (mode 0600), never on a command line.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { ClientConfig } from "pg";
+import { ConfigError } from "../errors";
+import { redactUrl } from "../redact";
+
+export interface PgTarget {
+  host: string;
+  port: number;
+  user: string;
+  password?: string;
+  database: string;
+  /** libpq sslmode from `?sslmode=` (disable, prefer, require, verify-ca, verify-full). */
+  sslmode?: string;
+  /** The URL with its password masked, for messages. */
+  display: string;
+}
+
+const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
+
+/** Parse a postgresql:// URL; `flag` names the key or flag in the error. */
+export function parsePgUrl(url: string, flag: string): PgTarget {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError(`${flag}: must be a postgresql://user:password@host:port/database URL`);
+  }
+  if (parsed.protocol !== "postgresql:" && parsed.protocol !== "postgres:") {
+    throw new ConfigError(`${flag}: must be a postgresql:// URL, got scheme ${parsed.protocol}`);
+  }
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ""));
+  if (!parsed.hostname || !database || !parsed.username) {
+    throw new ConfigError(`${flag}: must name user, host and database: postgresql://user:password@host:port/database`);
+  }
+  const sslmode = parsed.searchParams.get("sslmode") ?? undefined;
+  if (sslmode !== undefined && !SSL_MODES.includes(sslmode)) {
+    throw new ConfigError(`${flag}: sslmode must be one of: ${SSL_MODES.join(", ")}`);
+  }
+  return {
+    host: parsed.hostname.replace(/^\[|\]$/g, ""),
+    port: parsed.port ? Number(parsed.port) : 5432,
+    user: decodeURIComponent(parsed.username),
+    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+    database,
+    sslmode,
+    display: redactUrl(url),
+  };
+}
+
+/** The same server, another database (e.g. `postgres` to create the target). */
+export function withDatabase(target: PgTarget, database: string): PgTarget {
+  return { ...target, database, display: target.display.replace(/\/[^/?]*(\?|$)/, `/${database}$1`) };
+}
+
+export function pgClientConfig(target: PgTarget, applicationName = "tines-maintenance"): ClientConfig {
+  const ssl =
+    target.sslmode === undefined || target.sslmode === "disable" || target.sslmode === "prefer" || target.sslmode === "allow"
+      ? undefined
+      : { rejectUnauthorized: target.sslmode === "verify-ca" || target.sslmode === "verify-full" };
+  return {
+    host: target.host,
+    port: target.port,
+    user: target.user,
+    password: target.password,
+    database: target.database,
+    ssl,
+    application_name: applicationName,
+    connectionTimeoutMillis: 10_000,
+  };
+}
+
+/** libpq's flags for one connection; the password is not among them. */
+export function connectionArgs(target: PgTarget): string[] {
+  return ["-h", target.host, "-p", String(target.port), "-U", target.user, "-d", target.database];
+}
+
+/** `.pgpass` escapes `:` and `\` in every field. */
+export function pgpassLine(target: PgTarget): string {
+  const esc = (value: string) => value.replace(/\\/g, "\\\\").replace(/:/g, "\\:");
+  return [target.host, String(target.port), "*", target.user, target.password ?? ""].map(esc).join(":");
+}
+
+export interface ChildCredentials {
+  /** Environment for pg_dump/pg_restore: PGPASSFILE set, any inherited PGPASSWORD removed. */
+  env(target: PgTarget): NodeJS.ProcessEnv;
+  /** Removes the password file. */
+  dispose(): void;
+}
+
+/** A private password file for the given servers, removed by `dispose()`. */
+export function childCredentials(targets: PgTarget[]): ChildCredentials {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "tines-maint-pgpass-"));
+  const file = path.join(dir, "pgpass");
+  writeFileSync(file, targets.map(pgpassLine).join("\n") + "\n", { mode: 0o600 });
+  return {
+    env(target) {
+      const env: NodeJS.ProcessEnv = { ...process.env, PGPASSFILE: file, PGCONNECT_TIMEOUT: "10" };
+      delete env.PGPASSWORD;
+      delete env.PGSERVICE;
+      delete env.PGSSLMODE;
+      if (target.sslmode) env.PGSSLMODE = target.sslmode;
+      return env;
+    },
+    dispose: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Every password among the targets, for redacting child-process output. */
+export function secretsOf(targets: PgTarget[]): string[] {
+  return targets.map((t) => t.password).filter((p): p is string => !!p);
+}

@@ -1,0 +1,135 @@
+/**
+ * pg_dump / pg_restore: finding a version that can talk to both servers, and running them
+ * with passwords kept out of argv and their stderr turned into progress and one-line errors.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import path from "node:path";
+import { MaintenanceError } from "../errors";
+import { redactSecrets } from "../redact";
+
+export interface PgTools {
+  pgDump: string;
+  pgRestore: string;
+  /** Major version of both binaries. */
+  major: number;
+}
+
+/** `pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)` -> 15. */
+export function parseToolMajor(versionOutput: string): number | undefined {
+  const match = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?/.exec(versionOutput);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** `server_version_num` 150018 -> 15. */
+export function serverMajor(versionNum: number): number {
+  return Math.floor(versionNum / 10000);
+}
+
+function toolMajor(binary: string): number | undefined {
+  const out = spawnSync(binary, ["--version"], { encoding: "utf8" });
+  return out.status === 0 ? parseToolMajor(out.stdout) : undefined;
+}
+
+function candidateDirs(binDir?: string): string[] {
+  if (binDir) return [binDir];
+  const root = "/usr/lib/postgresql";
+  const versioned = existsSync(root)
+    ? readdirSync(root)
+        .sort((a, b) => Number(b) - Number(a))
+        .map((v) => path.join(root, v, "bin"))
+    : [];
+  return [...(process.env.PATH ?? "").split(path.delimiter).filter(Boolean), ...versioned];
+}
+
+/**
+ * The version rules, pure so they can be tested for versions this machine does not have:
+ * pg_dump must be at least as new as the source server, the tools at least as new as the
+ * target, and the target not older than the source (pg_dump cannot downgrade).
+ */
+export function checkVersions(tools: number, source: number, target: number): string | undefined {
+  if (target < source) {
+    return `target server is PostgreSQL ${target}, older than the source's ${source}; a dump cannot be restored into an older major version`;
+  }
+  const needed = Math.max(source, target);
+  if (tools < needed) {
+    return `pg_dump/pg_restore ${tools} are older than the servers (source ${source}, target ${target}); install the PostgreSQL ${needed} client tools or pass their directory`;
+  }
+  return undefined;
+}
+
+/**
+ * The newest-enough pair of pg_dump and pg_restore of the same major version, searched in
+ * `binDir` if given, else on PATH and under /usr/lib/postgresql/<major>/bin.
+ */
+export function findPgTools(minMajor: number, binDir?: string): PgTools {
+  const found: string[] = [];
+  for (const dir of candidateDirs(binDir)) {
+    const pgDump = path.join(dir, "pg_dump");
+    const pgRestore = path.join(dir, "pg_restore");
+    if (!existsSync(pgDump) || !existsSync(pgRestore)) continue;
+    const dumpMajor = toolMajor(pgDump);
+    const restoreMajor = toolMajor(pgRestore);
+    if (dumpMajor === undefined || restoreMajor === undefined) continue;
+    found.push(`${dir} (${dumpMajor})`);
+    if (dumpMajor === restoreMajor && dumpMajor >= minMajor) return { pgDump, pgRestore, major: dumpMajor };
+  }
+  throw new MaintenanceError(
+    found.length === 0
+      ? `pg_dump/pg_restore not found${binDir ? ` in ${binDir}` : " on PATH or under /usr/lib/postgresql"}; install the PostgreSQL ${minMajor} client tools`
+      : `pg_dump/pg_restore ${minMajor} or newer are needed for these servers; found only ${found.join(", ")}`,
+  );
+}
+
+export interface RunOptions {
+  env: NodeJS.ProcessEnv;
+  /** Each stderr line, already redacted. */
+  onLine?: (line: string) => void;
+  /** Passwords to mask in anything the child prints. */
+  secrets: string[];
+  /** What failed, for the error message, e.g. "pg_restore into the target". */
+  what: string;
+}
+
+/** Lines that say why a pg tool failed, rather than what it was doing. */
+function isErrorLine(line: string): boolean {
+  return /(error|fatal|could not|failed|does not exist|permission denied|aborting)/i.test(line);
+}
+
+/** Start a pg tool; the returned promise settles when it exits (MaintenanceError unless 0). */
+export function runPgTool(
+  binary: string,
+  args: string[],
+  options: RunOptions,
+  stdio: { stdin?: "pipe" | "ignore"; stdout?: "pipe" | "ignore" } = {},
+): { child: ChildProcess; done: Promise<void> } {
+  const child = spawn(binary, args, {
+    env: options.env,
+    stdio: [stdio.stdin ?? "ignore", stdio.stdout ?? "ignore", "pipe"],
+  });
+  const errors: string[] = [];
+  let partial = "";
+  const handle = (line: string) => {
+    const clean = redactSecrets(line, options.secrets);
+    if (isErrorLine(clean)) errors.push(clean.replace(/^\S+:\s*/, ""));
+    options.onLine?.(clean);
+  };
+  child.stderr!.setEncoding("utf8");
+  child.stderr!.on("data", (chunk: string) => {
+    const lines = (partial + chunk).split("\n");
+    partial = lines.pop() ?? "";
+    lines.filter(Boolean).forEach(handle);
+  });
+  const done = new Promise<void>((resolve, reject) => {
+    child.once("error", (error) =>
+      reject(new MaintenanceError(`${options.what}: could not start ${path.basename(binary)}: ${error.message}`)),
+    );
+    child.once("close", (code, signal) => {
+      if (partial) handle(partial);
+      if (code === 0) return resolve();
+      const why = errors.slice(0, 3).join(" / ") || (signal ? `killed by ${signal}` : `exit code ${code}`);
+      reject(new MaintenanceError(`${options.what} failed: ${why}`));
+    });
+  });
+  return { child, done };
+}

@@ -1,0 +1,213 @@
+/**
+ * Reads Sidekiq's state straight from Redis, key for key as Sidekiq's own data API does
+ * (lib/sidekiq/api.rb: Queue, ScheduledSet, RetrySet, DeadSet, ProcessSet), so the gate
+ * needs no Ruby and no exec into a container.
+ *
+ * Keys: `queues` (set of names), `queue:<name>` (list; LPUSH in, BRPOP out, so the oldest
+ * job is at index -1), `schedule` / `retry` / `dead` (zsets scored by epoch seconds),
+ * `processes` (set of identities), `<identity>` (hash with `info`, `busy`, `beat`; it
+ * expires 60 s after the last heartbeat, which is how Sidekiq itself tells a dead process),
+ * and `paused` (Sidekiq Pro's set of paused queue names; absent in OSS Sidekiq, where
+ * `paused?` is always false). With the redis-namespace gem every key is `<ns>:<key>`.
+ */
+import type Redis from "ioredis";
+import { MaintenanceError, oneLine } from "../errors";
+import { redactSecrets, redactUrl } from "../redact";
+import { parseRedisUrl } from "./config";
+
+export interface QueueInfo {
+  name: string;
+  size: number;
+  /** Seconds since the oldest job was enqueued (0 when empty), as Sidekiq::Queue#latency. */
+  latency: number;
+  paused: boolean;
+}
+
+export interface SidekiqSnapshot {
+  /** Redis server time of the read, ms since the epoch: one clock for latencies and due times. */
+  at: number;
+  queues: QueueInfo[];
+  /** Jobs in all queues. */
+  enqueued: number;
+  scheduled: number;
+  retries: number;
+  dead: number;
+  /** Scheduled jobs due within the look-ahead (they will be enqueued by then). */
+  scheduledDue: number;
+  /** Retries due within the look-ahead. */
+  retriesDue: number;
+  /** Jobs in flight, summed over live processes as Sidekiq::WorkSet#size does. */
+  busy: number;
+  /** Live Sidekiq processes (heartbeat hash still present). */
+  processes: number;
+}
+
+export interface RedisTarget {
+  url: string;
+  /** redis-namespace prefix, without the trailing ':'. */
+  namespace?: string;
+  connectTimeoutMs?: number;
+}
+
+/**
+ * Sidekiq 7 stores `enqueued_at`/`created_at` as float epoch seconds, Sidekiq 8 as integer
+ * epoch milliseconds. JSON loses the float/integer distinction Ruby uses, so tell them by
+ * size: 1e11 seconds is the year 5138, 1e11 ms is 1973.
+ */
+export function jobTimestampSeconds(value: unknown): number | undefined {
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) return undefined;
+  return value >= 1e11 ? value / 1000 : value;
+}
+
+/** Age in seconds of the job JSON at the tail of a queue list, as Sidekiq::Queue#latency. */
+export function jobLatencySeconds(entry: string | null, nowSeconds: number): number {
+  if (!entry) return 0;
+  let job: Record<string, unknown>;
+  try {
+    job = JSON.parse(entry) as Record<string, unknown>;
+  } catch {
+    return 0;
+  }
+  const at = jobTimestampSeconds(job?.enqueued_at) ?? jobTimestampSeconds(job?.created_at);
+  return at === undefined ? 0 : Math.max(0, nowSeconds - at);
+}
+
+/** What the drain gate counts: queued jobs plus those the scheduler will enqueue within the window. */
+export function pendingTotal(s: Pick<SidekiqSnapshot, "enqueued" | "scheduledDue" | "retriesDue">): number {
+  return s.enqueued + s.scheduledDue + s.retriesDue;
+}
+
+function keyer(namespace?: string): (key: string) => string {
+  return namespace ? (key) => `${namespace}:${key}` : (key) => key;
+}
+
+type PipelineResult = Array<[Error | null, unknown]>;
+
+function results(raw: PipelineResult | null): unknown[] {
+  if (!raw) throw new Error("Redis closed the connection");
+  return raw.map(([error, value]) => {
+    if (error) throw error;
+    return value;
+  });
+}
+
+/** Turn a driver error into one line that names the target but not its password. */
+export function describeRedisError(error: unknown, url: string): MaintenanceError {
+  if (error instanceof MaintenanceError) return error;
+  let password: string | undefined;
+  try {
+    password = decodeURIComponent(new URL(url).password) || undefined;
+  } catch {
+    password = undefined;
+  }
+  let text = oneLine(error);
+  if (/WRONGPASS|NOAUTH|invalid password|invalid username-password/i.test(text)) {
+    text = "authentication failed (wrong user or password in the URL)";
+  } else if (/ECONNREFUSED/.test(text)) {
+    text = "connection refused";
+  } else if (/ENOTFOUND|EAI_AGAIN/.test(text)) {
+    text = "host name does not resolve";
+  } else if (/ETIMEDOUT|timed? ?out/i.test(text)) {
+    text = "connection timed out";
+  }
+  return new MaintenanceError(`Redis ${redactUrl(url)}: ${redactSecrets(text, [password])}`);
+}
+
+/** Connect with no retries and no offline queue, so a bad target fails once, quickly. */
+export async function connectRedis(target: RedisTarget): Promise<Redis> {
+  parseRedisUrl(target.url, "Redis URL");
+  const IORedis = require("ioredis") as typeof import("ioredis").default;
+  const client = new IORedis(target.url, {
+    lazyConnect: true,
+    connectTimeout: target.connectTimeoutMs ?? 5000,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+    reconnectOnError: () => false,
+  });
+  let lastError: unknown;
+  client.on("error", (error: unknown) => {
+    lastError = error;
+  });
+  try {
+    await client.connect();
+    // AUTH failures surface on the first command, not always on connect.
+    await client.ping();
+  } catch (error) {
+    client.disconnect();
+    throw describeRedisError(lastError ?? error, target.url);
+  }
+  return client;
+}
+
+/** One consistent-enough read of everything the gate and the `queue` report need. */
+export async function readSnapshotWith(
+  client: Redis,
+  namespace: string | undefined,
+  lookAheadSeconds: number,
+): Promise<SidekiqSnapshot> {
+  const k = keyer(namespace);
+  const [time, queueNames, pausedNames, scheduled, retries, dead, identities] = results(
+    (await client
+      .pipeline()
+      .time()
+      .smembers(k("queues"))
+      .smembers(k("paused"))
+      .zcard(k("schedule"))
+      .zcard(k("retry"))
+      .zcard(k("dead"))
+      .smembers(k("processes"))
+      .exec()) as PipelineResult,
+  ) as [[string, string], string[], string[], number, number, number, string[]];
+
+  const nowSeconds = Number(time[0]) + Number(time[1]) / 1e6;
+  const dueBy = String(nowSeconds + lookAheadSeconds);
+  const names = [...queueNames].sort();
+  const pipe = client.pipeline();
+  for (const name of names) pipe.llen(k(`queue:${name}`)).lindex(k(`queue:${name}`), -1);
+  pipe.zcount(k("schedule"), "-inf", dueBy).zcount(k("retry"), "-inf", dueBy);
+  for (const identity of identities) pipe.hmget(k(identity), "info", "busy");
+  const rest = results((await pipe.exec()) as PipelineResult);
+
+  const paused = new Set(pausedNames);
+  const queues: QueueInfo[] = names.map((name, i) => ({
+    name,
+    size: Number(rest[2 * i]),
+    latency: Math.round(jobLatencySeconds(rest[2 * i + 1] as string | null, nowSeconds) * 100) / 100,
+    paused: paused.has(name),
+  }));
+  const base = 2 * names.length;
+  let busy = 0;
+  let processes = 0;
+  identities.forEach((_, i) => {
+    const [info, busyField] = rest[base + 2 + i] as [string | null, string | null];
+    // A process whose heartbeat hash has expired is dead; Sidekiq::ProcessSet skips it too.
+    if (info === null) return;
+    processes += 1;
+    busy += Number(busyField) || 0;
+  });
+  return {
+    at: Math.round(nowSeconds * 1000),
+    queues,
+    enqueued: queues.reduce((sum, q) => sum + q.size, 0),
+    scheduled,
+    retries,
+    dead,
+    scheduledDue: Number(rest[base]),
+    retriesDue: Number(rest[base + 1]),
+    busy,
+    processes,
+  };
+}
+
+/** Connect, read one snapshot, disconnect. Errors are one line without the password. */
+export async function readSnapshot(target: RedisTarget, lookAheadSeconds: number): Promise<SidekiqSnapshot> {
+  const client = await connectRedis(target);
+  try {
+    return await readSnapshotWith(client, target.namespace, lookAheadSeconds);
+  } catch (error) {
+    throw describeRedisError(error, target.url);
+  } finally {
+    client.disconnect();
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * `sidekiq.*` stack config: where Sidekiq keeps its queues and how the drain gate and the
+ * shutdown pre-flight judge them. Defaults are for production (README, "Sidekiq gate").
+ */
+import { z } from "zod";
+import { SECRET_PLACEHOLDER } from "../config";
+import { ConfigError } from "../errors";
+
+export const PREFLIGHT_MODES = ["warn", "refuse", "off"] as const;
+export type PreflightMode = (typeof PREFLIGHT_MODES)[number];
+
+/**
+ * Production defaults. Sidekiq writes a process heartbeat (and with it the busy count)
+ * every 10 s, so a gate that settles for less than that could miss a job that was fetched
+ * just before the queue looked empty: settle 15 s at a 5 s interval covers one heartbeat.
+ * The window is the seed's minimum sampling window (2 min): it is how far back "not
+ * increasing" looks and how far ahead scheduled jobs and retries count as due.
+ */
+export const SIDEKIQ_DEFAULTS = {
+  intervalSeconds: 5,
+  windowSeconds: 120,
+  settleSeconds: 15,
+  maxSize: 0,
+  maxBusy: 0,
+  timeoutSeconds: 900,
+  preflight: "warn" as PreflightMode,
+  preflightSeconds: 10,
+};
+
+const REDIS_SCHEMES = ["redis:", "rediss:"];
+
+/** A redis:// or rediss:// URL as Sidekiq's REDIS_URL takes it; throws naming `what`. */
+export function parseRedisUrl(value: string, what: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`${what} must be a redis:// or rediss:// URL (e.g. redis://host:6379/1)`);
+  }
+  if (!REDIS_SCHEMES.includes(url.protocol)) {
+    throw new ConfigError(`${what} must be a redis:// or rediss:// URL, got scheme "${url.protocol.replace(":", "")}"`);
+  }
+  if (!url.hostname) throw new ConfigError(`${what} must name a host (redis://host:6379/1)`);
+  const db = url.pathname.replace(/^\//, "");
+  if (db !== "" && !/^\d+$/.test(db)) {
+    throw new ConfigError(`${what} path must be a database number (redis://host:6379/1), got "/${db}"`);
+  }
+  return url;
+}
+
+const whole = (min: number) => {
+  const error = `must be a whole number >= ${min}`;
+  return z.number({ error }).int({ error }).min(min, { error });
+};
+
+/** The redis-namespace gem's prefix (keys become `<ns>:queue:default`). */
+export const namespaceSchema = z
+  .string({ error: "must be a string" })
+  .regex(/^[^\s:][^\s]*$/, { error: "must be a non-empty prefix without spaces, not starting with ':'" });
+
+export const sidekiqConfigSchema = z
+  .strictObject({
+    redisUrl: z.string({ error: "required; a redis:// or rediss:// URL (set it with --secret)" }).superRefine((value, ctx) => {
+      if (value === SECRET_PLACEHOLDER) return;
+      try {
+        parseRedisUrl(value, "value");
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: (error as Error).message.replace(/^value /, "") });
+      }
+    }),
+    namespace: namespaceSchema.optional(),
+    intervalSeconds: whole(1).default(SIDEKIQ_DEFAULTS.intervalSeconds),
+    windowSeconds: whole(1).default(SIDEKIQ_DEFAULTS.windowSeconds),
+    settleSeconds: whole(0).default(SIDEKIQ_DEFAULTS.settleSeconds),
+    maxSize: whole(0).default(SIDEKIQ_DEFAULTS.maxSize),
+    maxBusy: whole(0).default(SIDEKIQ_DEFAULTS.maxBusy),
+    timeoutSeconds: whole(10).default(SIDEKIQ_DEFAULTS.timeoutSeconds),
+    preflight: z
+      .enum(PREFLIGHT_MODES, { error: `must be one of: ${PREFLIGHT_MODES.join(", ")}` })
+      .default(SIDEKIQ_DEFAULTS.preflight),
+    preflightSeconds: whole(0).default(SIDEKIQ_DEFAULTS.preflightSeconds),
+  })
+  .superRefine((raw, ctx) => {
+    for (const issue of drainSettingsIssues(raw)) ctx.addIssue({ code: "custom", ...issue });
+  });
+
+export type SidekiqConfig = z.infer<typeof sidekiqConfigSchema>;
+
+/** Settings of one drain wait (shared by the program, the provider and `drain-wait`). */
+export interface DrainSettings {
+  intervalSeconds: number;
+  windowSeconds: number;
+  settleSeconds: number;
+  maxSize: number;
+  maxBusy: number;
+  timeoutSeconds: number;
+}
+
+/** Relations between settings that each key cannot check alone. */
+export function drainSettingsIssues(s: DrainSettings): Array<{ path: string[]; message: string }> {
+  const issues: Array<{ path: string[]; message: string }> = [];
+  if (s.settleSeconds > s.windowSeconds) {
+    issues.push({
+      path: ["settleSeconds"],
+      message: `must be <= windowSeconds (${s.windowSeconds}); the settled run must fit in the window`,
+    });
+  }
+  if (s.intervalSeconds > s.timeoutSeconds) {
+    issues.push({ path: ["intervalSeconds"], message: `must be <= timeoutSeconds (${s.timeoutSeconds})` });
+  }
+  return issues;
+}
