@@ -8,5 +8,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     fileParallelism: true,
     pool: "forks",
+    reporters: ["default", "./test/summaryReporter.ts"],
   },
 });

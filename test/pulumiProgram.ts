@@ -1,0 +1,86 @@
+/**
+ * Runs the real program (index.ts) under Pulumi mocks with a given stack config and
+ * records every registration with its start and end time. The SDK registers a resource
+ * only after everything it depends on has finished registering, and newResource here
+ * takes a little time, so start/end order shows the dependency order of the real run.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { vi } from "vitest";
+import { PROJECT_NAME } from "../lib/config";
+
+export interface Registration {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+  start: number;
+  end: number;
+}
+
+export interface ProgramRun {
+  registrations: Registration[];
+  outputs: Record<string, unknown>;
+  /** The first registration of `type` named `name`. */
+  find(type: string | RegExp, name: string): Registration;
+}
+
+export interface RunOptions {
+  preview?: boolean;
+  /** Extra state a mocked resource reports back (what its provider's create would return). */
+  state?: (registration: Omit<Registration, "start" | "end">) => Record<string, unknown>;
+  stack?: string;
+}
+
+let clock = 0;
+const tick = () => ++clock;
+
+export function toPulumiConfig(config: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(config).map(([key, value]) => [
+      `${PROJECT_NAME}:${key}`,
+      typeof value === "string" ? value : JSON.stringify(value),
+    ]),
+  );
+}
+
+async function resolve<T>(output: pulumi.Output<T> | T): Promise<T> {
+  if (!pulumi.Output.isInstance(output)) return output as T;
+  return new Promise<T>((done) => (output as pulumi.Output<T>).apply((value) => done(value)));
+}
+
+export async function runProgram(config: Record<string, unknown>, options: RunOptions = {}): Promise<ProgramRun> {
+  const registrations: Registration[] = [];
+  pulumi.runtime.setMocks(
+    {
+      newResource: async (args) => {
+        const start = tick();
+        await new Promise((r) => setTimeout(r, 2));
+        const base = { type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown> };
+        const state = { ...args.inputs, ...(options.state?.(base) ?? {}) };
+        registrations.push({ ...base, start, end: tick() });
+        return { id: options.preview ? undefined : `${args.name}-id`, state };
+      },
+      call: (args) => args.inputs,
+    },
+    PROJECT_NAME,
+    options.stack ?? "test",
+    options.preview ?? false,
+  );
+  pulumi.runtime.setAllConfig(toPulumiConfig(config));
+  vi.resetModules();
+  const program = (await import("../index")) as Record<string, unknown>;
+  const outputs: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(program)) outputs[key] = await resolve(value);
+  return {
+    registrations,
+    outputs,
+    find(type, name) {
+      const match = registrations.find(
+        (r) => r.name === name && (typeof type === "string" ? r.type === type : type.test(r.type)),
+      );
+      if (!match) {
+        throw new Error(`no ${String(type)} named ${name}; registered: ${registrations.map((r) => `${r.type}::${r.name}`).join(", ")}`);
+      }
+      return match;
+    },
+  };
+}
