@@ -8,8 +8,14 @@ import { rawConfigFromPulumi } from "./lib/config";
 import { MaintenanceError } from "./lib/errors";
 import { buildPlan, type GateStep } from "./lib/plan";
 import { parseStackConfig, planGates, type StackConfig } from "./lib/stackConfig";
+import { DatabaseBackup } from "./components/databaseBackup";
+import { DatabaseMigration } from "./components/databaseMigration";
+import { EndpointPropagationGate } from "./components/endpointPropagationGate";
+import { EndpointSwitch } from "./components/endpointSwitch";
 import { MaintenanceRun } from "./components/maintenanceRun";
 import { TinesServiceStep } from "./components/serviceStep";
+import { SidekiqDrainGate } from "./components/sidekiqDrainGate";
+import { SidekiqPreflight } from "./components/sidekiqPreflight";
 import { createPlatformAdapter } from "./components/platforms";
 
 function readStackConfig(): StackConfig {
@@ -22,17 +28,129 @@ function readStackConfig(): StackConfig {
   }
 }
 
-const config = readStackConfig();
-const plan = buildPlan(config, planGates(config));
-const adapter = createPlatformAdapter(config);
-
-const run = new MaintenanceRun("maintenance", { phase: plan.phase, platform: plan.platform });
-
-function registerGate(step: GateStep, _opts: pulumi.ComponentResourceOptions): pulumi.Resource {
-  throw new pulumi.RunError(`gate ${step.name} is not available in this build`);
+/** A section the plan includes a gate for; its absence is a bug in planGates, not bad config. */
+function section<T>(value: T | undefined, gate: string): T {
+  if (value === undefined) throw new Error(`internal: gate ${gate} planned without its config section`);
+  return value;
 }
 
-const serviceSteps: TinesServiceStep[] = [];
+const config = readStackConfig();
+const plan = buildPlan(config, planGates(config));
+const stack = pulumi.getStack();
+const startedAt = new Date().toISOString();
+
+const run = new MaintenanceRun("maintenance", { phase: plan.phase, platform: plan.platform });
+const adapter = createPlatformAdapter(config, run);
+
+// In running phase the switch writes nothing: it holds the values last applied, so that a
+// change made with phase running is refused (at preview already) before anything starts.
+const endpointRecord =
+  config.endpoints && plan.phase === "running"
+    ? new EndpointSwitch(
+        "endpoint-switch",
+        {
+          plan,
+          endpoints: config.endpoints,
+          composeProjectDirectory: config.compose.projectDirectory,
+          kubernetesNamespace: config.kubernetes.namespace,
+          kubernetesProvider: adapter.provider,
+        },
+        { parent: run },
+      )
+    : undefined;
+
+const serviceSteps = new Map<string, TinesServiceStep>();
+const gates: {
+  preflight?: SidekiqPreflight;
+  drain?: SidekiqDrainGate;
+  backup?: DatabaseBackup;
+  migration?: DatabaseMigration;
+  endpointSwitch?: EndpointSwitch;
+  propagation?: EndpointPropagationGate;
+} = {};
+
+function registerGate(step: GateStep, opts: pulumi.ComponentResourceOptions): pulumi.Resource {
+  const sidekiq = () => section(config.sidekiq, step.name);
+  const database = () => section(config.database, step.name);
+  const endpoints = () => section(config.endpoints, step.name);
+  switch (step.name) {
+    case "sidekiq-preflight": {
+      const s = sidekiq();
+      return (gates.preflight = new SidekiqPreflight(
+        step.name,
+        {
+          redisUrl: pulumi.secret(s.redisUrl),
+          namespace: s.namespace,
+          mode: s.preflight,
+          preflightSeconds: s.preflightSeconds,
+          intervalSeconds: s.intervalSeconds,
+          windowSeconds: s.windowSeconds,
+          maxSize: s.maxSize,
+        },
+        opts,
+      ));
+    }
+    case "sidekiq-drain": {
+      const s = sidekiq();
+      return (gates.drain = new SidekiqDrainGate(
+        step.name,
+        {
+          redisUrl: pulumi.secret(s.redisUrl),
+          namespace: s.namespace,
+          settings: {
+            intervalSeconds: s.intervalSeconds,
+            windowSeconds: s.windowSeconds,
+            settleSeconds: s.settleSeconds,
+            maxSize: s.maxSize,
+            maxBusy: s.maxBusy,
+            timeoutSeconds: s.timeoutSeconds,
+          },
+        },
+        opts,
+      ));
+    }
+    case "database-backup": {
+      const d = database();
+      return (gates.backup = new DatabaseBackup(
+        step.name,
+        { url: pulumi.secret(d.url), backup: d.backup, stack, phase: plan.phase },
+        opts,
+      ));
+    }
+    case "database-migration": {
+      const d = database();
+      return (gates.migration = new DatabaseMigration(
+        step.name,
+        { sourceUrl: pulumi.secret(d.url), migration: section(d.migration, step.name), core: config },
+        opts,
+      ));
+    }
+    case "endpoint-switch": {
+      const reached = Object.fromEntries([...serviceSteps].map(([key, s]) => [key, s.reachedCount]));
+      return (gates.endpointSwitch = new EndpointSwitch(
+        step.name,
+        {
+          plan,
+          endpoints: endpoints(),
+          composeProjectDirectory: config.compose.projectDirectory,
+          kubernetesNamespace: config.kubernetes.namespace,
+          kubernetesProvider: adapter.provider,
+          reached,
+        },
+        opts,
+      ));
+    }
+    case "endpoint-propagation": {
+      const record = section(endpointRecord, step.name);
+      return (gates.propagation = new EndpointPropagationGate(
+        step.name,
+        { endpoints: endpoints(), switchedAt: record.switchedAt },
+        { ...opts, dependsOn: [...((opts.dependsOn as pulumi.Resource[]) ?? []), record.done] },
+      ));
+    }
+  }
+}
+
 let previous: pulumi.Resource | undefined;
 for (const step of plan.steps) {
   const opts: pulumi.ComponentResourceOptions = { parent: run, dependsOn: previous ? [previous] : [] };
@@ -42,7 +160,7 @@ for (const step of plan.steps) {
       { step, phase: plan.phase, adapter, timeoutSeconds: config.stepTimeoutSeconds },
       opts,
     );
-    serviceSteps.push(serviceStep);
+    serviceSteps.set(step.name, serviceStep);
     previous = serviceStep;
   } else {
     previous = registerGate(step, opts);
@@ -53,9 +171,9 @@ export const phase = plan.phase;
 export const platform = plan.platform;
 export const steps = plan.steps.map((step) => step.name);
 export const services = pulumi.all(
-  serviceSteps.map((s, i) =>
+  [...serviceSteps].map(([name, s]) =>
     pulumi.output({
-      name: plan.steps.filter((step) => step.type === "service")[i].name,
+      name,
       workloadName: s.workloadName,
       configuredCount: s.configuredCount,
       targetCount: s.targetCount,
@@ -64,3 +182,38 @@ export const services = pulumi.all(
     }),
   ),
 );
+
+const endpointState = gates.endpointSwitch ?? endpointRecord;
+
+/** The audit record of this update: what the gates saw and did. Host names only, never secrets. */
+export const audit = pulumi.output({
+  startedAt,
+  sidekiqPreflight: gates.preflight && { outcome: gates.preflight.outcome, samples: gates.preflight.samples },
+  sidekiqDrain: gates.drain && {
+    outcome: gates.drain.outcome,
+    waitedSeconds: gates.drain.waitedSeconds,
+    samples: gates.drain.samples,
+  },
+  databaseBackup: gates.backup && {
+    location: gates.backup.location,
+    bytes: gates.backup.bytes,
+    sha256: gates.backup.sha256,
+  },
+  databaseMigration: gates.migration && {
+    tables: gates.migration.tables,
+    mismatches: gates.migration.mismatches,
+    summary: gates.migration.summary,
+  },
+  endpointSwitch: endpointState && {
+    databaseHost: endpointState.databaseHost,
+    redisHost: endpointState.redisHost,
+    previousDatabaseHost: endpointState.previousDatabaseHost,
+    previousRedisHost: endpointState.previousRedisHost,
+    switchedAt: endpointState.switchedAt,
+    backup: endpointState.backup,
+  },
+  endpointPropagation: gates.propagation && {
+    checkedAt: gates.propagation.checkedAt,
+    endpoints: gates.propagation.endpoints,
+  },
+});

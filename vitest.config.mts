@@ -2,7 +2,13 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["lib/**/*.test.ts", "components/**/*.test.ts", "cli/**/*.test.ts", "policy/**/*.test.ts", "test/**/*.test.ts"],
+    include: [
+      "lib/**/*.test.ts",
+      "components/**/*.test.ts",
+      "cli/**/*.test.ts",
+      "policy/**/*.test.ts",
+      "test/**/*.test.ts",
+    ],
     globalSetup: ["test/servers/globalSetup.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,

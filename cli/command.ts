@@ -21,12 +21,18 @@ export function parseFlags<T extends Options>(args: string[], options: T, usage:
 }
 
 /** A required numeric flag: a finite number >= min, else ConfigError naming the flag. */
-export function numberFlag(value: string | undefined, flag: string, opts: { min?: number; integer?: boolean } = {}): number {
+export function numberFlag(
+  value: string | undefined,
+  flag: string,
+  opts: { min?: number; integer?: boolean } = {},
+): number {
   if (value === undefined) throw new ConfigError(`--${flag} is required`);
   const n = Number(value);
   const min = opts.min ?? 0;
   if (value.trim() === "" || !Number.isFinite(n) || n < min || (opts.integer && !Number.isInteger(n))) {
-    throw new ConfigError(`--${flag} must be ${opts.integer ? "an integer" : "a number"} >= ${min}, got "${value}"`);
+    throw new ConfigError(
+      `--${flag} must be ${opts.integer ? "an integer" : "a number"} >= ${min}, got "${value}"`,
+    );
   }
   return n;
 }

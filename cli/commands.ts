@@ -1,4 +1,15 @@
 import type { CliCommand } from "./command";
+import { dbBackupCommand } from "./commands/dbBackup";
+import { dbMigrateCommand } from "./commands/dbMigrate";
+import { drainWaitCommand } from "./commands/drainWait";
+import { planCommand } from "./commands/plan";
+import { queueCommand } from "./commands/queue";
 
 /** Every operator command, in the order `maint` lists them. */
-export const commands: CliCommand[] = [];
+export const commands: CliCommand[] = [
+  planCommand,
+  queueCommand,
+  drainWaitCommand,
+  dbBackupCommand,
+  dbMigrateCommand,
+];

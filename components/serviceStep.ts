@@ -22,7 +22,17 @@ export class TinesServiceStep extends pulumi.ComponentResource {
   public readonly reachedCount: pulumi.Output<number>;
 
   constructor(name: string, args: TinesServiceStepArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("tines-maintenance:index:ServiceStep", name, {}, opts);
+    // The inputs are recorded so that stack policies and stack history see each step's counts.
+    super(
+      "tines-maintenance:index:ServiceStep",
+      name,
+      {
+        workloadName: args.step.workloadName,
+        configuredCount: args.step.configuredCount,
+        targetCount: args.step.targetCount,
+      },
+      opts,
+    );
     const scaled = args.adapter.scaleService(args.step, {
       parent: this,
       phase: args.phase,

@@ -89,6 +89,9 @@ export const coreConfigShape = {
         error: "must be lowercase letters, digits, '-' or '_' (a Compose project name)",
       }),
       projectDirectory: z.string().min(1, { error: "must be a directory path" }),
+      dockerHost: z
+        .string()
+        .regex(/^(unix|tcp):\/\/./, { error: "must be unix:///path/to/docker.sock or tcp://host:port" }),
     })
     .partial()
     .default({}),
@@ -110,22 +113,28 @@ export interface CoreConfig {
   stepTimeoutSeconds: number;
   ecs: { cluster: string; region?: string; endpoint?: string };
   kubernetes: { namespace: string; context?: string };
-  compose: { projectName?: string; projectDirectory?: string };
+  compose: { projectName?: string; projectDirectory?: string; dockerHost?: string };
 }
 
 /** The keys an object in `schema` at `path` allows, for "unknown key" messages. */
 function allowedKeysAt(schema: z.core.$ZodType, path: readonly PropertyKey[]): string[] {
   let current: z.core.$ZodType | undefined = schema;
   const unwrap = (s: z.core.$ZodType | undefined): z.core.$ZodType | undefined => {
-    const def = s?._zod.def as { type?: string; innerType?: z.core.$ZodType; out?: z.core.$ZodType } | undefined;
+    const def = s?._zod.def as
+      { type?: string; innerType?: z.core.$ZodType; out?: z.core.$ZodType } | undefined;
     if (!def) return undefined;
-    if (def.type === "optional" || def.type === "default" || def.type === "nullable") return unwrap(def.innerType);
+    if (def.type === "optional" || def.type === "default" || def.type === "nullable")
+      return unwrap(def.innerType);
     if (def.type === "pipe") return unwrap(def.out);
     return s;
   };
   for (const segment of path) {
     current = unwrap(current);
-    const def = current?._zod.def as { type?: string; shape?: Record<string, z.core.$ZodType>; valueType?: z.core.$ZodType };
+    const def = current?._zod.def as {
+      type?: string;
+      shape?: Record<string, z.core.$ZodType>;
+      valueType?: z.core.$ZodType;
+    };
     if (def?.type === "object") current = def.shape?.[String(segment)];
     else if (def?.type === "record") current = def.valueType;
     else return [];
@@ -157,14 +166,20 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], schema?: z.cor
 type RawCoreConfig = z.infer<z.ZodObject<typeof coreConfigShape>>;
 
 /** Cross-field rules that a schema cannot say on its own. */
-export function coreRules(raw: RawCoreConfig, addIssue: (path: (string | number)[], message: string) => void): void {
+export function coreRules(
+  raw: RawCoreConfig,
+  addIssue: (path: (string | number)[], message: string) => void,
+): void {
   for (const [key, entry] of Object.entries(raw.services)) {
     if (!isServiceKey(key)) {
       addIssue(["services", key], `unknown service key; allowed: ${list(SCALE_DOWN_ORDER)}`);
       continue;
     }
     if (entry.kind && raw.platform !== "kubernetes") {
-      addIssue(["services", key, "kind"], `applies only to platform kubernetes (platform is ${raw.platform})`);
+      addIssue(
+        ["services", key, "kind"],
+        `applies only to platform kubernetes (platform is ${raw.platform})`,
+      );
     }
   }
   if (Object.keys(raw.services).length === 0) {
@@ -182,7 +197,8 @@ export function coreRules(raw: RawCoreConfig, addIssue: (path: (string | number)
   });
   if (raw.platform === "compose") {
     if (!raw.compose.projectName) addIssue(["compose", "projectName"], "required when platform is compose");
-    if (!raw.compose.projectDirectory) addIssue(["compose", "projectDirectory"], "required when platform is compose");
+    if (!raw.compose.projectDirectory)
+      addIssue(["compose", "projectDirectory"], "required when platform is compose");
   }
 }
 

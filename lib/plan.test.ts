@@ -63,9 +63,9 @@ describe("buildPlan", () => {
   });
 
   it("has no drain gate when Sidekiq keeps running or is not managed", () => {
-    expect(plan({ phase: "shutdown", keepRunning: ["tines-sidekiq"] }, allGates).steps.map((s) => s.name)).not.toContain(
-      "sidekiq-drain",
-    );
+    expect(
+      plan({ phase: "shutdown", keepRunning: ["tines-sidekiq"] }, allGates).steps.map((s) => s.name),
+    ).not.toContain("sidekiq-drain");
     expect(
       plan({ phase: "shutdown", services: { "tines-app": 1 } }, allGates).steps.map((s) => s.name),
     ).not.toContain("sidekiq-drain");
@@ -85,7 +85,13 @@ describe("buildPlan", () => {
     expect(compose.map((s) => s.workloadName)).toEqual(["tines-nginx", "web"]);
     expect(compose[0].workloadKind).toBeUndefined();
     const k8s = serviceSteps(
-      buildPlan(parseStackConfig({ phase: "running", platform: "kubernetes", services: { postgres: 1, "tines-app": 2 } })),
+      buildPlan(
+        parseStackConfig({
+          phase: "running",
+          platform: "kubernetes",
+          services: { postgres: 1, "tines-app": 2 },
+        }),
+      ),
     );
     expect(k8s.map((s) => s.workloadKind)).toEqual(["StatefulSet", "Deployment"]);
   });

@@ -66,7 +66,12 @@ export interface PlanGates {
   endpoints: boolean;
 }
 
-export const NO_GATES: PlanGates = { sidekiq: false, databaseBackup: false, databaseMigration: false, endpoints: false };
+export const NO_GATES: PlanGates = {
+  sidekiq: false,
+  databaseBackup: false,
+  databaseMigration: false,
+  endpoints: false,
+};
 
 const GATE_DESCRIPTIONS: Record<GateName, string> = {
   "sidekiq-preflight": "sample the Sidekiq queue; warn or refuse if it is non-zero and not falling",
@@ -90,7 +95,9 @@ export function buildPlan(config: CoreConfig, gates: PlanGates = NO_GATES): Plan
       type: "service",
       name: service.key,
       workloadName: service.name ?? defaultWorkloadName(config.platform, service.key),
-      ...(config.platform === "kubernetes" ? { workloadKind: service.kind ?? defaultWorkloadKind(service.key) } : {}),
+      ...(config.platform === "kubernetes"
+        ? { workloadKind: service.kind ?? defaultWorkloadKind(service.key) }
+        : {}),
       configuredCount: service.count,
       targetCount: config.phase === "shutdown" && !keptRunning ? 0 : service.count,
       keptRunning,
@@ -131,7 +138,9 @@ export function serviceSteps(plan: Plan): ServiceStep[] {
 
 /** Human-readable plan, one line a step, as the `plan` CLI prints it. */
 export function formatPlan(plan: Plan): string {
-  const lines = [`phase ${plan.phase} on ${plan.platform}: ${plan.steps.length} steps, each after the one before`];
+  const lines = [
+    `phase ${plan.phase} on ${plan.platform}: ${plan.steps.length} steps, each after the one before`,
+  ];
   plan.steps.forEach((step, index) => {
     const n = String(index + 1).padStart(2);
     if (step.type === "gate") {

@@ -24,7 +24,12 @@ export const WORKLOAD_KINDS = ["Deployment", "StatefulSet"] as const;
 export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 
 /** Services that produce Sidekiq jobs or run them: they must all be down before data stores change. */
-export const APPLICATION_TIER: readonly ServiceKey[] = ["nginx", "tines-app", "tines-sidekiq", "tines-command-runner"];
+export const APPLICATION_TIER: readonly ServiceKey[] = [
+  "nginx",
+  "tines-app",
+  "tines-sidekiq",
+  "tines-command-runner",
+];
 
 export function isServiceKey(value: string): value is ServiceKey {
   return (SCALE_DOWN_ORDER as readonly string[]).includes(value);

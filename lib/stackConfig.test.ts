@@ -20,7 +20,11 @@ describe("parseStackConfig", () => {
     const config = parseStackConfig({
       phase: "shutdown",
       platform: "kubernetes",
-      services: { postgres: { count: 1, kind: "StatefulSet" }, "tines-app": { count: 3, name: "tines-web" }, nginx: 2 },
+      services: {
+        postgres: { count: 1, kind: "StatefulSet" },
+        "tines-app": { count: 3, name: "tines-web" },
+        nginx: 2,
+      },
       keepRunning: ["postgres"],
     });
     expect(config.services).toEqual([
@@ -35,15 +39,27 @@ describe("parseStackConfig", () => {
   });
 
   it.each([
-    [{ ...base, phase: "paused" }, 'tines-maintenance:phase: must be one of: running, shutdown (got "paused")'],
+    [
+      { ...base, phase: "paused" },
+      'tines-maintenance:phase: must be one of: running, shutdown (got "paused")',
+    ],
     [{ ...base, phase: undefined }, "tines-maintenance:phase: required; allowed: running, shutdown"],
-    [{ ...base, platform: "nomad" }, 'tines-maintenance:platform: must be one of: ecs, kubernetes, compose (got "nomad")'],
+    [
+      { ...base, platform: "nomad" },
+      'tines-maintenance:platform: must be one of: ecs, kubernetes, compose (got "nomad")',
+    ],
     [
       { ...base, services: { "tines-ap": 1 } },
       "tines-maintenance:services.tines-ap: unknown service key; allowed: nginx, tines-app, tines-sidekiq, tines-command-runner, redis, postgres, pypi-server",
     ],
-    [{ ...base, services: { "tines-app": -1 } }, "tines-maintenance:services.tines-app.count: must be a whole number >= 0"],
-    [{ ...base, services: { "tines-app": 1.5 } }, "tines-maintenance:services.tines-app.count: must be a whole number >= 0"],
+    [
+      { ...base, services: { "tines-app": -1 } },
+      "tines-maintenance:services.tines-app.count: must be a whole number >= 0",
+    ],
+    [
+      { ...base, services: { "tines-app": 1.5 } },
+      "tines-maintenance:services.tines-app.count: must be a whole number >= 0",
+    ],
     [
       { ...base, services: { "tines-app": "2" } },
       "tines-maintenance:services.tines-app: must be a count (whole number >= 0) or {count, name?, kind?}",
@@ -59,7 +75,10 @@ describe("parseStackConfig", () => {
     ],
     [{ ...base, keepRunning: ["db"] }, 'tines-maintenance:keepRunning.0: unknown service key "db"'],
     [{ ...base, colour: "red" }, "tines-maintenance:colour: unknown key; allowed: phase, platform, services"],
-    [{ ...base, ecs: { clster: "x" } }, "tines-maintenance:ecs.clster: unknown key; allowed: cluster, region, endpoint"],
+    [
+      { ...base, ecs: { clster: "x" } },
+      "tines-maintenance:ecs.clster: unknown key; allowed: cluster, region, endpoint",
+    ],
     [{ ...base, "ecs.cluster": "x" }, "`pulumi config set --path ecs.cluster ...`"],
     [
       { ...base, services: { "tines-app": { count: 1, kind: "StatefulSet" } } },
@@ -69,8 +88,14 @@ describe("parseStackConfig", () => {
       { ...base, platform: "kubernetes", services: { "tines-app": { count: 1, kind: "Pod" } } },
       "tines-maintenance:services.tines-app.kind: must be one of: Deployment, StatefulSet",
     ],
-    [{ ...base, platform: "compose" }, "tines-maintenance:compose.projectName: required when platform is compose"],
-    [{ ...base, stepTimeoutSeconds: 5 }, "tines-maintenance:stepTimeoutSeconds: must be a whole number of seconds >= 30"],
+    [
+      { ...base, platform: "compose" },
+      "tines-maintenance:compose.projectName: required when platform is compose",
+    ],
+    [
+      { ...base, stepTimeoutSeconds: 5 },
+      "tines-maintenance:stepTimeoutSeconds: must be a whole number of seconds >= 30",
+    ],
   ])("rejects %j", (raw, expected) => {
     expect(errorOf(raw as Record<string, unknown>)).toContain(expected);
   });

@@ -4,9 +4,21 @@
  */
 import { z } from "zod";
 import { ConfigError } from "./errors";
-import { assertNoDottedKeys, coreConfigShape, coreRules, formatIssues, toCoreConfig, type CoreConfig } from "./config";
+import {
+  PROJECT_NAME,
+  assertNoDottedKeys,
+  coreConfigShape,
+  coreRules,
+  formatIssues,
+  toCoreConfig,
+  type CoreConfig,
+} from "./config";
+import { databaseGates, validateDatabaseConfig, type DatabaseConfig } from "./database/config";
+import { parseEndpointsConfig, type EndpointsConfig } from "./endpoints/config";
 import type { PlanGates } from "./plan";
+import { sidekiqConfigSchema, type SidekiqConfig } from "./sidekiq/config";
 
+/** Sections with rules of their own, validated once the core keys are known to be good. */
 const sectionShape = {
   sidekiq: z.unknown().optional(),
   database: z.unknown().optional(),
@@ -17,23 +29,56 @@ export const STACK_CONFIG_KEYS = [...Object.keys(coreConfigShape), ...Object.key
 
 const stackConfigSchema = z
   .strictObject({ ...coreConfigShape, ...sectionShape })
-  .superRefine((raw, ctx) => coreRules(raw, (path, message) => ctx.addIssue({ code: "custom", path, message })));
+  .superRefine((raw, ctx) =>
+    coreRules(raw, (path, message) => ctx.addIssue({ code: "custom", path, message })),
+  );
 
 export interface StackConfig extends CoreConfig {
-  sidekiq?: unknown;
-  database?: unknown;
-  endpoints?: unknown;
+  sidekiq?: SidekiqConfig;
+  database?: DatabaseConfig;
+  endpoints?: EndpointsConfig;
 }
 
-/** Validate everything at once; any problem is one ConfigError naming each key and what it allows. */
+function parseSection<T extends z.ZodType>(key: string, schema: T, raw: unknown): z.output<T> | undefined {
+  if (raw === undefined) return undefined;
+  // Parsed under its stack key so that messages name `<key>.<field>` and list the allowed fields.
+  const wrapper = z.strictObject({ [key]: schema });
+  const parsed = wrapper.safeParse({ [key]: raw });
+  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error.issues, wrapper));
+  return (parsed.data as Record<string, z.output<T>>)[key];
+}
+
+/** Validate everything; any problem is one ConfigError naming each key and what it allows. */
 export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
   assertNoDottedKeys(raw, STACK_CONFIG_KEYS);
   const parsed = stackConfigSchema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(formatIssues(parsed.error.issues, stackConfigSchema));
-  const { sidekiq, database, endpoints } = parsed.data;
-  return { ...toCoreConfig(parsed.data), sidekiq, database, endpoints };
+  const core = toCoreConfig(parsed.data);
+  const sidekiqStops =
+    core.phase === "shutdown" &&
+    core.services.some((s) => s.key === "tines-sidekiq") &&
+    !core.keepRunning.includes("tines-sidekiq");
+  if (sidekiqStops && parsed.data.sidekiq === undefined) {
+    throw new ConfigError(
+      `${PROJECT_NAME}:sidekiq.redisUrl: required to stop tines-sidekiq, so that the drain gate can read its queues; ` +
+        "set it with `pulumi config set --secret --path sidekiq.redisUrl redis://...`",
+    );
+  }
+  return {
+    ...core,
+    sidekiq: parseSection("sidekiq", sidekiqConfigSchema, parsed.data.sidekiq),
+    database: validateDatabaseConfig(core, parsed.data.database),
+    endpoints:
+      parsed.data.endpoints === undefined
+        ? undefined
+        : parseEndpointsConfig(parsed.data.endpoints, { platform: core.platform, compose: core.compose }),
+  };
 }
 
-export function planGates(_config: StackConfig): PlanGates {
-  return { sidekiq: false, databaseBackup: false, databaseMigration: false, endpoints: false };
+export function planGates(config: StackConfig): PlanGates {
+  return {
+    sidekiq: config.sidekiq !== undefined,
+    ...databaseGates(config, config.database),
+    endpoints: config.endpoints !== undefined,
+  };
 }

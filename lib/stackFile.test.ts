@@ -68,7 +68,9 @@ describe("rawConfigFromStackFile", () => {
   });
 
   it("keeps a dotted key (set without --path) so that validation can name it", () => {
-    expect(rawConfigFromStackFile("config:\n  tines-maintenance:services.nginx: 1\n")).toEqual({ "services.nginx": 1 });
+    expect(rawConfigFromStackFile("config:\n  tines-maintenance:services.nginx: 1\n")).toEqual({
+      "services.nginx": 1,
+    });
   });
 
   it("accepts an empty file and a file without config", () => {
@@ -121,7 +123,10 @@ describe("stackFileName", () => {
 
 describe("readStackFile", () => {
   it("picks the only stack file when no stack is named", () => {
-    const dir = project({ "Pulumi.yaml": PROJECT, "Pulumi.prod.yaml": "config:\n  tines-maintenance:phase: running\n" });
+    const dir = project({
+      "Pulumi.yaml": PROJECT,
+      "Pulumi.prod.yaml": "config:\n  tines-maintenance:phase: running\n",
+    });
     const result = readStackFile({ projectDir: dir, env: {} });
     expect(result.stack).toBe("prod");
     expect(result.file).toBe(path.join(dir, "Pulumi.prod.yaml"));
@@ -135,7 +140,9 @@ describe("readStackFile", () => {
       "Pulumi.b.yaml": "config:\n  tines-maintenance:phase: shutdown\n",
     });
     expect(readStackFile({ projectDir: dir, env: { PULUMI_STACK: "b" } }).raw.phase).toBe("shutdown");
-    expect(readStackFile({ projectDir: dir, stack: "org/a", env: { PULUMI_STACK: "b" } }).raw.phase).toBe("running");
+    expect(readStackFile({ projectDir: dir, stack: "org/a", env: { PULUMI_STACK: "b" } }).raw.phase).toBe(
+      "running",
+    );
   });
 
   it("lists the stack files found when the choice is ambiguous or the stack is missing", () => {
@@ -151,9 +158,13 @@ describe("readStackFile", () => {
 
   it("says when there is no project or no stack at all", () => {
     const empty = project({});
-    expect(() => readStackFile({ projectDir: empty, env: {} })).toThrow(/^no Pulumi.yaml in .*pass --project-dir DIR$/);
+    expect(() => readStackFile({ projectDir: empty, env: {} })).toThrow(
+      /^no Pulumi.yaml in .*pass --project-dir DIR$/,
+    );
     const bare = project({ "Pulumi.yaml": PROJECT });
-    expect(() => readStackFile({ projectDir: bare, env: {} })).toThrow(/no Pulumi.<stack>.yaml .*stacks found: \(none\)$/);
+    expect(() => readStackFile({ projectDir: bare, env: {} })).toThrow(
+      /no Pulumi.<stack>.yaml .*stacks found: \(none\)$/,
+    );
   });
 
   it("honours stackConfigDir and applies project defaults under the stack's values", () => {
@@ -161,6 +172,9 @@ describe("readStackFile", () => {
       "Pulumi.yaml": `${PROJECT}stackConfigDir: stacks\nconfig:\n  stepTimeoutSeconds: 600\n  platform: ecs\n`,
       "stacks/Pulumi.prod.yaml": "config:\n  tines-maintenance:platform: kubernetes\n",
     });
-    expect(readStackFile({ projectDir: dir, env: {} }).raw).toEqual({ stepTimeoutSeconds: 600, platform: "kubernetes" });
+    expect(readStackFile({ projectDir: dir, env: {} }).raw).toEqual({
+      stepTimeoutSeconds: 600,
+      platform: "kubernetes",
+    });
   });
 });

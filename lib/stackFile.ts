@@ -53,7 +53,8 @@ function isSecure(value: unknown): boolean {
 function blindSecrets(value: unknown): unknown {
   if (isSecure(value)) return SECRET_PLACEHOLDER;
   if (Array.isArray(value)) return value.map(blindSecrets);
-  if (isPlainObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, blindSecrets(v)]));
+  if (isPlainObject(value))
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, blindSecrets(v)]));
   return value;
 }
 
@@ -86,7 +87,8 @@ export function rawConfigFromStackFile(yamlText: string, where = "stack file"): 
   if (doc === null || doc === undefined) return {};
   if (!isPlainObject(doc)) throw new ConfigError(`${where}: must be a YAML map with a "config:" section`);
   const config = doc.config ?? {};
-  if (!isPlainObject(config)) throw new ConfigError(`${where}: "config:" must be a map of <namespace>:<key> to value`);
+  if (!isPlainObject(config))
+    throw new ConfigError(`${where}: "config:" must be a map of <namespace>:<key> to value`);
   const strings: Record<string, string> = {};
   for (const [key, value] of Object.entries(config)) {
     requireNamespaced(key, where);
@@ -138,7 +140,9 @@ export function listStackFiles(dir: string): string[] {
 export function stackFileName(stack: string): string {
   const last = stack.split("/").pop() ?? "";
   if (!/^[A-Za-z0-9_.-]+$/.test(last)) {
-    throw new ConfigError(`--stack "${stack}": a stack name may only contain letters, digits, '-', '_' and '.'`);
+    throw new ConfigError(
+      `--stack "${stack}": a stack name may only contain letters, digits, '-', '_' and '.'`,
+    );
   }
   return last;
 }
@@ -162,7 +166,9 @@ export function readStackFile(options: ReadStackFileOptions): StackFile {
   const projectFile = path.join(projectDir, "Pulumi.yaml");
   const projectText = readText(projectFile);
   if (projectText === undefined) {
-    throw new ConfigError(`no Pulumi.yaml in ${projectDir}; run from the project root or pass --project-dir DIR`);
+    throw new ConfigError(
+      `no Pulumi.yaml in ${projectDir}; run from the project root or pass --project-dir DIR`,
+    );
   }
   const projectDoc = parseYamlDocument(projectText, "Pulumi.yaml");
   const project = isPlainObject(projectDoc) ? projectDoc : {};

@@ -4,11 +4,17 @@ import { runProgram, type ProgramRun, type Registration } from "./pulumiProgram"
 
 const SERVICE_STEP = "tines-maintenance:index:ServiceStep";
 const counts = Object.fromEntries(SCALE_DOWN_ORDER.map((key, i) => [key, i + 1]));
+const REDIS_PASSWORD = "queue-secret-7f3a";
+const sidekiq = { redisUrl: `redis://:${REDIS_PASSWORD}@10.0.0.5:6379/1` };
 
 const platforms: Record<string, Record<string, unknown>> = {
-  ecs: { platform: "ecs", ecs: { cluster: "tines", region: "eu-west-1" } },
-  kubernetes: { platform: "kubernetes", kubernetes: { namespace: "tines" } },
-  compose: { platform: "compose", compose: { projectName: "tines", projectDirectory: "/srv/tines" } },
+  ecs: { platform: "ecs", ecs: { cluster: "tines", region: "eu-west-1" }, sidekiq },
+  kubernetes: { platform: "kubernetes", kubernetes: { namespace: "tines" }, sidekiq },
+  compose: {
+    platform: "compose",
+    compose: { projectName: "tines", projectDirectory: "/srv/tines" },
+    sidekiq,
+  },
 };
 
 /** The resource that scales a service: named after the service key, and not the step component. */
@@ -16,6 +22,11 @@ function scalingResources(run: ProgramRun): Registration[] {
   return run.registrations.filter(
     (r) => (SCALE_DOWN_ORDER as readonly string[]).includes(r.name) && r.type !== SERVICE_STEP,
   );
+}
+
+/** The gate's own dynamic resource (not its component). */
+function gateResource(run: ProgramRun, name: string): Registration {
+  return run.find(/^pulumi-nodejs:dynamic/, name);
 }
 
 /** Keys in the order their scaling resources finished, and a check that each started after the one before ended. */
@@ -39,10 +50,46 @@ describe.each(Object.keys(platforms))("program on %s", (platform) => {
     expect(executionOrder(run)).toEqual([...SCALE_DOWN_ORDER]);
     expect(run.outputs.phase).toBe("shutdown");
     expect(run.outputs.platform).toBe(platform);
-    const services = run.outputs.services as Array<{ name: string; targetCount: number; configuredCount: number }>;
+    const services = run.outputs.services as Array<{
+      name: string;
+      targetCount: number;
+      configuredCount: number;
+    }>;
     expect(services.map((s) => [s.name, s.targetCount, s.configuredCount])).toEqual(
       SCALE_DOWN_ORDER.map((key, i) => [key, 0, i + 1]),
     );
+  });
+
+  it("drains Sidekiq after tines-app is down and before tines-sidekiq stops; preflight first", async () => {
+    const run = await runProgram({ ...platforms[platform], phase: "shutdown", services: counts });
+    const drain = gateResource(run, "sidekiq-drain");
+    const preflight = gateResource(run, "sidekiq-preflight");
+    const app = scalingResources(run).filter((r) => r.name === "tines-app");
+    const sidekiqSteps = scalingResources(run).filter((r) => r.name === "tines-sidekiq");
+    const nginx = scalingResources(run).filter((r) => r.name === "nginx");
+    expect(preflight.end).toBeLessThan(Math.min(...nginx.map((r) => r.start)));
+    expect(drain.start).toBeGreaterThan(Math.max(...app.map((r) => r.end)));
+    expect(Math.min(...sidekiqSteps.map((r) => r.start))).toBeGreaterThan(drain.end);
+    expect(run.outputs.steps).toEqual([
+      "sidekiq-preflight",
+      "nginx",
+      "tines-app",
+      "sidekiq-drain",
+      "tines-sidekiq",
+      "tines-command-runner",
+      "redis",
+      "postgres",
+      "pypi-server",
+    ]);
+  });
+
+  it("keeps the Redis password out of plain inputs and outputs", async () => {
+    const run = await runProgram({ ...platforms[platform], phase: "shutdown", services: counts });
+    const drain = gateResource(run, "sidekiq-drain");
+    // Under mocks a secret input arrives unwrapped only if it was marked secret.
+    expect(JSON.stringify(run.outputs)).not.toContain(REDIS_PASSWORD);
+    expect(drain.inputs.redisUrl).toBeDefined();
+    expect(run.secretInputs("sidekiq-drain")).toContain("redisUrl");
   });
 
   it("running restores the configured counts in the exact reverse order", async () => {
@@ -79,18 +126,35 @@ describe.each(Object.keys(platforms))("program on %s", (platform) => {
 
 describe("program with bad config", () => {
   it.each([
-    [{ phase: "paused", platform: "ecs", services: { "tines-app": 1 } }, "tines-maintenance:phase: must be one of"],
-    [{ phase: "shutdown", platform: "ecs", services: { bogus: 1 } }, "tines-maintenance:services.bogus: unknown service key"],
+    [
+      { phase: "paused", platform: "ecs", services: { "tines-app": 1 } },
+      "tines-maintenance:phase: must be one of",
+    ],
+    [
+      { phase: "shutdown", platform: "ecs", services: { bogus: 1 } },
+      "tines-maintenance:services.bogus: unknown service key",
+    ],
     [{ phase: "shutdown", platform: "ecs", services: { "tines-app": -2 } }, "must be a whole number >= 0"],
     [
       { phase: "shutdown", platform: "ecs", services: { "tines-app": 1 }, keepRunning: ["redis"] },
       '"redis" is not in services',
     ],
+    [
+      { phase: "shutdown", platform: "ecs", services: { "tines-sidekiq": 1 } },
+      "tines-maintenance:sidekiq.redisUrl: required to stop tines-sidekiq",
+    ],
+    [
+      {
+        phase: "shutdown",
+        platform: "ecs",
+        services: { "tines-sidekiq": 1 },
+        sidekiq: { redisUrl: "http://x" },
+      },
+      "tines-maintenance:sidekiq.redisUrl:",
+    ],
   ])("registers nothing for %j", async (config, message) => {
     let registered = 0;
-    await expect(
-      runProgram(config, { state: () => (registered++, {}) }),
-    ).rejects.toThrow(message);
+    await expect(runProgram(config, { state: () => (registered++, {}) })).rejects.toThrow(message);
     expect(registered).toBe(0);
   });
 });

@@ -21,6 +21,17 @@ export interface ProgramRun {
   outputs: Record<string, unknown>;
   /** The first registration of `type` named `name`. */
   find(type: string | RegExp, name: string): Registration;
+  /** Input names of the custom resource `name` that arrived as secrets. */
+  secretInputs(name: string): string[];
+}
+
+/** How the SDK marks a secret value on the wire (runtime/rpc specialSigKey / specialSecretSig). */
+function isWireSecret(value: unknown): boolean {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    (value as Record<string, unknown>)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig
+  );
 }
 
 export interface RunOptions {
@@ -47,7 +58,10 @@ async function resolve<T>(output: pulumi.Output<T> | T): Promise<T> {
   return new Promise<T>((done) => (output as pulumi.Output<T>).apply((value) => done(value)));
 }
 
-export async function runProgram(config: Record<string, unknown>, options: RunOptions = {}): Promise<ProgramRun> {
+export async function runProgram(
+  config: Record<string, unknown>,
+  options: RunOptions = {},
+): Promise<ProgramRun> {
   const registrations: Registration[] = [];
   pulumi.runtime.setMocks(
     {
@@ -73,12 +87,20 @@ export async function runProgram(config: Record<string, unknown>, options: RunOp
   return {
     registrations,
     outputs,
+    secretInputs(name) {
+      const match = registrations.find((r) => r.name === name && r.type.startsWith("pulumi-nodejs:dynamic"));
+      return Object.entries(match?.inputs ?? {})
+        .filter(([, value]) => isWireSecret(value))
+        .map(([key]) => key);
+    },
     find(type, name) {
       const match = registrations.find(
         (r) => r.name === name && (typeof type === "string" ? r.type === type : type.test(r.type)),
       );
       if (!match) {
-        throw new Error(`no ${String(type)} named ${name}; registered: ${registrations.map((r) => `${r.type}::${r.name}`).join(", ")}`);
+        throw new Error(
+          `no ${String(type)} named ${name}; registered: ${registrations.map((r) => `${r.type}::${r.name}`).join(", ")}`,
+        );
       }
       return match;
     },

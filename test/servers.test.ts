@@ -6,7 +6,12 @@ function port(url: string): number {
 }
 
 describe("test servers", () => {
-  for (const variable of ["TEST_REDIS_URL", "TEST_PG_SOURCE_URL", "TEST_PG_TARGET_URL", "TEST_AWS_ENDPOINT"]) {
+  for (const variable of [
+    "TEST_REDIS_URL",
+    "TEST_PG_SOURCE_URL",
+    "TEST_PG_TARGET_URL",
+    "TEST_AWS_ENDPOINT",
+  ]) {
     it(`${variable} accepts connections`, async () => {
       const url = process.env[variable];
       expect(url, `${variable} must be set by test/servers/globalSetup.ts`).toBeTruthy();

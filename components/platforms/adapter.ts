@@ -29,5 +29,7 @@ export interface ScaledService {
  */
 export interface PlatformAdapter {
   readonly platform: "ecs" | "kubernetes" | "compose";
+  /** The platform's Pulumi provider, where it has one, for other components to reuse. */
+  readonly provider?: pulumi.ProviderResource;
   scaleService(step: ServiceStep, options: ScaleServiceOptions): ScaledService;
 }

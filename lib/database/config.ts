@@ -33,7 +33,9 @@ export const backupConfigSchema = z
     directory: z.string().min(1, { error: "must be a directory path" }).optional(),
     s3Bucket: z
       .string()
-      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: "must be an S3 bucket name (3-63 of a-z 0-9 . -)" })
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, {
+        error: "must be an S3 bucket name (3-63 of a-z 0-9 . -)",
+      })
       .optional(),
     s3Prefix: z.string({ error: "must be a string" }).default(""),
     s3Region: z.string().min(1, { error: "must be an AWS region, e.g. us-east-1" }).optional(),
@@ -78,7 +80,8 @@ export const databaseConfigSchema = z
       ctx.addIssue({
         code: "custom",
         path: ["backup"],
-        message: "enabled (the default) but no location; set backup.directory and/or backup.s3Bucket, or backup.enabled false",
+        message:
+          "enabled (the default) but no location; set backup.directory and/or backup.s3Bucket, or backup.enabled false",
       });
     }
   });
@@ -103,10 +106,14 @@ export function parseDatabaseConfig(raw: unknown): DatabaseConfig | undefined {
  * The seed's prerequisite for a migration: every Tines service shut down except Postgres.
  * Called during config validation so that nothing is registered when it does not hold.
  */
-export function assertMigrationPreconditions(core: Pick<CoreConfig, "phase" | "services" | "keepRunning">): void {
+export function assertMigrationPreconditions(
+  core: Pick<CoreConfig, "phase" | "services" | "keepRunning">,
+): void {
   const prefix = "tines-maintenance:database.migration";
   if (core.phase !== "shutdown") {
-    throw new ConfigError(`${prefix}: runs only with phase shutdown (phase is ${core.phase}); allowed: shutdown`);
+    throw new ConfigError(
+      `${prefix}: runs only with phase shutdown (phase is ${core.phase}); allowed: shutdown`,
+    );
   }
   if (!core.services.some((s) => s.key === "postgres") || !core.keepRunning.includes("postgres")) {
     throw new ConfigError(

@@ -36,7 +36,9 @@ export function parsePgUrl(url: string, flag: string): PgTarget {
   }
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, ""));
   if (!parsed.hostname || !database || !parsed.username) {
-    throw new ConfigError(`${flag}: must name user, host and database: postgresql://user:password@host:port/database`);
+    throw new ConfigError(
+      `${flag}: must name user, host and database: postgresql://user:password@host:port/database`,
+    );
   }
   const sslmode = parsed.searchParams.get("sslmode") ?? undefined;
   if (sslmode !== undefined && !SSL_MODES.includes(sslmode)) {
@@ -60,7 +62,10 @@ export function withDatabase(target: PgTarget, database: string): PgTarget {
 
 export function pgClientConfig(target: PgTarget, applicationName = "tines-maintenance"): ClientConfig {
   const ssl =
-    target.sslmode === undefined || target.sslmode === "disable" || target.sslmode === "prefer" || target.sslmode === "allow"
+    target.sslmode === undefined ||
+    target.sslmode === "disable" ||
+    target.sslmode === "prefer" ||
+    target.sslmode === "allow"
       ? undefined
       : { rejectUnauthorized: target.sslmode === "verify-ca" || target.sslmode === "verify-full" };
   return {

@@ -122,7 +122,9 @@ export function runPgTool(
   });
   const done = new Promise<void>((resolve, reject) => {
     child.once("error", (error) =>
-      reject(new MaintenanceError(`${options.what}: could not start ${path.basename(binary)}: ${error.message}`)),
+      reject(
+        new MaintenanceError(`${options.what}: could not start ${path.basename(binary)}: ${error.message}`),
+      ),
     );
     child.once("close", (code, signal) => {
       if (partial) handle(partial);

@@ -35,7 +35,8 @@ export function scalableResourceId(cluster: string, service: string): string {
 
 export function createEcsApi(endpoint: EcsEndpoint): EcsApi {
   const ecsSdk = require("@aws-sdk/client-ecs") as typeof import("@aws-sdk/client-ecs");
-  const aasSdk = require("@aws-sdk/client-application-auto-scaling") as typeof import("@aws-sdk/client-application-auto-scaling");
+  const aasSdk =
+    require("@aws-sdk/client-application-auto-scaling") as typeof import("@aws-sdk/client-application-auto-scaling");
   const clientConfig = {
     ...(endpoint.region ? { region: endpoint.region } : {}),
     ...(endpoint.endpoint ? { endpoint: endpoint.endpoint } : {}),
@@ -43,7 +44,10 @@ export function createEcsApi(endpoint: EcsEndpoint): EcsApi {
   };
   const ecs = new ecsSdk.ECSClient(clientConfig);
   const aas = new aasSdk.ApplicationAutoScalingClient(clientConfig);
-  const dimension = { ServiceNamespace: "ecs" as const, ScalableDimension: "ecs:service:DesiredCount" as const };
+  const dimension = {
+    ServiceNamespace: "ecs" as const,
+    ScalableDimension: "ecs:service:DesiredCount" as const,
+  };
   return {
     describeService: (cluster, service) =>
       ecs.send(new ecsSdk.DescribeServicesCommand({ cluster, services: [service] })),
@@ -52,7 +56,10 @@ export function createEcsApi(endpoint: EcsEndpoint): EcsApi {
     },
     async describeScalableTarget(cluster, service) {
       const out = await aas.send(
-        new aasSdk.DescribeScalableTargetsCommand({ ...dimension, ResourceIds: [scalableResourceId(cluster, service)] }),
+        new aasSdk.DescribeScalableTargetsCommand({
+          ...dimension,
+          ResourceIds: [scalableResourceId(cluster, service)],
+        }),
       );
       const target: ScalableTarget | undefined = out.ScalableTargets?.[0];
       if (!target || target.MinCapacity === undefined || target.MaxCapacity === undefined) return undefined;

@@ -3,13 +3,18 @@
  * platform keeps them, and how the propagation gate checks them before startup.
  * No Pulumi in here: the program, the providers and the CLI share it.
  */
-import { isIP } from "node:net";
 import { z } from "zod";
 import { PROJECT_NAME, SECRET_PLACEHOLDER, formatIssues } from "../config";
 import { ConfigError } from "../errors";
 import type { Platform } from "../services";
 
-const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+const HOSTNAME =
+  /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
+/** 4 or 6 for an IP address, else 0. Required here: dynamic providers serialize this module by value. */
+export function isIP(value: string): number {
+  return (require("node:net") as typeof import("node:net")).isIP(value);
+}
 
 /** A DNS name or an IP address, without scheme or port (what Tines puts in DATABASE_HOST). */
 export function isHostname(value: string): boolean {
@@ -38,7 +43,8 @@ export function redisUrlProblem(value: string): string | undefined {
   if (url.protocol !== "redis:" && url.protocol !== "rediss:") return "must start with redis:// or rediss://";
   const host = url.hostname.replace(/^\[|\]$/g, "");
   if (!host || !isHostname(host)) return "must name a host: redis://host[:port][/db]";
-  if (url.pathname && url.pathname !== "/" && !/^\/\d+$/.test(url.pathname)) return "path must be a database number (/0-/15)";
+  if (url.pathname && url.pathname !== "/" && !/^\/\d+$/.test(url.pathname))
+    return "path must be a database number (/0-/15)";
   return undefined;
 }
 
@@ -47,7 +53,9 @@ const redisUrlSchema = z.string({ error: "must be a redis:// URL (a secret)" }).
   if (problem) ctx.addIssue({ code: "custom", message: problem });
 });
 
-const secretStringSchema = z.string({ error: "must be a string (a secret)" }).min(1, { error: "must not be empty" });
+const secretStringSchema = z
+  .string({ error: "must be a string (a secret)" })
+  .min(1, { error: "must not be empty" });
 
 const awsLocation = {
   region: z.string().min(1, { error: "must be an AWS region" }).optional(),
@@ -55,7 +63,13 @@ const awsLocation = {
   endpoint: z.url({ error: "must be a URL" }).optional(),
 };
 
-export const TARGET_KINDS = ["env-file", "s3-env-file", "secrets-manager", "kubernetes-secret", "kubernetes-configmap"] as const;
+export const TARGET_KINDS = [
+  "env-file",
+  "s3-env-file",
+  "secrets-manager",
+  "kubernetes-secret",
+  "kubernetes-configmap",
+] as const;
 export type TargetKind = (typeof TARGET_KINDS)[number];
 
 /** Which target kinds each platform can read its environment from. */
@@ -99,7 +113,9 @@ const targetSchema = z.discriminatedUnion(
 );
 export type EndpointTarget = z.infer<typeof targetSchema>;
 
-const envKeySchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "must be an environment variable name" });
+const envKeySchema = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "must be an environment variable name" });
 
 const seconds = (min: number) =>
   z
@@ -118,7 +134,9 @@ export function parseDnsServer(value: string): { address: string; port: number }
 
 /** The form `dns.Resolver#setServers` takes. */
 export function dnsServerAddress(server: { address: string; port: number }): string {
-  return isIP(server.address) === 6 ? `[${server.address}]:${server.port}` : `${server.address}:${server.port}`;
+  return isIP(server.address) === 6
+    ? `[${server.address}]:${server.port}`
+    : `${server.address}:${server.port}`;
 }
 
 export const endpointsConfigSchema = z
@@ -164,10 +182,18 @@ export const endpointsConfigSchema = z
   })
   .superRefine((raw, ctx) => {
     if (raw.databaseHost === undefined && raw.redisUrl === undefined) {
-      ctx.addIssue({ code: "custom", path: [], message: "set databaseHost and/or redisUrl (or remove the key)" });
+      ctx.addIssue({
+        code: "custom",
+        path: [],
+        message: "set databaseHost and/or redisUrl (or remove the key)",
+      });
     }
     if (raw.keys.databaseHost === raw.keys.redisUrl) {
-      ctx.addIssue({ code: "custom", path: ["keys"], message: "databaseHost and redisUrl must name different variables" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["keys"],
+        message: "databaseHost and redisUrl must name different variables",
+      });
     }
   });
 
@@ -204,7 +230,9 @@ export function parseEndpointsConfig(raw: unknown, context: EndpointsContext): E
     );
   }
   if (target.kind === "env-file" && !target.path && !context.compose.projectDirectory) {
-    throw new ConfigError(`${PROJECT_NAME}:endpoints.target.path: required when compose.projectDirectory is not set`);
+    throw new ConfigError(
+      `${PROJECT_NAME}:endpoints.target.path: required when compose.projectDirectory is not set`,
+    );
   }
   return { ...config, target };
 }

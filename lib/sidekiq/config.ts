@@ -38,7 +38,9 @@ export function parseRedisUrl(value: string, what: string): URL {
     throw new ConfigError(`${what} must be a redis:// or rediss:// URL (e.g. redis://host:6379/1)`);
   }
   if (!REDIS_SCHEMES.includes(url.protocol)) {
-    throw new ConfigError(`${what} must be a redis:// or rediss:// URL, got scheme "${url.protocol.replace(":", "")}"`);
+    throw new ConfigError(
+      `${what} must be a redis:// or rediss:// URL, got scheme "${url.protocol.replace(":", "")}"`,
+    );
   }
   if (!url.hostname) throw new ConfigError(`${what} must name a host (redis://host:6379/1)`);
   const db = url.pathname.replace(/^\//, "");
@@ -53,21 +55,33 @@ const whole = (min: number) => {
   return z.number({ error }).int({ error }).min(min, { error });
 };
 
-/** The redis-namespace gem's prefix (keys become `<ns>:queue:default`). */
+/**
+ * The redis-namespace gem's prefix (keys become `<ns>:queue:default`). A plain function,
+ * not a zod schema, because dynamic providers call it and zod's bound methods cannot be
+ * serialized into a provider.
+ */
+export function isValidNamespace(value: unknown): value is string {
+  return typeof value === "string" && /^[^\s:]\S*$/.test(value);
+}
+
+export const NAMESPACE_RULE = "must be a non-empty prefix without spaces, not starting with ':'";
+
 export const namespaceSchema = z
   .string({ error: "must be a string" })
-  .regex(/^[^\s:][^\s]*$/, { error: "must be a non-empty prefix without spaces, not starting with ':'" });
+  .refine(isValidNamespace, { error: NAMESPACE_RULE });
 
 export const sidekiqConfigSchema = z
   .strictObject({
-    redisUrl: z.string({ error: "required; a redis:// or rediss:// URL (set it with --secret)" }).superRefine((value, ctx) => {
-      if (value === SECRET_PLACEHOLDER) return;
-      try {
-        parseRedisUrl(value, "value");
-      } catch (error) {
-        ctx.addIssue({ code: "custom", message: (error as Error).message.replace(/^value /, "") });
-      }
-    }),
+    redisUrl: z
+      .string({ error: "required; a redis:// or rediss:// URL (set it with --secret)" })
+      .superRefine((value, ctx) => {
+        if (value === SECRET_PLACEHOLDER) return;
+        try {
+          parseRedisUrl(value, "value");
+        } catch (error) {
+          ctx.addIssue({ code: "custom", message: (error as Error).message.replace(/^value /, "") });
+        }
+      }),
     namespace: namespaceSchema.optional(),
     intervalSeconds: whole(1).default(SIDEKIQ_DEFAULTS.intervalSeconds),
     windowSeconds: whole(1).default(SIDEKIQ_DEFAULTS.windowSeconds),

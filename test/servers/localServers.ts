@@ -44,11 +44,17 @@ export function postgresBinDir(): string {
         .filter((v) => existsSync(path.join(root, v, "bin", "initdb")))
         .sort((a, b) => Number(b) - Number(a))
     : [];
-  if (versions.length === 0) throw new Error(`test servers: PostgreSQL server binaries not found; ${SETUP_HINT}`);
+  if (versions.length === 0)
+    throw new Error(`test servers: PostgreSQL server binaries not found; ${SETUP_HINT}`);
   return path.join(root, versions[0], "bin");
 }
 
-async function waitForPort(port: number, child: ChildProcess, what: string, timeoutMs = 30_000): Promise<void> {
+async function waitForPort(
+  port: number,
+  child: ChildProcess,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`test servers: ${what} exited with code ${child.exitCode}`);
@@ -92,12 +98,23 @@ export async function startRedis(): Promise<RunningServer> {
   const child = spawn(
     bin,
     [
-      "--port", String(port),
-      "--bind", "127.0.0.1",
-      "--save", "",
-      "--appendonly", "no",
-      "--dir", dir,
-      "--user", "tines", "on", `>${TEST_REDIS_USER_PASSWORD}`, "~*", "&*", "+@all",
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--dir",
+      dir,
+      "--user",
+      "tines",
+      "on",
+      `>${TEST_REDIS_USER_PASSWORD}`,
+      "~*",
+      "&*",
+      "+@all",
     ],
     { stdio: "ignore" },
   );
@@ -127,26 +144,41 @@ export async function startPostgres(name: string): Promise<RunningServer> {
     chownSync(pwFile, Number(pw.stdout.trim()), Number(gid.stdout.trim()));
   }
   const [initCmd, initArgs] = runAs(path.join(binDir, "initdb"), [
-    "-D", dataDir,
-    "-U", "postgres",
-    "--pwfile", pwFile,
-    "--auth-local", "trust",
-    "--auth-host", "scram-sha-256",
-    "--encoding", "UTF8",
+    "-D",
+    dataDir,
+    "-U",
+    "postgres",
+    "--pwfile",
+    pwFile,
+    "--auth-local",
+    "trust",
+    "--auth-host",
+    "scram-sha-256",
+    "--encoding",
+    "UTF8",
     "--no-sync",
   ]);
   const init = spawnSync(initCmd, initArgs, { encoding: "utf8" });
   if (init.status !== 0) throw new Error(`test servers: initdb failed: ${init.stderr}`);
   const [pgCmd, pgArgs] = runAs(path.join(binDir, "postgres"), [
-    "-D", dataDir,
-    "-p", String(port),
-    "-c", "listen_addresses=127.0.0.1",
-    "-c", `unix_socket_directories=${dir}`,
-    "-c", "fsync=off",
-    "-c", "synchronous_commit=off",
-    "-c", "full_page_writes=off",
-    "-c", "max_wal_size=4GB",
-    "-c", "max_connections=100",
+    "-D",
+    dataDir,
+    "-p",
+    String(port),
+    "-c",
+    "listen_addresses=127.0.0.1",
+    "-c",
+    `unix_socket_directories=${dir}`,
+    "-c",
+    "fsync=off",
+    "-c",
+    "synchronous_commit=off",
+    "-c",
+    "full_page_writes=off",
+    "-c",
+    "max_wal_size=4GB",
+    "-c",
+    "max_connections=100",
   ]);
   const child = spawn(pgCmd, pgArgs, { stdio: "ignore" });
   await waitForPort(port, child, `postgres (${name})`);

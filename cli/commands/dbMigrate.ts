@@ -1,0 +1,69 @@
+import { resolveUrlFlag } from "../../lib/database/cliUrl";
+import { migrateDatabase } from "../../lib/database/migrate";
+import { stderrReporter } from "../../lib/progress";
+import { numberFlag, parseFlags, requiredFlag, type CliCommand } from "../command";
+
+const usage =
+  "db-migrate --from URL|env:VAR --to URL|env:VAR [--jobs N] [--allow-non-empty-target] [--no-owner] " +
+  "[--checksum-max-mib N] [--work-dir DIR] [--pg-bin DIR] [--json]";
+
+/** Verified copy of the database to a new instance; the comparison on stdout, progress on stderr. */
+export const dbMigrateCommand: CliCommand = {
+  name: "db-migrate",
+  usage,
+  async run(args) {
+    const flags = parseFlags(
+      args,
+      {
+        from: { type: "string" },
+        to: { type: "string" },
+        jobs: { type: "string" },
+        "allow-non-empty-target": { type: "boolean" },
+        "no-owner": { type: "boolean" },
+        "checksum-max-mib": { type: "string" },
+        "work-dir": { type: "string" },
+        "pg-bin": { type: "string" },
+        json: { type: "boolean" },
+      },
+      usage,
+    );
+    const sourceUrl = resolveUrlFlag(requiredFlag(flags.from, "from"), "--from", stderrReporter);
+    const targetUrl = resolveUrlFlag(requiredFlag(flags.to, "to"), "--to", stderrReporter);
+    const jobs =
+      flags.jobs === undefined ? undefined : numberFlag(flags.jobs, "jobs", { min: 1, integer: true });
+    const checksumMiB =
+      flags["checksum-max-mib"] === undefined
+        ? undefined
+        : numberFlag(flags["checksum-max-mib"], "checksum-max-mib", { min: 0, integer: true });
+    const result = await migrateDatabase({
+      sourceUrl,
+      targetUrl,
+      jobs,
+      allowNonEmptyTarget: flags["allow-non-empty-target"] ?? false,
+      noOwner: flags["no-owner"] ?? false,
+      checksumMaxBytes: checksumMiB === undefined ? undefined : checksumMiB * 1024 * 1024,
+      workDir: flags["work-dir"],
+      binDir: flags["pg-bin"],
+      reporter: stderrReporter,
+    });
+    if (flags.json) {
+      const { comparison } = result;
+      process.stdout.write(
+        JSON.stringify({
+          tables: comparison.tables,
+          totalRows: comparison.totalRows.toString(),
+          sequences: comparison.sequences,
+          mismatches: comparison.mismatches,
+          jobs: result.jobs,
+          seconds: result.seconds,
+        }) + "\n",
+      );
+    } else {
+      process.stdout.write(
+        `${result.report}\ncopied in ${result.seconds.total.toFixed(1)}s (dump ${result.seconds.dump.toFixed(1)}s, ` +
+          `restore ${result.seconds.restore.toFixed(1)}s, verify ${result.seconds.verify.toFixed(1)}s) with ${result.jobs} jobs\n`,
+      );
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,85 @@
+/**
+ * `maint drain-wait`: the drain gate the program runs before stopping tines-sidekiq, for
+ * operators. Progress goes to stderr; exit 0 once drained, 1 with the samples on timeout.
+ */
+import { readSnapshot } from "../../lib/sidekiq/api";
+import { namespaceFlag, redisUrlFlag } from "../../lib/sidekiq/cliFlags";
+import { drainSettingsIssues, SIDEKIQ_DEFAULTS, type DrainSettings } from "../../lib/sidekiq/config";
+import { formatSamples, waitForDrain } from "../../lib/sidekiq/drain";
+import { ConfigError } from "../../lib/errors";
+import { stderrReporter } from "../../lib/progress";
+import { numberFlag, parseFlags, type CliCommand } from "../command";
+
+const usage =
+  "drain-wait --redis-url URL --interval S --window S --max-size N --timeout S " +
+  "[--settle S] [--max-busy N] [--namespace NS]";
+
+const FLAG_OF: Record<string, string> = { settleSeconds: "--settle", intervalSeconds: "--interval" };
+
+export function drainWaitSettings(flags: Record<string, string | boolean | undefined>): DrainSettings {
+  const str = (name: string) => flags[name] as string | undefined;
+  const windowSeconds = numberFlag(str("window"), "window", { min: 1 });
+  const settings: DrainSettings = {
+    intervalSeconds: numberFlag(str("interval"), "interval", { min: 0.1 }),
+    windowSeconds,
+    maxSize: numberFlag(str("max-size"), "max-size", { min: 0, integer: true }),
+    timeoutSeconds: numberFlag(str("timeout"), "timeout", { min: 1 }),
+    // Sidekiq's heartbeat period bounds how stale a busy count can be; never more than the window.
+    settleSeconds:
+      str("settle") === undefined
+        ? Math.min(SIDEKIQ_DEFAULTS.settleSeconds, windowSeconds)
+        : numberFlag(str("settle"), "settle", { min: 0 }),
+    maxBusy:
+      str("max-busy") === undefined ? 0 : numberFlag(str("max-busy"), "max-busy", { min: 0, integer: true }),
+  };
+  const issue = drainSettingsIssues(settings)[0];
+  if (issue) {
+    const message = issue.message.replace("windowSeconds", "--window").replace("timeoutSeconds", "--timeout");
+    throw new ConfigError(`${FLAG_OF[issue.path[0]] ?? issue.path[0]} ${message}`);
+  }
+  return settings;
+}
+
+export const drainWaitCommand: CliCommand = {
+  name: "drain-wait",
+  usage,
+  async run(args) {
+    const flags = parseFlags(
+      args,
+      {
+        "redis-url": { type: "string" },
+        namespace: { type: "string" },
+        interval: { type: "string" },
+        window: { type: "string" },
+        "max-size": { type: "string" },
+        timeout: { type: "string" },
+        settle: { type: "string" },
+        "max-busy": { type: "string" },
+      },
+      usage,
+    );
+    const url = redisUrlFlag(flags["redis-url"]);
+    const namespace = namespaceFlag(flags.namespace);
+    const settings = drainWaitSettings(flags);
+    const controller = new AbortController();
+    const abort = () => controller.abort();
+    process.once("SIGINT", abort);
+    process.once("SIGTERM", abort);
+    try {
+      const outcome = await waitForDrain(
+        () => readSnapshot({ url, namespace }, settings.windowSeconds),
+        settings,
+        stderrReporter,
+        { signal: controller.signal, label: "sidekiq" },
+      );
+      const seconds = ((outcome.finishedAt - outcome.startedAt) / 1000).toFixed(1);
+      process.stdout.write(
+        `drained after ${seconds}s: ${outcome.reason}; samples: ${formatSamples(outcome.samples)}\n`,
+      );
+      return 0;
+    } finally {
+      process.removeListener("SIGINT", abort);
+      process.removeListener("SIGTERM", abort);
+    }
+  },
+};

@@ -1,0 +1,281 @@
+import { execFile } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { parseStackConfig } from "../../lib/stackConfig";
+import { makePlanCommand, planText } from "./plan";
+
+const ROOT = path.resolve(__dirname, "../..");
+const TSX = path.join(ROOT, "node_modules/.bin/tsx");
+const work = fs.mkdtempSync(path.join(os.tmpdir(), "plan-cli-"));
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+/**
+ * Runs the real dispatcher (`cli/maint.ts` main) in a child process, as `npm run -s maint`
+ * does. Until `plan` is registered in cli/commands.ts the runner adds it; once it is, the
+ * registered command is the one under test.
+ */
+const runner = path.join(work, "run-maint.ts");
+fs.writeFileSync(
+  runner,
+  [
+    `const { commands } = require(${JSON.stringify(path.join(ROOT, "cli/commands"))});`,
+    `const { planCommand } = require(${JSON.stringify(path.join(ROOT, "cli/commands/plan"))});`,
+    `if (!commands.some((c: { name: string }) => c.name === "plan")) commands.push(planCommand);`,
+    `require(${JSON.stringify(path.join(ROOT, "cli/maint"))}).main(process.argv.slice(2)).then((code: number) => process.exit(code));`,
+  ].join("\n"),
+);
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function maint(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<Run> {
+  const env = { ...process.env, ...options.env };
+  if (!options.env?.PULUMI_STACK) delete env.PULUMI_STACK;
+  return new Promise((resolve) => {
+    execFile(TSX, [runner, ...args], { cwd: options.cwd ?? ROOT, env }, (error, stdout, stderr) => {
+      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+let counter = 0;
+function projectWith(stacks: Record<string, string>): string {
+  const dir = path.join(work, `p${++counter}`);
+  fs.mkdirSync(dir);
+  fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: tines-maintenance\nruntime: nodejs\n");
+  for (const [stack, text] of Object.entries(stacks))
+    fs.writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), text);
+  return dir;
+}
+
+const ALL_SEVEN = [
+  "    nginx: 2",
+  "    tines-app: 3",
+  "    tines-sidekiq: 4",
+  "    tines-command-runner: 1",
+  "    redis: 1",
+  "    postgres: 1",
+  "    pypi-server: 1",
+].join("\n");
+
+const STACKS = {
+  ecs: [
+    "config:",
+    "  aws:region: eu-west-1",
+    "  tines-maintenance:phase: running",
+    "  tines-maintenance:platform: ecs",
+    "  tines-maintenance:ecs:",
+    "    cluster: tines-prod",
+    "  tines-maintenance:services:",
+    ALL_SEVEN,
+    "  tines-maintenance:keepRunning: [postgres]",
+  ].join("\n"),
+  kubernetes: [
+    "config:",
+    "  tines-maintenance:phase: running",
+    "  tines-maintenance:platform: kubernetes",
+    "  tines-maintenance:services:",
+    "    nginx: 2",
+    "    tines-app: {count: 3, name: tines-web}",
+    "    tines-sidekiq: 4",
+    "    tines-command-runner: 1",
+    "    redis: {count: 1, kind: Deployment}",
+    "    postgres: 1",
+    "    pypi-server: 1",
+    "  tines-maintenance:sidekiq:",
+    "    redisUrl:",
+    "      secure: v1:c2VjcmV0Y2lwaGVydGV4dA==",
+  ].join("\n"),
+  compose: [
+    "config:",
+    "  tines-maintenance:phase: running",
+    "  tines-maintenance:platform: compose",
+    "  tines-maintenance:compose:",
+    "    projectName: tines",
+    "    projectDirectory: /opt/tines",
+    "  tines-maintenance:services:",
+    ALL_SEVEN,
+  ].join("\n"),
+};
+
+/** `[service, workload, target count, kept running]` as the plan lines state them. */
+function serviceLines(stdout: string): Array<[string, string, number, boolean]> {
+  return stdout
+    .split("\n")
+    .map((line) => /^\s*\d+\. service (\S+) \[(\S+)\]: (?:scale to (\d+)|kept running at (\d+))/.exec(line))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => [m[1], m[2], Number(m[3] ?? m[4]), m[4] !== undefined]);
+}
+
+const DOWN = [
+  "nginx",
+  "tines-app",
+  "tines-sidekiq",
+  "tines-command-runner",
+  "redis",
+  "postgres",
+  "pypi-server",
+];
+const COUNTS: Record<string, number> = {
+  nginx: 2,
+  "tines-app": 3,
+  "tines-sidekiq": 4,
+  "tines-command-runner": 1,
+  redis: 1,
+  postgres: 1,
+  "pypi-server": 1,
+};
+const WORKLOADS: Record<string, Record<string, string>> = {
+  ecs: Object.fromEntries(DOWN.map((k) => [k, k])),
+  compose: { ...Object.fromEntries(DOWN.map((k) => [k, k])), nginx: "tines-nginx" },
+  kubernetes: {
+    nginx: "Deployment/nginx",
+    "tines-app": "Deployment/tines-web",
+    "tines-sidekiq": "Deployment/tines-sidekiq",
+    "tines-command-runner": "Deployment/tines-command-runner",
+    redis: "Deployment/redis",
+    postgres: "StatefulSet/postgres",
+    "pypi-server": "Deployment/pypi-server",
+  },
+};
+const KEPT: Record<string, string[]> = { ecs: ["postgres"], kubernetes: [], compose: [] };
+
+describe("maint plan (child process, as operators and CI run it)", () => {
+  const dir = projectWith(STACKS);
+
+  for (const platform of ["ecs", "kubernetes", "compose"] as const) {
+    it.concurrent(
+      `${platform}: shutdown scales down in the seed's order, keeping keepRunning up`,
+      async () => {
+        const run = await maint(["plan", "--stack", platform, "--phase", "shutdown", "--project-dir", dir]);
+        expect(run.stderr).toBe("");
+        expect(run.code).toBe(0);
+        expect(run.stdout.split("\n")[0]).toBe(
+          `stack ${platform} (Pulumi.${platform}.yaml with --phase shutdown)`,
+        );
+        expect(run.stdout).toMatch(new RegExp(`^phase shutdown on ${platform}: \\d+ steps`, "m"));
+        expect(serviceLines(run.stdout)).toEqual(
+          DOWN.map((key) => {
+            const kept = KEPT[platform].includes(key);
+            return [key, WORKLOADS[platform][key], kept ? COUNTS[key] : 0, kept];
+          }),
+        );
+        expect(run.stdout).not.toMatch(/c2VjcmV0|v1:/);
+      },
+    );
+
+    it.concurrent(
+      `${platform}: running starts up in the exact reverse order at the configured counts`,
+      async () => {
+        const run = await maint(["plan", "--stack", `acme/tines-maintenance/${platform}`], { cwd: dir });
+        expect(run.stderr).toBe("");
+        expect(run.code).toBe(0);
+        expect(run.stdout).toMatch(new RegExp(`^phase running on ${platform}: \\d+ steps`, "m"));
+        expect(serviceLines(run.stdout)).toEqual(
+          [...DOWN].reverse().map((key) => [key, WORKLOADS[platform][key], COUNTS[key], false]),
+        );
+      },
+    );
+  }
+
+  it.concurrent("takes the stack from PULUMI_STACK, and the only stack file when there is one", async () => {
+    const fromEnv = await maint(["plan"], { cwd: dir, env: { PULUMI_STACK: "compose" } });
+    expect(fromEnv.code).toBe(0);
+    expect(fromEnv.stdout).toMatch(/^stack compose /);
+    const single = projectWith({ solo: STACKS.ecs });
+    const only = await maint(["plan"], { cwd: single });
+    expect(only.code).toBe(0);
+    expect(only.stdout).toMatch(/^stack solo /);
+  });
+
+  const errorCases: Array<{ what: string; stack: string; args?: string[]; expected: RegExp }> = [
+    {
+      what: "an unknown key",
+      stack: `${STACKS.compose}\n  tines-maintenance:bogus: 1\n`,
+      expected: /bogus/,
+    },
+    {
+      what: "an unknown phase in the file",
+      stack: STACKS.compose.replace("phase: running", "phase: paused"),
+      expected: /tines-maintenance:phase: .*running, shutdown/,
+    },
+    {
+      what: "keepRunning naming a service that is not in services",
+      stack:
+        STACKS.compose.replace("    postgres: 1\n", "") + "\n  tines-maintenance:keepRunning: [postgres]\n",
+      expected: /tines-maintenance:keepRunning\.0: "postgres" is not in services/,
+    },
+    {
+      what: "an unknown service key",
+      stack: STACKS.ecs.replace("    nginx: 2", "    haproxy: 2"),
+      expected: /tines-maintenance:services\.haproxy: unknown service key; allowed: nginx, tines-app/,
+    },
+  ];
+  for (const c of errorCases) {
+    it.concurrent(`refuses ${c.what} with the program's own one-line message`, async () => {
+      const bad = projectWith({ bad: c.stack });
+      const run = await maint(["plan", "--stack", "bad", "--project-dir", bad]);
+      expect(run.code).not.toBe(0);
+      expect(run.stdout).toBe("");
+      expect(run.stderr.trimEnd().split("\n")).toHaveLength(1);
+      expect(run.stderr).toMatch(c.expected);
+      // The same validation the program runs, on the same values, gives the same words.
+      let programMessage = "";
+      try {
+        const { readStackFile } = await import("../../lib/stackFile");
+        parseStackConfig(readStackFile({ projectDir: bad, stack: "bad" }).raw);
+      } catch (error) {
+        programMessage = (error as Error).message;
+      }
+      expect(programMessage).not.toBe("");
+      expect(run.stderr).toBe(`maint plan: ${programMessage}\n`);
+    });
+  }
+
+  it.concurrent(
+    "refuses a bad --phase, an unknown flag and an ambiguous stack with one line each",
+    async () => {
+      const [phase, flag, ambiguous] = await Promise.all([
+        maint(["plan", "--stack", "ecs", "--phase", "paused", "--project-dir", dir]),
+        maint(["plan", "--stacks", "ecs", "--project-dir", dir]),
+        maint(["plan", "--project-dir", dir]),
+      ]);
+      expect(phase.stderr).toBe('maint plan: --phase must be one of: running, shutdown, got "paused"\n');
+      expect(flag.stderr).toMatch(
+        /^maint plan: Unknown option '--stacks'.*; usage: plan \[--stack NAME\][^\n]*\n$/,
+      );
+      expect(ambiguous.stderr).toMatch(
+        /^maint plan: --stack is required: .*stacks found: compose, ecs, kubernetes\n$/,
+      );
+      for (const run of [phase, flag, ambiguous]) {
+        expect(run.code).not.toBe(0);
+        expect(run.stdout).toBe("");
+      }
+    },
+  );
+});
+
+describe("plan command module", () => {
+  const dir = projectWith({ ecs: STACKS.ecs });
+
+  it("prints through the injected output and returns exit code 0", async () => {
+    let printed = "";
+    const command = makePlanCommand({ cwd: () => dir, env: {}, out: (text) => (printed += text) });
+    expect(command.name).toBe("plan");
+    expect(await command.run(["--phase", "shutdown"])).toBe(0);
+    expect(printed).toBe(planText(["--phase", "shutdown"], { cwd: () => dir, env: {} }));
+    expect(serviceLines(printed).map(([key]) => key)).toEqual(DOWN);
+  });
+
+  it("applies --phase over the file without touching the file", () => {
+    const before = fs.readFileSync(path.join(dir, "Pulumi.ecs.yaml"), "utf8");
+    expect(planText(["--phase", "shutdown"], { cwd: () => dir, env: {} })).toMatch(/phase shutdown on ecs/);
+    expect(planText([], { cwd: () => dir, env: {} })).toMatch(/phase running on ecs/);
+    expect(fs.readFileSync(path.join(dir, "Pulumi.ecs.yaml"), "utf8")).toBe(before);
+  });
+});

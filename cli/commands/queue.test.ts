@@ -1,0 +1,303 @@
+import { execFile } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import Redis from "ioredis";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { freePort, TEST_REDIS_USER_PASSWORD } from "../../test/servers/localServers";
+import {
+  consume,
+  enqueue,
+  heartbeat,
+  pauseQueue,
+  scheduleJob,
+  urlWithDb,
+} from "../../lib/sidekiq/testFixtures";
+
+const ROOT = path.resolve(__dirname, "../..");
+const TSX = path.join(ROOT, "node_modules/.bin/tsx");
+const work = fs.mkdtempSync(path.join(os.tmpdir(), "queue-cli-"));
+
+/**
+ * Runs the real dispatcher (`cli/maint.ts` main) in a child process, as `npm run -s maint`
+ * does; until cli/commands.ts registers `queue` and `drain-wait` the runner adds them.
+ */
+const runner = path.join(work, "run-maint.ts");
+fs.writeFileSync(
+  runner,
+  [
+    `const { commands } = require(${JSON.stringify(path.join(ROOT, "cli/commands"))});`,
+    `const { queueCommand } = require(${JSON.stringify(path.join(ROOT, "cli/commands/queue"))});`,
+    `const { drainWaitCommand } = require(${JSON.stringify(path.join(ROOT, "cli/commands/drainWait"))});`,
+    `for (const c of [queueCommand, drainWaitCommand]) if (!commands.some((k: { name: string }) => k.name === c.name)) commands.push(c);`,
+    `require(${JSON.stringify(path.join(ROOT, "cli/maint"))}).main(process.argv.slice(2)).then((code: number) => process.exit(code));`,
+  ].join("\n"),
+);
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function maint(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  onStderr?: (text: string) => void,
+): Promise<Run> {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+  if (!("REDIS_URL" in env)) delete childEnv.REDIS_URL;
+  return new Promise((resolve) => {
+    const child = execFile(TSX, [runner, ...args], { cwd: ROOT, env: childEnv }, (error, stdout, stderr) => {
+      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
+    });
+    if (onStderr) child.stderr?.on("data", (chunk: Buffer) => onStderr(chunk.toString()));
+  });
+}
+
+const base = process.env.TEST_REDIS_URL;
+if (!base) throw new Error("TEST_REDIS_URL must be set by test/servers/globalSetup.ts");
+const url = urlWithDb(base, 5);
+const redis = new Redis(url);
+
+beforeEach(async () => {
+  await redis.flushdb();
+});
+afterAll(() => {
+  redis.disconnect();
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+describe("maint queue (child process, real redis-server)", () => {
+  it("prints the seed's per-queue JSON plus the sets and busy count", async () => {
+    await enqueue(redis, "default", 3, { format: "sidekiq7", enqueuedAtMs: Date.now() - 30_000 });
+    await enqueue(redis, "mailers", 2, { format: "sidekiq8", enqueuedAtMs: Date.now() - 5_000 });
+    await pauseQueue(redis, "mailers");
+    await scheduleJob(redis, "schedule", Date.now() / 1000 + 600);
+    await scheduleJob(redis, "dead", Date.now() / 1000);
+    await heartbeat(redis, "worker-1", 2);
+    const run = await maint(["queue", "--redis-url", url, "--json"]);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(
+      report.queues.map((q: { name: string; size: number; paused: boolean }) => [q.name, q.size, q.paused]),
+    ).toEqual([
+      ["default", 3, false],
+      ["mailers", 2, true],
+    ]);
+    expect(Object.keys(report.queues[0])).toEqual(["name", "size", "latency", "paused"]);
+    expect(report.queues[0].latency).toBeGreaterThanOrEqual(29.5);
+    expect(report.queues[0].latency).toBeLessThan(40);
+    expect(report).toMatchObject({ enqueued: 5, scheduled: 1, retries: 0, dead: 1, busy: 2, processes: 1 });
+  });
+
+  it("prints a table by default and reads a namespace", async () => {
+    await enqueue(redis, "default", 4, { namespace: "tines" });
+    const run = await maint(["queue", "--redis-url", url, "--namespace", "tines"]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^queue\s+size\s+latency \(s\)\s+paused\ndefault\s+4\s+\d+\.\d\d\s+no\n/);
+    expect(run.stdout).toMatch(/enqueued 4, scheduled 0, retries 0, dead 0, busy 0 \(in 0 live processes\)/);
+  });
+
+  it("takes REDIS_URL from the environment, keeping the password out of the process list", async () => {
+    const port = new URL(url).port;
+    const run = await maint(["queue", "--json"], {
+      REDIS_URL: `redis://tines:${TEST_REDIS_USER_PASSWORD}@127.0.0.1:${port}/5`,
+    });
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout).queues).toEqual([]);
+  });
+
+  it("refuses with one line on stderr: missing flag, bad URL, unknown flag, wrong password, unreachable", async () => {
+    const port = new URL(url).port;
+    const dead = await freePort();
+    const cases: Array<[string[], RegExp]> = [
+      [["queue"], /^maint queue: --redis-url is required .*or set REDIS_URL\n$/],
+      [
+        ["queue", "--redis-url", "http://x:6379"],
+        /^maint queue: --redis-url must be a redis:\/\/ or rediss:\/\/ URL, got scheme "http"\n$/,
+      ],
+      [
+        ["queue", "--redis-url", url, "--jsn"],
+        /^maint queue: Unknown option '--jsn'.*; usage: queue --redis-url URL/,
+      ],
+      [
+        ["queue", "--redis-url", `redis://tines:wrong-pw-77@127.0.0.1:${port}/5`],
+        /^maint queue: Redis redis:\/\/tines:\*\*\*@127\.0\.0\.1:\d+\/5: authentication failed \(wrong user or password in the URL\)\n$/,
+      ],
+      [
+        ["queue", "--redis-url", `redis://127.0.0.1:${dead}`],
+        /^maint queue: Redis redis:\/\/127\.0\.0\.1:\d+: connection refused\n$/,
+      ],
+    ];
+    for (const [args, expected] of cases) {
+      const run = await maint(args);
+      expect(run.code, args.join(" ")).toBe(1);
+      expect(run.stderr).toMatch(expected);
+      expect(run.stderr).not.toContain("wrong-pw-77");
+      expect(run.stderr.trim().split("\n")).toHaveLength(1);
+      expect(run.stdout).toBe("");
+    }
+  });
+});
+
+describe("maint drain-wait (child process, real redis-server)", () => {
+  it("exits 0 quickly for an empty queue, well inside the window", async () => {
+    const started = Date.now();
+    const run = await maint([
+      "drain-wait",
+      "--redis-url",
+      url,
+      "--interval",
+      "0.2",
+      "--window",
+      "30",
+      "--max-size",
+      "0",
+      "--timeout",
+      "20",
+      "--settle",
+      "0.5",
+    ]);
+    expect(run.stderr).toMatch(/^sidekiq: pending 0/);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^drained after \d+\.\ds: pending 0, busy 0, quiet for/);
+    // Well inside the 30 s window even with tsx start-up on a loaded machine.
+    expect(Date.now() - started).toBeLessThan(25_000);
+  });
+
+  it("exits 0 once a draining queue reaches the threshold", async () => {
+    await enqueue(redis, "default", 20);
+    // The pool starts once the command has taken its first sample, however slow tsx starts.
+    let consumer: NodeJS.Timeout | undefined;
+    const onStderr = (text: string) => {
+      if (!consumer && text.includes("sidekiq: pending")) {
+        consumer = setInterval(() => void consume(redis, "default", 2), 100);
+      }
+    };
+    try {
+      const run = await maint(
+        [
+          "drain-wait",
+          "--redis-url",
+          url,
+          "--interval",
+          "0.2",
+          "--window",
+          "30",
+          "--max-size",
+          "0",
+          "--timeout",
+          "30",
+          "--settle",
+          "0.5",
+        ],
+        {},
+        onStderr,
+      );
+      expect(run.code).toBe(0);
+      expect(run.stderr).toMatch(/^sidekiq: pending 20 \(queued 20: default=20/);
+      expect(run.stderr).toMatch(/sidekiq: passed: pending 0/);
+      expect(await redis.llen("queue:default")).toBe(0);
+    } finally {
+      clearInterval(consumer);
+    }
+  });
+
+  it("exits 1 with the samples on one line when a queue grows until the timeout", async () => {
+    await enqueue(redis, "default", 1);
+    const producer = setInterval(() => void enqueue(redis, "default", 1), 150);
+    try {
+      const run = await maint([
+        "drain-wait",
+        "--redis-url",
+        url,
+        "--interval",
+        "0.3",
+        "--window",
+        "30",
+        "--max-size",
+        "0",
+        "--timeout",
+        "2",
+      ]);
+      expect(run.code).toBe(1);
+      const lines = run.stderr.trim().split("\n");
+      expect(lines.at(-1)).toMatch(
+        /^maint drain-wait: sidekiq: queue did not drain within 2s \(pending \d+ > max size 0\); Sidekiq left running, no job lost; last samples: (\d\d:\d\d:\d\d pending \d+ busy 0(, )?)+$/,
+      );
+      expect(run.stdout).toBe("");
+    } finally {
+      clearInterval(producer);
+    }
+  });
+
+  it("refuses bad flags before touching Redis", async () => {
+    const dead = await freePort();
+    const target = `redis://127.0.0.1:${dead}`;
+    const cases: Array<[string[], RegExp]> = [
+      [
+        ["drain-wait", "--redis-url", target, "--window", "30", "--max-size", "0", "--timeout", "20"],
+        /--interval is required/,
+      ],
+      [
+        [
+          "drain-wait",
+          "--redis-url",
+          target,
+          "--interval",
+          "5",
+          "--window",
+          "30",
+          "--max-size=-1",
+          "--timeout",
+          "20",
+        ],
+        /--max-size must be an integer >= 0, got "-1"/,
+      ],
+      [
+        [
+          "drain-wait",
+          "--redis-url",
+          target,
+          "--interval",
+          "5",
+          "--window",
+          "10",
+          "--max-size",
+          "0",
+          "--timeout",
+          "20",
+          "--settle",
+          "20",
+        ],
+        /--settle must be <= --window \(10\)/,
+      ],
+      [
+        [
+          "drain-wait",
+          "--redis-url",
+          target,
+          "--interval",
+          "5",
+          "--window",
+          "10",
+          "--max-size",
+          "0",
+          "--timeout",
+          "20",
+          "--namespace",
+          "a b",
+        ],
+        /--namespace must be/,
+      ],
+    ];
+    for (const [args, expected] of cases) {
+      const run = await maint(args);
+      expect(run.code, args.join(" ")).toBe(1);
+      expect(run.stderr).toMatch(expected);
+      expect(run.stderr).not.toMatch(/connection refused/);
+    }
+  });
+});

@@ -1,0 +1,70 @@
+/**
+ * ECS: each step sets desiredCount of an existing service and finishes once ECS reports the
+ * service stable at that count. The stack records the count but never owns the service.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { CoreConfig } from "../../lib/config";
+import type { ScalableTargetBounds } from "../../lib/ecs/api";
+import { ecsServiceCountProvider } from "../providers/ecsServiceCountProvider";
+import type { PlatformAdapter } from "./adapter";
+
+/** ECS's own waiter polls every 15 s; a little faster keeps each step short without throttling. */
+export const ECS_POLL_SECONDS = 10;
+
+export interface EcsServiceCountArgs {
+  cluster: pulumi.Input<string>;
+  service: pulumi.Input<string>;
+  desiredCount: pulumi.Input<number>;
+  region?: pulumi.Input<string>;
+  endpoint?: pulumi.Input<string>;
+  timeoutSeconds: pulumi.Input<number>;
+  pollSeconds: pulumi.Input<number>;
+}
+
+export class EcsServiceCount extends pulumi.dynamic.Resource {
+  // `declare`: with ES2022 class fields a plain `!` field would be reset to undefined after
+  // super() has filled it with the provider's output.
+  declare public readonly previousCount: pulumi.Output<number>;
+  declare public readonly reachedCount: pulumi.Output<number>;
+  /** Auto scaling bounds pinned by a shutdown, until the startup puts them back. */
+  declare public readonly savedBounds: pulumi.Output<ScalableTargetBounds | undefined>;
+
+  constructor(name: string, args: EcsServiceCountArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      ecsServiceCountProvider,
+      name,
+      {
+        ...args,
+        previousCount: undefined,
+        reachedCount: undefined,
+        savedBounds: undefined,
+        scalableTarget: undefined,
+      },
+      opts,
+      "ecs",
+      "ServiceCount",
+    );
+  }
+}
+
+export function createEcsAdapter(ecs: CoreConfig["ecs"]): PlatformAdapter {
+  return {
+    platform: "ecs",
+    scaleService(step, options) {
+      const resource = new EcsServiceCount(
+        step.name,
+        {
+          cluster: ecs.cluster,
+          service: step.workloadName,
+          desiredCount: step.targetCount,
+          ...(ecs.region ? { region: ecs.region } : {}),
+          ...(ecs.endpoint ? { endpoint: ecs.endpoint } : {}),
+          timeoutSeconds: options.timeoutSeconds,
+          pollSeconds: ECS_POLL_SECONDS,
+        },
+        { parent: options.parent },
+      );
+      return { resource, previousCount: resource.previousCount, reachedCount: resource.reachedCount };
+    },
+  };
+}

@@ -1,0 +1,228 @@
+import * as pulumi from "@pulumi/pulumi";
+import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from "vitest";
+import type { ServiceStep } from "../../lib/plan";
+import { createKubernetesAdapter, KUBERNETES_PROVIDER_NAME } from "./kubernetes";
+
+interface Registered {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+  provider?: string;
+  id?: string;
+  start: number;
+  end: number;
+}
+
+let clock = 0;
+
+/** Live objects the reads return: a Sidekiq Deployment at 3 replicas whose pods get 20 s to stop. */
+function mock(
+  preview: boolean,
+  live: { replicas: number; grace?: number } = { replicas: 3, grace: 20 },
+): Registered[] {
+  const registered: Registered[] = [];
+  pulumi.runtime.setMocks(
+    {
+      newResource: async (args) => {
+        const start = ++clock;
+        // Registration takes time, so start/end order shows what waited for what.
+        await new Promise((r) => setTimeout(r, 5));
+        let state: Record<string, unknown> = args.inputs;
+        if (args.id !== undefined && args.id !== "") {
+          const template = {
+            spec: {
+              ...(live.grace === undefined ? {} : { terminationGracePeriodSeconds: live.grace }),
+              containers: [],
+            },
+          };
+          state = {
+            metadata: { name: args.id.split("/")[1], namespace: args.id.split("/")[0] },
+            spec: { replicas: live.replicas, template },
+          };
+        } else if (args.type === "pulumi-nodejs:dynamic/kubernetes:Rollout") {
+          state = {
+            ...args.inputs,
+            reachedCount: args.inputs.targetCount,
+            readyReplicas: args.inputs.targetCount,
+            seconds: 12,
+          };
+        }
+        registered.push({
+          type: args.type,
+          name: args.name,
+          inputs: args.inputs,
+          provider: args.provider,
+          id: args.id,
+          start,
+          end: ++clock,
+        });
+        return { id: preview ? undefined : (args.id ?? `${args.name}-id`), state };
+      },
+      call: (args) => args.inputs,
+    },
+    "tines-maintenance",
+    "test",
+    preview,
+  );
+  return registered;
+}
+
+class Parent extends pulumi.ComponentResource {
+  constructor(name: string) {
+    super("tines-maintenance:index:ServiceStep", name, {});
+  }
+}
+
+const value = <T>(output: pulumi.Output<T>) => new Promise<T>((resolve) => output.apply(resolve));
+
+const sidekiq: ServiceStep = {
+  type: "service",
+  name: "tines-sidekiq",
+  workloadName: "tines-sidekiq-prod",
+  workloadKind: "Deployment",
+  configuredCount: 3,
+  targetCount: 0,
+  keptRunning: false,
+};
+
+function only(registered: Registered[], type: string): Registered {
+  const matches = registered.filter((r) => r.type === type);
+  expect(matches, `${type}: ${registered.map((r) => r.type).join(", ")}`).toHaveLength(1);
+  return matches[0];
+}
+
+let warn: MockInstance<typeof pulumi.log.warn>;
+beforeEach(() => {
+  warn = vi.spyOn(pulumi.log, "warn").mockResolvedValue(undefined);
+});
+afterEach(() => vi.restoreAllMocks());
+
+describe("createKubernetesAdapter", () => {
+  it("reads the live count, then patches only spec.replicas with force, then waits for the rollout", async () => {
+    const registered = mock(false);
+    const adapter = createKubernetesAdapter({ namespace: "tines-prod", context: "prod-eks" });
+    const parent = new Parent("tines-sidekiq");
+    const scaled = adapter.scaleService(sidekiq, { parent, phase: "shutdown", timeoutSeconds: 900 });
+
+    expect(await value(scaled.previousCount)).toBe(3);
+    expect(await value(scaled.reachedCount)).toBe(0);
+    expect(await value(scaled.resource.urn)).toBe(
+      "urn:pulumi:test::tines-maintenance::tines-maintenance:index:ServiceStep$kubernetes:apps/v1:DeploymentPatch::tines-sidekiq",
+    );
+
+    const provider = only(registered, "pulumi:providers:kubernetes");
+    expect(provider.name).toBe(KUBERNETES_PROVIDER_NAME);
+    expect(provider.inputs).toMatchObject({ namespace: "tines-prod", context: "prod-eks" });
+    expect(String(provider.inputs.enableServerSideApply)).toBe("true");
+
+    const read = only(registered, "kubernetes:apps/v1:Deployment");
+    expect(read).toMatchObject({ name: "tines-sidekiq-before", id: "tines-prod/tines-sidekiq-prod" });
+
+    const patch = only(registered, "kubernetes:apps/v1:DeploymentPatch");
+    expect(patch.name).toBe("tines-sidekiq");
+    expect(patch.inputs).toEqual({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: {
+        name: "tines-sidekiq-prod",
+        namespace: "tines-prod",
+        annotations: { "pulumi.com/patchForce": "true", "pulumi.com/skipAwait": "true" },
+      },
+      spec: { replicas: 0 },
+    });
+    for (const r of [read, patch])
+      expect(r.provider).toMatch(
+        /^urn:pulumi:test::tines-maintenance::pulumi:providers:kubernetes::tines-kubernetes::/,
+      );
+
+    const rollout = only(registered, "pulumi-nodejs:dynamic/kubernetes:Rollout");
+    expect(rollout.name).toBe("tines-sidekiq-rollout");
+    expect(rollout.inputs).toMatchObject({
+      namespace: "tines-prod",
+      kind: "Deployment",
+      name: "tines-sidekiq-prod",
+      targetCount: 0,
+      timeoutSeconds: 900,
+      context: "prod-eks",
+    });
+
+    // dependsOn: the SDK registers a resource only after its dependencies finished.
+    expect(patch.start).toBeGreaterThan(read.end);
+    expect(rollout.start).toBeGreaterThan(patch.end);
+  });
+
+  it("patches a StatefulSet with StatefulSetPatch and reads it as a StatefulSet", async () => {
+    const registered = mock(false, { replicas: 1 });
+    const adapter = createKubernetesAdapter({ namespace: "tines" });
+    const parent = new Parent("redis");
+    const step: ServiceStep = {
+      ...sidekiq,
+      name: "redis",
+      workloadName: "redis-master",
+      workloadKind: "StatefulSet",
+      configuredCount: 1,
+      targetCount: 1,
+    };
+    const scaled = adapter.scaleService(step, { parent, phase: "running", timeoutSeconds: 300 });
+
+    expect(await value(scaled.reachedCount)).toBe(1);
+    expect(await value(scaled.previousCount)).toBe(1);
+    const patch = only(registered, "kubernetes:apps/v1:StatefulSetPatch");
+    expect(patch.inputs).toMatchObject({
+      kind: "StatefulSet",
+      metadata: { name: "redis-master", namespace: "tines" },
+      spec: { replicas: 1 },
+    });
+    expect(only(registered, "kubernetes:apps/v1:StatefulSet").id).toBe("tines/redis-master");
+    expect(only(registered, "pulumi:providers:kubernetes").inputs.context).toBeUndefined();
+  });
+
+  it("creates one provider for all steps, so its URN does not depend on which step comes first", async () => {
+    const registered = mock(false);
+    const adapter = createKubernetesAdapter({ namespace: "tines" });
+    for (const name of ["tines-app", "tines-sidekiq"] as const) {
+      const scaled = adapter.scaleService(
+        { ...sidekiq, name, workloadName: name },
+        { parent: new Parent(name), phase: "shutdown", timeoutSeconds: 60 },
+      );
+      await value(scaled.reachedCount);
+    }
+    expect(registered.filter((r) => r.type === "pulumi:providers:kubernetes")).toHaveLength(1);
+    expect(
+      registered.filter((r) => r.type === "kubernetes:apps/v1:DeploymentPatch").map((r) => r.name),
+    ).toEqual(["tines-app", "tines-sidekiq"]);
+  });
+
+  it("warns at preview when Sidekiq's pods get less time to stop than Sidekiq needs", async () => {
+    mock(true, { replicas: 3, grace: 20 });
+    const scaled = createKubernetesAdapter({ namespace: "tines" }).scaleService(sidekiq, {
+      parent: new Parent("tines-sidekiq"),
+      phase: "shutdown",
+      timeoutSeconds: 60,
+    });
+    expect(await value(scaled.previousCount)).toBe(3);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn.mock.calls[0][0]).toMatch(
+      /^tines-sidekiq-prod: terminationGracePeriodSeconds is 20s.*at least 30s/,
+    );
+  });
+
+  it("does not warn when the grace period is long enough, or for other services", async () => {
+    mock(true, { replicas: 3, grace: 60 });
+    await value(
+      createKubernetesAdapter({ namespace: "tines" }).scaleService(sidekiq, {
+        parent: new Parent("tines-sidekiq"),
+        phase: "shutdown",
+        timeoutSeconds: 60,
+      }).previousCount,
+    );
+    mock(true, { replicas: 3, grace: 5 });
+    await value(
+      createKubernetesAdapter({ namespace: "tines" }).scaleService(
+        { ...sidekiq, name: "tines-app", workloadName: "tines-app" },
+        { parent: new Parent("tines-app"), phase: "shutdown", timeoutSeconds: 60 },
+      ).previousCount,
+    );
+    expect(warn).not.toHaveBeenCalled();
+  });
+});

@@ -1,0 +1,71 @@
+/**
+ * Dynamic provider that holds one existing ECS service at a desired count. It never creates
+ * or deletes the service: `create` adopts the count of a service other tooling created, and
+ * `delete` only forgets it.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { createEcsApi } from "../../lib/ecs/api";
+import {
+  checkEcsInputs,
+  diffEcsInputs,
+  type EcsServiceCountInputs,
+  type EcsServiceCountOutputs,
+} from "../../lib/ecs/inputs";
+import { scaleEcsService } from "../../lib/ecs/scale";
+import type { ProgressReporter } from "../../lib/progress";
+
+async function apply(
+  inputs: EcsServiceCountInputs,
+  olds: Partial<EcsServiceCountOutputs>,
+): Promise<EcsServiceCountOutputs> {
+  const reporter: ProgressReporter = {
+    info: (message) => void pulumi.log.info(message),
+    warn: (message) => void pulumi.log.warn(message),
+  };
+  const api = createEcsApi({ region: inputs.region, endpoint: inputs.endpoint });
+  const result = await scaleEcsService(
+    api,
+    {
+      cluster: inputs.cluster,
+      service: inputs.service,
+      desiredCount: inputs.desiredCount,
+      timeoutSeconds: inputs.timeoutSeconds,
+      pollSeconds: inputs.pollSeconds,
+      // Bounds saved for another service are not this one's.
+      savedBounds:
+        olds.cluster === inputs.cluster && olds.service === inputs.service ? olds.savedBounds : undefined,
+    },
+    reporter,
+  );
+  return { ...inputs, ...result };
+}
+
+export const ecsServiceCountProvider: pulumi.dynamic.ResourceProvider = {
+  async check(_olds, news) {
+    return { inputs: news, failures: checkEcsInputs(news) };
+  },
+  async diff(_id, olds, news) {
+    const { changes, replaces } = diffEcsInputs(olds, news);
+    return { changes, replaces, deleteBeforeReplace: false };
+  },
+  async create(inputs) {
+    const outs = await apply(inputs, {});
+    return { id: `${outs.cluster}/${outs.service}`, outs };
+  },
+  async update(_id, olds, news) {
+    return { outs: await apply(news, olds) };
+  },
+  async read(id, props) {
+    // Refresh records the live count, so the next update puts a drifted service back.
+    const current = props as EcsServiceCountOutputs;
+    const api = createEcsApi({ region: current.region, endpoint: current.endpoint });
+    const live = (await api.describeService(current.cluster, current.service)).services?.[0];
+    return {
+      id,
+      props: live ? { ...current, desiredCount: live.desiredCount ?? current.desiredCount } : current,
+    };
+  },
+  async delete() {
+    // Never touch the service: it belongs to the tooling that created it.
+  },
+};

@@ -1,0 +1,77 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+import { TEST_REDIS_USER_PASSWORD } from "../../test/servers/localServers";
+
+const root = path.resolve(__dirname, "../..");
+const dir = mkdtempSync(path.join(os.tmpdir(), "endpoint-serialized-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function runSerialized(name: string, inputs: unknown): Promise<Record<string, unknown>> {
+  const { stdout } = await promisify(execFile)(
+    "npx",
+    [
+      "ts-node",
+      "-P",
+      "tsconfig.json",
+      "components/providers/endpointSerialized.ts",
+      name,
+      JSON.stringify(inputs),
+    ],
+    { cwd: root, timeout: 55_000, maxBuffer: 16 * 1024 * 1024 },
+  );
+  return JSON.parse(stdout.trim().split("\n").pop() ?? "{}") as Record<string, unknown>;
+}
+
+describe("endpoint providers as the Pulumi CLI loads them (serialized, then run)", () => {
+  it("the switch rewrites a real .env file from its serialized copy", async () => {
+    const file = path.join(dir, ".env");
+    writeFileSync(file, "# keep\nDATABASE_HOST=old-db\n");
+    const report = await runSerialized("endpointSwitch", {
+      phase: "shutdown",
+      target: { kind: "env-file", path: file },
+      keys: { databaseHost: "DATABASE_HOST", redisUrl: "REDIS_URL" },
+      databaseHost: "new-db.internal",
+      redisUrl: "redis://:pw@new-redis:6379/1",
+      reached: { "tines-app": 0 },
+    });
+    expect(report.bytes).toBeGreaterThan(1000);
+    expect(report.result).toMatchObject({
+      outs: { databaseHost: "new-db.internal", redisHost: "new-redis", previousDatabaseHost: "old-db" },
+    });
+    expect(readFileSync(file, "utf8")).toBe(
+      "# keep\nDATABASE_HOST=new-db.internal\nREDIS_URL=redis://:pw@new-redis:6379/1\n",
+    );
+  });
+
+  it("the propagation gate resolves, connects and pings from its serialized copy", async () => {
+    const redisPort = Number(new URL(process.env.TEST_REDIS_URL!).port);
+    const pgPort = Number(new URL(process.env.TEST_PG_SOURCE_URL!).port);
+    const report = await runSerialized("endpointPropagation", {
+      checks: [
+        { kind: "postgres", host: "localhost", port: pgPort },
+        {
+          kind: "redis",
+          host: "localhost",
+          port: redisPort,
+          url: `redis://tines:${TEST_REDIS_USER_PASSWORD}@localhost:${redisPort}`,
+        },
+      ],
+      dnsServers: [],
+      ttlSeconds: 0,
+      timeoutSeconds: 10,
+      intervalSeconds: 1,
+    });
+    expect(report.result).toMatchObject({
+      outs: {
+        endpoints: [
+          expect.objectContaining({ kind: "postgres", port: pgPort }),
+          expect.objectContaining({ kind: "redis", port: redisPort }),
+        ],
+      },
+    });
+  });
+});

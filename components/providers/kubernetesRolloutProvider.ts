@@ -1,0 +1,116 @@
+import * as pulumi from "@pulumi/pulumi";
+import { createKubeClient } from "../../lib/kubernetes/client";
+import { resolveConnection } from "../../lib/kubernetes/kubeconfig";
+import { waitForRollout } from "../../lib/kubernetes/rollout";
+import type { ProgressReporter } from "../../lib/progress";
+import { WORKLOAD_KINDS } from "../../lib/services";
+
+/**
+ * Waits, after the replicas patch, until the workload has really reached its target (see
+ * lib/kubernetes/rollout.ts). It changes nothing in the cluster: create/update only read,
+ * delete is a no-op. It re-runs whenever the target count changes.
+ */
+export interface KubernetesRolloutInputs {
+  namespace: string;
+  kind: "Deployment" | "StatefulSet";
+  name: string;
+  targetCount: number;
+  timeoutSeconds: number;
+  /** kubeconfig context; undefined = current-context (as the Kubernetes provider resolves it). */
+  context?: string;
+  pollSeconds?: number;
+}
+
+export interface KubernetesRolloutOutputs extends KubernetesRolloutInputs {
+  reachedCount: number;
+  readyReplicas: number;
+  seconds: number;
+  hpa?: { name: string; minReplicas: number; maxReplicas: number };
+}
+
+/** Problems with the inputs, one line each naming the field and what is allowed. */
+export function rolloutInputProblems(news: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const isName = (v: unknown) =>
+    typeof v === "string" && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(v) && v.length <= 253;
+  const isCount = (v: unknown, min: number) => typeof v === "number" && Number.isInteger(v) && v >= min;
+  if (!isName(news.namespace)) problems.push("namespace: must be a Kubernetes namespace name");
+  if (!isName(news.name)) problems.push("name: must be a Kubernetes object name");
+  if (!(WORKLOAD_KINDS as readonly unknown[]).includes(news.kind))
+    problems.push(`kind: must be one of: ${WORKLOAD_KINDS.join(", ")}`);
+  if (!isCount(news.targetCount, 0)) problems.push("targetCount: must be a whole number >= 0");
+  if (!isCount(news.timeoutSeconds, 1)) problems.push("timeoutSeconds: must be a whole number >= 1");
+  if (news.context !== undefined && (typeof news.context !== "string" || news.context === ""))
+    problems.push("context: must be a non-empty string");
+  if (news.pollSeconds !== undefined && !isCount(news.pollSeconds, 1))
+    problems.push("pollSeconds: must be a whole number >= 1");
+  return problems;
+}
+
+const WAIT_FIELDS = ["namespace", "kind", "name", "targetCount", "context"] as const;
+
+function pulumiReporter(): ProgressReporter {
+  return { info: (m) => void pulumi.log.info(m), warn: (m) => void pulumi.log.warn(m) };
+}
+
+async function wait(inputs: KubernetesRolloutInputs): Promise<KubernetesRolloutOutputs> {
+  const client = createKubeClient(resolveConnection({ context: inputs.context }));
+  const result = await waitForRollout(client, inputs, {
+    timeoutSeconds: inputs.timeoutSeconds,
+    pollSeconds: inputs.pollSeconds,
+    reporter: pulumiReporter(),
+  });
+  return { ...inputs, ...result };
+}
+
+export const kubernetesRolloutProvider: pulumi.dynamic.ResourceProvider = {
+  async check(_olds, news) {
+    const problems = rolloutInputProblems(news);
+    return problems.length > 0
+      ? { inputs: news, failures: problems.map((reason) => ({ property: reason.split(":")[0], reason })) }
+      : { inputs: news };
+  },
+  async diff(_id, olds, news) {
+    // Timeout and poll interval do not change the outcome: no new wait for them alone.
+    const changed = WAIT_FIELDS.filter((k) => olds[k] !== news[k]);
+    return { changes: changed.length > 0 };
+  },
+  async create(inputs) {
+    const outs = await wait(inputs as KubernetesRolloutInputs);
+    return { id: `${outs.namespace}/${outs.kind}/${outs.name}`, outs };
+  },
+  async update(_id, _olds, news) {
+    return { outs: await wait(news as KubernetesRolloutInputs) };
+  },
+  async delete() {
+    // Nothing to undo: this resource only watched.
+  },
+};
+
+export interface KubernetesRolloutArgs {
+  namespace: pulumi.Input<string>;
+  kind: pulumi.Input<"Deployment" | "StatefulSet">;
+  name: pulumi.Input<string>;
+  targetCount: pulumi.Input<number>;
+  timeoutSeconds: pulumi.Input<number>;
+  context?: pulumi.Input<string>;
+  pollSeconds?: pulumi.Input<number>;
+}
+
+export class KubernetesRollout extends pulumi.dynamic.Resource {
+  declare readonly reachedCount: pulumi.Output<number>;
+  declare readonly readyReplicas: pulumi.Output<number>;
+  declare readonly seconds: pulumi.Output<number>;
+  declare readonly hpa: pulumi.Output<KubernetesRolloutOutputs["hpa"]>;
+
+  constructor(name: string, args: KubernetesRolloutArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      kubernetesRolloutProvider,
+      name,
+      { reachedCount: undefined, readyReplicas: undefined, seconds: undefined, hpa: undefined, ...args },
+      opts,
+      "kubernetes",
+      "Rollout",
+    );
+  }
+}

@@ -1,0 +1,210 @@
+import { execFile } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import Redis from "ioredis";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { GateError } from "../../lib/errors";
+import type { DrainGateInputs, PreflightInputs } from "../../lib/sidekiq/gate";
+import { enqueue, heartbeat, urlWithDb } from "../../lib/sidekiq/testFixtures";
+import { freePort, TEST_REDIS_USER_PASSWORD } from "../../test/servers/localServers";
+import { sidekiqDrainProvider as drain } from "./sidekiqDrainProvider";
+import { sidekiqPreflightProvider as preflight } from "./sidekiqPreflightProvider";
+
+const base = process.env.TEST_REDIS_URL;
+if (!base) throw new Error("TEST_REDIS_URL must be set by test/servers/globalSetup.ts");
+const url = urlWithDb(base, 6);
+const port = new URL(url).port;
+// The ACL user's password must never reach outputs or messages.
+const secretUrl = `redis://tines:${TEST_REDIS_USER_PASSWORD}@127.0.0.1:${port}/6`;
+const redis = new Redis(url);
+
+beforeEach(async () => {
+  await redis.flushdb();
+});
+afterAll(() => redis.disconnect());
+
+function drainInputs(overrides: Partial<DrainGateInputs> = {}): DrainGateInputs {
+  return {
+    redisUrl: secretUrl,
+    namespace: "",
+    trigger: "",
+    intervalSeconds: 0.1,
+    windowSeconds: 30,
+    settleSeconds: 0.3,
+    maxSize: 0,
+    maxBusy: 0,
+    timeoutSeconds: 2,
+    ...overrides,
+  };
+}
+
+function preflightInputs(overrides: Partial<PreflightInputs> = {}): PreflightInputs {
+  return {
+    redisUrl: secretUrl,
+    namespace: "",
+    trigger: "",
+    mode: "warn",
+    preflightSeconds: 0.3,
+    intervalSeconds: 0.1,
+    windowSeconds: 30,
+    maxSize: 0,
+    ...overrides,
+  };
+}
+
+describe("sidekiqDrainProvider against redis-server", () => {
+  it("create passes an empty queue and records the samples, without the password", async () => {
+    const created = await drain.create!(drainInputs());
+    expect(created.outs).toMatchObject({
+      outcome: "passed",
+      redis: `redis://tines:***@127.0.0.1:${port}/6`,
+      maxSize: 0,
+      samples: expect.arrayContaining([expect.objectContaining({ pending: 0, busy: 0 })]),
+    });
+    expect(created.outs.samples.length).toBeGreaterThanOrEqual(4);
+    expect(created.outs.waitedSeconds).toBeLessThan(1.5);
+    expect(created.outs).not.toHaveProperty("redisUrl");
+    expect(JSON.stringify(created)).not.toContain(TEST_REDIS_USER_PASSWORD);
+  });
+
+  it("create fails on timeout with the samples, so the step after it never runs", async () => {
+    await enqueue(redis, "default", 5);
+    await heartbeat(redis, "worker-1", 1);
+    const error = await drain.create!(drainInputs({ timeoutSeconds: 0.5 })).catch((e) => e);
+    expect(error).toBeInstanceOf(GateError);
+    expect(error.message).toMatch(
+      /^sidekiq-drain: queue did not drain within 1s \(pending 5 > max size 0\); .*pending 5 busy 1$/,
+    );
+    expect(error.message).not.toContain(TEST_REDIS_USER_PASSWORD);
+    expect(await redis.llen("queue:default")).toBe(5);
+  });
+
+  it("update runs the gate again only for a new trigger", async () => {
+    const created = await drain.create!(drainInputs({ trigger: "run-1" }));
+    const dead = `redis://127.0.0.1:${await freePort()}`;
+    // Same trigger: no Redis access at all (the URL points nowhere).
+    const same = await drain.update!(
+      created.id,
+      created.outs,
+      drainInputs({ trigger: "run-1", redisUrl: dead }),
+    );
+    expect(same.outs).toBe(created.outs);
+    await expect(
+      drain.update!(created.id, created.outs, drainInputs({ trigger: "run-2", redisUrl: dead })),
+    ).rejects.toThrow(/connection refused/);
+  });
+
+  it("check names bad inputs and diff touches nothing", async () => {
+    const checked = await drain.check!(
+      {},
+      { ...drainInputs(), redisUrl: "http://h", maxSize: -1, settleSeconds: 60 },
+    );
+    expect(checked.failures).toEqual([
+      { property: "redisUrl", reason: 'must be a redis:// or rediss:// URL, got scheme "http"' },
+      { property: "maxSize", reason: "must be a number >= 0" },
+    ]);
+    expect((await drain.check!({}, drainInputs({ settleSeconds: 60 }))).failures).toEqual([
+      {
+        property: "settleSeconds",
+        reason: "must be <= windowSeconds (30); the settled run must fit in the window",
+      },
+    ]);
+    expect(
+      await drain.diff!("id", { trigger: "a", maxSize: 0 }, drainInputs({ trigger: "a", maxSize: 9 })),
+    ).toMatchObject({
+      changes: false,
+    });
+    expect(await drain.diff!("id", { trigger: "a" }, drainInputs({ trigger: "b" }))).toMatchObject({
+      changes: true,
+      replaces: [],
+    });
+    await drain.delete!("id", {});
+  });
+});
+
+describe("sidekiqPreflightProvider against redis-server", () => {
+  it("passes a queue that is falling", async () => {
+    await enqueue(redis, "default", 50);
+    const consumer = setInterval(() => void redis.rpop("queue:default", 5), 50);
+    try {
+      const created = await preflight.create!(preflightInputs());
+      expect(created.outs).toMatchObject({ outcome: "ok", reason: expect.stringMatching(/falling/) });
+    } finally {
+      clearInterval(consumer);
+    }
+  });
+
+  it("warns, or refuses, when the queue is non-zero and not falling", async () => {
+    await enqueue(redis, "default", 7);
+    const warned = await preflight.create!(preflightInputs({ mode: "warn" }));
+    expect(warned.outs).toMatchObject({
+      outcome: "warned",
+      reason: expect.stringMatching(/scale tines-sidekiq up/),
+    });
+    const refused = await preflight.create!(preflightInputs({ mode: "refuse" })).catch((e) => e);
+    expect(refused).toBeInstanceOf(GateError);
+    expect(refused.message).toMatch(
+      /^sidekiq-preflight: Sidekiq queue is non-zero and not falling \(7 -> .*nothing was changed/,
+    );
+  });
+
+  it("is skipped without touching Redis when off", async () => {
+    const dead = `redis://127.0.0.1:${await freePort()}`;
+    const created = await preflight.create!(preflightInputs({ mode: "off", redisUrl: dead }));
+    expect(created.outs).toMatchObject({ outcome: "skipped", samples: [] });
+    expect((await preflight.check!({}, preflightInputs({ mode: "sometimes" as never }))).failures).toEqual([
+      { property: "mode", reason: "must be one of: warn, refuse, off" },
+    ]);
+  });
+});
+
+describe("as the Pulumi CLI runs it", () => {
+  it("both serialized providers run create against the real Redis", async () => {
+    const root = path.resolve(__dirname, "../..");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sidekiq-serialized-"));
+    const script = path.join(dir, "run.ts");
+    fs.writeFileSync(
+      script,
+      [
+        `const pulumi = require(${JSON.stringify(path.join(root, "node_modules/@pulumi/pulumi"))});`,
+        `import { allProviders } from ${JSON.stringify(path.join(root, "components/providers/index"))};`,
+        `const requireFromString = require(${JSON.stringify(path.join(root, "node_modules/require-from-string"))});`,
+        `(async () => {`,
+        `  const inputs = JSON.parse(process.env.GATE_INPUTS ?? "{}");`,
+        `  for (const name of ["sidekiqDrain", "sidekiqPreflight"]) {`,
+        `    const s = await pulumi.runtime.serializeFunction(() => allProviders[name], { allowSecrets: true });`,
+        `    const provider = requireFromString(s.text, name + ".js")[s.exportName]();`,
+        `    const out = await provider.create(inputs[name]);`,
+        `    process.stdout.write("RESULT " + JSON.stringify(out.outs) + "\\n");`,
+        `  }`,
+        `})().catch((e: Error) => { process.stdout.write("ERROR " + e.message + "\\n"); process.exit(1); });`,
+      ].join("\n"),
+    );
+    await enqueue(redis, "mailers", 0);
+    try {
+      const { stdout } = await promisify(execFile)("npx", ["ts-node", "-P", "tsconfig.json", script], {
+        cwd: root,
+        timeout: 55_000,
+        env: {
+          ...process.env,
+          GATE_INPUTS: JSON.stringify({
+            sidekiqDrain: drainInputs({ settleSeconds: 0 }),
+            sidekiqPreflight: preflightInputs({ preflightSeconds: 0 }),
+          }),
+        },
+      });
+      const results = stdout
+        .split("\n")
+        .filter((l) => l.startsWith("RESULT "))
+        .map((l) => JSON.parse(l.slice(7)));
+      expect(results, stdout).toMatchObject([
+        { outcome: "passed", samples: [{ pending: 0, busy: 0 }] },
+        { outcome: "ok", samples: [{ pending: 0, busy: 0 }] },
+      ]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,86 @@
+import * as pulumi from "@pulumi/pulumi";
+import { describe, expect, it } from "vitest";
+import { SIDEKIQ_DEFAULTS } from "../lib/sidekiq/config";
+import { drainGateInputs, SidekiqDrainGate } from "./sidekiqDrainGate";
+import { preflightInputs, SidekiqPreflight } from "./sidekiqPreflight";
+
+interface Registered {
+  type: string;
+  name: string;
+}
+
+const registered: Registered[] = [];
+// Preview: the engine calls only check/diff there, never create, so nothing reads Redis.
+pulumi.runtime.setMocks(
+  {
+    newResource: async (args) => {
+      registered.push({ type: args.type, name: args.name });
+      return { id: undefined, state: args.inputs };
+    },
+    call: (args) => args.inputs,
+  },
+  "tines-maintenance",
+  "test",
+  true,
+);
+
+const value = <T>(output: pulumi.Output<T>) => new Promise<T>((resolve) => output.apply(resolve));
+
+const settings = {
+  intervalSeconds: SIDEKIQ_DEFAULTS.intervalSeconds,
+  windowSeconds: SIDEKIQ_DEFAULTS.windowSeconds,
+  settleSeconds: SIDEKIQ_DEFAULTS.settleSeconds,
+  maxSize: SIDEKIQ_DEFAULTS.maxSize,
+  maxBusy: SIDEKIQ_DEFAULTS.maxBusy,
+  timeoutSeconds: SIDEKIQ_DEFAULTS.timeoutSeconds,
+};
+
+describe("SidekiqDrainGate and SidekiqPreflight", () => {
+  it("register one component and one dynamic child of the same name under it", async () => {
+    const url = "redis://:p4ssw0rd@127.0.0.1:1/1";
+    const gate = new SidekiqDrainGate("sidekiq-drain", { redisUrl: url, settings });
+    const preflight = new SidekiqPreflight("sidekiq-preflight", {
+      redisUrl: url,
+      mode: "refuse",
+      preflightSeconds: 10,
+      intervalSeconds: 5,
+      windowSeconds: 120,
+      maxSize: 0,
+    });
+    expect(await value(gate.gate.urn)).toMatch(
+      /tines-maintenance:index:SidekiqDrainGate\$pulumi-nodejs:dynamic\/sidekiq:DrainGate::sidekiq-drain$/,
+    );
+    expect(await value(preflight.check.urn)).toMatch(
+      /tines-maintenance:index:SidekiqPreflight\$pulumi-nodejs:dynamic\/sidekiq:Preflight::sidekiq-preflight$/,
+    );
+    expect(registered.map((r) => `${r.type}::${r.name}`).sort()).toEqual([
+      "pulumi-nodejs:dynamic/sidekiq:DrainGate::sidekiq-drain",
+      "pulumi-nodejs:dynamic/sidekiq:Preflight::sidekiq-preflight",
+      "tines-maintenance:index:SidekiqDrainGate::sidekiq-drain",
+      "tines-maintenance:index:SidekiqPreflight::sidekiq-preflight",
+    ]);
+  });
+
+  it("pass the settings, and the Redis URL as a secret whatever the caller passes", async () => {
+    const url = "redis://:p4ssw0rd@127.0.0.1:1/1";
+    const drain = drainGateInputs({ redisUrl: url, namespace: "tines", settings, trigger: "run-7" });
+    expect(await pulumi.isSecret(drain.redisUrl)).toBe(true);
+    expect(await value(drain.redisUrl)).toBe(url);
+    expect({ ...drain, redisUrl: "" }).toEqual({
+      ...settings,
+      namespace: "tines",
+      trigger: "run-7",
+      redisUrl: "",
+    });
+    const pre = preflightInputs({
+      redisUrl: pulumi.output(url),
+      mode: "warn",
+      preflightSeconds: 10,
+      intervalSeconds: 5,
+      windowSeconds: 120,
+      maxSize: 0,
+    });
+    expect(await pulumi.isSecret(pre.redisUrl)).toBe(true);
+    expect(pre).toMatchObject({ namespace: "", trigger: "", mode: "warn", preflightSeconds: 10, maxSize: 0 });
+  });
+});

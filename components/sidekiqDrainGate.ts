@@ -1,0 +1,70 @@
+/**
+ * The drain gate before tines-sidekiq stops (Pulumi name `sidekiq-drain`): finishes only
+ * once Sidekiq's queues are at or under the threshold, not increasing, with no job in
+ * flight, so the tines-sidekiq step that dependsOn it cannot lose work. Preview registers
+ * it without touching Redis or waiting.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { DrainSettings } from "../lib/sidekiq/config";
+import type { AuditSample } from "../lib/sidekiq/gate";
+import { sidekiqDrainProvider } from "./providers/sidekiqDrainProvider";
+
+export interface SidekiqDrainGateArgs {
+  /** Where Sidekiq keeps its queues; wrapped as a secret here whatever the caller passes. */
+  redisUrl: pulumi.Input<string>;
+  /** redis-namespace prefix, if Tines' Sidekiq uses one. */
+  namespace?: pulumi.Input<string>;
+  settings: DrainSettings;
+  /** A new value runs the gate again on the next update (e.g. an operator's run id). */
+  trigger?: pulumi.Input<string>;
+}
+
+/** The provider's inputs: the URL always as a secret, absent options as "". */
+export function drainGateInputs(args: SidekiqDrainGateArgs) {
+  return {
+    redisUrl: pulumi.secret(args.redisUrl),
+    namespace: args.namespace ?? "",
+    trigger: args.trigger ?? "",
+    ...args.settings,
+  };
+}
+
+export class SidekiqDrain extends pulumi.dynamic.Resource {
+  declare public readonly outcome: pulumi.Output<string>;
+  declare public readonly reason: pulumi.Output<string>;
+  declare public readonly waitedSeconds: pulumi.Output<number>;
+  declare public readonly samples: pulumi.Output<AuditSample[]>;
+
+  constructor(name: string, args: SidekiqDrainGateArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      sidekiqDrainProvider,
+      name,
+      {
+        ...drainGateInputs(args),
+        outcome: undefined,
+        reason: undefined,
+        waitedSeconds: undefined,
+        samples: undefined,
+      },
+      opts,
+      "sidekiq",
+      "DrainGate",
+    );
+  }
+}
+
+export class SidekiqDrainGate extends pulumi.ComponentResource {
+  public readonly gate: SidekiqDrain;
+  public readonly outcome: pulumi.Output<string>;
+  public readonly waitedSeconds: pulumi.Output<number>;
+  public readonly samples: pulumi.Output<AuditSample[]>;
+
+  constructor(name: string, args: SidekiqDrainGateArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("tines-maintenance:index:SidekiqDrainGate", name, {}, opts);
+    this.gate = new SidekiqDrain(name, args, { parent: this });
+    this.outcome = this.gate.outcome;
+    this.waitedSeconds = this.gate.waitedSeconds;
+    this.samples = this.gate.samples;
+    this.registerOutputs({ outcome: this.outcome, waitedSeconds: this.waitedSeconds, samples: this.samples });
+  }
+}

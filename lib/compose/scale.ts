@@ -1,0 +1,119 @@
+/**
+ * One Compose maintenance step, as `docker compose stop SERVICE` / `start SERVICE` would do it:
+ * stop or start the service's existing containers, then wait until the engine reports them
+ * exited, or running and (when they have a healthcheck) healthy. Containers are never created
+ * or removed: a project scaled to fewer containers than the config asks for is refused.
+ */
+import { MaintenanceError } from "../errors";
+import { realClock, type Clock } from "../ecs/scale";
+import { formatSeconds, type ProgressReporter } from "../progress";
+import { NUMBER_LABEL, type ContainerInspect, type ContainerSummary, type DockerEngine } from "./engine";
+
+export interface ComposeScaleRequest {
+  project: string;
+  service: string;
+  count: number;
+  timeoutSeconds: number;
+  pollSeconds: number;
+}
+
+export interface ComposeScaleResult {
+  /** Containers of the service running before the step. */
+  previousCount: number;
+  /** Containers running (and healthy, where they have a healthcheck) once the step finished. */
+  reachedCount: number;
+  /** Containers the service has, running or not. */
+  containers: number;
+}
+
+const QUIET_REPORT_MS = 30_000;
+
+/** `paused` still holds its jobs in memory: for a shutdown it counts as running, as `docker compose ps` shows it. */
+export const isUp = (state: string) => state === "running" || state === "paused" || state === "restarting";
+
+function containerNumber(c: ContainerSummary): number {
+  const n = Number(c.Labels[NUMBER_LABEL]);
+  return Number.isFinite(n) ? n : Number.MAX_SAFE_INTEGER;
+}
+
+export type ContainerReadiness = "up" | "starting" | "down";
+
+/** Ready for traffic: running, not paused, and healthy when the image or compose file defines a healthcheck. */
+export function readiness(state: ContainerInspect["State"]): ContainerReadiness {
+  if (!state.Running && !state.Restarting && !state.Paused) return "down";
+  if (state.Paused || state.Restarting || !state.Running) return "starting";
+  if (state.Health && state.Health.Status !== "healthy") return "starting";
+  return "up";
+}
+
+export async function scaleComposeService(
+  engine: DockerEngine,
+  request: ComposeScaleRequest,
+  reporter: ProgressReporter,
+  clock: Clock = realClock,
+): Promise<ComposeScaleResult> {
+  const { project, service, count } = request;
+  const label = `compose service "${service}" (project ${project})`;
+  const containers = (await engine.listServiceContainers(project, service)).sort(
+    (a, b) => containerNumber(a) - containerNumber(b),
+  );
+  if (containers.length === 0) {
+    throw new MaintenanceError(
+      `${label}: no containers found on ${engine.dockerHost}; check compose.projectName and services.<key>.name ` +
+        `(create them with \`docker compose -p ${project} up -d ${service}\`)`,
+    );
+  }
+  const running = containers.filter((c) => isUp(c.State));
+  const previousCount = running.length;
+  if (count > containers.length) {
+    throw new MaintenanceError(
+      `${label}: config asks for ${count} running but the service has ${containers.length} container(s); ` +
+        `scale it first with \`docker compose -p ${project} up -d --no-recreate --scale ${service}=${count} ${service}\``,
+    );
+  }
+
+  const deadline = clock.now() + request.timeoutSeconds * 1000;
+  // The highest-numbered containers go first and come back last, as `docker compose up --scale` treats them.
+  const keep = containers.slice(0, count);
+  const stopping = containers.slice(count).filter((c) => isUp(c.State));
+  const starting = keep.filter((c) => !isUp(c.State));
+  if (stopping.length > 0) {
+    reporter.info(`${label}: stopping ${stopping.length} of ${previousCount} running container(s)`);
+    await Promise.all(stopping.map((c) => engine.stop(c.Id, undefined, request.timeoutSeconds * 1000)));
+  }
+  if (starting.length > 0) {
+    reporter.info(`${label}: starting ${starting.length} container(s), ${previousCount} already running`);
+    for (const c of starting) await engine.start(c.Id);
+  }
+
+  const others = containers.slice(count);
+  let lastLine = "";
+  let lastReport = -Infinity;
+  for (;;) {
+    const keptStates = await Promise.all(
+      keep.map(async (c) => readiness((await engine.inspect(c.Id)).State)),
+    );
+    const otherStates = await Promise.all(
+      others.map(async (c) => readiness((await engine.inspect(c.Id)).State)),
+    );
+    const up = keptStates.filter((s) => s === "up").length;
+    const stillUp = otherStates.filter((s) => s !== "down").length;
+    if (up === count && stillUp === 0)
+      return { previousCount, reachedCount: up, containers: containers.length };
+    const left = (deadline - clock.now()) / 1000;
+    const counts = `${up}/${count} up${stillUp > 0 ? `, ${stillUp} still stopping` : ""}`;
+    if (left <= 0) {
+      throw new MaintenanceError(
+        `${label} did not reach ${count} running within ${formatSeconds(request.timeoutSeconds)}: last ${counts} ` +
+          `(states: ${[...keptStates, ...otherStates].join(", ")})`,
+      );
+    }
+    const line = `${label}: ${counts}`;
+    if (line !== lastLine || clock.now() - lastReport >= QUIET_REPORT_MS) {
+      reporter.info(`${line}, waiting; ${formatSeconds(left)} left`);
+      lastLine = line;
+      lastReport = clock.now();
+    }
+    await clock.sleep(Math.min(request.pollSeconds * 1000, Math.max(0, deadline - clock.now())));
+  }
+}

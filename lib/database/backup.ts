@@ -1,0 +1,254 @@
+/**
+ * The backup the seed asks for before any database work: one custom-format archive
+ * (`pg_dump -Fc`, restorable with `pg_restore -j`), named with stack, phase and time,
+ * written to a directory and/or uploaded to S3, with its size and sha256.
+ */
+import { createHash } from "node:crypto";
+import {
+  createReadStream,
+  createWriteStream,
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  statfsSync,
+} from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { pipeline } from "node:stream/promises";
+import { Transform } from "node:stream";
+import type { S3Client } from "@aws-sdk/client-s3";
+import { ConfigError, GateError, MaintenanceError } from "../errors";
+import type { ProgressReporter } from "../progress";
+import { childCredentials, connectionArgs, parsePgUrl, secretsOf } from "./connection";
+import { describeSchema } from "./inspect";
+import { findPgTools, runPgTool, serverMajor } from "./pgTools";
+import { tableProgress, formatBytes } from "./progress";
+import { connect } from "./session";
+
+export interface BackupOptions {
+  url: string;
+  /** Local directory; required unless s3 is given. */
+  directory?: string;
+  s3?: { bucket: string; prefix?: string; region?: string; endpoint?: string };
+  stack: string;
+  phase: string;
+  compressLevel?: number;
+  binDir?: string;
+  reporter: ProgressReporter;
+  /** Names the flag/key of the URL in messages. */
+  urlName?: string;
+  now?: Date;
+}
+
+export interface BackupResult {
+  /** File name, e.g. `prod-shutdown-tines-20261125T130000Z.dump`. */
+  name: string;
+  /** Local path, if kept locally. */
+  path?: string;
+  /** `s3://bucket/key`, if uploaded. */
+  s3Uri?: string;
+  bytes: number;
+  sha256: string;
+  tables: number;
+  seconds: number;
+}
+
+/** `prod`, `shutdown`, `tines`, 2026-11-25T13:00:00.123Z -> `prod-shutdown-tines-20261125T130000Z.dump`. */
+export function backupFileName(stack: string, phase: string, database: string, now: Date): string {
+  const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, "_");
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
+  return `${safe(stack)}-${safe(phase)}-${safe(database)}-${stamp}.dump`;
+}
+
+export function s3Key(prefix: string | undefined, name: string): string {
+  const clean = (prefix ?? "").replace(/^\/+/, "");
+  return clean === "" ? name : `${clean.replace(/\/+$/, "")}/${name}`;
+}
+
+const PART_BYTES = 64 * 1024 * 1024;
+
+/** Upload a file; multipart above 64 MiB so that no size limit of a single PUT applies. */
+export async function uploadFile(
+  client: S3Client,
+  file: string,
+  bytes: number,
+  bucket: string,
+  key: string,
+  sha256: string,
+  reporter: ProgressReporter,
+  partBytes = PART_BYTES,
+): Promise<void> {
+  const s3 = require("@aws-sdk/client-s3") as typeof import("@aws-sdk/client-s3");
+  const Metadata = { sha256 };
+  if (bytes <= partBytes) {
+    await client.send(
+      new s3.PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: createReadStream(file),
+        ContentLength: bytes,
+        Metadata,
+      }),
+    );
+    return;
+  }
+  const { UploadId } = await client.send(
+    new s3.CreateMultipartUploadCommand({ Bucket: bucket, Key: key, Metadata }),
+  );
+  try {
+    const parts: Array<{ ETag?: string; PartNumber: number }> = [];
+    const startedAt = Date.now();
+    for (let offset = 0, PartNumber = 1; offset < bytes; offset += partBytes, PartNumber += 1) {
+      const length = Math.min(partBytes, bytes - offset);
+      const { ETag } = await client.send(
+        new s3.UploadPartCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId,
+          PartNumber,
+          ContentLength: length,
+          Body: createReadStream(file, { start: offset, end: offset + length - 1 }),
+        }),
+      );
+      parts.push({ ETag, PartNumber });
+      const done = offset + length;
+      const elapsed = (Date.now() - startedAt) / 1000;
+      reporter.info(
+        `backup: uploaded ${formatBytes(done)} of ${formatBytes(bytes)}` +
+          (done < bytes ? `, ~${Math.round((elapsed * (bytes - done)) / done)}s left` : ""),
+      );
+    }
+    await client.send(
+      new s3.CompleteMultipartUploadCommand({
+        Bucket: bucket,
+        Key: key,
+        UploadId,
+        MultipartUpload: { Parts: parts },
+      }),
+    );
+  } catch (error) {
+    await client
+      .send(new s3.AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId }))
+      .catch(() => undefined);
+    throw error;
+  }
+}
+
+export function s3Client(s3: NonNullable<BackupOptions["s3"]>): S3Client {
+  const { S3Client: Client } = require("@aws-sdk/client-s3") as typeof import("@aws-sdk/client-s3");
+  return new Client({
+    region: s3.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
+    ...(s3.endpoint ? { endpoint: s3.endpoint, forcePathStyle: true } : {}),
+  });
+}
+
+export async function backupDatabase(options: BackupOptions): Promise<BackupResult> {
+  const urlName = options.urlName ?? "--url";
+  const source = parsePgUrl(options.url, urlName);
+  if (!options.directory && !options.s3) throw new ConfigError("backup: set a directory and/or an S3 bucket");
+  const level = options.compressLevel ?? 1;
+  const { reporter } = options;
+  const startedAt = Date.now();
+
+  const client = await connect(source, "database");
+  let schema: Awaited<ReturnType<typeof describeSchema>>;
+  try {
+    schema = await describeSchema(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  const tools = findPgTools(serverMajor(schema.serverVersionNum), options.binDir);
+  const sizes = new Map(schema.tables.map((t) => [t.name, t.bytes]));
+  const dataBytes = [...sizes.values()].reduce((a, b) => a + b, 0);
+
+  const name = backupFileName(options.stack, options.phase, source.database, options.now ?? new Date());
+  const staging = options.directory ?? mkdtempSync(path.join(os.tmpdir(), "tines-db-backup-"));
+  mkdirSync(staging, { recursive: true });
+  const free = statfsSync(staging);
+  // Compressed dumps are usually far smaller than the tables; uncompressed ones are not.
+  const needed = level === 0 ? dataBytes : dataBytes / 3;
+  if (free.bavail * free.bsize < needed) {
+    throw new GateError(
+      `not enough space in ${staging} for the backup: ${formatBytes(free.bavail * free.bsize)} free, about ${formatBytes(needed)} needed`,
+    );
+  }
+  const finalPath = path.join(staging, name);
+  const partialPath = `${finalPath}.partial`;
+  const credentials = childCredentials([source]);
+  const secrets = secretsOf([source]);
+  const hash = createHash("sha256");
+  let bytes = 0;
+  try {
+    reporter.info(
+      `backup: dumping ${source.display} (${sizes.size} tables, ${formatBytes(dataBytes)}) to ${name}`,
+    );
+    const progress = tableProgress("backup", sizes, reporter, true);
+    const { child, done } = runPgTool(
+      tools.pgDump,
+      [...connectionArgs(source), "-Fc", "-Z", String(level), "-v"],
+      {
+        env: credentials.env(source),
+        secrets,
+        what: "pg_dump of the database",
+        onLine: (l) => progress.line(l),
+      },
+      { stdout: "pipe" },
+    );
+    const hashing = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        hash.update(chunk);
+        bytes += chunk.length;
+        callback(null, chunk);
+      },
+    });
+    await Promise.all([
+      pipeline(child.stdout!, hashing, createWriteStream(partialPath, { mode: 0o600 })),
+      done,
+    ]);
+    progress.close();
+    // A truncated archive has no readable table of contents.
+    await runPgTool(tools.pgRestore, ["-l", partialPath], {
+      env: credentials.env(source),
+      secrets,
+      what: "pg_restore -l of the backup",
+    }).done;
+    renameSync(partialPath, finalPath);
+  } catch (error) {
+    rmSync(partialPath, { force: true });
+    if (!options.directory) rmSync(staging, { recursive: true, force: true });
+    throw error;
+  } finally {
+    credentials.dispose();
+  }
+  const sha256 = hash.digest("hex");
+  const result: BackupResult = { name, bytes, sha256, tables: sizes.size, seconds: 0 };
+  if (options.directory) result.path = finalPath;
+  try {
+    if (options.s3) {
+      const key = s3Key(options.s3.prefix, name);
+      reporter.info(`backup: uploading ${formatBytes(bytes)} to s3://${options.s3.bucket}/${key}`);
+      const client = s3Client(options.s3);
+      try {
+        await uploadFile(client, finalPath, bytes, options.s3.bucket, key, sha256, reporter);
+      } catch (error) {
+        throw new MaintenanceError(
+          `backup upload to s3://${options.s3.bucket}/${key} failed: ${(error as Error).message}`,
+        );
+      } finally {
+        client.destroy();
+      }
+      result.s3Uri = `s3://${options.s3.bucket}/${key}`;
+    }
+  } finally {
+    if (!options.directory) rmSync(staging, { recursive: true, force: true });
+  }
+  result.seconds = (Date.now() - startedAt) / 1000;
+  reporter.info(
+    `backup: ${result.path ?? result.s3Uri} ${formatBytes(bytes)} sha256 ${sha256} in ${result.seconds.toFixed(1)}s`,
+  );
+  return result;
+}

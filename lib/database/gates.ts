@@ -1,0 +1,201 @@
+/**
+ * What the `database-backup` and `database-migration` resources do, kept out of the
+ * dynamic providers so that they stay thin. Inputs carry the URLs (Pulumi secrets); the
+ * outputs never do: only redacted locations, sizes, checksums and the comparison summary.
+ */
+import type { ProgressReporter } from "../progress";
+import { redactUrl } from "../redact";
+import { backupDatabase } from "./backup";
+import { migrateDatabase } from "./migrate";
+
+export interface BackupGateInputs {
+  url: string;
+  stack: string;
+  phase: string;
+  directory?: string;
+  s3Bucket?: string;
+  s3Prefix?: string;
+  s3Region?: string;
+  s3Endpoint?: string;
+  compressLevel: number;
+  /** A new value takes another backup on the next update. */
+  trigger: string;
+}
+
+export interface BackupGateOutputs {
+  database: string;
+  name: string;
+  /** Where the backup is: the local path and/or the s3:// URI, space separated. */
+  location: string;
+  path: string;
+  s3Uri: string;
+  bytes: number;
+  sha256: string;
+  tables: number;
+  seconds: number;
+  finishedAt: string;
+  /** Echoed so that `diff` sees a changed destination or trigger without the URL. */
+  destination: string;
+  trigger: string;
+}
+
+export interface MigrationGateInputs {
+  sourceUrl: string;
+  targetUrl: string;
+  jobs: number;
+  allowNonEmptyTarget: boolean;
+  noOwner: boolean;
+  checksumMaxTableMiB: number;
+  trigger: string;
+}
+
+export interface MigrationGateOutputs {
+  source: string;
+  target: string;
+  tables: number;
+  checksummedTables: number;
+  rows: string;
+  sequences: number;
+  mismatches: number;
+  summary: string;
+  jobs: number;
+  seconds: { dump: number; restore: number; verify: number; total: number };
+  finishedAt: string;
+  trigger: string;
+}
+
+export function backupDestination(
+  inputs: Pick<BackupGateInputs, "directory" | "s3Bucket" | "s3Prefix">,
+): string {
+  return [inputs.directory ?? "", inputs.s3Bucket ? `s3://${inputs.s3Bucket}/${inputs.s3Prefix ?? ""}` : ""]
+    .filter(Boolean)
+    .join(" ");
+}
+
+export function checkBackupInputs(
+  inputs: Record<string, unknown>,
+): Array<{ property: string; reason: string }> {
+  const failures: Array<{ property: string; reason: string }> = [];
+  if (typeof inputs.url !== "string" || inputs.url === "")
+    failures.push({ property: "url", reason: "database.url is required" });
+  if (!inputs.directory && !inputs.s3Bucket) {
+    failures.push({
+      property: "directory",
+      reason: "database.backup.directory or database.backup.s3Bucket is required",
+    });
+  }
+  return failures;
+}
+
+export function checkMigrationInputs(
+  inputs: Record<string, unknown>,
+): Array<{ property: string; reason: string }> {
+  const failures: Array<{ property: string; reason: string }> = [];
+  if (typeof inputs.sourceUrl !== "string" || inputs.sourceUrl === "") {
+    failures.push({ property: "sourceUrl", reason: "database.url is required" });
+  }
+  if (typeof inputs.targetUrl !== "string" || inputs.targetUrl === "") {
+    failures.push({ property: "targetUrl", reason: "database.migration.targetUrl is required" });
+  }
+  return failures;
+}
+
+/** Re-run only for a new trigger or destination: a backup or migration is not repeated by accident. */
+export function backupDiff(olds: Record<string, unknown>, news: Record<string, unknown>) {
+  const changed: string[] = [];
+  if ((olds.trigger ?? "") !== (news.trigger ?? "")) changed.push("trigger");
+  if ((olds.destination ?? "") !== backupDestination(news as Partial<BackupGateInputs>))
+    changed.push("directory");
+  return { changes: changed.length > 0, replaces: [], deleteBeforeReplace: false };
+}
+
+export function migrationDiff(olds: Record<string, unknown>, news: Record<string, unknown>) {
+  const changed: string[] = [];
+  if ((olds.trigger ?? "") !== (news.trigger ?? "")) changed.push("trigger");
+  if (typeof news.targetUrl === "string" && olds.target !== redactUrl(news.targetUrl))
+    changed.push("targetUrl");
+  return { changes: changed.length > 0, replaces: [], deleteBeforeReplace: false };
+}
+
+export async function runBackupGate(
+  inputs: BackupGateInputs,
+  reporter: ProgressReporter,
+): Promise<BackupGateOutputs> {
+  const result = await backupDatabase({
+    url: inputs.url,
+    urlName: "database.url",
+    directory: inputs.directory || undefined,
+    s3: inputs.s3Bucket
+      ? {
+          bucket: inputs.s3Bucket,
+          prefix: inputs.s3Prefix,
+          region: inputs.s3Region || undefined,
+          endpoint: inputs.s3Endpoint || undefined,
+        }
+      : undefined,
+    stack: inputs.stack,
+    phase: inputs.phase,
+    compressLevel: inputs.compressLevel,
+    reporter,
+  });
+  return {
+    database: redactUrl(inputs.url),
+    name: result.name,
+    location: [result.path, result.s3Uri].filter(Boolean).join(" "),
+    path: result.path ?? "",
+    s3Uri: result.s3Uri ?? "",
+    bytes: result.bytes,
+    sha256: result.sha256,
+    tables: result.tables,
+    seconds: Math.round(result.seconds * 10) / 10,
+    finishedAt: new Date().toISOString(),
+    destination: backupDestination(inputs),
+    trigger: inputs.trigger,
+  };
+}
+
+export async function runMigrationGate(
+  inputs: MigrationGateInputs,
+  reporter: ProgressReporter,
+): Promise<MigrationGateOutputs> {
+  const result = await migrateDatabase({
+    sourceUrl: inputs.sourceUrl,
+    targetUrl: inputs.targetUrl,
+    jobs: inputs.jobs > 0 ? inputs.jobs : undefined,
+    allowNonEmptyTarget: inputs.allowNonEmptyTarget,
+    noOwner: inputs.noOwner,
+    checksumMaxBytes: inputs.checksumMaxTableMiB * 1024 * 1024,
+    reporter,
+    names: {
+      source: "database.url",
+      target: "database.migration.targetUrl",
+      allowNonEmpty: "database.migration.allowNonEmptyTarget",
+      noOwner: "database.migration.noOwner",
+    },
+  });
+  const c = result.comparison;
+  const round = (n: number) => Math.round(n * 10) / 10;
+  return {
+    source: redactUrl(inputs.sourceUrl),
+    target: redactUrl(inputs.targetUrl),
+    tables: c.tables.length,
+    checksummedTables: c.checksummedTables,
+    rows: c.totalRows.toString(),
+    sequences: c.sequences,
+    mismatches: c.mismatches.length,
+    summary:
+      result.report
+        .split("\n")
+        .filter((l) => !l.startsWith("MISMATCH"))
+        .pop() ?? "",
+    jobs: result.jobs,
+    seconds: {
+      dump: round(result.seconds.dump),
+      restore: round(result.seconds.restore),
+      verify: round(result.seconds.verify),
+      total: round(result.seconds.total),
+    },
+    finishedAt: new Date().toISOString(),
+    trigger: inputs.trigger,
+  };
+}

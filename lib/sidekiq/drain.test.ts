@@ -1,0 +1,279 @@
+import Redis from "ioredis";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { freePort } from "../../test/servers/localServers";
+import { GateError, MaintenanceError } from "../errors";
+import type { ProgressReporter } from "../progress";
+import { readSnapshot } from "./api";
+import type { DrainSettings } from "./config";
+import {
+  evaluateWindow,
+  preflightVerdict,
+  samplePreflight,
+  waitForDrain,
+  type Clock,
+  type DrainSample,
+} from "./drain";
+import { consume, enqueue, heartbeat, pauseQueue, scheduleJob, urlWithDb } from "./testFixtures";
+
+const base = process.env.TEST_REDIS_URL;
+if (!base) throw new Error("TEST_REDIS_URL must be set by test/servers/globalSetup.ts");
+const url = urlWithDb(base, 4);
+const redis = new Redis(url);
+
+beforeEach(async () => {
+  await redis.flushdb();
+});
+afterAll(() => redis.disconnect());
+
+const settings: DrainSettings = {
+  intervalSeconds: 5,
+  windowSeconds: 120,
+  settleSeconds: 15,
+  maxSize: 0,
+  maxBusy: 0,
+  timeoutSeconds: 300,
+};
+
+function sample(atSeconds: number, total: number, busy = 0): DrainSample {
+  return {
+    at: atSeconds * 1000,
+    total,
+    enqueued: total,
+    scheduledDue: 0,
+    retriesDue: 0,
+    busy,
+    pausedWithJobs: [],
+  };
+}
+
+/** Virtual time: sleeping advances the clock instantly, so minutes of sampling take milliseconds. */
+function fakeClock(start = 1_800_000_000_000): Clock & { slept: number[] } {
+  let now = start;
+  const slept: number[] = [];
+  return {
+    slept,
+    now: () => now,
+    sleep: async (ms) => {
+      slept.push(ms);
+      now += ms;
+    },
+  };
+}
+
+function recorder(): ProgressReporter & { lines: string[]; warnings: string[] } {
+  const lines: string[] = [];
+  const warnings: string[] = [];
+  return { lines, warnings, info: (m) => lines.push(m), warn: (m) => warnings.push(m) };
+}
+
+describe("evaluateWindow", () => {
+  it("passes an empty queue once it has been quiet for settleSeconds, not a whole window", () => {
+    expect(evaluateWindow([sample(0, 0)], settings)).toMatchObject({ pass: false, reason: /settling/ });
+    expect(evaluateWindow([sample(0, 0), sample(5, 0), sample(10, 0)], settings).pass).toBe(false);
+    expect(evaluateWindow([sample(0, 0), sample(5, 0), sample(10, 0), sample(15, 0)], settings).pass).toBe(
+      true,
+    );
+  });
+
+  it("passes with settleSeconds 0 on the first quiet sample", () => {
+    expect(evaluateWindow([sample(0, 0)], { ...settings, settleSeconds: 0 }).pass).toBe(true);
+  });
+
+  it("refuses while over the threshold, while jobs are in flight, and while increasing", () => {
+    expect(evaluateWindow([sample(0, 3)], settings)).toMatchObject({
+      pass: false,
+      reason: "pending 3 > max size 0",
+    });
+    expect(evaluateWindow([sample(0, 0, 2)], settings).reason).toMatch(/2 job\(s\) in flight/);
+    const limits = { ...settings, maxSize: 10, settleSeconds: 0 };
+    expect(evaluateWindow([sample(0, 2), sample(5, 4)], limits)).toMatchObject({
+      pass: false,
+      reason: /increasing: 2 -> 4/,
+    });
+    // The rise has left the 120 s window: the queue is steady at 4 <= 10.
+    expect(evaluateWindow([sample(0, 2), sample(125, 4)], limits).pass).toBe(true);
+  });
+
+  it("counts the quiet run from the last time the queue was above the limits", () => {
+    const limits = { ...settings, maxSize: 5 };
+    const draining = [sample(0, 50), sample(5, 20), sample(10, 5), sample(15, 3), sample(20, 1)];
+    expect(evaluateWindow(draining, limits).pass).toBe(false);
+    expect(evaluateWindow([...draining, sample(25, 0)], limits).pass).toBe(true);
+  });
+});
+
+describe("preflightVerdict", () => {
+  it("flags a non-zero queue that is not falling and tells the operator to scale Sidekiq up", () => {
+    const v = preflightVerdict([sample(0, 40), sample(5, 40), sample(10, 41)], 0);
+    expect(v.pass).toBe(false);
+    expect(v.reason).toMatch(/non-zero and not falling \(40 -> 40 -> 41 pending.*scale tines-sidekiq up/);
+    expect(preflightVerdict([sample(0, 40), sample(10, 12)], 0).pass).toBe(true);
+    expect(preflightVerdict([sample(0, 0)], 0).pass).toBe(true);
+    expect(preflightVerdict([sample(0, 7)], 0).pass).toBe(false);
+  });
+
+  it("names paused queues that hold jobs", () => {
+    const s = { ...sample(0, 3), pausedWithJobs: ["mailers"] };
+    expect(preflightVerdict([s, s], 0).reason).toMatch(/paused queue\(s\) holding jobs: mailers/);
+  });
+});
+
+describe("waitForDrain against redis-server", () => {
+  const read = () => readSnapshot({ url }, settings.windowSeconds);
+
+  it("passes an already-empty queue after settleSeconds (4 samples), not the seed's 2-5 minutes", async () => {
+    const clock = fakeClock();
+    const progress = recorder();
+    const outcome = await waitForDrain(read, settings, progress, { clock });
+    expect(outcome.samples.map((s) => s.total)).toEqual([0, 0, 0, 0]);
+    expect((outcome.finishedAt - outcome.startedAt) / 1000).toBe(15);
+    expect(progress.lines.at(-1)).toMatch(/^sidekiq-drain: passed: pending 0/);
+    expect(progress.lines[0]).toMatch(/settling: quiet for 0s of 15s\); 5m00s left$/);
+  });
+
+  it("passes a draining queue as soon as it reaches zero and has settled", async () => {
+    await enqueue(redis, "default", 30, { format: "sidekiq7" });
+    await enqueue(redis, "mailers", 10, { format: "sidekiq8" });
+    await heartbeat(redis, "worker-1", 5);
+    const clock = fakeClock();
+    // A worker pool taking 10 jobs per 5 s sample.
+    const draining = async () => {
+      const snapshot = await read();
+      let left = 10;
+      left -= await consume(redis, "default", left);
+      await consume(redis, "mailers", left);
+      if (snapshot.enqueued === 0) await heartbeat(redis, "worker-1", 0);
+      return snapshot;
+    };
+    const progress = recorder();
+    const outcome = await waitForDrain(draining, settings, progress, { clock });
+    expect(outcome.samples.map((s) => s.total)).toEqual([40, 30, 20, 10, 0, 0, 0, 0, 0]);
+    expect(outcome.samples.map((s) => s.busy)).toEqual([5, 5, 5, 5, 5, 0, 0, 0, 0]);
+    // Queues empty at 20 s, the last job finished by 25 s, then 15 s settled.
+    expect((outcome.finishedAt - outcome.startedAt) / 1000).toBe(40);
+    expect(progress.lines[0]).toMatch(
+      /pending 40 \(queued 40: default=30 mailers=10, scheduled due 0, retries due 0\), busy 5/,
+    );
+  });
+
+  it("waits for an in-flight job even when every queue is empty", async () => {
+    await heartbeat(redis, "worker-1", 1);
+    const clock = fakeClock();
+    let n = 0;
+    const reading = async () => {
+      const snapshot = await read();
+      if (++n === 6) await heartbeat(redis, "worker-1", 0);
+      return snapshot;
+    };
+    const outcome = await waitForDrain(reading, settings, recorder(), { clock });
+    expect(outcome.samples.map((s) => s.busy)).toEqual([1, 1, 1, 1, 1, 1, 0, 0, 0, 0]);
+  });
+
+  it("counts a retry due within the window as pending until it has run", async () => {
+    await scheduleJob(redis, "retry", Date.now() / 1000 + 60);
+    const clock = fakeClock();
+    let n = 0;
+    const reading = async () => {
+      const snapshot = await read();
+      if (++n === 3) await redis.del("retry");
+      return snapshot;
+    };
+    const outcome = await waitForDrain(reading, settings, recorder(), { clock });
+    expect(outcome.samples.map((s) => s.total)).toEqual([1, 1, 1, 0, 0, 0, 0]);
+  });
+
+  it("fails a growing queue at the timeout with the samples, leaving Sidekiq running", async () => {
+    const clock = fakeClock();
+    const growing = async () => {
+      await enqueue(redis, "default", 3);
+      return read();
+    };
+    const error = await waitForDrain(growing, { ...settings, timeoutSeconds: 30 }, recorder(), {
+      clock,
+    }).catch((e) => e);
+    expect(error).toBeInstanceOf(GateError);
+    expect(error.message).toMatch(
+      /^sidekiq-drain: queue did not drain within 30s \(pending 21 > max size 0\); Sidekiq left running, no job lost; last samples: 08:00:00 pending 3 busy 0, .*, 08:00:30 pending 21 busy 0$/,
+    );
+    expect(clock.slept).toHaveLength(6);
+  });
+
+  it("fails a stuck (paused) queue and names it", async () => {
+    await enqueue(redis, "mailers", 4);
+    await pauseQueue(redis, "mailers");
+    const clock = fakeClock();
+    const error = await waitForDrain(read, { ...settings, timeoutSeconds: 20 }, recorder(), { clock }).catch(
+      (e) => e,
+    );
+    expect(error).toBeInstanceOf(GateError);
+    expect(error.message).toMatch(/paused queue\(s\) holding jobs: mailers/);
+    expect(error.message).toMatch(/pending 4 busy 0, .*pending 4 busy 0/);
+  });
+
+  it("lets a steady queue under a non-zero threshold pass (near 0 and not increasing)", async () => {
+    await enqueue(redis, "default", 2);
+    const outcome = await waitForDrain(read, { ...settings, maxSize: 5 }, recorder(), { clock: fakeClock() });
+    expect(outcome.samples.map((s) => s.total)).toEqual([2, 2, 2, 2]);
+  });
+
+  it("fails at once with one line when Redis is unreachable", async () => {
+    const port = await freePort();
+    const unreachable = () => readSnapshot({ url: `redis://127.0.0.1:${port}` }, 120);
+    const clock = fakeClock();
+    const error = await waitForDrain(unreachable, settings, recorder(), { clock }).catch((e) => e);
+    expect(error).toBeInstanceOf(MaintenanceError);
+    expect(error.message).toMatch(/connection refused/);
+    expect(clock.slept).toEqual([]);
+  });
+
+  it("survives a read failure after the first sample by restarting the window", async () => {
+    const clock = fakeClock();
+    const progress = recorder();
+    let n = 0;
+    const flaky = async () => {
+      if (++n === 2) throw new MaintenanceError("Redis redis://127.0.0.1:1/: connection refused");
+      return read();
+    };
+    const outcome = await waitForDrain(flaky, settings, progress, { clock });
+    expect(progress.warnings).toEqual([
+      "sidekiq-drain: read failed: Redis redis://127.0.0.1:1/: connection refused; retrying",
+    ]);
+    expect((outcome.finishedAt - outcome.startedAt) / 1000).toBe(25);
+  });
+
+  it("stops when aborted", async () => {
+    const controller = new AbortController();
+    await enqueue(redis, "default", 1);
+    const reading = async () => {
+      controller.abort();
+      return read();
+    };
+    const error = await waitForDrain(reading, settings, recorder(), {
+      clock: fakeClock(),
+      signal: controller.signal,
+    }).catch((e) => e);
+    expect(error).toBeInstanceOf(GateError);
+    expect(error.message).toMatch(/aborted/);
+  });
+});
+
+describe("samplePreflight against redis-server", () => {
+  it("takes samples over the period at the interval", async () => {
+    await enqueue(redis, "default", 8);
+    const clock = fakeClock();
+    const samples = await samplePreflight(() => readSnapshot({ url }, 120), 10, 5, recorder(), { clock });
+    expect(samples.map((s) => [s.at - samples[0].at, s.total])).toEqual([
+      [0, 8],
+      [5000, 8],
+      [10000, 8],
+    ]);
+    expect(preflightVerdict(samples, 0).pass).toBe(false);
+  });
+
+  it("takes one sample when the period is 0", async () => {
+    const samples = await samplePreflight(() => readSnapshot({ url }, 120), 0, 5, recorder(), {
+      clock: fakeClock(),
+    });
+    expect(samples).toHaveLength(1);
+  });
+});

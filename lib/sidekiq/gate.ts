@@ -1,0 +1,236 @@
+/**
+ * What the `sidekiq-drain` and `sidekiq-preflight` resources do, without Pulumi: input
+ * checks and diffs (no I/O, they run at preview) and the runs behind `create`/`update`,
+ * whose outputs are the audit trail (timestamps and totals, never the URL's password).
+ */
+import { GateError } from "../errors";
+import type { ProgressReporter } from "../progress";
+import { redactUrl } from "../redact";
+import { readSnapshot } from "./api";
+import {
+  drainSettingsIssues,
+  isValidNamespace,
+  NAMESPACE_RULE,
+  parseRedisUrl,
+  PREFLIGHT_MODES,
+  type DrainSettings,
+  type PreflightMode,
+} from "./config";
+import { preflightVerdict, samplePreflight, waitForDrain, type Clock, type DrainSample } from "./drain";
+
+export interface SidekiqTarget {
+  /** Secret: passed to the provider as a Pulumi secret and never written to outputs. */
+  redisUrl: string;
+  namespace?: string;
+  /** Changing it re-runs the gate on the next update; nothing else does. */
+  trigger: string;
+}
+
+export type DrainGateInputs = SidekiqTarget & DrainSettings;
+
+export interface PreflightInputs extends SidekiqTarget {
+  mode: PreflightMode;
+  preflightSeconds: number;
+  intervalSeconds: number;
+  /** Look-ahead for scheduled jobs and retries, as the drain gate uses. */
+  windowSeconds: number;
+  maxSize: number;
+}
+
+/** One sample as stack outputs keep it. */
+export interface AuditSample {
+  at: string;
+  pending: number;
+  enqueued: number;
+  scheduledDue: number;
+  retriesDue: number;
+  busy: number;
+}
+
+export interface GateAudit {
+  redis: string;
+  namespace: string;
+  trigger: string;
+  outcome: "passed" | "ok" | "warned" | "skipped";
+  reason: string;
+  startedAt: string;
+  finishedAt: string;
+  waitedSeconds: number;
+  samples: AuditSample[];
+}
+
+export type DrainGateOutputs = Omit<DrainGateInputs, "redisUrl"> & GateAudit;
+export type PreflightOutputs = Omit<PreflightInputs, "redisUrl"> & GateAudit;
+
+export interface CheckFailure {
+  property: string;
+  reason: string;
+}
+
+/** Stack outputs keep at most this many samples: enough to audit a 15-minute wait at 5 s. */
+export const MAX_AUDIT_SAMPLES = 200;
+
+function wholeFailure(inputs: Record<string, unknown>, key: string, min: number): CheckFailure[] {
+  const value = inputs[key];
+  return typeof value === "number" && Number.isFinite(value) && value >= min
+    ? []
+    : [{ property: key, reason: `must be a number >= ${min}` }];
+}
+
+function targetFailures(inputs: Record<string, unknown>): CheckFailure[] {
+  const failures: CheckFailure[] = [];
+  if (typeof inputs.redisUrl !== "string") {
+    failures.push({ property: "redisUrl", reason: "required; a redis:// or rediss:// URL" });
+  } else {
+    try {
+      parseRedisUrl(inputs.redisUrl, "must be");
+    } catch (error) {
+      failures.push({
+        property: "redisUrl",
+        reason: (error as Error).message.replace(/^must be must be/, "must be"),
+      });
+    }
+  }
+  const ns = inputs.namespace;
+  // "" is how the components pass "no namespace".
+  if (ns !== undefined && ns !== "" && !isValidNamespace(ns)) {
+    failures.push({ property: "namespace", reason: NAMESPACE_RULE });
+  }
+  if (typeof inputs.trigger !== "string") failures.push({ property: "trigger", reason: "must be a string" });
+  return failures;
+}
+
+export function checkDrainInputs(inputs: Record<string, unknown>): CheckFailure[] {
+  const failures = [
+    ...targetFailures(inputs),
+    ...wholeFailure(inputs, "intervalSeconds", 0.1),
+    ...wholeFailure(inputs, "windowSeconds", 1),
+    ...wholeFailure(inputs, "settleSeconds", 0),
+    ...wholeFailure(inputs, "maxSize", 0),
+    ...wholeFailure(inputs, "maxBusy", 0),
+    ...wholeFailure(inputs, "timeoutSeconds", 1),
+  ];
+  if (failures.length > 0) return failures;
+  return drainSettingsIssues(inputs as unknown as DrainSettings).map((i) => ({
+    property: i.path[0],
+    reason: i.message,
+  }));
+}
+
+export function checkPreflightInputs(inputs: Record<string, unknown>): CheckFailure[] {
+  const failures = [
+    ...targetFailures(inputs),
+    ...wholeFailure(inputs, "preflightSeconds", 0),
+    ...wholeFailure(inputs, "intervalSeconds", 0.1),
+    ...wholeFailure(inputs, "windowSeconds", 0),
+    ...wholeFailure(inputs, "maxSize", 0),
+  ];
+  if (!(PREFLIGHT_MODES as readonly unknown[]).includes(inputs.mode)) {
+    failures.push({ property: "mode", reason: `must be one of: ${PREFLIGHT_MODES.join(", ")}` });
+  }
+  return failures;
+}
+
+/**
+ * A gate samples the queue once per shutdown: re-running it because a setting changed
+ * would sample a Redis that may already be down. Only a new trigger (or a failed run,
+ * which leaves no state) runs it again.
+ */
+export function gateDiff(olds: Record<string, unknown>, news: Record<string, unknown>) {
+  const changes = (olds.trigger ?? "") !== (news.trigger ?? "");
+  return { changes, replaces: [] as string[], deleteBeforeReplace: false };
+}
+
+function audit(samples: readonly DrainSample[]): AuditSample[] {
+  return samples.slice(-MAX_AUDIT_SAMPLES).map((s) => ({
+    at: new Date(s.at).toISOString(),
+    pending: s.total,
+    enqueued: s.enqueued,
+    scheduledDue: s.scheduledDue,
+    retriesDue: s.retriesDue,
+    busy: s.busy,
+  }));
+}
+
+function withoutUrl<T extends SidekiqTarget>(
+  inputs: T,
+): Omit<T, "redisUrl"> & { redis: string; namespace: string } {
+  const { redisUrl, ...rest } = inputs;
+  return { ...rest, redis: redactUrl(redisUrl), namespace: inputs.namespace ?? "" };
+}
+
+export interface RunOptions {
+  clock?: Clock;
+  signal?: AbortSignal;
+}
+
+/** The drain gate: resolves with the audit once drained, throws GateError with the samples on timeout. */
+export async function runDrainGate(
+  inputs: DrainGateInputs,
+  reporter: ProgressReporter,
+  options: RunOptions = {},
+): Promise<DrainGateOutputs> {
+  const target = { url: inputs.redisUrl, namespace: inputs.namespace || undefined };
+  const outcome = await waitForDrain(() => readSnapshot(target, inputs.windowSeconds), inputs, reporter, {
+    ...options,
+    label: "sidekiq-drain",
+  });
+  return {
+    ...withoutUrl(inputs),
+    outcome: "passed",
+    reason: outcome.reason,
+    startedAt: new Date(outcome.startedAt).toISOString(),
+    finishedAt: new Date(outcome.finishedAt).toISOString(),
+    waitedSeconds: Math.round(outcome.finishedAt - outcome.startedAt) / 1000,
+    samples: audit(outcome.samples),
+  };
+}
+
+/**
+ * The shutdown pre-flight: samples for `preflightSeconds`; when the queue is non-zero and
+ * not falling, warns (mode warn) or refuses the shutdown before anything has changed.
+ */
+export async function runPreflight(
+  inputs: PreflightInputs,
+  reporter: ProgressReporter,
+  options: RunOptions = {},
+): Promise<PreflightOutputs> {
+  const now = () => (options.clock ?? { now: () => Date.now() }).now();
+  const startedAt = now();
+  const base = { ...withoutUrl(inputs), startedAt: new Date(startedAt).toISOString() };
+  if (inputs.mode === "off") {
+    return {
+      ...base,
+      outcome: "skipped",
+      reason: "sidekiq.preflight is off",
+      finishedAt: base.startedAt,
+      waitedSeconds: 0,
+      samples: [],
+    };
+  }
+  const target = { url: inputs.redisUrl, namespace: inputs.namespace || undefined };
+  const samples = await samplePreflight(
+    () => readSnapshot(target, inputs.windowSeconds),
+    inputs.preflightSeconds,
+    inputs.intervalSeconds,
+    reporter,
+    { ...options, label: "sidekiq-preflight" },
+  );
+  const verdict = preflightVerdict(samples, inputs.maxSize);
+  if (!verdict.pass && inputs.mode === "refuse") {
+    throw new GateError(
+      `sidekiq-preflight: ${verdict.reason}; nothing was changed (set sidekiq.preflight to warn to proceed anyway)`,
+    );
+  }
+  if (verdict.pass) reporter.info(`sidekiq-preflight: ok: ${verdict.reason}`);
+  else reporter.warn(`sidekiq-preflight: ${verdict.reason}`);
+  const finishedAt = now();
+  return {
+    ...base,
+    outcome: verdict.pass ? "ok" : "warned",
+    reason: verdict.reason,
+    finishedAt: new Date(finishedAt).toISOString(),
+    waitedSeconds: Math.round(finishedAt - startedAt) / 1000,
+    samples: audit(samples),
+  };
+}
