@@ -144,7 +144,7 @@ describe("database components", () => {
   });
 
   it.each([
-    [core([]), /needs postgres in services and keepRunning: \[postgres\]/],
+    [core([]), /needs keepRunning: \[postgres\] when postgres is in services/],
     [core(["postgres"], "running"), /runs only with phase shutdown/],
   ])(
     "refuse a migration that would run while services are up, registering nothing (%#)",

@@ -1,6 +1,18 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { SCALE_DOWN_ORDER } from "../lib/services";
 import { runProgram, type ProgramRun, type Registration } from "./pulumiProgram";
+
+// Under vitest's module transform some providers cannot be serialized (it captures vite's
+// helpers); mocks never call providers anyway. test/providerSerialization.test.ts proves
+// that every real provider serializes and loads as the Pulumi CLI runs it.
+vi.mock("../components/providers/databaseBackupProvider", async (original) => ({
+  ...(await original<object>()),
+  databaseBackupProvider: { create: async () => ({ id: "unused-under-mocks" }) },
+}));
+vi.mock("../components/providers/databaseMigrationProvider", async (original) => ({
+  ...(await original<object>()),
+  databaseMigrationProvider: { create: async () => ({ id: "unused-under-mocks" }) },
+}));
 
 const SERVICE_STEP = "tines-maintenance:index:ServiceStep";
 const counts = Object.fromEntries(SCALE_DOWN_ORDER.map((key, i) => [key, i + 1]));
@@ -124,6 +136,51 @@ describe.each(Object.keys(platforms))("program on %s", (platform) => {
   });
 });
 
+describe("preview", () => {
+  it("registers the whole plan, gates included, in order", async () => {
+    const run = await runProgram(
+      {
+        ...platforms.ecs,
+        phase: "shutdown",
+        services: counts,
+        keepRunning: ["postgres"],
+        database: {
+          url: "postgresql://tines:db-secret-91@old-db.internal:5432/tines",
+          backup: { directory: "/var/backups/tines" },
+          migration: { targetUrl: "postgresql://tines:db-secret-92@new-db.internal:5432/tines" },
+        },
+      },
+      { preview: true },
+    );
+    expect(run.outputs.steps).toEqual([
+      "sidekiq-preflight",
+      "nginx",
+      "tines-app",
+      "sidekiq-drain",
+      "tines-sidekiq",
+      "tines-command-runner",
+      "database-backup",
+      "redis",
+      "postgres",
+      "pypi-server",
+      "database-migration",
+    ]);
+    expect(executionOrder(run)).toEqual([...SCALE_DOWN_ORDER]);
+    const backup = gateResource(run, "database-backup");
+    const migration = gateResource(run, "database-migration");
+    const commandRunner = scalingResources(run).filter((r) => r.name === "tines-command-runner");
+    const redis = scalingResources(run).filter((r) => r.name === "redis");
+    const pypi = scalingResources(run).filter((r) => r.name === "pypi-server");
+    expect(backup.start).toBeGreaterThan(Math.max(...commandRunner.map((r) => r.end)));
+    expect(Math.min(...redis.map((r) => r.start))).toBeGreaterThan(backup.end);
+    expect(migration.start).toBeGreaterThan(Math.max(...pypi.map((r) => r.end)));
+    expect(run.secretInputs("database-migration")).toEqual(
+      expect.arrayContaining(["sourceUrl", "targetUrl"]),
+    );
+    expect(JSON.stringify(run.outputs)).not.toMatch(/db-secret-9[12]/);
+  });
+});
+
 describe("program with bad config", () => {
   it.each([
     [
@@ -138,6 +195,19 @@ describe("program with bad config", () => {
     [
       { phase: "shutdown", platform: "ecs", services: { "tines-app": 1 }, keepRunning: ["redis"] },
       '"redis" is not in services',
+    ],
+    [
+      {
+        phase: "shutdown",
+        platform: "ecs",
+        services: { "tines-app": 1, postgres: 1 },
+        database: {
+          url: "postgresql://u:p@h/db",
+          backup: { enabled: false },
+          migration: { targetUrl: "postgresql://u:p@n/db" },
+        },
+      },
+      "tines-maintenance:database.migration:",
     ],
     [
       { phase: "shutdown", platform: "ecs", services: { "tines-sidekiq": 1 } },

@@ -53,9 +53,12 @@ export function toPulumiConfig(config: Record<string, unknown>): Record<string, 
   );
 }
 
+/** An output's value; in preview, values not known yet come back as the SDK's unknown marker. */
 async function resolve<T>(output: pulumi.Output<T> | T): Promise<T> {
   if (!pulumi.Output.isInstance(output)) return output as T;
-  return new Promise<T>((done) => (output as pulumi.Output<T>).apply((value) => done(value)));
+  // `apply` never runs for an unknown value (preview), so read the promise with unknowns kept.
+  const internal = output as unknown as { promise(withUnknowns?: boolean): Promise<T> };
+  return internal.promise(true);
 }
 
 export async function runProgram(
@@ -71,6 +74,7 @@ export async function runProgram(
         const base = { type: args.type, name: args.name, inputs: args.inputs as Record<string, unknown> };
         const state = { ...args.inputs, ...(options.state?.(base) ?? {}) };
         registrations.push({ ...base, start, end: tick() });
+        // Preview: the engine reports no id for a resource it would create.
         return { id: options.preview ? undefined : `${args.name}-id`, state };
       },
       call: (args) => args.inputs,

@@ -97,16 +97,17 @@ describe("migration preconditions", () => {
     expect(() => assertMigrationPreconditions(core("shutdown", ["postgres"]))).not.toThrow();
   });
 
+  it("allow a managed database (postgres not in services) once everything listed goes to 0", () => {
+    const managed = { ...core("shutdown", []), services: [{ key: "tines-app" as const, count: 1 }] };
+    expect(() => assertMigrationPreconditions(managed)).not.toThrow();
+  });
+
   it.each([
     [core("running", ["postgres"]), /runs only with phase shutdown \(phase is running\); allowed: shutdown/],
-    [core("shutdown", []), /needs postgres in services and keepRunning: \[postgres\]/],
+    [core("shutdown", []), /needs keepRunning: \[postgres\] when postgres is in services/],
     [
       core("shutdown", ["postgres", "redis"]),
       /every service but postgres must go to 0; keepRunning also lists redis; allowed: \[postgres\]/,
-    ],
-    [
-      { ...core("shutdown", ["postgres"]), services: [{ key: "tines-app", count: 1 }] } as never,
-      /needs postgres in services/,
     ],
   ])("refuse %#", (config, message) => {
     expect(() => assertMigrationPreconditions(config)).toThrow(ConfigError);

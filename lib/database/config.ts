@@ -115,9 +115,10 @@ export function assertMigrationPreconditions(
       `${prefix}: runs only with phase shutdown (phase is ${core.phase}); allowed: shutdown`,
     );
   }
-  if (!core.services.some((s) => s.key === "postgres") || !core.keepRunning.includes("postgres")) {
+  // A managed database (RDS, Cloud SQL) is not in services and stays up on its own.
+  if (core.services.some((s) => s.key === "postgres") && !core.keepRunning.includes("postgres")) {
     throw new ConfigError(
-      `${prefix}: needs postgres in services and keepRunning: [postgres], so that the source stays up while everything else is down`,
+      `${prefix}: needs keepRunning: [postgres] when postgres is in services, so that the source stays up while everything else is down`,
     );
   }
   const others = core.keepRunning.filter((key) => key !== "postgres");
