@@ -2,12 +2,15 @@
  * Errors an operator can act on. The CLI prints `message` as one line without a stack
  * trace; the Pulumi program fails the update with it.
  *
- * Each class sets its name as a literal: these classes are serialized into dynamic
- * providers, where `new.target` is not available.
+ * These classes are serialized into dynamic providers, where `super(message)` becomes
+ * `Error.call(this, message)` (which leaves `this` untouched) and `new.target` does not
+ * exist: so each class sets its name as a literal, and the message is set explicitly,
+ * because the provider host reports `error.message` to the operator.
  */
 export class MaintenanceError extends Error {
   constructor(message: string) {
     super(message);
+    this.message = message;
     this.name = "MaintenanceError";
   }
 }
@@ -28,8 +31,13 @@ export class GateError extends MaintenanceError {
   }
 }
 
-/** Describe any thrown value as one line, without a stack trace. */
+/**
+ * Describe any thrown value as one line, without a stack trace. Reads `message` from any
+ * object: errors thrown by serialized classes are not `instanceof Error`.
+ */
 export function oneLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
+  const message =
+    typeof error === "object" && error !== null ? (error as { message?: unknown }).message : undefined;
+  const text = typeof message === "string" ? message : String(error);
   return text.replace(/\s*\n\s*/g, " ").trim();
 }

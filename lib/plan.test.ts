@@ -7,7 +7,15 @@ const allServices = Object.fromEntries(SCALE_DOWN_ORDER.map((key, i) => [key, i 
 const allGates: PlanGates = { sidekiq: true, databaseBackup: true, databaseMigration: true, endpoints: true };
 
 function plan(raw: Record<string, unknown>, gates?: PlanGates) {
-  return buildPlan(parseStackConfig({ platform: "ecs", services: allServices, ...raw }), gates);
+  return buildPlan(
+    parseStackConfig({
+      platform: "ecs",
+      services: allServices,
+      sidekiq: { redisUrl: "redis://redis:6379" },
+      ...raw,
+    }),
+    gates,
+  );
 }
 
 describe("buildPlan", () => {

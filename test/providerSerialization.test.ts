@@ -1,25 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { execFile } from "node:child_process";
-import path from "node:path";
-import { promisify } from "node:util";
 import { allProviders } from "../components/providers/index";
-import type { SerializationReport } from "./serializeProviders";
-
-const root = path.resolve(__dirname, "..");
+import { checkAllSerialized } from "./runSerialized";
 
 describe("dynamic providers as the Pulumi CLI loads them", () => {
   it("every provider in components/providers/index.ts serializes, loads and runs its check", async () => {
-    const { stdout } = await promisify(execFile)(
-      "npx",
-      ["ts-node", "-P", "tsconfig.json", "test/serializeProviders.ts"],
-      {
-        cwd: root,
-        // ts-node type-checks every provider's import graph, as the Pulumi CLI does: slow under a busy run.
-        timeout: 150_000,
-        maxBuffer: 16 * 1024 * 1024,
-      },
-    );
-    const reports = JSON.parse(stdout.trim().split("\n").pop() ?? "[]") as SerializationReport[];
+    // ts-node type-checks every provider's import graph, as the Pulumi CLI does: slow under a busy run.
+    const reports = await checkAllSerialized(150_000);
     expect(reports.map((r) => r.name).sort()).toEqual(Object.keys(allProviders).sort());
     expect(reports.length).toBeGreaterThan(0);
     for (const report of reports) {

@@ -74,6 +74,9 @@ const STACKS = {
     "  tines-maintenance:services:",
     ALL_SEVEN,
     "  tines-maintenance:keepRunning: [postgres]",
+    "  tines-maintenance:sidekiq:",
+    "    redisUrl:",
+    "      secure: v1:c2VjcmV0Y2lwaGVydGV4dA==",
   ].join("\n"),
   kubernetes: [
     "config:",
@@ -100,6 +103,9 @@ const STACKS = {
     "    projectDirectory: /opt/tines",
     "  tines-maintenance:services:",
     ALL_SEVEN,
+    "  tines-maintenance:sidekiq:",
+    "    redisUrl:",
+    "      secure: v1:c2VjcmV0Y2lwaGVydGV4dA==",
   ].join("\n"),
 };
 

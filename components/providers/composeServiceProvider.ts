@@ -3,7 +3,7 @@
  * count, as `docker compose stop/start` would. It never creates or removes containers, and
  * `delete` leaves them as they are.
  */
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { createDockerEngine, resolveDockerHost } from "../../lib/compose/engine";
 import {
   checkComposeInputs,
@@ -12,13 +12,9 @@ import {
   type ComposeServiceOutputs,
 } from "../../lib/compose/inputs";
 import { isUp, scaleComposeService } from "../../lib/compose/scale";
-import type { ProgressReporter } from "../../lib/progress";
+import { pulumiReporter } from "./pulumiReporter";
 
 async function apply(inputs: ComposeServiceInputs): Promise<ComposeServiceOutputs> {
-  const reporter: ProgressReporter = {
-    info: (message) => void pulumi.log.info(message),
-    warn: (message) => void pulumi.log.warn(message),
-  };
   const engine = createDockerEngine(resolveDockerHost(inputs.dockerHost));
   const result = await scaleComposeService(
     engine,
@@ -29,7 +25,7 @@ async function apply(inputs: ComposeServiceInputs): Promise<ComposeServiceOutput
       timeoutSeconds: inputs.timeoutSeconds,
       pollSeconds: inputs.pollSeconds,
     },
-    reporter,
+    pulumiReporter,
   );
   return { ...inputs, ...result };
 }

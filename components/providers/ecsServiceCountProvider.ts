@@ -3,7 +3,7 @@
  * or deletes the service: `create` adopts the count of a service other tooling created, and
  * `delete` only forgets it.
  */
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { createEcsApi } from "../../lib/ecs/api";
 import {
   checkEcsInputs,
@@ -12,16 +12,12 @@ import {
   type EcsServiceCountOutputs,
 } from "../../lib/ecs/inputs";
 import { scaleEcsService } from "../../lib/ecs/scale";
-import type { ProgressReporter } from "../../lib/progress";
+import { pulumiReporter } from "./pulumiReporter";
 
 async function apply(
   inputs: EcsServiceCountInputs,
   olds: Partial<EcsServiceCountOutputs>,
 ): Promise<EcsServiceCountOutputs> {
-  const reporter: ProgressReporter = {
-    info: (message) => void pulumi.log.info(message),
-    warn: (message) => void pulumi.log.warn(message),
-  };
   const api = createEcsApi({ region: inputs.region, endpoint: inputs.endpoint });
   const result = await scaleEcsService(
     api,
@@ -35,7 +31,7 @@ async function apply(
       savedBounds:
         olds.cluster === inputs.cluster && olds.service === inputs.service ? olds.savedBounds : undefined,
     },
-    reporter,
+    pulumiReporter,
   );
   return { ...inputs, ...result };
 }

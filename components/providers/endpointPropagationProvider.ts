@@ -1,7 +1,7 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { sha256 } from "../../lib/endpoints/guard";
 import { waitForPropagation, type EndpointToCheck } from "../../lib/endpoints/propagation";
-import type { ProgressReporter } from "../../lib/progress";
+import { pulumiReporter } from "./pulumiReporter";
 
 export interface EndpointPropagationInputs {
   /** Secret: a Redis URL or a database password may be in it. */
@@ -27,11 +27,6 @@ function fingerprint(inputs: EndpointPropagationInputs): string {
   return sha256(JSON.stringify({ checks, dnsServers, ttlSeconds, switchedAt }));
 }
 
-const reporter: ProgressReporter = {
-  info: (message) => pulumi.log.info(message),
-  warn: (message) => pulumi.log.warn(message),
-};
-
 async function runGate(inputs: EndpointPropagationInputs): Promise<EndpointPropagationOutputs> {
   const reports = await waitForPropagation(inputs.checks, {
     dnsServers: inputs.dnsServers,
@@ -39,7 +34,7 @@ async function runGate(inputs: EndpointPropagationInputs): Promise<EndpointPropa
     ...(inputs.switchedAt !== undefined ? { switchedAt: inputs.switchedAt } : {}),
     timeoutSeconds: inputs.timeoutSeconds,
     intervalSeconds: inputs.intervalSeconds,
-    reporter,
+    reporter: pulumiReporter,
   });
   return {
     checkedAt: new Date().toISOString(),

@@ -2,8 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { createKubeClient } from "../../lib/kubernetes/client";
 import { resolveConnection } from "../../lib/kubernetes/kubeconfig";
 import { waitForRollout } from "../../lib/kubernetes/rollout";
-import type { ProgressReporter } from "../../lib/progress";
 import { WORKLOAD_KINDS } from "../../lib/services";
+import { pulumiReporter } from "./pulumiReporter";
 
 /**
  * Waits, after the replicas patch, until the workload has really reached its target (see
@@ -49,16 +49,12 @@ export function rolloutInputProblems(news: Record<string, unknown>): string[] {
 
 const WAIT_FIELDS = ["namespace", "kind", "name", "targetCount", "context"] as const;
 
-function pulumiReporter(): ProgressReporter {
-  return { info: (m) => void pulumi.log.info(m), warn: (m) => void pulumi.log.warn(m) };
-}
-
 async function wait(inputs: KubernetesRolloutInputs): Promise<KubernetesRolloutOutputs> {
   const client = createKubeClient(resolveConnection({ context: inputs.context }));
   const result = await waitForRollout(client, inputs, {
     timeoutSeconds: inputs.timeoutSeconds,
     pollSeconds: inputs.pollSeconds,
-    reporter: pulumiReporter(),
+    reporter: pulumiReporter,
   });
   return { ...inputs, ...result };
 }

@@ -5,8 +5,7 @@
  * or removed: a project scaled to fewer containers than the config asks for is refused.
  */
 import { MaintenanceError } from "../errors";
-import { realClock, type Clock } from "../ecs/scale";
-import { formatSeconds, type ProgressReporter } from "../progress";
+import { formatSeconds, quietProgress, realClock, type Clock, type ProgressReporter } from "../progress";
 import { NUMBER_LABEL, type ContainerInspect, type ContainerSummary, type DockerEngine } from "./engine";
 
 export interface ComposeScaleRequest {
@@ -25,8 +24,6 @@ export interface ComposeScaleResult {
   /** Containers the service has, running or not. */
   containers: number;
 }
-
-const QUIET_REPORT_MS = 30_000;
 
 /** `paused` still holds its jobs in memory: for a shutdown it counts as running, as `docker compose ps` shows it. */
 export const isUp = (state: string) => state === "running" || state === "paused" || state === "restarting";
@@ -87,8 +84,7 @@ export async function scaleComposeService(
   }
 
   const others = containers.slice(count);
-  let lastLine = "";
-  let lastReport = -Infinity;
+  const progress = quietProgress(reporter, clock);
   for (;;) {
     const keptStates = await Promise.all(
       keep.map(async (c) => readiness((await engine.inspect(c.Id)).State)),
@@ -109,11 +105,7 @@ export async function scaleComposeService(
       );
     }
     const line = `${label}: ${counts}`;
-    if (line !== lastLine || clock.now() - lastReport >= QUIET_REPORT_MS) {
-      reporter.info(`${line}, waiting; ${formatSeconds(left)} left`);
-      lastLine = line;
-      lastReport = clock.now();
-    }
+    progress(line, `${line}, waiting; ${formatSeconds(left)} left`);
     await clock.sleep(Math.min(request.pollSeconds * 1000, Math.max(0, deadline - clock.now())));
   }
 }

@@ -29,8 +29,18 @@ import {
   type DatabaseDescription,
 } from "./inspect";
 import { checkVersions, findPgTools, runPgTool, serverMajor } from "./pgTools";
-import { tableProgress, formatBytes } from "./progress";
+import { tableProgress, formatBytes, type TableProgress } from "./progress";
 import { connect, poolMap } from "./session";
+import {
+  copyTables,
+  exactPattern,
+  exportSnapshot,
+  joinSnapshot,
+  openLoaders,
+  sourceEncoding,
+  tablesToCopy,
+  writesSince,
+} from "./streamCopy";
 
 export interface MigrateOptions {
   sourceUrl: string;
@@ -189,9 +199,11 @@ export async function migrateDatabase(options: MigrateOptions): Promise<Migratio
   let targetClient: Client | undefined;
   let sourceSchema: Awaited<ReturnType<typeof describeSchema>>;
   let tools: ReturnType<typeof findPgTools>;
+  let encoding: string;
   try {
     targetClient = await connectOrCreateTarget(target, reporter);
     sourceSchema = await describeSchema(sourceClient);
+    encoding = await sourceEncoding(sourceClient);
     const targetSchema = await describeSchema(targetClient);
     const sourceMajor = serverMajor(sourceSchema.serverVersionNum);
     const targetMajor = serverMajor(targetSchema.serverVersionNum);
@@ -246,18 +258,215 @@ export async function migrateDatabase(options: MigrateOptions): Promise<Migratio
 
   const sizes = new Map(sourceSchema.tables.map((t) => [t.name, t.bytes]));
   const dataBytes = [...sizes.values()].reduce((a, b) => a + b, 0);
-  const workRoot = options.workDir ?? os.tmpdir();
-  mkdirSync(workRoot, { recursive: true });
-  const free = (() => {
-    const stats = statfsSync(workRoot);
-    return stats.bavail * stats.bsize;
-  })();
-  if (free < dataBytes * 1.1) {
-    throw new GateError(
-      `not enough space in ${workRoot} for the dump: ${formatBytes(free)} free, about ${formatBytes(dataBytes)} needed; set the work directory elsewhere`,
+  const context: CopyContext = { source, target, tools, jobs, sizes, dataBytes, options };
+  // Replacing existing objects needs pg_restore --clean over every section at once, which the
+  // streamed copy (tables created empty, indexes after the data) cannot do: use the dump there.
+  const { sourceFull, seconds } = options.allowNonEmptyTarget
+    ? await dumpAndRestore(context)
+    : await streamCopy(context, encoding, checksumMaxBytes);
+
+  reporter.info(
+    "db-migrate: verifying the copy (row counts, checksums, sequences, definitions, extensions, owners)",
+  );
+  const verifyStart = Date.now();
+  let comparison: Comparison;
+  if (sourceFull) {
+    const targetFull = await describeDatabase(
+      target,
+      "target",
+      jobs,
+      checksumMaxBytes,
+      tableProgress("verify", sizes, reporter),
+    );
+    comparison = compareDescriptions(sourceFull, targetFull, { compareOwners: !options.noOwner });
+  } else {
+    comparison = (
+      await verifyCopy(source, target, {
+        jobs,
+        checksumMaxBytes,
+        compareOwners: !options.noOwner,
+        reporter,
+      })
+    ).comparison;
+  }
+  const report = formatComparison(comparison);
+  seconds.verify += (Date.now() - verifyStart) / 1000;
+  seconds.total = (Date.now() - startedAt) / 1000;
+  reporter.info(report);
+  if (comparison.mismatches.length > 0) {
+    throw new MaintenanceError(
+      `verification failed: ${comparison.mismatches.length} mismatches between source and target: ${comparison.mismatches.slice(0, 3).join("; ")}`,
     );
   }
-  const workDir = mkdtempSync(path.join(workRoot, "tines-db-migrate-"));
+  return { comparison, report, jobs, dataBytes, seconds };
+}
+
+interface CopyContext {
+  source: PgTarget;
+  target: PgTarget;
+  tools: ReturnType<typeof findPgTools>;
+  jobs: number;
+  sizes: Map<string, number>;
+  dataBytes: number;
+  options: MigrateOptions;
+}
+
+interface CopyOutcome {
+  /** The source as copied, checksums included, when it was described during the copy. */
+  sourceFull?: DatabaseDescription;
+  seconds: MigrationResult["seconds"];
+}
+
+/** Schema, rows and checksums of a live database, `jobs` sessions at once. */
+async function describeDatabase(
+  where: PgTarget,
+  role: string,
+  jobs: number,
+  checksumMaxBytes: number,
+  progress: TableProgress,
+): Promise<DatabaseDescription> {
+  const clients = await openSessions(where, role, jobs);
+  try {
+    const schema = await describeSchema(clients[0]);
+    return await describeContent(clients, schema, checksumMaxBytes, progress);
+  } finally {
+    await closeAll(clients);
+  }
+}
+
+function makeWorkDir(root: string, neededBytes: number): string {
+  mkdirSync(root, { recursive: true });
+  const stats = statfsSync(root);
+  const free = stats.bavail * stats.bsize;
+  if (free < neededBytes * 1.1) {
+    throw new GateError(
+      `not enough space in ${root} for the dump: ${formatBytes(free)} free, about ${formatBytes(neededBytes)} needed; set the work directory elsewhere`,
+    );
+  }
+  return mkdtempSync(path.join(root, "tines-db-migrate-"));
+}
+
+function restoreArgs(context: CopyContext, dumpDir: string, extra: string[]): string[] {
+  const args = [...connectionArgs(context.target), "-Fd", "-v", "--exit-on-error", ...extra];
+  if (context.options.noOwner) args.push("--no-owner", "--no-acl");
+  if (context.options.allowNonEmptyTarget) args.push("--clean", "--if-exists");
+  return [...args, dumpDir];
+}
+
+/**
+ * The default path: schema from a data-less pg_dump in the snapshot, table rows streamed
+ * server to server, then indexes and constraints built by parallel pg_restore workers while
+ * the source side of the verification is computed in the same snapshot.
+ */
+async function streamCopy(
+  context: CopyContext,
+  encoding: string,
+  checksumMaxBytes: number,
+): Promise<CopyOutcome> {
+  const { source, target, tools, jobs, sizes, dataBytes, options } = context;
+  const { reporter } = options;
+  const seconds = { dump: 0, restore: 0, verify: 0, total: 0 };
+  const credentials = childCredentials([source, target]);
+  const secrets = secretsOf([source, target]);
+  // Sequences, large objects and extension tables stay in the dump; they are small in Tines.
+  const workDir = makeWorkDir(options.workDir ?? os.tmpdir(), 64 * 1024 ** 2);
+  const dumpDir = path.join(workDir, "schema");
+  const snapshot = await exportSnapshot(source, encoding);
+  let readers: Client[] = [];
+  let loaders: Client[] = [];
+  try {
+    let phaseStart = Date.now();
+    const tables = await tablesToCopy(snapshot.client);
+    reporter.info(
+      `db-migrate: copying ${source.display} (${tables.length} tables, ${formatBytes(dataBytes)}) with ${jobs} workers, streamed from snapshot ${snapshot.id}`,
+    );
+    await runPgTool(
+      tools.pgDump,
+      [
+        ...connectionArgs(source),
+        "-Fd",
+        "-f",
+        dumpDir,
+        `--snapshot=${snapshot.id}`,
+        ...tables.map((t) => `--exclude-table-data=${exactPattern(t.name)}`),
+      ],
+      { env: credentials.env(source), secrets, what: "pg_dump of the schema from the source" },
+    ).done;
+    for (const section of ["pre-data", "data"]) {
+      await runPgTool(tools.pgRestore, restoreArgs(context, dumpDir, [`--section=${section}`]), {
+        env: credentials.env(target),
+        secrets,
+        what: `pg_restore of the ${section === "data" ? "sequences and large objects" : "schema"} into the target`,
+      }).done;
+    }
+    [readers, loaders] = await Promise.all([
+      joinSnapshot(source, snapshot, encoding, jobs),
+      openLoaders(target, encoding, jobs),
+    ]);
+    const progress = tableProgress("copy", sizes, reporter);
+    await copyTables(readers, loaders, tables, {
+      start: (name) => reporter.info(`copy: table ${name} started (${formatBytes(sizes.get(name) ?? 0)})`),
+      finish: (name) => progress.finish(name),
+    });
+    await closeAll(loaders);
+    loaders = [];
+    seconds.dump = (Date.now() - phaseStart) / 1000;
+
+    reporter.info(
+      `db-migrate: building indexes and constraints on the target with ${jobs} workers; checksumming the source meanwhile`,
+    );
+    phaseStart = Date.now();
+    let built = 0;
+    const postData = runPgTool(
+      tools.pgRestore,
+      restoreArgs(context, dumpDir, ["--section=post-data", "-j", String(jobs)]),
+      {
+        // Index and constraint builds dominate; the server default (64 MB) sorts on disk.
+        env: {
+          ...credentials.env(target),
+          PGOPTIONS: `-c maintenance_work_mem=${RESTORE_MAINTENANCE_WORK_MEM}`,
+        },
+        secrets,
+        what: "pg_restore of indexes and constraints into the target",
+        onLine: (line) => {
+          const item = /finished item \d+ (.+)$/.exec(line);
+          if (item) reporter.info(`indexes: ${item[1].trim()} done (${++built} so far)`);
+        },
+      },
+    ).done.then(() => {
+      seconds.restore = (Date.now() - phaseStart) / 1000;
+    });
+    // The same snapshot, so these are the checksums of exactly what was copied.
+    const sourceSide = (async () => {
+      await Promise.all(readers.map(prepareSession));
+      const schema = await describeSchema(readers[0]);
+      return describeContent(readers, schema, checksumMaxBytes, undefined);
+    })();
+    const [indexes, described] = await Promise.allSettled([postData, sourceSide]);
+    if (indexes.status === "rejected") throw indexes.reason;
+    if (described.status === "rejected") throw described.reason;
+    seconds.verify = Math.max(0, (Date.now() - phaseStart) / 1000 - seconds.restore);
+
+    const writes = await writesSince(readers[0], snapshot);
+    if (writes > 0n) {
+      reporter.warn(
+        `db-migrate: ${writes} transactions wrote on the source server after the snapshot; the copy (verified) is the database as of the snapshot, without them (are all Tines services down?)`,
+      );
+    }
+    return { sourceFull: described.value, seconds };
+  } finally {
+    await Promise.all([closeAll(readers), closeAll(loaders)]);
+    await snapshot.release();
+    credentials.dispose();
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+/** The fallback: a directory-format dump without compression, restored by parallel workers. */
+async function dumpAndRestore(context: CopyContext): Promise<CopyOutcome> {
+  const { source, target, tools, jobs, sizes, dataBytes, options } = context;
+  const { reporter } = options;
+  const workDir = makeWorkDir(options.workDir ?? os.tmpdir(), dataBytes);
   const dumpDir = path.join(workDir, "dump");
   const credentials = childCredentials([source, target]);
   const secrets = secretsOf([source, target]);
@@ -285,11 +494,7 @@ export async function migrateDatabase(options: MigrateOptions): Promise<Migratio
     reporter.info(`db-migrate: restoring into ${target.display} with ${jobs} workers`);
     phaseStart = Date.now();
     const restoreProgress = tableProgress("restore", sizes, reporter);
-    const restoreArgs = [...connectionArgs(target), "-Fd", "-j", String(jobs), "-v", "--exit-on-error"];
-    if (options.noOwner) restoreArgs.push("--no-owner", "--no-acl");
-    if (options.allowNonEmptyTarget) restoreArgs.push("--clean", "--if-exists");
-    await runPgTool(tools.pgRestore, [...restoreArgs, dumpDir], {
-      // Index and constraint builds dominate the restore; the server default (64 MB) sorts on disk.
+    await runPgTool(tools.pgRestore, restoreArgs(context, dumpDir, ["-j", String(jobs)]), {
       env: {
         ...credentials.env(target),
         PGOPTIONS: `-c maintenance_work_mem=${RESTORE_MAINTENANCE_WORK_MEM}`,
@@ -304,24 +509,5 @@ export async function migrateDatabase(options: MigrateOptions): Promise<Migratio
     credentials.dispose();
     rmSync(workDir, { recursive: true, force: true });
   }
-
-  reporter.info(
-    "db-migrate: verifying the copy (row counts, checksums, sequences, definitions, extensions, owners)",
-  );
-  const verifyStart = Date.now();
-  const { comparison, report } = await verifyCopy(source, target, {
-    jobs,
-    checksumMaxBytes,
-    compareOwners: !options.noOwner,
-    reporter,
-  });
-  seconds.verify = (Date.now() - verifyStart) / 1000;
-  seconds.total = (Date.now() - startedAt) / 1000;
-  reporter.info(report);
-  if (comparison.mismatches.length > 0) {
-    throw new MaintenanceError(
-      `verification failed: ${comparison.mismatches.length} mismatches between source and target: ${comparison.mismatches.slice(0, 3).join("; ")}`,
-    );
-  }
-  return { comparison, report, jobs, dataBytes, seconds };
+  return { seconds };
 }

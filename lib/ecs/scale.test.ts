@@ -3,7 +3,8 @@ import type { DescribeServicesCommandOutput } from "@aws-sdk/client-ecs";
 import { MaintenanceError } from "../errors";
 import type { ProgressReporter } from "../progress";
 import { createEcsApi, type EcsApi, type ScalableTargetBounds } from "./api";
-import { scaleEcsService, type Clock } from "./scale";
+import type { Clock } from "../progress";
+import { scaleEcsService } from "./scale";
 import { createMotoService, motoEndpoint } from "./testing";
 import recorded from "./testdata/describeServices.json";
 

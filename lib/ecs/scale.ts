@@ -8,7 +8,7 @@
  * back together with a count inside them once the service has reached it.
  */
 import { MaintenanceError } from "../errors";
-import { formatSeconds, type ProgressReporter } from "../progress";
+import { formatSeconds, quietProgress, realClock, type Clock, type ProgressReporter } from "../progress";
 import type { EcsApi, ScalableTargetBounds } from "./api";
 import { formatCounts, serviceState, singleService, type ServiceState } from "./stability";
 
@@ -33,19 +33,6 @@ export interface EcsScaleResult {
   /** The live auto scaling bounds after the step, if a target exists. */
   scalableTarget?: ScalableTargetBounds;
 }
-
-export interface Clock {
-  now(): number;
-  sleep(ms: number): Promise<void>;
-}
-
-export const realClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
-
-/** Progress lines at most this often while nothing changes, so a long wait stays visible but quiet. */
-const QUIET_REPORT_MS = 30_000;
 
 const within = (count: number, b: ScalableTargetBounds) => count >= b.minCapacity && count <= b.maxCapacity;
 
@@ -109,8 +96,7 @@ async function waitUntilStable(
   clock: Clock,
 ): Promise<Extract<ServiceState, { kind: "stable" }>> {
   const deadline = clock.now() + request.timeoutSeconds * 1000;
-  let lastLine = "";
-  let lastReport = -Infinity;
+  const progress = quietProgress(reporter, clock);
   let last: ServiceState | undefined;
   for (;;) {
     let state = serviceState(await api.describeService(request.cluster, request.service));
@@ -132,11 +118,7 @@ async function waitUntilStable(
       );
     }
     const line = `${label}: ${formatCounts(state.counts)}, waiting for ${request.desiredCount}`;
-    if (line !== lastLine || clock.now() - lastReport >= QUIET_REPORT_MS) {
-      reporter.info(`${line} (${state.reason}); ${formatSeconds(left)} left`);
-      lastLine = line;
-      lastReport = clock.now();
-    }
+    progress(line, `${line} (${state.reason}); ${formatSeconds(left)} left`);
     await clock.sleep(Math.min(request.pollSeconds * 1000, Math.max(0, deadline - clock.now())));
   }
 }

@@ -9,7 +9,7 @@ import type { Resolver } from "node:dns/promises";
 import type { default as RedisClient } from "ioredis";
 import type { Client as PgClient } from "pg";
 import { GateError, oneLine } from "../errors";
-import { formatSeconds, type ProgressReporter } from "../progress";
+import { formatSeconds, realClock, type ProgressReporter } from "../progress";
 import { redactSecrets } from "../redact";
 import { dnsServerAddress, isIP, parseDnsServer } from "./config";
 
@@ -364,7 +364,7 @@ export async function waitForPropagation(
   options: WaitOptions,
 ): Promise<EndpointReport[]> {
   const now = options.now ?? Date.now;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const sleep = options.sleep ?? realClock.sleep;
   const started = now();
   const deadline = started + options.timeoutSeconds * 1000;
   const secrets = endpoints.flatMap((e) => [e.url ? safePassword(e.url) : undefined, e.database?.password]);

@@ -91,8 +91,7 @@ describe("waitForRollout down, against a local HTTPS API server", () => {
     const result = await waitForRollout(client, appTarget, {
       timeoutSeconds: 600,
       reporter,
-      now: clock.now,
-      sleep: clock.sleep,
+      clock,
     });
 
     expect(result).toMatchObject({ reachedCount: 0, readyReplicas: 0, seconds: 15 });
@@ -127,8 +126,7 @@ describe("waitForRollout down, against a local HTTPS API server", () => {
     const error = await waitForRollout(client, appTarget, {
       timeoutSeconds: 60,
       reporter,
-      now: clock.now,
-      sleep: clock.sleep,
+      clock,
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MaintenanceError);
     expect((error as Error).message).toBe(
@@ -192,7 +190,7 @@ describe("waitForRollout up", () => {
     const result = await waitForRollout(
       client,
       { namespace: "tines", kind: "Deployment", name: "tines-sidekiq", targetCount: 1 },
-      { timeoutSeconds: 300, reporter, now: clock.now, sleep: clock.sleep },
+      { timeoutSeconds: 300, reporter, clock },
     );
 
     expect(result).toMatchObject({

@@ -4,7 +4,7 @@
  * little at a 5 s cadence and is harder to resume), reports progress, fails after a timeout.
  */
 import { MaintenanceError } from "../errors";
-import { formatSeconds, type ProgressReporter } from "../progress";
+import { formatSeconds, quietProgress, realClock, type Clock, type ProgressReporter } from "../progress";
 import type { WorkloadKind } from "../services";
 import { kubePaths, type KubeClient } from "./client";
 import {
@@ -40,11 +40,8 @@ export interface WaitOptions {
   pollSeconds?: number;
   /** Progress at most this often while nothing changes. */
   reportEverySeconds?: number;
-  now?: () => number;
-  sleep?: (ms: number) => Promise<void>;
+  clock?: Clock;
 }
-
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export async function readWorkload(client: KubeClient, target: RolloutTarget): Promise<Workload> {
   const workload = await client.get<Workload>(kubePaths.workload(target.namespace, target.kind, target.name));
@@ -77,13 +74,12 @@ export async function waitForRollout(
   target: RolloutTarget,
   options: WaitOptions,
 ): Promise<RolloutResult> {
-  const now = options.now ?? Date.now;
-  const sleep = options.sleep ?? defaultSleep;
+  const clock = options.clock ?? realClock;
   const pollMs = (options.pollSeconds ?? 5) * 1000;
   const reportEveryMs = (options.reportEverySeconds ?? 30) * 1000;
   const { reporter } = options;
   const label = `${target.kind} ${target.namespace}/${target.name}`;
-  const started = now();
+  const started = clock.now();
   const deadline = started + options.timeoutSeconds * 1000;
 
   const hpa = await readHpa(client, target, reporter);
@@ -92,8 +88,7 @@ export async function waitForRollout(
     if (notice) reporter.warn(notice);
   }
 
-  let lastLine = "";
-  let lastReport = 0;
+  const progress = quietProgress(reporter, clock, reportEveryMs);
   let state: RolloutState | undefined;
   for (;;) {
     const workload = await readWorkload(client, target);
@@ -102,9 +97,9 @@ export async function waitForRollout(
       selectorString(workload.spec.selector),
     );
     state = rolloutState(workload, pods, target.targetCount);
-    const left = Math.max(0, deadline - now());
+    const left = Math.max(0, deadline - clock.now());
     if (state.done) {
-      const seconds = Math.round((now() - started) / 1000);
+      const seconds = Math.round((clock.now() - started) / 1000);
       if (target.targetCount > 0 && state.desired !== target.targetCount) {
         reporter.warn(
           `${label}: asked for ${target.targetCount} replicas, it runs ${state.desired} (changed by an HPA or another controller)`,
@@ -135,12 +130,8 @@ export async function waitForRollout(
       target.targetCount === 0
         ? `${label}: ${state.podsLeft} pod(s) left, waiting for ${state.waitingFor}`
         : `${label}: ${state.ready}/${state.desired} ready, waiting for ${state.waitingFor}`;
-    if (line !== lastLine || now() - lastReport >= reportEveryMs) {
-      reporter.info(`${line}; ${formatSeconds(left / 1000)} left`);
-      lastLine = line;
-      lastReport = now();
-    }
-    await sleep(Math.min(pollMs, left));
+    progress(line, `${line}; ${formatSeconds(left / 1000)} left`);
+    await clock.sleep(Math.min(pollMs, left));
   }
   throw new MaintenanceError(
     `${label} did not reach ${target.targetCount} replica(s) within ${formatSeconds(options.timeoutSeconds)}: ` +

@@ -2,17 +2,10 @@ import Redis from "ioredis";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { freePort } from "../../test/servers/localServers";
 import { GateError, MaintenanceError } from "../errors";
-import type { ProgressReporter } from "../progress";
+import type { Clock, ProgressReporter } from "../progress";
 import { readSnapshot } from "./api";
 import type { DrainSettings } from "./config";
-import {
-  evaluateWindow,
-  preflightVerdict,
-  samplePreflight,
-  waitForDrain,
-  type Clock,
-  type DrainSample,
-} from "./drain";
+import { evaluateWindow, preflightVerdict, samplePreflight, waitForDrain, type DrainSample } from "./drain";
 import { consume, enqueue, heartbeat, pauseQueue, scheduleJob, urlWithDb } from "./testFixtures";
 
 const base = process.env.TEST_REDIS_URL;

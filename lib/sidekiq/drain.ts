@@ -12,7 +12,7 @@
  * multi-minute window; a draining queue passes as soon as it reaches the threshold.
  */
 import { GateError, MaintenanceError, oneLine } from "../errors";
-import { formatSeconds, type ProgressReporter } from "../progress";
+import { formatSeconds, realClock, type Clock, type ProgressReporter } from "../progress";
 import { pendingTotal, type SidekiqSnapshot } from "./api";
 import type { DrainSettings } from "./config";
 
@@ -114,26 +114,6 @@ export function formatSamples(samples: readonly DrainSample[], limit = 8): strin
   return skipped > 0 ? `(${skipped} earlier) ${text}` : text;
 }
 
-export interface Clock {
-  now(): number;
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve) => {
-      if (signal?.aborted) return resolve();
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", done);
-        resolve();
-      }
-      signal?.addEventListener("abort", done, { once: true });
-    }),
-};
-
 export interface DrainOutcome {
   passed: true;
   reason: string;
@@ -172,7 +152,7 @@ export async function waitForDrain(
   reporter: ProgressReporter,
   options: WaitOptions = {},
 ): Promise<DrainOutcome> {
-  const clock = options.clock ?? systemClock;
+  const clock = options.clock ?? realClock;
   const label = options.label ?? "sidekiq-drain";
   const startedAt = clock.now();
   const deadline = startedAt + settings.timeoutSeconds * 1000;
@@ -234,7 +214,7 @@ export async function samplePreflight(
   reporter: ProgressReporter,
   options: WaitOptions = {},
 ): Promise<DrainSample[]> {
-  const clock = options.clock ?? systemClock;
+  const clock = options.clock ?? realClock;
   const label = options.label ?? "sidekiq-preflight";
   const start = clock.now();
   const samples: DrainSample[] = [];

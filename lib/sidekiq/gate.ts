@@ -4,7 +4,7 @@
  * whose outputs are the audit trail (timestamps and totals, never the URL's password).
  */
 import { GateError } from "../errors";
-import type { ProgressReporter } from "../progress";
+import type { Clock, ProgressReporter } from "../progress";
 import { redactUrl } from "../redact";
 import { readSnapshot } from "./api";
 import {
@@ -16,7 +16,7 @@ import {
   type DrainSettings,
   type PreflightMode,
 } from "./config";
-import { preflightVerdict, samplePreflight, waitForDrain, type Clock, type DrainSample } from "./drain";
+import { preflightVerdict, samplePreflight, waitForDrain, type DrainSample } from "./drain";
 
 export interface SidekiqTarget {
   /** Secret: passed to the provider as a Pulumi secret and never written to outputs. */

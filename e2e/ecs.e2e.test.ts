@@ -1,0 +1,260 @@
+/**
+ * The whole program under the real Pulumi CLI, platform ecs: moto plays ECS, a real Redis
+ * holds Sidekiq's queues and a real PostgreSQL is backed up. One stack goes through
+ * preview, a refused shutdown, a completed shutdown and the startup, in that order.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import Redis from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDatabase, fillTinesLike, type TestDatabase } from "../lib/database/testDatabases";
+import { enqueue } from "../lib/sidekiq/testFixtures";
+import {
+  TEST_PG_PASSWORD,
+  TEST_REDIS_USER_PASSWORD,
+  startMoto,
+  startPostgres,
+  startRedis,
+  type RunningServer,
+} from "../test/servers/localServers";
+import { E2eStack, PROJECT_ROOT, type CliResult } from "./pulumiCli";
+import { ecsDesiredCounts, createEcsServices, type MotoEcs } from "./motoEcs";
+
+/** Live counts before maintenance, as the operator's other tooling left them. */
+const INITIAL_COUNTS = {
+  "tines-app": 3,
+  "tines-sidekiq": 4,
+  "tines-command-runner": 2,
+  "pypi-server": 1,
+};
+const CLUSTER = "tines-e2e";
+const QUEUE = "default";
+const STUCK_JOBS = 7;
+
+function log(step: string, result: CliResult): void {
+  console.log(`--- ${step}: exit ${result.code} in ${result.seconds.toFixed(1)} s`);
+}
+
+/** Every line the providers logged with pulumi.log.info, as `pulumi up` prints them. */
+function diagnosticsSection(output: string): string {
+  const start = output.indexOf("Diagnostics:");
+  if (start < 0) return "";
+  const end = output.indexOf("\nOutputs:", start);
+  const endResources = output.indexOf("\nResources:", start);
+  const stop = [end, endResources].filter((i) => i > 0).sort((a, b) => a - b)[0] ?? output.length;
+  return output.slice(start, stop);
+}
+
+describe("ecs on moto, real Redis and PostgreSQL, real Pulumi CLI", () => {
+  let redisServer: RunningServer;
+  let pgSource: RunningServer;
+  let moto: RunningServer;
+  let ecs: MotoEcs;
+  let database: TestDatabase;
+  let redis: Redis;
+  let stack: E2eStack;
+  let backupDir: string;
+  let redisUrl: string;
+  const gitStatusBefore = gitStatus();
+
+  beforeAll(async () => {
+    [redisServer, pgSource, moto] = await Promise.all([
+      startRedis(),
+      startPostgres("e2e-source"),
+      startMoto(),
+    ]);
+    redis = new Redis(redisServer.url);
+    const port = new URL(redisServer.url).port;
+    // The ACL user with a password, so that the state can be searched for that password.
+    redisUrl = `redis://tines:${TEST_REDIS_USER_PASSWORD}@127.0.0.1:${port}/0`;
+    ecs = { endpoint: moto.url, region: "us-east-1", cluster: CLUSTER };
+    await createEcsServices(ecs, INITIAL_COUNTS);
+    database = await createDatabase(pgSource.url, "tines_e2e");
+    await fillTinesLike(database.url, { rows: 500, largeRows: 1 });
+    backupDir = mkdtempSync(path.join(os.tmpdir(), "tines-maint-e2e-backup-"));
+
+    stack = new E2eStack({
+      stack: "e2e",
+      env: {
+        AWS_ACCESS_KEY_ID: "testing",
+        AWS_SECRET_ACCESS_KEY: "testing",
+        AWS_REGION: "us-east-1",
+        AWS_DEFAULT_REGION: "us-east-1",
+      },
+    });
+    console.log(`e2e: Pulumi CLI from ${stack.binDir}; stack dir ${stack.dir}`);
+    await stack.init();
+    await stack.setConfig({
+      phase: "shutdown",
+      platform: "ecs",
+      "ecs.cluster": CLUSTER,
+      "ecs.endpoint": moto.url,
+      "ecs.region": "us-east-1",
+      ...Object.fromEntries(Object.entries(INITIAL_COUNTS).map(([key, count]) => [`services.${key}`, count])),
+      stepTimeoutSeconds: 60,
+      "sidekiq.intervalSeconds": 1,
+      "sidekiq.windowSeconds": 3,
+      "sidekiq.settleSeconds": 2,
+      "sidekiq.timeoutSeconds": 10,
+      "sidekiq.preflightSeconds": 2,
+      "database.backup.directory": backupDir,
+    });
+    await stack.setSecret("sidekiq.redisUrl", redisUrl);
+    await stack.setSecret("database.url", database.url);
+  });
+
+  afterAll(async () => {
+    redis?.disconnect();
+    await database?.drop().catch(() => undefined);
+    await Promise.all([redisServer, pgSource, moto].filter(Boolean).map((s) => s.stop()));
+    if (backupDir) rmSync(backupDir, { recursive: true, force: true });
+    if (stack && !process.env.E2E_KEEP) stack.remove();
+    else if (stack) console.log(`e2e: kept ${stack.dir}`);
+  });
+
+  it("a. preview shows every step and changes nothing", async () => {
+    await enqueue(redis, "mailers", 2);
+    const redisBefore = await redisSnapshot(redis);
+    const result = await stack.preview();
+    log("preview (shutdown)", result);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    for (const step of [
+      "sidekiq-preflight",
+      "tines-app",
+      "sidekiq-drain",
+      "tines-sidekiq",
+      "tines-command-runner",
+      "database-backup",
+      "pypi-server",
+    ]) {
+      expect(result.stdout).toMatch(new RegExp(`\\s${step}\\s`));
+    }
+    expect(await ecsDesiredCounts(ecs, Object.keys(INITIAL_COUNTS))).toEqual(INITIAL_COUNTS);
+    expect(readdirSync(backupDir)).toEqual([]);
+    expect(await redisSnapshot(redis)).toEqual(redisBefore);
+    await redis.del("queue:mailers");
+    await redis.srem("queues", "mailers");
+  });
+
+  let refusedOutput = "";
+  it("b. shutdown with a queue nobody consumes fails at sidekiq-drain; Sidekiq and later services keep running", async () => {
+    await enqueue(redis, QUEUE, STUCK_JOBS);
+    const result = await stack.up("e2e: shutdown with a stuck queue");
+    log("up (shutdown, stuck queue)", result);
+    refusedOutput = result.stdout + result.stderr;
+    expect(result.code, refusedOutput).not.toBe(0);
+    expect(refusedOutput).toMatch(/sidekiq-drain/);
+    // The samples the gate took are in the message.
+    expect(refusedOutput).toMatch(new RegExp(`\\b${STUCK_JOBS}\\b`));
+    const counts = await ecsDesiredCounts(ecs, Object.keys(INITIAL_COUNTS));
+    expect(counts).toEqual({ ...INITIAL_COUNTS, "tines-app": 0 });
+    expect(await redis.llen(`queue:${QUEUE}`)).toBe(STUCK_JOBS);
+    expect(readdirSync(backupDir)).toEqual([]);
+  });
+
+  let shutdownOutput = "";
+  it("c. after the queue drains, shutdown completes: all at 0, backup with its sha256, no password anywhere", async () => {
+    // A consumer takes every job.
+    while ((await redis.rpop(`queue:${QUEUE}`)) !== null);
+    const result = await stack.up("e2e: shutdown after drain");
+    log("up (shutdown, drained)", result);
+    shutdownOutput = result.stdout + result.stderr;
+    expect(result.code, shutdownOutput).toBe(0);
+    const counts = await ecsDesiredCounts(ecs, Object.keys(INITIAL_COUNTS));
+    expect(counts).toEqual(Object.fromEntries(Object.keys(INITIAL_COUNTS).map((k) => [k, 0])));
+
+    const outputs = await stack.outputs();
+    console.log(`stack outputs after shutdown:\n${JSON.stringify(outputs, null, 2)}`);
+    const backup = (outputs.audit as { databaseBackup?: { location?: string; sha256?: string; bytes?: number } })
+      .databaseBackup;
+    expect(backup?.location).toBeTruthy();
+    const files = readdirSync(backupDir);
+    expect(files).toHaveLength(1);
+    const file = path.join(backupDir, files[0]);
+    expect(backup?.location).toContain(files[0]);
+    const digest = createHash("sha256").update(readFileSync(file)).digest("hex");
+    expect(backup?.sha256).toBe(digest);
+    expect(backup?.bytes).toBe(readFileSync(file).length);
+
+    const services = outputs.services as Array<{ name: string; previousCount?: number; reachedCount: number }>;
+    for (const [key, count] of Object.entries(INITIAL_COUNTS)) {
+      expect(services.find((s) => s.name === key)).toMatchObject({ previousCount: count, reachedCount: 0 });
+    }
+
+    const plainOutputs = JSON.stringify(outputs);
+    const state = readFileSync(stack.stateFile(), "utf8");
+    for (const secret of [TEST_PG_PASSWORD, TEST_REDIS_USER_PASSWORD]) {
+      expect(plainOutputs).not.toContain(secret);
+      expect(state).not.toContain(secret);
+      expect(shutdownOutput).not.toContain(secret);
+      expect(refusedOutput).not.toContain(secret);
+    }
+  });
+
+  let startupOutput = "";
+  it("d. phase running restores every count exactly", async () => {
+    await stack.setConfig({ phase: "running" });
+    const result = await stack.up("e2e: startup");
+    log("up (running)", result);
+    startupOutput = result.stdout + result.stderr;
+    expect(result.code, startupOutput).toBe(0);
+    expect(await ecsDesiredCounts(ecs, Object.keys(INITIAL_COUNTS))).toEqual(INITIAL_COUNTS);
+  });
+
+  it("e. stack history records each update with its message", async () => {
+    const history = await stack.history();
+    const summary = history.map((u) => ({ message: u.message, result: u.result, kind: u.kind }));
+    console.log(`stack history:\n${JSON.stringify(summary, null, 2)}`);
+    // Newest first.
+    expect(summary.map((u) => u.message)).toEqual([
+      "e2e: startup",
+      "e2e: shutdown after drain",
+      "e2e: shutdown with a stuck queue",
+    ]);
+    expect(summary.map((u) => u.result)).toEqual(["succeeded", "succeeded", "failed"]);
+    const config = JSON.stringify(history.map((u) => u.config));
+    expect(config).not.toContain(TEST_PG_PASSWORD);
+    expect(config).not.toContain(TEST_REDIS_USER_PASSWORD);
+  });
+
+  it("f. progress of the gates and adapters shows in the `pulumi up` output", () => {
+    for (const [name, output] of [
+      ["refused shutdown", refusedOutput],
+      ["shutdown", shutdownOutput],
+      ["startup", startupOutput],
+    ]) {
+      console.log(`--- diagnostics of ${name}:\n${diagnosticsSection(output)}`);
+    }
+    // ECS adapter waiting on counts, Sidekiq gate sampling, backup progress.
+    expect(shutdownOutput).toMatch(/running \d+\/\d+/);
+    expect(refusedOutput).toMatch(/sidekiq|queue/i);
+    expect(startupOutput).toMatch(/running \d+\/\d+/);
+  });
+
+  it("leaves the work tree as it found it", () => {
+    expect(gitStatus()).toEqual(gitStatusBefore);
+    expect(existsSync(path.join(PROJECT_ROOT, "Pulumi.e2e.yaml"))).toBe(false);
+  });
+});
+
+/** Every key with its type and size: a write of any kind changes it. */
+async function redisSnapshot(redis: Redis): Promise<Record<string, string>> {
+  const keys = (await redis.keys("*")).sort();
+  const out: Record<string, string> = {};
+  for (const key of keys) {
+    const type = await redis.type(key);
+    const dump = await redis.dumpBuffer(key);
+    out[key] = `${type}:${createHash("sha256").update(dump ?? Buffer.alloc(0)).digest("hex")}`;
+  }
+  return out;
+}
+
+function gitStatus(): string {
+  const { execFileSync } = require("node:child_process") as typeof import("node:child_process");
+  return execFileSync("git", ["status", "--porcelain", "--", "Pulumi.*.yaml", ".pulumi"], {
+    cwd: PROJECT_ROOT,
+    encoding: "utf8",
+  });
+}

@@ -1,0 +1,182 @@
+/**
+ * Drives the real Pulumi CLI against this project for the end-to-end suite: a private
+ * PULUMI_HOME, a file backend and a stack config file in a temp directory, so that running
+ * the suite leaves the work tree exactly as it found it.
+ */
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+export const PROJECT_ROOT = path.resolve(__dirname, "..");
+
+const REQUIRED_BINARIES = ["pulumi", "pulumi-language-nodejs", "pulumi-resource-pulumi-nodejs"];
+
+/** Where a CLI may be, in order: PULUMI_BIN_DIR, the machine-wide build, the repo-local build. */
+export function pulumiBinDirCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
+  return [
+    ...(env.PULUMI_BIN_DIR ? [env.PULUMI_BIN_DIR] : []),
+    "/opt/pulumi/bin",
+    path.join(PROJECT_ROOT, ".tools", "pulumi", "bin"),
+  ];
+}
+
+/** The first candidate holding the CLI, the language host and the dynamic-provider shim. */
+export function findPulumiBinDir(
+  candidates: string[] = pulumiBinDirCandidates(),
+  exists: (file: string) => boolean = existsSync,
+): string {
+  const found = candidates.find((dir) => REQUIRED_BINARIES.every((bin) => exists(path.join(dir, bin))));
+  if (found) return found;
+  throw new Error(
+    `e2e: no Pulumi CLI found (needs ${REQUIRED_BINARIES.join(", ")}) in ${candidates.join(", ")}; ` +
+      "build one with `bash scripts/build-pulumi-cli.sh` (about 15 min cold) or set PULUMI_BIN_DIR",
+  );
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  seconds: number;
+}
+
+export interface E2eStackOptions {
+  stack: string;
+  /** Extra environment for every command (e.g. fake AWS credentials). */
+  env?: Record<string, string>;
+}
+
+/**
+ * One stack in a throwaway file backend. The passphrase lives only in the environment of
+ * the child processes; secret config values go through stdin, never argv.
+ */
+export class E2eStack {
+  readonly dir: string;
+  readonly stateDir: string;
+  readonly configFile: string;
+  readonly binDir: string;
+  readonly stack: string;
+  private readonly env: NodeJS.ProcessEnv;
+
+  constructor(options: E2eStackOptions) {
+    this.binDir = findPulumiBinDir();
+    this.stack = options.stack;
+    this.dir = mkdtempSync(path.join(os.tmpdir(), "tines-maint-e2e-"));
+    this.stateDir = path.join(this.dir, "state");
+    // `pulumi stack init` writes the stack's salt beside Pulumi.yaml; it runs in this copy of
+    // the project so the file lands here, and every later command names it with --config-file.
+    const projectCopy = path.join(this.dir, "project");
+    this.configFile = path.join(projectCopy, `Pulumi.${this.stack}.yaml`);
+    mkdirSync(this.stateDir);
+    mkdirSync(projectCopy);
+    copyFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), path.join(projectCopy, "Pulumi.yaml"));
+    this.env = {
+      ...process.env,
+      ...options.env,
+      PATH: `${this.binDir}${path.delimiter}${process.env.PATH ?? ""}`,
+      PULUMI_HOME: path.join(this.dir, "home"),
+      PULUMI_CONFIG_PASSPHRASE: randomBytes(16).toString("hex"),
+      PULUMI_SKIP_UPDATE_CHECK: "true",
+      PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+      PULUMI_BACKEND_URL: `file://${this.stateDir}`,
+      NO_COLOR: "1",
+    };
+    // Vitest's own markers would change how @pulumi/pulumi behaves in the program process.
+    for (const key of Object.keys(this.env)) if (key.startsWith("VITEST")) delete this.env[key];
+  }
+
+  /** Runs `pulumi <args>` in `cwd` (the project root unless given); never throws on exit code. */
+  run(
+    args: string[],
+    options: { cwd?: string; stdin?: string; timeoutMs?: number } = {},
+  ): Promise<CliResult> {
+    const started = Date.now();
+    return new Promise((resolve, reject) => {
+      const child = spawn(path.join(this.binDir, "pulumi"), [...args, "--non-interactive", "--color", "never"], {
+        cwd: options.cwd ?? PROJECT_ROOT,
+        env: this.env,
+        stdio: ["pipe", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      const timer = setTimeout(() => child.kill("SIGTERM"), options.timeoutMs ?? 600_000);
+      child.on("error", reject);
+      child.on("close", (code, signal) => {
+        clearTimeout(timer);
+        resolve({
+          code: code ?? (signal ? 128 : 1),
+          stdout,
+          stderr,
+          seconds: (Date.now() - started) / 1000,
+        });
+      });
+      child.stdin.end(options.stdin ?? "");
+    });
+  }
+
+  /** Like run, but a non-zero exit is an error carrying the whole output. */
+  async ok(args: string[], options: { cwd?: string; stdin?: string; timeoutMs?: number } = {}) {
+    const result = await this.run(args, options);
+    if (result.code !== 0) {
+      throw new Error(`pulumi ${args[0]} ${args[1] ?? ""} exited ${result.code}:\n${result.stdout}\n${result.stderr}`);
+    }
+    return result;
+  }
+
+  async init(): Promise<void> {
+    await this.ok(["login", `file://${this.stateDir}`]);
+    await this.ok(["stack", "init", this.stack, "--secrets-provider", "passphrase", "--no-select"], {
+      cwd: path.dirname(this.configFile),
+    });
+  }
+
+  private scoped(args: string[]): string[] {
+    return [...args, "--stack", this.stack, "--config-file", this.configFile];
+  }
+
+  /** Plain values, `--path` style keys (`services.tines-app`); integers stay integers. */
+  async setConfig(values: Record<string, string | number | boolean>): Promise<void> {
+    const pairs = Object.entries(values).flatMap(([key, value]) => ["--plaintext", `${key}=${value}`]);
+    await this.ok(this.scoped(["config", "set-all", "--path", ...pairs]));
+  }
+
+  /** A secret value, read by the CLI from stdin so it never shows in a process list. */
+  async setSecret(key: string, value: string): Promise<void> {
+    await this.ok(this.scoped(["config", "set", "--path", "--secret", key]), { stdin: value });
+  }
+
+  async removeConfig(key: string): Promise<void> {
+    await this.ok(this.scoped(["config", "rm", "--path", key]));
+  }
+
+  preview(extra: string[] = []): Promise<CliResult> {
+    return this.run(this.scoped(["preview", "--diff", ...extra]));
+  }
+
+  up(message: string, extra: string[] = []): Promise<CliResult> {
+    return this.run(this.scoped(["up", "--yes", "--message", message, ...extra]));
+  }
+
+  async outputs(): Promise<Record<string, unknown>> {
+    const result = await this.ok(["stack", "output", "--json", "--stack", this.stack]);
+    return JSON.parse(result.stdout) as Record<string, unknown>;
+  }
+
+  async history(): Promise<Array<Record<string, unknown>>> {
+    const result = await this.ok(["stack", "history", "--output", "json", "--stack", this.stack]);
+    return JSON.parse(result.stdout) as Array<Record<string, unknown>>;
+  }
+
+  /** The checkpoint file of the file backend, as it sits on disk. */
+  stateFile(): string {
+    return path.join(this.stateDir, ".pulumi", "stacks", "tines-maintenance", `${this.stack}.json`);
+  }
+
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * Table data streamed from the source straight into the target, the way pgcopydb does it:
+ * one exported snapshot on the source (kept open by a transaction for the whole copy), N
+ * worker pairs that each join it, `COPY ... TO STDOUT` piped into `COPY ... FROM STDIN`.
+ * Nothing touches the disk, the copy is as consistent as pg_dump's, and each table is
+ * truncated in the loading transaction so `COPY FREEZE` writes frozen rows: no hint-bit
+ * rewrite of every page when the verification reads them back.
+ */
+import { pipeline } from "node:stream/promises";
+import type { Client } from "pg";
+import { from as copyFrom, to as copyTo } from "pg-copy-streams";
+import { MaintenanceError } from "../errors";
+import type { PgTarget } from "./connection";
+import { connect, poolMap } from "./session";
+
+/**
+ * What pg_dump pins for its own COPY: text output that the target parses back to the same
+ * values whatever either server's defaults are (3 extra float digits keep pre-12 floats exact).
+ */
+export function copySessionSettings(encoding: string): string[] {
+  return [
+    "SET DateStyle = 'ISO'",
+    "SET IntervalStyle = 'postgres'",
+    "SET extra_float_digits = 3",
+    "SET TimeZone = 'UTC'",
+    `SET client_encoding = '${encoding.replace(/'/g, "''")}'`,
+    "SET statement_timeout = 0",
+    "SET lock_timeout = 0",
+    "SET idle_in_transaction_session_timeout = 0",
+  ];
+}
+
+/** Row security off on the source: a table that would hide rows fails instead of copying fewer. */
+const SOURCE_ONLY = ["SET row_security = off"];
+/** The copy is verified at the end and redone from scratch on any failure; no need to wait for the WAL flush. */
+const TARGET_ONLY = ["SET synchronous_commit = off"];
+
+/** Largest first, so the longest table does not start last and leave the other workers idle. */
+export function copyOrder<T extends { name: string; bytes: number }>(tables: T[]): T[] {
+  return [...tables].sort((a, b) => b.bytes - a.bytes || a.name.localeCompare(b.name));
+}
+
+/** `"schema"."table"` for pg_dump's `--exclude-table-data`, every character literal. */
+export function exactPattern(qualified: string): string {
+  const parts = splitQualified(qualified);
+  return parts.map((p) => `"${p.replace(/"/g, '""')}"`).join(".");
+}
+
+/** Split `format('%I.%I')` output back into its two identifiers. */
+export function splitQualified(qualified: string): [string, string] {
+  const parts: string[] = [];
+  let i = 0;
+  while (i <= qualified.length) {
+    if (qualified[i] === '"') {
+      let j = i + 1;
+      let name = "";
+      while (j < qualified.length) {
+        if (qualified[j] === '"' && qualified[j + 1] === '"') {
+          name += '"';
+          j += 2;
+        } else if (qualified[j] === '"') break;
+        else name += qualified[j++];
+      }
+      parts.push(name);
+      i = j + 2;
+    } else {
+      const dot = qualified.indexOf(".", i);
+      const end = dot < 0 ? qualified.length : dot;
+      parts.push(qualified.slice(i, end));
+      i = end + 1;
+    }
+  }
+  if (parts.length !== 2) throw new MaintenanceError(`unexpected table name ${qualified}`);
+  return [parts[0], parts[1]];
+}
+
+export interface SourceSnapshot {
+  /** The session that holds the snapshot open; also usable for reads in it. */
+  client: Client;
+  id: string;
+  /** Next transaction id when the snapshot was taken, to tell whether anyone wrote since. */
+  xmax: bigint;
+  release(): Promise<void>;
+}
+
+async function run(client: Client, statements: string[]): Promise<void> {
+  for (const statement of statements) await client.query(statement);
+}
+
+/**
+ * The tables whose rows are copied: ordinary tables and partitions (not partitioned parents,
+ * views, materialized views, foreign tables or extension members, which pg_dump handles).
+ */
+export async function tablesToCopy(client: Client): Promise<Array<{ name: string; bytes: number }>> {
+  const { rows } = await client.query<{ name: string; bytes: string }>(
+    `SELECT format('%I.%I', n.nspname, c.relname) AS name, pg_table_size(c.oid)::bigint::text AS bytes
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+        AND n.nspname NOT LIKE 'pg_temp_%' AND n.nspname NOT LIKE 'pg_toast_temp_%'
+        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')`,
+  );
+  return rows.map((r) => ({ name: r.name, bytes: Number(r.bytes) }));
+}
+
+export async function sourceEncoding(client: Client): Promise<string> {
+  const { rows } = await client.query<{ e: string }>(
+    "SELECT pg_encoding_to_char(encoding) AS e FROM pg_database WHERE datname = current_database()",
+  );
+  return rows[0].e;
+}
+
+export async function exportSnapshot(source: PgTarget, encoding: string): Promise<SourceSnapshot> {
+  const client = await connect(source, "source");
+  try {
+    await run(client, [...copySessionSettings(encoding), ...SOURCE_ONLY]);
+    await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    const { rows } = await client.query<{ id: string; xmax: string }>(
+      "SELECT pg_export_snapshot() AS id, txid_snapshot_xmax(txid_current_snapshot())::text AS xmax",
+    );
+    return {
+      client,
+      id: rows[0].id,
+      xmax: BigInt(rows[0].xmax),
+      release: async () => {
+        await client.query("COMMIT").catch(() => undefined);
+        await client.end().catch(() => undefined);
+      },
+    };
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Transactions that got an id on the source server since the snapshot (0 when nothing wrote). */
+export async function writesSince(client: Client, snapshot: SourceSnapshot): Promise<bigint> {
+  const { rows } = await client.query<{ xmax: string }>(
+    "SELECT txid_snapshot_xmax(txid_current_snapshot())::text AS xmax",
+  );
+  return BigInt(rows[0].xmax) - snapshot.xmax;
+}
+
+/** Source sessions inside the snapshot; they stay in it until closed. */
+export async function joinSnapshot(
+  source: PgTarget,
+  snapshot: SourceSnapshot,
+  encoding: string,
+  count: number,
+): Promise<Client[]> {
+  const clients: Client[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const client = await connect(source, "source");
+      clients.push(client);
+      await run(client, [...copySessionSettings(encoding), ...SOURCE_ONLY]);
+      await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      await client.query(`SET TRANSACTION SNAPSHOT '${snapshot.id.replace(/'/g, "''")}'`);
+    }
+    return clients;
+  } catch (error) {
+    await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+    throw error;
+  }
+}
+
+export async function openLoaders(target: PgTarget, encoding: string, count: number): Promise<Client[]> {
+  const clients: Client[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const client = await connect(target, "target");
+      clients.push(client);
+      await run(client, [...copySessionSettings(encoding), ...TARGET_ONLY]);
+    }
+    return clients;
+  } catch (error) {
+    await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+    throw error;
+  }
+}
+
+/** One table, source snapshot -> target, in one target transaction; returns the rows copied. */
+export async function copyTable(from: Client, to: Client, table: string): Promise<number> {
+  await to.query("BEGIN");
+  try {
+    // Truncating in the loading transaction is what makes FREEZE legal (and a retry idempotent).
+    await to.query(`TRUNCATE ONLY ${table}`);
+    const out = from.query(copyTo(`COPY ${table} TO STDOUT`));
+    const into = to.query(copyFrom(`COPY ${table} FROM STDIN WITH (FREEZE)`));
+    await pipeline(out, into);
+    await to.query("COMMIT");
+    return into.rowCount;
+  } catch (error) {
+    await to.query("ROLLBACK").catch(() => undefined);
+    throw new MaintenanceError(`copying table ${table} failed: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Copy every table with one worker per (source, target) session pair, largest tables first;
+ * `progress` hears each table start and finish.
+ */
+export async function copyTables(
+  sources: Client[],
+  targets: Client[],
+  tables: Array<{ name: string; bytes: number }>,
+  progress: { start(name: string): void; finish(name: string): void },
+): Promise<Map<string, number>> {
+  const rows = new Map<string, number>();
+  await poolMap(copyOrder(tables), Math.min(sources.length, targets.length), async (table, worker) => {
+    progress.start(table.name);
+    rows.set(table.name, await copyTable(sources[worker], targets[worker], table.name));
+    progress.finish(table.name);
+  });
+  return rows;
+}

@@ -1,0 +1,66 @@
+/**
+ * Calls `test/serializedProviders.ts` in a ts-node child process, for tests that must run a
+ * provider as the Pulumi CLI loads it (serialized, then evaluated from text).
+ */
+import { execFile } from "node:child_process";
+import path from "node:path";
+import type { CreateReport, SerializationReport } from "./serializedProviders";
+
+const root = path.resolve(__dirname, "..");
+const tsNode = path.join(root, "node_modules/.bin/ts-node");
+const script = path.join(root, "test/serializedProviders.ts");
+
+interface ChildResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function runChild(
+  tsNodeArgs: string[],
+  scriptArgs: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      tsNode,
+      [...tsNodeArgs, script, ...scriptArgs],
+      { cwd: root, env, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error && typeof error.code !== "number") reject(error);
+        else resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
+      },
+    );
+  });
+}
+
+function lastLine(stdout: string): string {
+  return stdout.trim().split("\n").pop() ?? "";
+}
+
+/** Every provider of `allProviders`, serialized and loaded with full type-checking, as the Pulumi CLI may. */
+export async function checkAllSerialized(timeoutMs = 150_000): Promise<SerializationReport[]> {
+  const run = await runChild(["-P", "tsconfig.json"], ["check-all"], process.env, timeoutMs);
+  if (run.code !== 0) throw new Error(`serializedProviders check-all failed: ${run.stderr}`);
+  return JSON.parse(lastLine(run.stdout)) as SerializationReport[];
+}
+
+export type CreateRun =
+  | ({ ok: true; stdout: string } & CreateReport)
+  | { ok: false; stdout: string; stderr: string };
+
+/**
+ * `create` of the serialized copy of `allProviders[name]`. Type-checking is left to
+ * `checkAllSerialized`, so each run starts fast. `env` adds to this process's environment.
+ */
+export async function createSerialized(
+  name: string,
+  inputs: unknown,
+  options: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<CreateRun> {
+  const env = { ...process.env, ...options.env, SERIALIZED_INPUTS: JSON.stringify(inputs) };
+  const run = await runChild(["-T", "-P", "tsconfig.json"], ["create", name], env, options.timeoutMs ?? 55_000);
+  if (run.code !== 0) return { ok: false, stdout: run.stdout, stderr: run.stderr };
+  return { ok: true, stdout: run.stdout, ...(JSON.parse(lastLine(run.stdout)) as CreateReport) };
+}
