@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { rawConfigFromPulumi } from "./lib/config";
-import { MaintenanceError } from "./lib/errors";
+import { isMaintenanceError } from "./lib/errors";
 import { buildPlan, type GateStep } from "./lib/plan";
 import { parseStackConfig, planGates, type StackConfig } from "./lib/stackConfig";
 import { DatabaseBackup } from "./components/databaseBackup";
@@ -23,7 +23,7 @@ function readStackConfig(): StackConfig {
     return parseStackConfig(rawConfigFromPulumi(pulumi.runtime.allConfig()));
   } catch (error) {
     // RunError: Pulumi prints the message alone, without a stack trace.
-    if (error instanceof MaintenanceError) throw new pulumi.RunError(error.message);
+    if (isMaintenanceError(error)) throw new pulumi.RunError(error.message);
     throw error;
   }
 }

@@ -3,7 +3,10 @@
  * in the same run, on a database of at least 1 GiB, on two PostgreSQL clusters started
  * here. Prints both times and the ratio. Not part of `npm test`.
  *
- *   npx tsx bench/db-migrate.ts [--gib 1.2] [--jobs N]
+ *   npx tsx bench/db-migrate.ts [--gib 1.2] [--jobs N] [--with-dump]
+ *
+ * `--with-dump` also times the previous method (`pg_dump -Fd -Z0 -j` + `pg_restore -j`, then
+ * verification), which db-migrate still uses to replace a non-empty target.
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
@@ -99,7 +102,9 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<void>
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { gib: { type: "string" }, jobs: { type: "string" } } });
+  const { values } = parseArgs({
+    options: { gib: { type: "string" }, jobs: { type: "string" }, "with-dump": { type: "boolean" } },
+  });
   const gib = Number(values.gib ?? "1.2");
   const jobs = values.jobs ? Number(values.jobs) : defaultJobs();
   const servers: RunningServer[] = [];
@@ -162,6 +167,21 @@ async function main(): Promise<void> {
         ` + ${result.seconds.verify.toFixed(1)}s verification not overlapped with the copy = ${result.seconds.total.toFixed(1)}s; ${result.comparison.mismatches.length} mismatches`,
     );
     console.log(`ratio seed / ours (copy only):         ${(seed / copy).toFixed(2)}x`);
+    if (values["with-dump"]) {
+      const dump = await migrateDatabase({
+        sourceUrl,
+        targetUrl: dbUrl(target.url, "dump_copy"),
+        jobs,
+        workDir: work,
+        allowNonEmptyTarget: true,
+        reporter: silentReporter,
+      });
+      const s = dump.seconds;
+      console.log(
+        `prev  db-migrate (-Fd -Z0 -j ${jobs}): ${(s.dump + s.restore).toFixed(1)}s copy (dump ${s.dump.toFixed(1)}s, restore ${s.restore.toFixed(1)}s)` +
+          ` + ${s.verify.toFixed(1)}s verification = ${s.total.toFixed(1)}s; ${dump.comparison.mismatches.length} mismatches`,
+      );
+    }
     console.log(`ratio seed / ours (with verification): ${(seed / result.seconds.total).toFixed(2)}x`);
   } finally {
     rmSync(work, { recursive: true, force: true });

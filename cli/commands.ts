@@ -2,6 +2,7 @@ import type { CliCommand } from "./command";
 import { dbBackupCommand } from "./commands/dbBackup";
 import { dbMigrateCommand } from "./commands/dbMigrate";
 import { drainWaitCommand } from "./commands/drainWait";
+import { endpointCheckCommand } from "./commands/endpointCheck";
 import { planCommand } from "./commands/plan";
 import { queueCommand } from "./commands/queue";
 
@@ -12,4 +13,5 @@ export const commands: CliCommand[] = [
   drainWaitCommand,
   dbBackupCommand,
   dbMigrateCommand,
+  endpointCheckCommand,
 ];

@@ -8,6 +8,7 @@ import {
   DescribeServicesCommand,
   ECSClient,
   RegisterTaskDefinitionCommand,
+  UpdateServiceCommand,
 } from "@aws-sdk/client-ecs";
 
 export interface MotoEcs {
@@ -43,6 +44,9 @@ export async function createEcsServices(ecs: MotoEcs, counts: Record<string, num
         desiredCount,
       }),
     );
+    // moto leaves a new service's tasks pending for ever; an update makes them all run, as
+    // a long-running production service would be.
+    await api.send(new UpdateServiceCommand({ cluster: ecs.cluster, service, desiredCount }));
   }
 }
 

@@ -94,11 +94,15 @@ export class E2eStack {
   ): Promise<CliResult> {
     const started = Date.now();
     return new Promise((resolve, reject) => {
-      const child = spawn(path.join(this.binDir, "pulumi"), [...args, "--non-interactive", "--color", "never"], {
-        cwd: options.cwd ?? PROJECT_ROOT,
-        env: this.env,
-        stdio: ["pipe", "pipe", "pipe"],
-      });
+      const child = spawn(
+        path.join(this.binDir, "pulumi"),
+        [...args, "--non-interactive", "--color", "never"],
+        {
+          cwd: options.cwd ?? PROJECT_ROOT,
+          env: this.env,
+          stdio: ["pipe", "pipe", "pipe"],
+        },
+      );
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -122,7 +126,9 @@ export class E2eStack {
   async ok(args: string[], options: { cwd?: string; stdin?: string; timeoutMs?: number } = {}) {
     const result = await this.run(args, options);
     if (result.code !== 0) {
-      throw new Error(`pulumi ${args[0]} ${args[1] ?? ""} exited ${result.code}:\n${result.stdout}\n${result.stderr}`);
+      throw new Error(
+        `pulumi ${args[0]} ${args[1] ?? ""} exited ${result.code}:\n${result.stdout}\n${result.stderr}`,
+      );
     }
     return result;
   }

@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config";
 // `npm test` (the CLI may first need a 15-minute build); run it with `npm run e2e`.
 export default defineConfig({
   test: {
-    include: ["e2e/**/*.e2e.test.ts"],
+    include: ["e2e/**/*.test.ts"],
     testTimeout: 600_000,
     hookTimeout: 300_000,
     fileParallelism: false,

@@ -31,6 +31,21 @@ export class GateError extends MaintenanceError {
   }
 }
 
+const MAINTENANCE_ERROR_NAMES = new Set(["MaintenanceError", "ConfigError", "GateError"]);
+
+/**
+ * True for our own errors, also where `instanceof` fails: inside a serialized provider the
+ * classes are copies (see above).
+ */
+export function isMaintenanceError(error: unknown): error is MaintenanceError {
+  return (
+    typeof error === "object" &&
+    error !== null &&
+    MAINTENANCE_ERROR_NAMES.has(String((error as { name?: unknown }).name)) &&
+    typeof (error as { message?: unknown }).message === "string"
+  );
+}
+
 /**
  * Describe any thrown value as one line, without a stack trace. Reads `message` from any
  * object: errors thrown by serialized classes are not `instanceof Error`.

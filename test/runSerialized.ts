@@ -47,8 +47,7 @@ export async function checkAllSerialized(timeoutMs = 150_000): Promise<Serializa
 }
 
 export type CreateRun =
-  | ({ ok: true; stdout: string } & CreateReport)
-  | { ok: false; stdout: string; stderr: string };
+  ({ ok: true; stdout: string } & CreateReport) | { ok: false; stdout: string; stderr: string };
 
 /**
  * `create` of the serialized copy of `allProviders[name]`. Type-checking is left to
@@ -60,7 +59,12 @@ export async function createSerialized(
   options: { env?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<CreateRun> {
   const env = { ...process.env, ...options.env, SERIALIZED_INPUTS: JSON.stringify(inputs) };
-  const run = await runChild(["-T", "-P", "tsconfig.json"], ["create", name], env, options.timeoutMs ?? 55_000);
+  const run = await runChild(
+    ["-T", "-P", "tsconfig.json"],
+    ["create", name],
+    env,
+    options.timeoutMs ?? 55_000,
+  );
   if (run.code !== 0) return { ok: false, stdout: run.stdout, stderr: run.stderr };
   return { ok: true, stdout: run.stdout, ...(JSON.parse(lastLine(run.stdout)) as CreateReport) };
 }

@@ -12,6 +12,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { allProviders } from "../components/providers/index";
+import { oneLine } from "../lib/errors";
 
 const requireFromString = require("require-from-string") as (
   code: string,
@@ -33,12 +34,13 @@ export interface SerializationReport {
 export interface CreateReport {
   /** Size of the serialized provider text. */
   bytes: number;
-  result: { id: string; outs?: Record<string, unknown> };
+  result: { id: string; outs: Record<string, unknown> };
 }
 
 async function load(name: string): Promise<{ bytes: number; handler: pulumi.dynamic.ResourceProvider }> {
   const provider = allProviders[name];
-  if (!provider) throw new Error(`unknown provider "${name}"; one of: ${Object.keys(allProviders).join(", ")}`);
+  if (!provider)
+    throw new Error(`unknown provider "${name}"; one of: ${Object.keys(allProviders).join(", ")}`);
   const serialized = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });
   const loaded = requireFromString(serialized.text, `${name}.js`)[
     serialized.exportName
@@ -89,7 +91,7 @@ async function main(): Promise<void> {
   } else if (mode === "create" && name) {
     const { bytes, handler } = await load(name);
     const result = await handler.create!(JSON.parse(process.env.SERIALIZED_INPUTS ?? "{}"));
-    const report: CreateReport = { bytes, result };
+    const report: CreateReport = { bytes, result: { id: result.id, outs: result.outs ?? {} } };
     process.stdout.write(`\n${JSON.stringify(report)}\n`);
   } else {
     throw new Error("usage: serializedProviders.ts check-all | create NAME (inputs in $SERIALIZED_INPUTS)");
@@ -97,6 +99,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`${oneLine(error)}\n`);
   process.exit(1);
 });

@@ -9,6 +9,7 @@ import type { CoreConfig } from "../../lib/config";
 import { ConfigError } from "../../lib/errors";
 import { composeServiceProvider } from "../providers/composeServiceProvider";
 import type { PlatformAdapter } from "./adapter";
+import { ServiceCountResource } from "./serviceCountResource";
 
 /** Local engine calls are cheap; a healthcheck interval is rarely under a second. */
 export const COMPOSE_POLL_SECONDS = 1;
@@ -22,22 +23,12 @@ export interface ComposeServiceArgs {
   pollSeconds: pulumi.Input<number>;
 }
 
-export class ComposeService extends pulumi.dynamic.Resource {
-  // `declare`: with ES2022 class fields a plain `!` field would be reset to undefined after
-  // super() has filled it with the provider's output.
-  declare public readonly previousCount: pulumi.Output<number>;
-  declare public readonly reachedCount: pulumi.Output<number>;
+export class ComposeService extends ServiceCountResource {
+  // `declare`: a plain field would be reset to undefined after super() has filled it.
   declare public readonly containers: pulumi.Output<number>;
 
   constructor(name: string, args: ComposeServiceArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      composeServiceProvider,
-      name,
-      { ...args, previousCount: undefined, reachedCount: undefined, containers: undefined },
-      opts,
-      "compose",
-      "Service",
-    );
+    super(composeServiceProvider, name, { ...args, containers: undefined }, opts, "compose", "Service");
   }
 }
 
@@ -62,7 +53,7 @@ export function createComposeAdapter(compose: CoreConfig["compose"] & ComposeAda
         const warning = sidekiqGraceWarning(projectDirectory, step.workloadName);
         if (warning) void pulumi.log.warn(warning, options.parent);
       }
-      const resource = new ComposeService(
+      return new ComposeService(
         step.name,
         {
           projectName,
@@ -73,8 +64,7 @@ export function createComposeAdapter(compose: CoreConfig["compose"] & ComposeAda
           pollSeconds: COMPOSE_POLL_SECONDS,
         },
         { parent: options.parent },
-      );
-      return { resource, previousCount: resource.previousCount, reachedCount: resource.reachedCount };
+      ).scaled();
     },
   };
 }

@@ -7,6 +7,7 @@ import type { CoreConfig } from "../../lib/config";
 import type { ScalableTargetBounds } from "../../lib/ecs/api";
 import { ecsServiceCountProvider } from "../providers/ecsServiceCountProvider";
 import type { PlatformAdapter } from "./adapter";
+import { ServiceCountResource } from "./serviceCountResource";
 
 /** ECS's own waiter polls every 15 s; a little faster keeps each step short without throttling. */
 export const ECS_POLL_SECONDS = 10;
@@ -21,11 +22,7 @@ export interface EcsServiceCountArgs {
   pollSeconds: pulumi.Input<number>;
 }
 
-export class EcsServiceCount extends pulumi.dynamic.Resource {
-  // `declare`: with ES2022 class fields a plain `!` field would be reset to undefined after
-  // super() has filled it with the provider's output.
-  declare public readonly previousCount: pulumi.Output<number>;
-  declare public readonly reachedCount: pulumi.Output<number>;
+export class EcsServiceCount extends ServiceCountResource {
   /** Auto scaling bounds pinned by a shutdown, until the startup puts them back. */
   declare public readonly savedBounds: pulumi.Output<ScalableTargetBounds | undefined>;
 
@@ -33,13 +30,7 @@ export class EcsServiceCount extends pulumi.dynamic.Resource {
     super(
       ecsServiceCountProvider,
       name,
-      {
-        ...args,
-        previousCount: undefined,
-        reachedCount: undefined,
-        savedBounds: undefined,
-        scalableTarget: undefined,
-      },
+      { ...args, savedBounds: undefined, scalableTarget: undefined },
       opts,
       "ecs",
       "ServiceCount",
@@ -51,7 +42,7 @@ export function createEcsAdapter(ecs: CoreConfig["ecs"]): PlatformAdapter {
   return {
     platform: "ecs",
     scaleService(step, options) {
-      const resource = new EcsServiceCount(
+      return new EcsServiceCount(
         step.name,
         {
           cluster: ecs.cluster,
@@ -63,8 +54,7 @@ export function createEcsAdapter(ecs: CoreConfig["ecs"]): PlatformAdapter {
           pollSeconds: ECS_POLL_SECONDS,
         },
         { parent: options.parent },
-      );
-      return { resource, previousCount: resource.previousCount, reachedCount: resource.reachedCount };
+      ).scaled();
     },
   };
 }

@@ -2,12 +2,11 @@
  * The database providers as the Pulumi CLI runs them: serialized, loaded in another
  * process, `create` against the real test servers. Their outputs carry no password.
  */
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
+import { createSerialized } from "../../test/runSerialized";
 import { TEST_PG_PASSWORD } from "../../test/servers/localServers";
 import {
   createDatabase,
@@ -16,32 +15,10 @@ import {
   type TestDatabase,
 } from "../../lib/database/testDatabases";
 
-const root = path.resolve(__dirname, "../..");
-
-async function createSerialized(which: "backup" | "migration", inputs: Record<string, unknown>) {
-  try {
-    const { stdout } = await promisify(execFile)(
-      "npx",
-      [
-        "ts-node",
-        "-T",
-        "-P",
-        "tsconfig.json",
-        "components/providers/databaseSerialized.ts",
-        which,
-        JSON.stringify(inputs),
-      ],
-      { cwd: root, timeout: 110_000, maxBuffer: 16 * 1024 * 1024 },
-    );
-    return {
-      ok: true as const,
-      stdout,
-      result: JSON.parse(stdout.trim().split("\n").pop()!) as { id: string; outs: Record<string, unknown> },
-    };
-  } catch (error) {
-    const e = error as { stdout: string; stderr: string };
-    return { ok: false as const, stdout: e.stdout, stderr: e.stderr };
-  }
+function createDb(which: "backup" | "migration", inputs: Record<string, unknown>) {
+  return createSerialized(which === "backup" ? "databaseBackup" : "databaseMigration", inputs, {
+    timeoutMs: 110_000,
+  });
 }
 
 function migrationInputs(source: TestDatabase, target: TestDatabase) {
@@ -67,7 +44,7 @@ describe("database providers, serialized and loaded as the Pulumi CLI does", () 
     const target = await createDatabase(serverUrl("TEST_PG_TARGET_URL"), "prov");
     dbs.push(source, target);
     await fillTinesLike(source.url, { rows: 200, largeRows: 1 });
-    const run = await createSerialized("migration", migrationInputs(source, target));
+    const run = await createDb("migration", migrationInputs(source, target));
     expect(run.ok, run.ok ? "" : run.stderr).toBe(true);
     if (!run.ok) return;
     expect(run.result.outs).toMatchObject({
@@ -84,7 +61,7 @@ describe("database providers, serialized and loaded as the Pulumi CLI does", () 
     expect(run.stdout).not.toContain(TEST_PG_PASSWORD);
 
     // A second run into the now non-empty target fails the update.
-    const again = await createSerialized("migration", { ...migrationInputs(source, target), trigger: "2" });
+    const again = await createDb("migration", { ...migrationInputs(source, target), trigger: "2" });
     expect(again.ok).toBe(false);
   });
 
@@ -96,7 +73,7 @@ describe("database providers, serialized and loaded as the Pulumi CLI does", () 
     dbs.push(source, target);
     await fillTinesLike(source.url, { rows: 5, largeRows: 0 });
     await fillTinesLike(target.url, { rows: 5, largeRows: 0 });
-    const run = await createSerialized("migration", migrationInputs(source, target));
+    const run = await createDb("migration", migrationInputs(source, target));
     expect(run.ok).toBe(false);
     if (!run.ok)
       expect(run.stderr.trim()).toMatch(/is not empty .*pass database\.migration\.allowNonEmptyTarget/);
@@ -108,7 +85,7 @@ describe("database providers, serialized and loaded as the Pulumi CLI does", () 
     await fillTinesLike(source.url, { rows: 20, largeRows: 0 });
     const dir = mkdtempSync(path.join(os.tmpdir(), "prov-backup-"));
     try {
-      const run = await createSerialized("backup", {
+      const run = await createDb("backup", {
         url: source.url,
         stack: "dev",
         phase: "shutdown",

@@ -1,29 +1,17 @@
-import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
+import { createSerialized } from "../../test/runSerialized";
 import { TEST_REDIS_USER_PASSWORD } from "../../test/servers/localServers";
 
-const root = path.resolve(__dirname, "../..");
 const dir = mkdtempSync(path.join(os.tmpdir(), "endpoint-serialized-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function runSerialized(name: string, inputs: unknown): Promise<Record<string, unknown>> {
-  const { stdout } = await promisify(execFile)(
-    "npx",
-    [
-      "ts-node",
-      "-P",
-      "tsconfig.json",
-      "components/providers/endpointSerialized.ts",
-      name,
-      JSON.stringify(inputs),
-    ],
-    { cwd: root, timeout: 55_000, maxBuffer: 16 * 1024 * 1024 },
-  );
-  return JSON.parse(stdout.trim().split("\n").pop() ?? "{}") as Record<string, unknown>;
+async function runSerialized(name: string, inputs: unknown) {
+  const run = await createSerialized(name, inputs);
+  if (!run.ok) throw new Error(`${name}: ${run.stderr}`);
+  return run;
 }
 
 describe("endpoint providers as the Pulumi CLI loads them (serialized, then run)", () => {

@@ -1,10 +1,8 @@
-import { execFile } from "node:child_process";
-import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import deploymentScalingDown from "../../lib/kubernetes/testdata/deployment-scaling-down.json";
 import { startFakeApiServer, writeKubeconfig, type FakeApiServer } from "../../lib/kubernetes/testing";
 import type { Workload } from "../../lib/kubernetes/workload";
+import { createSerialized } from "../../test/runSerialized";
 import { kubernetesRolloutProvider, rolloutInputProblems } from "./kubernetesRolloutProvider";
 
 const inputs = {
@@ -59,17 +57,13 @@ describe("kubernetesRolloutProvider as the Pulumi CLI loads it", () => {
     );
     api.cluster.pods.set("tines", []);
     const kubeconfig = writeKubeconfig(api, { token: api.token });
-    const { stdout } = await promisify(execFile)(
-      join(process.cwd(), "node_modules/.bin/ts-node"),
-      ["--transpile-only", join(__dirname, "kubernetesRolloutSerialized.ts"), JSON.stringify(inputs)],
-      { env: { ...process.env, KUBECONFIG: kubeconfig }, timeout: 60_000 },
-    );
-    const lines = stdout.trim().split("\n");
+    const report = await createSerialized("kubernetesRollout", inputs, {
+      env: { KUBECONFIG: kubeconfig },
+      timeoutMs: 60_000,
+    });
+    if (!report.ok) throw new Error(report.stderr);
+    const lines = report.stdout.trim().split("\n");
     expect(lines.slice(0, -1).join("\n")).toContain("Deployment tines/tines-app: no pods left after 0s");
-    const report = JSON.parse(lines.at(-1)!) as {
-      bytes: number;
-      result: { id: string; outs: Record<string, unknown> };
-    };
     expect(report.result.id).toBe("tines/Deployment/tines-app");
     expect(report.result.outs).toMatchObject({ ...inputs, reachedCount: 0, readyReplicas: 0 });
     expect(api.requests.map((r) => r.path.split("?")[0])).toEqual([

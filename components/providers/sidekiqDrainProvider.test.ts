@@ -1,13 +1,9 @@
-import { execFile } from "node:child_process";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { promisify } from "node:util";
 import Redis from "ioredis";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { GateError } from "../../lib/errors";
 import type { DrainGateInputs, PreflightInputs } from "../../lib/sidekiq/gate";
 import { enqueue, heartbeat, urlWithDb } from "../../lib/sidekiq/testFixtures";
+import { createSerialized } from "../../test/runSerialized";
 import { freePort, TEST_REDIS_USER_PASSWORD } from "../../test/servers/localServers";
 import { sidekiqDrainProvider as drain } from "./sidekiqDrainProvider";
 import { sidekiqPreflightProvider as preflight } from "./sidekiqPreflightProvider";
@@ -162,49 +158,15 @@ describe("sidekiqPreflightProvider against redis-server", () => {
 
 describe("as the Pulumi CLI runs it", () => {
   it("both serialized providers run create against the real Redis", async () => {
-    const root = path.resolve(__dirname, "../..");
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sidekiq-serialized-"));
-    const script = path.join(dir, "run.ts");
-    fs.writeFileSync(
-      script,
-      [
-        `const pulumi = require(${JSON.stringify(path.join(root, "node_modules/@pulumi/pulumi"))});`,
-        `import { allProviders } from ${JSON.stringify(path.join(root, "components/providers/index"))};`,
-        `const requireFromString = require(${JSON.stringify(path.join(root, "node_modules/require-from-string"))});`,
-        `(async () => {`,
-        `  const inputs = JSON.parse(process.env.GATE_INPUTS ?? "{}");`,
-        `  for (const name of ["sidekiqDrain", "sidekiqPreflight"]) {`,
-        `    const s = await pulumi.runtime.serializeFunction(() => allProviders[name], { allowSecrets: true });`,
-        `    const provider = requireFromString(s.text, name + ".js")[s.exportName]();`,
-        `    const out = await provider.create(inputs[name]);`,
-        `    process.stdout.write("RESULT " + JSON.stringify(out.outs) + "\\n");`,
-        `  }`,
-        `})().catch((e: Error) => { process.stdout.write("ERROR " + e.message + "\\n"); process.exit(1); });`,
-      ].join("\n"),
-    );
     await enqueue(redis, "mailers", 0);
-    try {
-      const { stdout } = await promisify(execFile)("npx", ["ts-node", "-P", "tsconfig.json", script], {
-        cwd: root,
-        timeout: 55_000,
-        env: {
-          ...process.env,
-          GATE_INPUTS: JSON.stringify({
-            sidekiqDrain: drainInputs({ settleSeconds: 0 }),
-            sidekiqPreflight: preflightInputs({ preflightSeconds: 0 }),
-          }),
-        },
-      });
-      const results = stdout
-        .split("\n")
-        .filter((l) => l.startsWith("RESULT "))
-        .map((l) => JSON.parse(l.slice(7)));
-      expect(results, stdout).toMatchObject([
-        { outcome: "passed", samples: [{ pending: 0, busy: 0 }] },
-        { outcome: "ok", samples: [{ pending: 0, busy: 0 }] },
-      ]);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    const runs = [
+      await createSerialized("sidekiqDrain", drainInputs({ settleSeconds: 0 })),
+      await createSerialized("sidekiqPreflight", preflightInputs({ preflightSeconds: 0 })),
+    ];
+    const results = runs.map((run) => (run.ok ? run.result.outs : run.stderr));
+    expect(results, runs.map((run) => run.stdout).join("\n")).toMatchObject([
+      { outcome: "passed", samples: [{ pending: 0, busy: 0 }] },
+      { outcome: "ok", samples: [{ pending: 0, busy: 0 }] },
+    ]);
   });
 });

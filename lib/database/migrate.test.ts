@@ -71,7 +71,7 @@ describe("migrateDatabase against two real PostgreSQL servers", () => {
     );
     expect(b.rows[0]).toEqual(a.rows[0]);
     expect(b.rows[0]).toMatchObject({ n: 3000, seq: 101, owner: OWNER_ROLE, big: 32768 * 32 });
-    for (const phase of ["copy", "verify"]) {
+    for (const phase of ["restore", "verify"]) {
       expect(reporter.lines.some((l) => l.startsWith(`${phase}: table tines.events done`))).toBe(true);
     }
     expect(reporter.lines.join("\n")).not.toContain(TEST_PG_PASSWORD);

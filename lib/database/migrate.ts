@@ -1,9 +1,11 @@
 /**
  * Verified copy of one PostgreSQL database to a new, empty instance, with every Tines
- * service down but Postgres. Faster than the seed's `pg_dump -Fc` + `pg_restore`: a
- * directory-format dump without compression, written and restored by parallel workers
- * (`pg_dump -Fd -j`, `pg_restore -j`); then every table, sequence, definition, extension
- * and owner is compared on both sides and any difference fails the step.
+ * service down but Postgres. Faster than the seed's `pg_dump -Fc` + `pg_restore`: the
+ * schema comes from a data-less pg_dump, the rows stream server to server under one
+ * exported snapshot (streamCopy.ts), and indexes and constraints are built by parallel
+ * pg_restore workers while both sides are checksummed. Every table, sequence, definition,
+ * extension and owner is compared and any difference fails the step. Replacing a non-empty
+ * target keeps the older path (`pg_dump -Fd -Z0 -j` to disk, `pg_restore --clean -j`).
  */
 import { mkdtempSync, rmSync, statfsSync, mkdirSync } from "node:fs";
 import os from "node:os";
@@ -32,6 +34,8 @@ import { checkVersions, findPgTools, runPgTool, serverMajor } from "./pgTools";
 import { tableProgress, formatBytes, type TableProgress } from "./progress";
 import { connect, poolMap } from "./session";
 import {
+  copyOrder,
+  copySequences,
   copyTables,
   exactPattern,
   exportSnapshot,
@@ -68,6 +72,10 @@ export interface MigrationResult {
   report: string;
   jobs: number;
   dataBytes: number;
+  /**
+   * Streamed: dump = schema and rows, restore = indexes and constraints, verify = what of
+   * the verification did not overlap them. Replacing: the dump and the restore themselves.
+   */
   seconds: { dump: number; restore: number; verify: number; total: number };
 }
 
@@ -261,7 +269,7 @@ export async function migrateDatabase(options: MigrateOptions): Promise<Migratio
   const context: CopyContext = { source, target, tools, jobs, sizes, dataBytes, options };
   // Replacing existing objects needs pg_restore --clean over every section at once, which the
   // streamed copy (tables created empty, indexes after the data) cannot do: use the dump there.
-  const { sourceFull, seconds } = options.allowNonEmptyTarget
+  const { sourceFull, targetFull, seconds } = options.allowNonEmptyTarget
     ? await dumpAndRestore(context)
     : await streamCopy(context, encoding, checksumMaxBytes);
 
@@ -270,14 +278,7 @@ export async function migrateDatabase(options: MigrateOptions): Promise<Migratio
   );
   const verifyStart = Date.now();
   let comparison: Comparison;
-  if (sourceFull) {
-    const targetFull = await describeDatabase(
-      target,
-      "target",
-      jobs,
-      checksumMaxBytes,
-      tableProgress("verify", sizes, reporter),
-    );
+  if (sourceFull && targetFull) {
     comparison = compareDescriptions(sourceFull, targetFull, { compareOwners: !options.noOwner });
   } else {
     comparison = (
@@ -312,26 +313,10 @@ interface CopyContext {
 }
 
 interface CopyOutcome {
-  /** The source as copied, checksums included, when it was described during the copy. */
+  /** Both sides, checksums included, when they were described during the copy. */
   sourceFull?: DatabaseDescription;
+  targetFull?: DatabaseDescription;
   seconds: MigrationResult["seconds"];
-}
-
-/** Schema, rows and checksums of a live database, `jobs` sessions at once. */
-async function describeDatabase(
-  where: PgTarget,
-  role: string,
-  jobs: number,
-  checksumMaxBytes: number,
-  progress: TableProgress,
-): Promise<DatabaseDescription> {
-  const clients = await openSessions(where, role, jobs);
-  try {
-    const schema = await describeSchema(clients[0]);
-    return await describeContent(clients, schema, checksumMaxBytes, progress);
-  } finally {
-    await closeAll(clients);
-  }
 }
 
 function makeWorkDir(root: string, neededBytes: number): string {
@@ -403,9 +388,9 @@ async function streamCopy(
       joinSnapshot(source, snapshot, encoding, jobs),
       openLoaders(target, encoding, jobs),
     ]);
-    const progress = tableProgress("copy", sizes, reporter);
+    const progress = tableProgress("restore", sizes, reporter);
     await copyTables(readers, loaders, tables, {
-      start: (name) => reporter.info(`copy: table ${name} started (${formatBytes(sizes.get(name) ?? 0)})`),
+      start: (name) => reporter.info(`restore: table ${name} started (${formatBytes(sizes.get(name) ?? 0)})`),
       finish: (name) => progress.finish(name),
     });
     await closeAll(loaders);
@@ -413,7 +398,7 @@ async function streamCopy(
     seconds.dump = (Date.now() - phaseStart) / 1000;
 
     reporter.info(
-      `db-migrate: building indexes and constraints on the target with ${jobs} workers; checksumming the source meanwhile`,
+      `db-migrate: building indexes and constraints on the target with ${jobs} workers; checksumming both sides meanwhile`,
     );
     phaseStart = Date.now();
     let built = 0;
@@ -442,23 +427,89 @@ async function streamCopy(
       const schema = await describeSchema(readers[0]);
       return describeContent(readers, schema, checksumMaxBytes, undefined);
     })();
-    const [indexes, described] = await Promise.allSettled([postData, sourceSide]);
+    // Copied tables are final once loaded (post-data adds no rows), so their target side is
+    // checksummed now too; only what post-data fills (materialized views) waits for it.
+    const targetProgress = tableProgress("verify", sizes, reporter);
+    const targetSide = copiedContents(target, tables, jobs, checksumMaxBytes, targetProgress);
+    const [indexes, described, early] = await Promise.allSettled([postData, sourceSide, targetSide]);
     if (indexes.status === "rejected") throw indexes.reason;
     if (described.status === "rejected") throw described.reason;
-    seconds.verify = Math.max(0, (Date.now() - phaseStart) / 1000 - seconds.restore);
+    if (early.status === "rejected") throw early.reason;
 
-    const writes = await writesSince(readers[0], snapshot);
+    const writes = await writesSince(source, snapshot);
     if (writes > 0n) {
       reporter.warn(
         `db-migrate: ${writes} transactions wrote on the source server after the snapshot; the copy (verified) is the database as of the snapshot, without them (are all Tines services down?)`,
       );
     }
-    return { sourceFull: described.value, seconds };
+    const sequences = await copyLiveSequences(source, target, Object.keys(described.value.sequences));
+    described.value.sequences = sequences;
+    const targetFull = await describeTarget(target, jobs, checksumMaxBytes, early.value, targetProgress);
+    seconds.verify = Math.max(0, (Date.now() - phaseStart) / 1000 - seconds.restore);
+    return { sourceFull: described.value, targetFull, seconds };
   } finally {
     await Promise.all([closeAll(readers), closeAll(loaders)]);
     await snapshot.release();
     credentials.dispose();
     rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+type Content = { rows: string; checksum?: string };
+
+/** Row counts and checksums of the given tables on `where`, `jobs` sessions at once. */
+async function copiedContents(
+  where: PgTarget,
+  tables: Array<{ name: string; bytes: number }>,
+  jobs: number,
+  checksumMaxBytes: number,
+  progress: TableProgress,
+): Promise<Map<string, Content>> {
+  const clients = await openSessions(where, "target", jobs);
+  try {
+    const done = await poolMap(copyOrder(tables), jobs, async (table, worker) => {
+      const content = await tableContent(clients[worker], table, checksumMaxBytes);
+      progress.finish(table.name);
+      return [table.name, content] as const;
+    });
+    return new Map(done);
+  } finally {
+    await closeAll(clients);
+  }
+}
+
+/** The whole target description, reusing contents already computed. */
+async function describeTarget(
+  where: PgTarget,
+  jobs: number,
+  checksumMaxBytes: number,
+  known: Map<string, Content>,
+  progress: TableProgress,
+): Promise<DatabaseDescription> {
+  const clients = await openSessions(where, "target", jobs);
+  try {
+    const schema = await describeSchema(clients[0]);
+    const tables = await poolMap(schema.tables, jobs, async (table, worker) => {
+      const content = known.get(table.name) ?? (await tableContent(clients[worker], table, checksumMaxBytes));
+      progress.finish(table.name);
+      return { ...table, ...content };
+    });
+    return { ...schema, tables };
+  } finally {
+    await closeAll(clients);
+  }
+}
+
+async function copyLiveSequences(
+  source: PgTarget,
+  target: PgTarget,
+  names: string[],
+): Promise<Record<string, string>> {
+  const [from, to] = await Promise.all([connect(source, "source"), connect(target, "target")]);
+  try {
+    return await copySequences(from, to, names);
+  } finally {
+    await Promise.all([from.end().catch(() => undefined), to.end().catch(() => undefined)]);
   }
 }
 

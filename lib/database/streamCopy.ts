@@ -87,19 +87,41 @@ async function run(client: Client, statements: string[]): Promise<void> {
   for (const statement of statements) await client.query(statement);
 }
 
+export interface CopiedTable {
+  name: string;
+  bytes: number;
+  /**
+   * Every column is of a built-in base type or an enum, so the rows travel in COPY's
+   * binary format: no text rendering and parsing of numbers, dates and bytea (half the bytes).
+   * The target is never an older major version, which could not read it; extension types
+   * (whose binary form may change between extension versions) and composites go as text.
+   */
+  binary: boolean;
+}
+
 /**
  * The tables whose rows are copied: ordinary tables and partitions (not partitioned parents,
  * views, materialized views, foreign tables or extension members, which pg_dump handles).
  */
-export async function tablesToCopy(client: Client): Promise<Array<{ name: string; bytes: number }>> {
-  const { rows } = await client.query<{ name: string; bytes: string }>(
-    `SELECT format('%I.%I', n.nspname, c.relname) AS name, pg_table_size(c.oid)::bigint::text AS bytes
+export async function tablesToCopy(client: Client): Promise<CopiedTable[]> {
+  const { rows } = await client.query<{ name: string; bytes: string; binary: boolean }>(
+    `SELECT format('%I.%I', n.nspname, c.relname) AS name, pg_table_size(c.oid)::bigint::text AS bytes,
+            NOT EXISTS (
+              SELECT 1 FROM pg_attribute a
+                JOIN pg_type t ON t.oid = a.atttypid
+                JOIN pg_type b ON b.oid = coalesce(nullif(t.typbasetype, 0), t.oid)
+                LEFT JOIN pg_type e ON e.oid = b.typelem AND b.typcategory = 'A'
+               WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                 AND NOT ((coalesce(e.typtype, b.typtype) = 'e'
+                           OR (coalesce(e.typtype, b.typtype) = 'b' AND coalesce(e.oid, b.oid) < 16384))
+                          AND coalesce(e.typsend, b.typsend) <> 0 AND coalesce(e.typreceive, b.typreceive) <> 0)
+            ) AS binary
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
         AND n.nspname NOT LIKE 'pg_temp_%' AND n.nspname NOT LIKE 'pg_toast_temp_%'
         AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')`,
   );
-  return rows.map((r) => ({ name: r.name, bytes: Number(r.bytes) }));
+  return rows.map((r) => ({ name: r.name, bytes: Number(r.bytes), binary: r.binary }));
 }
 
 export async function sourceEncoding(client: Client): Promise<string> {
@@ -132,12 +154,42 @@ export async function exportSnapshot(source: PgTarget, encoding: string): Promis
   }
 }
 
-/** Transactions that got an id on the source server since the snapshot (0 when nothing wrote). */
-export async function writesSince(client: Client, snapshot: SourceSnapshot): Promise<bigint> {
-  const { rows } = await client.query<{ xmax: string }>(
-    "SELECT txid_snapshot_xmax(txid_current_snapshot())::text AS xmax",
-  );
-  return BigInt(rows[0].xmax) - snapshot.xmax;
+/**
+ * Transactions that got an id on the source server since the snapshot (0 when nothing wrote).
+ * Asked on a new session: one inside the snapshot would see the snapshot's own horizon.
+ */
+export async function writesSince(source: PgTarget, snapshot: SourceSnapshot): Promise<bigint> {
+  const client = await connect(source, "source");
+  try {
+    const { rows } = await client.query<{ xmax: string }>(
+      "SELECT txid_snapshot_xmax(txid_current_snapshot())::text AS xmax",
+    );
+    return BigInt(rows[0].xmax) - snapshot.xmax;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * Sequences are not transactional, so no snapshot holds them still: they are read live at
+ * the very end and set on the target, never behind the source. Returns them as
+ * `describeSchema` renders them (`last_value/is_called`).
+ */
+export async function copySequences(
+  source: Client,
+  target: Client,
+  names: string[],
+): Promise<Record<string, string>> {
+  const values: Record<string, string> = {};
+  for (const name of names) {
+    const { rows } = await source.query<{ last_value: string; is_called: boolean }>(
+      `SELECT last_value::text, is_called FROM ${name}`,
+    );
+    const [{ last_value: last, is_called: called }] = rows;
+    await target.query("SELECT setval($1::regclass, $2::bigint, $3)", [name, last, called]);
+    values[name] = `${last}/${called ? "called" : "not called"}`;
+  }
+  return values;
 }
 
 /** Source sessions inside the snapshot; they stay in it until closed. */
@@ -179,13 +231,14 @@ export async function openLoaders(target: PgTarget, encoding: string, count: num
 }
 
 /** One table, source snapshot -> target, in one target transaction; returns the rows copied. */
-export async function copyTable(from: Client, to: Client, table: string): Promise<number> {
+export async function copyTable(from: Client, to: Client, table: string, binary: boolean): Promise<number> {
   await to.query("BEGIN");
   try {
     // Truncating in the loading transaction is what makes FREEZE legal (and a retry idempotent).
     await to.query(`TRUNCATE ONLY ${table}`);
-    const out = from.query(copyTo(`COPY ${table} TO STDOUT`));
-    const into = to.query(copyFrom(`COPY ${table} FROM STDIN WITH (FREEZE)`));
+    const format = binary ? "binary" : "text";
+    const out = from.query(copyTo(`COPY ${table} TO STDOUT WITH (FORMAT ${format})`));
+    const into = to.query(copyFrom(`COPY ${table} FROM STDIN WITH (FORMAT ${format}, FREEZE)`));
     await pipeline(out, into);
     await to.query("COMMIT");
     return into.rowCount;
@@ -202,13 +255,13 @@ export async function copyTable(from: Client, to: Client, table: string): Promis
 export async function copyTables(
   sources: Client[],
   targets: Client[],
-  tables: Array<{ name: string; bytes: number }>,
+  tables: CopiedTable[],
   progress: { start(name: string): void; finish(name: string): void },
 ): Promise<Map<string, number>> {
   const rows = new Map<string, number>();
   await poolMap(copyOrder(tables), Math.min(sources.length, targets.length), async (table, worker) => {
     progress.start(table.name);
-    rows.set(table.name, await copyTable(sources[worker], targets[worker], table.name));
+    rows.set(table.name, await copyTable(sources[worker], targets[worker], table.name, table.binary));
     progress.finish(table.name);
   });
   return rows;

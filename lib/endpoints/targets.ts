@@ -7,7 +7,7 @@
  */
 import type * as S3 from "@aws-sdk/client-s3";
 import type * as SecretsManager from "@aws-sdk/client-secrets-manager";
-import { MaintenanceError } from "../errors";
+import { MaintenanceError, isMaintenanceError, oneLine } from "../errors";
 import { redactSecrets } from "../redact";
 import { backupSuffix, readEnvValue, rewriteEnvFile, rewriteEnvText } from "./envFile";
 import type { EndpointTarget } from "./config";
@@ -142,8 +142,8 @@ export async function writeTarget(
   try {
     return await write(target, keys, variables, now);
   } catch (error) {
-    if (error instanceof MaintenanceError) throw error;
-    const text = error instanceof Error ? error.message : String(error);
+    if (isMaintenanceError(error)) throw error;
+    const text = oneLine(error);
     throw new MaintenanceError(
       `endpoint-switch: writing ${describeTarget(target)} failed: ${redactSecrets(text, [values.redisUrl])}`,
     );

@@ -5,7 +5,7 @@
  * modules are required inside functions so a dynamic provider that captures this code
  * serializes cleanly.
  */
-import { MaintenanceError } from "../errors";
+import { MaintenanceError, isMaintenanceError, oneLine } from "../errors";
 import type { ExecConfig, KubeConnection } from "./kubeconfig";
 
 export interface KubeClient {
@@ -158,10 +158,10 @@ export function createKubeClient(
       req.on("timeout", () => req.destroy(new Error(`no answer in ${REQUEST_TIMEOUT_MS / 1000}s`)));
       req.on("error", (error) => {
         reject(
-          error instanceof MaintenanceError
+          isMaintenanceError(error)
             ? error
             : new MaintenanceError(
-                `Kubernetes API ${connection.server} (${connection.source}) unreachable: ${error.message}`,
+                `Kubernetes API ${connection.server} (${connection.source}) unreachable: ${oneLine(error)}`,
               ),
         );
       });

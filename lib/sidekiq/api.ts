@@ -11,7 +11,7 @@
  * `paused?` is always false). With the redis-namespace gem every key is `<ns>:<key>`.
  */
 import type Redis from "ioredis";
-import { MaintenanceError, oneLine } from "../errors";
+import { MaintenanceError, isMaintenanceError, oneLine } from "../errors";
 import { redactSecrets, redactUrl } from "../redact";
 import { parseRedisUrl } from "./config";
 
@@ -93,7 +93,7 @@ function results(raw: PipelineResult | null): unknown[] {
 
 /** Turn a driver error into one line that names the target but not its password. */
 export function describeRedisError(error: unknown, url: string): MaintenanceError {
-  if (error instanceof MaintenanceError) return error;
+  if (isMaintenanceError(error)) return error;
   let password: string | undefined;
   try {
     password = decodeURIComponent(new URL(url).password) || undefined;

@@ -11,7 +11,7 @@
  * A queue that is already empty therefore passes after settleSeconds, not after a fixed
  * multi-minute window; a draining queue passes as soon as it reaches the threshold.
  */
-import { GateError, MaintenanceError, oneLine } from "../errors";
+import { GateError, isMaintenanceError, oneLine } from "../errors";
 import { formatSeconds, realClock, type Clock, type ProgressReporter } from "../progress";
 import { pendingTotal, type SidekiqSnapshot } from "./api";
 import type { DrainSettings } from "./config";
@@ -185,7 +185,7 @@ export async function waitForDrain(
           `not increasing (${verdict.reason})${paused}; ${formatSeconds(left)} left`,
       );
     } catch (error) {
-      if (!everRead || !(error instanceof MaintenanceError)) throw error;
+      if (!everRead || !isMaintenanceError(error)) throw error;
       lastReason = `read failed: ${oneLine(error)}`;
       samples.length = 0;
       reporter.warn(`${label}: ${lastReason}; retrying`);

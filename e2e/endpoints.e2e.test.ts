@@ -1,0 +1,134 @@
+/**
+ * An endpoint switch under the real Pulumi CLI: with everything down, DATABASE_HOST and
+ * REDIS_URL are rewritten in the ECS environment secret (Secrets Manager on moto), and the
+ * startup waits until the new endpoints answer (a real PostgreSQL and a real Redis).
+ */
+import {
+  CreateSecretCommand,
+  GetSecretValueCommand,
+  SecretsManagerClient,
+} from "@aws-sdk/client-secrets-manager";
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  TEST_REDIS_USER_PASSWORD,
+  startMoto,
+  startPostgres,
+  startRedis,
+  type RunningServer,
+} from "../test/servers/localServers";
+import { createEcsServices, ecsDesiredCounts, type MotoEcs } from "./motoEcs";
+import { E2eStack } from "./pulumiCli";
+
+const COUNTS = { "tines-app": 2, "tines-command-runner": 1 };
+const SECRET_ID = "tines/production/env";
+const OLD_ENV = {
+  DATABASE_HOST: "old-db.internal.example",
+  REDIS_URL: "redis://old-redis.internal.example:6379/0",
+  RAILS_ENV: "production",
+};
+
+describe("endpoint switch in Secrets Manager, real Pulumi CLI", () => {
+  let servers: RunningServer[] = [];
+  let ecs: MotoEcs;
+  let secrets: SecretsManagerClient;
+  let stack: E2eStack;
+  let newRedisUrl: string;
+  let pgPort: number;
+
+  const readEnv = async () =>
+    JSON.parse(
+      (await secrets.send(new GetSecretValueCommand({ SecretId: SECRET_ID }))).SecretString ?? "{}",
+    ) as Record<string, string>;
+
+  beforeAll(async () => {
+    const [pg, redis, moto] = await Promise.all([startPostgres("e2e-new-db"), startRedis(), startMoto()]);
+    servers = [pg, redis, moto];
+    pgPort = Number(new URL(pg.url).port);
+    newRedisUrl = `redis://tines:${TEST_REDIS_USER_PASSWORD}@127.0.0.1:${new URL(redis.url).port}/0`;
+    ecs = { endpoint: moto.url, region: "us-east-1", cluster: "tines-e2e-endpoints" };
+    await createEcsServices(ecs, COUNTS);
+    secrets = new SecretsManagerClient({
+      endpoint: moto.url,
+      region: "us-east-1",
+      credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
+    });
+    await secrets.send(new CreateSecretCommand({ Name: SECRET_ID, SecretString: JSON.stringify(OLD_ENV) }));
+
+    stack = new E2eStack({
+      stack: "e2e-endpoints",
+      env: { AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing", AWS_REGION: "us-east-1" },
+    });
+    await stack.init();
+    await stack.setConfig({
+      phase: "shutdown",
+      platform: "ecs",
+      "ecs.cluster": ecs.cluster,
+      "ecs.endpoint": moto.url,
+      "ecs.region": "us-east-1",
+      ...Object.fromEntries(Object.entries(COUNTS).map(([key, count]) => [`services.${key}`, count])),
+      stepTimeoutSeconds: 60,
+      "endpoints.databaseHost": "127.0.0.1",
+      "endpoints.databasePort": pgPort,
+      "endpoints.target.kind": "secrets-manager",
+      "endpoints.target.secretId": SECRET_ID,
+      "endpoints.target.endpoint": moto.url,
+      "endpoints.target.region": "us-east-1",
+      "endpoints.propagation.intervalSeconds": 1,
+      "endpoints.propagation.timeoutSeconds": 30,
+    });
+    await stack.setSecret("endpoints.redisUrl", newRedisUrl);
+  });
+
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.stop()));
+    if (stack && !process.env.E2E_KEEP) stack.remove();
+  });
+
+  const outputs: string[] = [];
+
+  it("shutdown writes the new endpoints once everything is down, keeping the other variables", async () => {
+    const result = await stack.up("e2e: shutdown and switch endpoints");
+    const output = result.stdout + result.stderr;
+    outputs.push(output);
+    console.log(`--- up (shutdown + switch): exit ${result.code} in ${result.seconds.toFixed(1)} s`);
+    console.log(output.slice(output.indexOf("Diagnostics:")));
+    expect(result.code, output).toBe(0);
+    expect(await ecsDesiredCounts(ecs, Object.keys(COUNTS))).toEqual({
+      "tines-app": 0,
+      "tines-command-runner": 0,
+    });
+    expect(await readEnv()).toEqual({
+      DATABASE_HOST: "127.0.0.1",
+      REDIS_URL: newRedisUrl,
+      RAILS_ENV: "production",
+    });
+  });
+
+  it("startup checks the new endpoints answer, then restores the counts", async () => {
+    await stack.setConfig({ phase: "running" });
+    const result = await stack.up("e2e: startup on the new endpoints");
+    const output = result.stdout + result.stderr;
+    outputs.push(output);
+    console.log(`--- up (running + propagation): exit ${result.code} in ${result.seconds.toFixed(1)} s`);
+    console.log(output.slice(output.indexOf("Diagnostics:")));
+    expect(result.code, output).toBe(0);
+    expect(await ecsDesiredCounts(ecs, Object.keys(COUNTS))).toEqual(COUNTS);
+    const audit = (await stack.outputs()).audit as {
+      endpointSwitch?: { databaseHost?: string; previousDatabaseHost?: string };
+    };
+    expect(audit.endpointSwitch).toMatchObject({
+      databaseHost: "127.0.0.1",
+      previousDatabaseHost: OLD_ENV.DATABASE_HOST,
+    });
+  });
+
+  it("the Redis password is nowhere in plain text", async () => {
+    const texts = [
+      JSON.stringify(await stack.outputs()),
+      readFileSync(stack.stateFile(), "utf8"),
+      ...outputs,
+    ];
+    for (const text of texts) expect(text).not.toContain(TEST_REDIS_USER_PASSWORD);
+  });
+});
