@@ -60,8 +60,8 @@ export const dbMigrateCommand: CliCommand = {
       );
     } else {
       process.stdout.write(
-        `${result.report}\ncopied in ${result.seconds.total.toFixed(1)}s (dump ${result.seconds.dump.toFixed(1)}s, ` +
-          `restore ${result.seconds.restore.toFixed(1)}s, verify ${result.seconds.verify.toFixed(1)}s) with ${result.jobs} jobs\n`,
+        `${result.report}\ncopied in ${result.seconds.total.toFixed(1)}s (schema and rows ${result.seconds.dump.toFixed(1)}s, ` +
+          `indexes and checksums ${result.seconds.restore.toFixed(1)}s, verify ${result.seconds.verify.toFixed(1)}s) with ${result.jobs} jobs\n`,
       );
     }
     return 0;
