@@ -42,21 +42,31 @@ const startedAt = new Date().toISOString();
 const run = new MaintenanceRun("maintenance", { phase: plan.phase, platform: plan.platform });
 const adapter = createPlatformAdapter(config, run);
 
+/** The endpoint switch, with what every registration of it shares. */
+function endpointSwitch(
+  endpoints: NonNullable<StackConfig["endpoints"]>,
+  reached: Record<string, pulumi.Input<number>> | undefined,
+  opts: pulumi.ComponentResourceOptions,
+): EndpointSwitch {
+  return new EndpointSwitch(
+    "endpoint-switch",
+    {
+      plan,
+      endpoints,
+      composeProjectDirectory: config.compose.projectDirectory,
+      kubernetesNamespace: config.kubernetes.namespace,
+      kubernetesProvider: adapter.provider,
+      reached,
+    },
+    opts,
+  );
+}
+
 // In running phase the switch writes nothing: it holds the values last applied, so that a
 // change made with phase running is refused (at preview already) before anything starts.
 const endpointRecord =
   config.endpoints && plan.phase === "running"
-    ? new EndpointSwitch(
-        "endpoint-switch",
-        {
-          plan,
-          endpoints: config.endpoints,
-          composeProjectDirectory: config.compose.projectDirectory,
-          kubernetesNamespace: config.kubernetes.namespace,
-          kubernetesProvider: adapter.provider,
-        },
-        { parent: run },
-      )
+    ? endpointSwitch(config.endpoints, undefined, { parent: run })
     : undefined;
 
 const serviceSteps = new Map<string, TinesServiceStep>();
@@ -127,18 +137,7 @@ function registerGate(step: GateStep, opts: pulumi.ComponentResourceOptions): pu
     }
     case "endpoint-switch": {
       const reached = Object.fromEntries([...serviceSteps].map(([key, s]) => [key, s.reachedCount]));
-      return (gates.endpointSwitch = new EndpointSwitch(
-        step.name,
-        {
-          plan,
-          endpoints: endpoints(),
-          composeProjectDirectory: config.compose.projectDirectory,
-          kubernetesNamespace: config.kubernetes.namespace,
-          kubernetesProvider: adapter.provider,
-          reached,
-        },
-        opts,
-      ));
+      return (gates.endpointSwitch = endpointSwitch(endpoints(), reached, opts));
     }
     case "endpoint-propagation": {
       const record = section(endpointRecord, step.name);

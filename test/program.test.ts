@@ -181,6 +181,29 @@ describe("preview", () => {
   });
 });
 
+describe("endpoints", () => {
+  const endpoints = {
+    databaseHost: "db-new.internal",
+    redisUrl: `redis://:${REDIS_PASSWORD}@redis-new.internal:6379/1`,
+  };
+
+  it("shutdown writes the new endpoints only after every service step has finished", async () => {
+    const run = await runProgram({ ...platforms.compose, phase: "shutdown", services: counts, endpoints });
+    expect((run.outputs.steps as string[]).at(-1)).toBe("endpoint-switch");
+    const endpointSwitch = gateResource(run, "endpoint-switch");
+    expect(endpointSwitch.start).toBeGreaterThan(Math.max(...scalingResources(run).map((r) => r.end)));
+    expect(JSON.stringify(run.outputs)).not.toContain(REDIS_PASSWORD);
+  });
+
+  it("startup checks propagation after the recorded switch and before any service starts", async () => {
+    const run = await runProgram({ ...platforms.compose, phase: "running", services: counts, endpoints });
+    const record = gateResource(run, "endpoint-switch");
+    const propagation = gateResource(run, "endpoint-propagation");
+    expect(propagation.start).toBeGreaterThan(record.end);
+    expect(Math.min(...scalingResources(run).map((r) => r.start))).toBeGreaterThan(propagation.end);
+  });
+});
+
 describe("program with bad config", () => {
   it.each([
     [
