@@ -1,21 +1,21 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { PROJECT_ROOT, findPulumiBinDir, pulumiBinDirCandidates } from "./pulumiCli";
+import { findPulumiBinDir, pulumiBinDirCandidates } from "./pulumiCli";
 
 const complete = (dir: string) => (file: string) =>
   path.dirname(file) === dir &&
   ["pulumi", "pulumi-language-nodejs", "pulumi-resource-pulumi-nodejs"].includes(path.basename(file));
 
 describe("findPulumiBinDir", () => {
-  it("prefers PULUMI_BIN_DIR, then the machine-wide build, then the repo-local one", () => {
-    expect(pulumiBinDirCandidates({ PULUMI_BIN_DIR: "/x/bin" })).toEqual([
+  it("prefers PULUMI_BIN_DIR, then the machine-wide tools cache keyed by the pinned version, then /opt", () => {
+    expect(pulumiBinDirCandidates({ PULUMI_BIN_DIR: "/x/bin", TINES_TOOLS_DIR: "/cache" })).toEqual([
       "/x/bin",
+      "/cache/pulumi-v3.274.1/bin",
       "/opt/pulumi/bin",
-      path.join(PROJECT_ROOT, ".tools", "pulumi", "bin"),
     ]);
     expect(pulumiBinDirCandidates({})).toEqual([
+      "/var/cache/tines-maintenance/pulumi-v3.274.1/bin",
       "/opt/pulumi/bin",
-      path.join(PROJECT_ROOT, ".tools/pulumi/bin"),
     ]);
   });
 
@@ -27,7 +27,7 @@ describe("findPulumiBinDir", () => {
   it("fails loudly with the build command when no candidate is complete", () => {
     expect(() => findPulumiBinDir(["/a", "/b"], () => false)).toThrow(
       "e2e: no Pulumi CLI found (needs pulumi, pulumi-language-nodejs, pulumi-resource-pulumi-nodejs) in /a, /b; " +
-        "build one with `bash scripts/build-pulumi-cli.sh` (about 15 min cold) or set PULUMI_BIN_DIR",
+        "build one with `bash scripts/build-go-tools.sh pulumi` (about 15 min cold) or set PULUMI_BIN_DIR",
     );
   });
 });

@@ -5,7 +5,7 @@
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
@@ -13,12 +13,20 @@ export const PROJECT_ROOT = path.resolve(__dirname, "..");
 
 const REQUIRED_BINARIES = ["pulumi", "pulumi-language-nodejs", "pulumi-resource-pulumi-nodejs"];
 
-/** Where a CLI may be, in order: PULUMI_BIN_DIR, the machine-wide build, the repo-local build. */
+/** The Pulumi version pinned for the project's own CLI build (scripts/go-tools/pulumi.sh). */
+function pinnedPulumiVersion(): string {
+  const goMod = readFileSync(path.join(PROJECT_ROOT, "tools", "pulumi-language-nodejs", "go.mod"), "utf8");
+  const match = /^\s*github\.com\/pulumi\/pulumi\/pkg\/v3 (\S+)/m.exec(goMod);
+  return match ? match[1] : "unknown";
+}
+
+/** Where a CLI may be, in order: PULUMI_BIN_DIR, the machine-wide tools cache, /opt/pulumi. */
 export function pulumiBinDirCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
+  const toolsDir = env.TINES_TOOLS_DIR ?? "/var/cache/tines-maintenance";
   return [
     ...(env.PULUMI_BIN_DIR ? [env.PULUMI_BIN_DIR] : []),
+    path.join(toolsDir, `pulumi-${pinnedPulumiVersion()}`, "bin"),
     "/opt/pulumi/bin",
-    path.join(PROJECT_ROOT, ".tools", "pulumi", "bin"),
   ];
 }
 
@@ -31,7 +39,7 @@ export function findPulumiBinDir(
   if (found) return found;
   throw new Error(
     `e2e: no Pulumi CLI found (needs ${REQUIRED_BINARIES.join(", ")}) in ${candidates.join(", ")}; ` +
-      "build one with `bash scripts/build-pulumi-cli.sh` (about 15 min cold) or set PULUMI_BIN_DIR",
+      "build one with `bash scripts/build-go-tools.sh pulumi` (about 15 min cold) or set PULUMI_BIN_DIR",
   );
 }
 

@@ -13,14 +13,14 @@
 #   pulumi-analyzer-policy         shell shim for policy packs, as the upstream distribution ships it
 # Where the official CLI can be installed, use it instead and ignore this script.
 #
-# Usage: bash scripts/build-pulumi-cli.sh [PREFIX]     (default PREFIX: <repo>/.tools/pulumi)
+# Usage: bash scripts/build-pulumi-cli.sh [PREFIX]     (default PREFIX: $TINES_TOOLS_DIR/pulumi-<version>, TINES_TOOLS_DIR=/var/cache/tines-maintenance)
 # Binaries go to PREFIX/bin; point the e2e suite at them with PULUMI_BIN_DIR=PREFIX/bin (it also
 # looks in .tools/pulumi/bin by itself). Cold: ~15 min (about 1500 Go packages); warm: seconds.
 # Idempotent: an up-to-date binary is kept; FORCE=1 rebuilds. JOBS (default 2) bounds go build -p.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 MOD=$ROOT/tools/pulumi-language-nodejs
-PREFIX=${1:-${PREFIX:-$ROOT/.tools/pulumi}}
+PREFIX=${1:-${PREFIX:-${TINES_TOOLS_DIR:-/var/cache/tines-maintenance}/pulumi-$(awk '$1 == "github.com/pulumi/pulumi/pkg/v3" {print $2; exit}' "$MOD/go.mod")}}
 BIN=$PREFIX/bin
 JOBS=${JOBS:-2}
 export GOFLAGS="-p=$JOBS -buildvcs=false -mod=readonly"
