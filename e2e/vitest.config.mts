@@ -1,7 +1,7 @@
 import { defineConfig } from "vitest/config";
 
-// The end-to-end suite: the real Pulumi CLI against servers it starts itself. Not part of
-// `npm test` (the CLI may first need a 15-minute build); run it with `npm run e2e`.
+// The end-to-end suite: the real Pulumi CLI against servers it starts itself, with the Go tools
+// that `scripts/setup.sh` builds. CI runs it after `npm test` (`.ci/run`).
 export default defineConfig({
   test: {
     include: ["e2e/**/*.test.ts"],
@@ -9,5 +9,6 @@ export default defineConfig({
     hookTimeout: 300_000,
     fileParallelism: false,
     pool: "forks",
+    reporters: ["default", "./test/summaryReporter.ts"],
   },
 });

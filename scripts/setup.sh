@@ -31,4 +31,10 @@ fi
 
 echo "setup: installing npm packages"
 npm ci --no-audit --no-fund --loglevel=error
+
+# The Pulumi CLI, the Kubernetes control plane, kwok, helm, compose and the Kubernetes provider
+# plugin, built from the Go module proxy into the machine-wide cache (cold: about an hour on 2
+# cores; warm: a marker check per tool).
+echo "setup: building Go tools (cached in ${TINES_TOOLS_DIR:-/var/cache/tines-maintenance})"
+bash scripts/build-go-tools.sh
 echo "setup: done"
