@@ -6,6 +6,7 @@ import { gunzipSync } from "node:zlib";
 import { ConfigError, MaintenanceError } from "../../lib/errors";
 import { renderWindowHtml } from "../../lib/report/html";
 import {
+  numberHistory,
   parseDeployment,
   selectWindow,
   updateView,
@@ -54,10 +55,14 @@ async function pulumiJson(run: PulumiRunner, args: string[]): Promise<unknown> {
   return JSON.parse(result.stdout);
 }
 
-/** A file backend keeps each update's checkpoint beside its history entry; read that one. */
-function fileBackendCheckpoint(backendUrl: string, stack: string, version: number): unknown {
-  const root = fileURLToPath(backendUrl.startsWith("file://") ? backendUrl : `file://${backendUrl}`);
+/**
+ * A file backend keeps each update's checkpoint beside its history entry; the entry of this
+ * update is the one with its start time (whole seconds) and message.
+ */
+function fileBackendCheckpoint(backendUrl: string, stack: string, update: HistoryEntry): unknown {
+  const root = fileURLToPath(backendUrl);
   const name = stack.split("/").pop() as string;
+  const startSeconds = Math.floor(Date.parse(update.startTime) / 1000);
   const dirs = [
     path.join(root, ".pulumi", "history", PROJECT, name),
     path.join(root, ".pulumi", "history", name),
@@ -68,37 +73,44 @@ function fileBackendCheckpoint(backendUrl: string, stack: string, version: numbe
   };
   for (const dir of dirs) {
     for (const file of readdirSync(dir).filter((f) => /\.history\.json(\.gz)?$/.test(f))) {
-      const entry = read(path.join(dir, file)) as { version?: number };
-      if (entry.version !== version) continue;
+      const entry = read(path.join(dir, file)) as { startTime?: number; message?: string };
+      if (entry.startTime !== startSeconds || (entry.message ?? "") !== update.message) continue;
       const checkpoint = path.join(dir, file.replace(".history.", ".checkpoint."));
       if (existsSync(checkpoint)) return read(checkpoint);
     }
   }
-  throw new MaintenanceError(`no checkpoint of update ${version} in the file backend's history at ${root}`);
+  throw new MaintenanceError(
+    `no checkpoint of the update started ${update.startTime} in the file backend's history at ${root}`,
+  );
 }
 
 /**
- * The deployment as it was after update `version`: the current export for the latest update;
- * for an older one `pulumi stack export --version` (Pulumi Cloud), or, on a file backend,
- * whose CLI cannot export older versions, the checkpoint it keeps with that history entry.
+ * The deployment as it was after `update`: the current export for the newest update; for an
+ * older one `pulumi stack export --version` where the backend numbers its updates (Pulumi
+ * Cloud), else (file backend) the checkpoint it keeps with that history entry.
  */
 async function deploymentAt(
   run: PulumiRunner,
   stack: string,
-  version: number,
-  latest: number,
+  update: HistoryEntry,
+  history: { newest: HistoryEntry; renumbered: boolean },
 ): Promise<Deployment> {
-  if (version === latest)
+  if (update === history.newest) {
     return parseDeployment(await pulumiJson(run, ["stack", "export", "--stack", stack]));
-  const exported = await run(["stack", "export", "--stack", stack, "--version", String(version)]);
-  if (exported.code === 0) return parseDeployment(JSON.parse(exported.stdout));
+  }
+  if (!history.renumbered) {
+    return parseDeployment(
+      await pulumiJson(run, ["stack", "export", "--stack", stack, "--version", String(update.version)]),
+    );
+  }
   const whoami = (await pulumiJson(run, ["whoami", "--json"])) as { url?: string };
   if (!whoami.url?.startsWith("file://")) {
     throw new MaintenanceError(
-      `cannot read update ${version} of ${stack}: ${exported.stderr.trim().split("\n").pop() ?? "export failed"}`,
+      `cannot read update ${update.version} of ${stack}: the backend at ${whoami.url ?? "?"} neither numbers ` +
+        "its updates nor keeps them in a local directory",
     );
   }
-  return parseDeployment(fileBackendCheckpoint(whoami.url, stack, version));
+  return parseDeployment(fileBackendCheckpoint(whoami.url, stack, update));
 }
 
 /** Writes the page of one window and returns its path. */
@@ -109,21 +121,16 @@ export async function writeWindowReport(options: {
   run?: PulumiRunner;
 }): Promise<{ path: string; html: string }> {
   const run = options.run ?? pulumiFromPath;
-  const history = (await pulumiJson(run, [
-    "stack",
-    "history",
-    "--json",
-    "--stack",
-    options.stack,
-  ])) as HistoryEntry[];
+  const listed = await pulumiJson(run, ["stack", "history", "--json", "--stack", options.stack]);
+  const { history, renumbered } = numberHistory(listed as HistoryEntry[]);
   const chosen = selectWindow(history, options.window);
-  const latest = Math.max(...history.map((h) => h.version));
+  const order = { newest: history[0], renumbered };
   const shutdown = updateView(
     chosen.shutdown,
-    await deploymentAt(run, options.stack, chosen.shutdown.version, latest),
+    await deploymentAt(run, options.stack, chosen.shutdown, order),
   );
   const startup = chosen.startup
-    ? updateView(chosen.startup, await deploymentAt(run, options.stack, chosen.startup.version, latest))
+    ? updateView(chosen.startup, await deploymentAt(run, options.stack, chosen.startup, order))
     : undefined;
   const chartJs = readFileSync(
     path.join(path.dirname(require.resolve("chart.js")), "chart.umd.min.js"),

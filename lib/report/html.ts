@@ -42,6 +42,9 @@ const seconds = (from: string, to: string) => (Date.parse(to) - Date.parse(from)
 /** The timeline of one update for Chart.js: one floating bar per step, seconds from the update's start. */
 export function timelineData(update: UpdateView) {
   const origin = update.startTime;
+  const starts = update.steps.flatMap((s) =>
+    s.unchanged || !s.startedAt ? [] : [Math.max(0, seconds(origin, s.startedAt))],
+  );
   return {
     title: `update ${update.version} (${update.phase})`,
     labels: update.steps.map((s, i) => `${i + 1}. ${s.name}`),
@@ -51,6 +54,8 @@ export function timelineData(update: UpdateView) {
         : [Math.max(0, seconds(origin, s.startedAt)), Math.max(0, seconds(origin, s.finishedAt))],
     ),
     kinds: update.steps.map((s) => s.kind),
+    /** The axis starts at the first step, not at the update's start: loading the program is no step. */
+    axisFrom: starts.length > 0 ? Math.floor(Math.min(...starts)) : 0,
   };
 }
 
@@ -257,8 +262,8 @@ ${chartJs.replace(/\/\/# sourceMappingURL=\S+\s*$/, "")}
         backgroundColor: t.kinds.map(function (k) { return k === "service" ? "#3b6fd8" : "#e0982f"; }),
         borderSkipped: false, barPercentage: 0.7 }] },
       options: { indexAxis: "y", responsive: true, maintainAspectRatio: false,
-        plugins: { legend: { display: false }, title: { display: true, text: t.title + ": seconds from the update's start (blue: service, orange: gate)" } },
-        scales: { x: { type: "linear", min: 0, title: { display: true, text: "seconds" } } } }
+        plugins: { legend: { display: false }, title: { display: true, text: t.title + ": one bar per step (blue: service, orange: gate)" } },
+        scales: { x: { type: "linear", min: t.axisFrom, title: { display: true, text: "seconds from the update's start" } } } }
     });
   });
   var canvas = document.getElementById("sidekiq");

@@ -11,7 +11,8 @@ export const SECRET = "[secret]";
 const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
 const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 const PHASE_KEY = "tines-maintenance:phase";
-const DYNAMIC_TYPE = "pulumi-nodejs:dynamic:Resource";
+/** Dynamic resources: `pulumi-nodejs:dynamic:Resource`, or `pulumi-nodejs:dynamic/<module>:<Type>`. */
+const isDynamic = (type: string) => type.startsWith("pulumi-nodejs:dynamic");
 const STACK_TYPE = "pulumi:pulumi:Stack";
 
 /** One entry of `pulumi stack history --json`. */
@@ -142,6 +143,16 @@ export function parseDeployment(json: unknown): Deployment {
   return { stackOutputs: stack?.outputs ?? {}, resources };
 }
 
+/**
+ * History as `pulumi stack history --json` prints it, newest first. A file backend reports
+ * every version as 0: then updates are numbered by position, oldest = 1, as Pulumi Cloud does.
+ */
+export function numberHistory(history: HistoryEntry[]): { history: HistoryEntry[]; renumbered: boolean } {
+  const versions = new Set(history.map((h) => h.version));
+  if (versions.size === history.length && !versions.has(0)) return { history, renumbered: false };
+  return { history: history.map((h, i) => ({ ...h, version: history.length - i })), renumbered: true };
+}
+
 export function phaseOf(entry: HistoryEntry): string | undefined {
   return entry.config?.[PHASE_KEY]?.value;
 }
@@ -218,7 +229,7 @@ export function updateView(entry: HistoryEntry, deployment: Deployment): UpdateV
     };
   });
   const serviceNames = new Map(services.map((s) => [s.name, s]));
-  const dynamic = deployment.resources.filter((r) => r.type === DYNAMIC_TYPE);
+  const dynamic = deployment.resources.filter((r) => isDynamic(r.type));
   // History times are whole seconds; a step that began before its update did not run in it.
   const updateStart = Date.parse(entry.startTime) - 1000;
   const stepNames = Array.isArray(outputs.steps) ? outputs.steps.map(String) : [];
