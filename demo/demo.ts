@@ -24,7 +24,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import Redis from "ioredis";
 import { writeWindowReport } from "../cli/commands/report";
-import { createComposeContainer, startTestEngine, type TestEngine } from "../lib/compose/testing";
+import { createComposeContainer, startTestEngine, TEST_IMAGE, type TestEngine } from "../lib/compose/testing";
 import { isUp } from "../lib/compose/scale";
 import { createDatabase, fillTinesLike, withClient } from "../lib/database/testDatabases";
 import { oneLine } from "../lib/errors";
@@ -47,30 +47,51 @@ const SERVICES: Record<string, { count: number; composeService: string }> = {
   "tines-command-runner": { count: 1, composeService: "tines-command-runner" },
   "pypi-server": { count: 1, composeService: "pypi-server" },
 };
-const JOBS = 24;
+const BACKLOG_JOBS = 30;
 const JOB_SECONDS = 1;
+const SIDEKIQ_THREADS = 3;
 
 const started = Date.now();
 const say = (line: string) =>
   process.stdout.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
-const indent = (line: string) => process.stdout.write(`        │ ${line}\n`);
+/**
+ * Pulumi's progress as it comes, without the spinner lines and the repeated diagnostics and
+ * outputs at the end (the report has them), keeping the resource summary and duration.
+ */
+function pulumiEcho(): (line: string) => void {
+  let tail = false;
+  return (line) => {
+    if (/^\s*(Diagnostics|Outputs):/.test(line)) tail = true;
+    if (/^\s*(Resources|Duration):/.test(line)) tail = false;
+    if (tail || /^@ /.test(line)) return;
+    process.stdout.write(`        │ ${line}\n`);
+  };
+}
 
 /** What to undo, newest first; runs once, whatever ends the demo. */
 class Cleanup {
   private readonly steps: Array<{ what: string; undo: () => Promise<void> | void }> = [];
   private running?: Promise<void>;
+  private readonly late: Array<Promise<void>> = [];
   add(what: string, undo: () => Promise<void> | void): void {
-    this.steps.push({ what, undo });
+    // Started after an interrupt began cleaning up: undo it as soon as it exists.
+    if (this.running) this.late.push(this.running.then(() => this.undo({ what, undo })));
+    else this.steps.push({ what, undo });
+  }
+  async finished(): Promise<void> {
+    await this.running;
+    await Promise.all(this.late);
+  }
+  private async undo(step: { what: string; undo: () => Promise<void> | void }): Promise<void> {
+    try {
+      await step.undo();
+    } catch (error) {
+      process.stderr.write(`demo: cleaning up ${step.what} failed: ${oneLine(error)}\n`);
+    }
   }
   run(): Promise<void> {
     this.running ??= (async () => {
-      for (const step of this.steps.reverse()) {
-        try {
-          await step.undo();
-        } catch (error) {
-          process.stderr.write(`demo: cleaning up ${step.what} failed: ${oneLine(error)}\n`);
-        }
-      }
+      for (const step of [...this.steps].reverse()) await this.undo(step);
     })();
     return this.running;
   }
@@ -94,7 +115,7 @@ async function startSidekiq(redisUrl: string, dir: string): Promise<ChildProcess
   const logFd = openSync(log, "a");
   const child = spawn(
     "sidekiq",
-    ["-r", path.join(PROJECT_ROOT, "demo", "demo_worker.rb"), "-c", "2", "-q", "default"],
+    ["-r", path.join(PROJECT_ROOT, "demo", "demo_worker.rb"), "-c", String(SIDEKIQ_THREADS), "-q", "default"],
     {
       env: { ...process.env, REDIS_URL: redisUrl, RAILS_ENV: "production" },
       stdio: ["ignore", logFd, logFd],
@@ -115,19 +136,35 @@ async function startSidekiq(redisUrl: string, dir: string): Promise<ChildProcess
   return child;
 }
 
-/** Enqueued by Sidekiq's own client, as Tines' web tier would. */
-function enqueueJobs(redisUrl: string): void {
-  const result = spawnSync(
-    "ruby",
-    [
-      "-r",
-      path.join(PROJECT_ROOT, "demo", "demo_worker.rb"),
-      "-e",
-      `${JOBS}.times { DemoJob.perform_async(${JOB_SECONDS}) }`,
-    ],
-    { env: { ...process.env, REDIS_URL: redisUrl }, encoding: "utf8" },
-  );
-  if (result.status !== 0) throw new Error(`enqueueing jobs failed: ${result.stderr.trim()}`);
+/**
+ * Tines' web tier, as far as Sidekiq sees it: Sidekiq's own client enqueues a backlog, then two
+ * jobs a second, until the demo stops it when the tines-app containers have stopped.
+ */
+function startProducer(redisUrl: string): ChildProcess {
+  const script =
+    `${BACKLOG_JOBS}.times { DemoJob.perform_async(${JOB_SECONDS}) }; ` +
+    `loop { DemoJob.perform_async(${JOB_SECONDS}); sleep 0.5 }`;
+  return spawn("ruby", ["-r", path.join(PROJECT_ROOT, "demo", "demo_worker.rb"), "-e", script], {
+    env: { ...process.env, REDIS_URL: redisUrl },
+    stdio: "ignore",
+  });
+}
+
+/** Stops the producer once no tines-app container runs: the web tier is down, no new jobs. */
+async function stopProducerWithApp(
+  engine: TestEngine,
+  producer: ChildProcess,
+  done: () => boolean,
+): Promise<void> {
+  while (!done()) {
+    const app = await engine.engine.listServiceContainers(PROJECT, SERVICES["tines-app"].composeService);
+    if (app.every((c) => !isUp(c.State))) {
+      await stopProcess(producer, "the job producer")();
+      say("tines-app is down: no more jobs are enqueued; Sidekiq finishes what is queued");
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
 }
 
 async function containerCounts(engine: TestEngine): Promise<Record<string, number>> {
@@ -150,7 +187,7 @@ async function rowCount(url: string): Promise<number> {
   );
 }
 
-async function demo(out: string, cleanup: Cleanup, onStack: (stack: DemoStack) => void): Promise<void> {
+async function demo(out: string, cleanup: Cleanup): Promise<void> {
   const binDir = findPulumiCli(say);
   const dir = mkdtempSync(path.join(os.tmpdir(), "tines-maint-demo-"));
   cleanup.add("the temp directory", () => rmSync(dir, { recursive: true, force: true, maxRetries: 3 }));
@@ -185,6 +222,7 @@ async function demo(out: string, cleanup: Cleanup, onStack: (stack: DemoStack) =
     `# Tines\nDATABASE_HOST=127.0.0.1\nDATABASE_PORT=${new URL(pgOld.url).port}\nREDIS_URL=${redisUrl}\nRAILS_ENV=production\n`,
     { mode: 0o600 },
   );
+  writeFileSync(path.join(composeDir, "compose.yaml"), composeFile());
   for (const [key, service] of Object.entries(SERVICES)) {
     for (let n = 1; n <= service.count; n++) {
       await createComposeContainer(engine.engine, {
@@ -201,10 +239,12 @@ async function demo(out: string, cleanup: Cleanup, onStack: (stack: DemoStack) =
 
   const sidekiq = await startSidekiq(redisUrl, dir);
   cleanup.add("sidekiq", stopProcess(sidekiq, "sidekiq"));
-  say(`Sidekiq ${sidekiqVersion()} running (pid ${sidekiq.pid}, 2 threads) on Redis ${redisPort}`);
+  say(
+    `Sidekiq ${sidekiqVersion()} running (pid ${sidekiq.pid}, ${SIDEKIQ_THREADS} threads) on Redis ${redisPort}`,
+  );
 
   const stack = new DemoStack(binDir, dir, STACK);
-  onStack(stack);
+  cleanup.add("pulumi", () => stack.stop());
   await stack.init();
   await stack.setConfig({
     phase: "shutdown",
@@ -238,13 +278,20 @@ async function demo(out: string, cleanup: Cleanup, onStack: (stack: DemoStack) =
   await stack.setSecret("endpoints.propagation.database.password", TEST_PG_PASSWORD);
   say(`stack ${STACK} on a file backend in ${dir}/state (secrets encrypted with a random passphrase)`);
 
-  enqueueJobs(redisUrl);
-  say(`enqueued ${JOBS} jobs of ${JOB_SECONDS} s; Sidekiq works them off while the shutdown starts`);
+  const producer = startProducer(redisUrl);
+  cleanup.add("the job producer", stopProcess(producer, "the job producer"));
+  say(
+    `the web tier enqueues ${BACKLOG_JOBS} jobs of ${JOB_SECONDS} s, then 2 a second until tines-app stops (pid ${producer.pid})`,
+  );
   say("pulumi up: phase shutdown");
+  let shutdownDone = false;
+  const watcher = stopProducerWithApp(engine, producer, () => shutdownDone);
   const shutdown = await stack.up(
     "demo: shutdown, back up and migrate the database, switch endpoints",
-    indent,
+    pulumiEcho(),
   );
+  shutdownDone = true;
+  await watcher;
   if (shutdown.code !== 0) throw new Error(`the shutdown update failed (exit ${shutdown.code})`);
   const backups = readdirSync(path.join(dir, "backups"));
   say(`after the shutdown: ${countsLine(await containerCounts(engine))}`);
@@ -255,12 +302,22 @@ async function demo(out: string, cleanup: Cleanup, onStack: (stack: DemoStack) =
 
   await stack.setConfig({ phase: "running" });
   say("pulumi up: phase running");
-  const startup = await stack.up("demo: startup on the new database", indent);
+  const startup = await stack.up("demo: startup on the new database", pulumiEcho());
   if (startup.code !== 0) throw new Error(`the startup update failed (exit ${startup.code})`);
   say(`after the startup: ${countsLine(await containerCounts(engine))}`);
 
   const report = await writeWindowReport({ stack: STACK, out, run: (args) => stack.run(args) });
   say(`window report: ${report.path}`);
+}
+
+/** The project's compose file, as Tines' own names its services; the containers match it. */
+function composeFile(): string {
+  const services = Object.entries(SERVICES).map(
+    ([key, s]) =>
+      `  ${s.composeService}:\n    image: ${TEST_IMAGE}\n    env_file: .env\n` +
+      (key === "tines-sidekiq" ? "    stop_grace_period: 40s\n" : ""),
+  );
+  return `name: ${PROJECT}\nservices:\n${services.join("")}`;
 }
 
 function sidekiqVersion(): string {
@@ -272,29 +329,37 @@ async function main(): Promise<number> {
   const { values } = parseArgs({ options: { out: { type: "string" } }, strict: true });
   const out = path.resolve(values.out ?? path.join(os.tmpdir(), "tines-maintenance-demo-report.html"));
   const cleanup = new Cleanup();
-  let stack: DemoStack | undefined;
-  let interrupted = false;
+  let interrupted: Promise<number> | undefined;
+  let settled: Promise<unknown> = Promise.resolve();
   const interrupt = (signal: NodeJS.Signals) => {
     if (interrupted) return;
-    interrupted = true;
     say(`${signal}: stopping the demo and cleaning up`);
-    if (stack?.current?.pid) process.kill(stack.current.pid, "SIGINT");
-    void cleanup.run().then(() => process.exit(130));
+    interrupted = (async () => {
+      await cleanup.run();
+      // A server that was starting when the signal came registers itself, and is stopped, here.
+      await Promise.race([settled, new Promise((r) => setTimeout(r, 40_000))]);
+      await cleanup.finished();
+      say("interrupted: everything the demo started is stopped and its temp directory removed");
+      return 130;
+    })();
   };
   process.on("SIGINT", interrupt);
   process.on("SIGTERM", interrupt);
+  const run = demo(out, cleanup);
+  settled = run.catch(() => undefined);
   try {
-    await demo(out, cleanup, (s) => (stack = s));
-    say("cleaning up: stopping servers by PID, removing the temp directory");
-    await cleanup.run();
-    say("done");
-    return 0;
+    await run;
   } catch (error) {
-    if (interrupted) return new Promise(() => undefined);
+    if (interrupted) return interrupted;
     process.stderr.write(`demo: ${oneLine(error)}\n`);
     await cleanup.run();
     return 1;
   }
+  if (interrupted) return interrupted;
+  say("cleaning up: stopping servers by PID, removing the temp directory");
+  await cleanup.run();
+  say("done");
+  return 0;
 }
 
 main().then(

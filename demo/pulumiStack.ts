@@ -129,6 +129,20 @@ export class DemoStack {
     });
   }
 
+  /** Interrupts a running pulumi as Ctrl-C would, and waits (30 s at most) for it to exit. */
+  async stop(): Promise<void> {
+    const child = this.current;
+    if (!child?.pid || child.exitCode !== null) return;
+    const closed = new Promise((r) => child.once("close", r));
+    process.kill(child.pid, "SIGINT");
+    const timer = setTimeout(
+      () => child.exitCode === null && child.pid && process.kill(child.pid, "SIGKILL"),
+      30_000,
+    );
+    await closed;
+    clearTimeout(timer);
+  }
+
   async ok(args: string[], options: Parameters<DemoStack["run"]>[1] = {}): Promise<PulumiResult> {
     const result = await this.run(args, options);
     if (result.code !== 0) {
