@@ -291,7 +291,10 @@ export function windowView(stack: string, shutdown: UpdateView, startup?: Update
   const firstStop = shutdown.steps.find(
     (s) => s.kind === "service" && !s.unchanged && s.action === "scale to 0",
   );
-  const health = startup ? healthyAt(startup.audit) : undefined;
+  // The health gate's record where the program has one (audit.tinesHealth), else any healthyAt.
+  const health = startup
+    ? (str(rec(startup.audit.tinesHealth).healthyAt) ?? healthyAt(startup.audit))
+    : undefined;
   const lastStart = startup?.steps.filter((s) => s.kind === "service" && !s.unchanged).pop();
   const until = health ?? lastStart?.finishedAt;
   const untilSource: Downtime["untilSource"] = health
@@ -299,7 +302,8 @@ export function windowView(stack: string, shutdown: UpdateView, startup?: Update
     : lastStart?.finishedAt
       ? "last-service-ready"
       : "open";
-  const from = firstStop?.startedAt;
+  // The window record's first stop where the program keeps one (audit.window), else the first bar.
+  const from = str(rec(shutdown.audit.window).firstStopAt) ?? firstStop?.startedAt;
   const seconds = from && until ? (Date.parse(until) - Date.parse(from)) / 1000 : undefined;
 
   const backup = rec(shutdown.audit.databaseBackup);
