@@ -3,6 +3,7 @@
  * Reads and validates the whole stack config, builds the plan, then registers one
  * resource per step, each depending on the one before, under one MaintenanceRun.
  */
+import os from "node:os";
 import * as pulumi from "@pulumi/pulumi";
 import { rawConfigFromPulumi } from "./lib/config";
 import { isMaintenanceError } from "./lib/errors";
@@ -187,6 +188,7 @@ const endpointState = gates.endpointSwitch ?? endpointRecord;
 /** The audit record of this update: what the gates saw and did. Host names only, never secrets. */
 export const audit = pulumi.output({
   startedAt,
+  ranBy: `${os.userInfo().username}@${os.hostname()}`,
   sidekiqPreflight: gates.preflight && { outcome: gates.preflight.outcome, samples: gates.preflight.samples },
   sidekiqDrain: gates.drain && {
     outcome: gates.drain.outcome,

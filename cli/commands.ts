@@ -5,6 +5,7 @@ import { drainWaitCommand } from "./commands/drainWait";
 import { endpointCheckCommand } from "./commands/endpointCheck";
 import { planCommand } from "./commands/plan";
 import { queueCommand } from "./commands/queue";
+import { reportCommand } from "./commands/report";
 
 /** Every operator command, in the order `maint` lists them. */
 export const commands: CliCommand[] = [
@@ -14,4 +15,5 @@ export const commands: CliCommand[] = [
   dbBackupCommand,
   dbMigrateCommand,
   endpointCheckCommand,
+  reportCommand,
 ];

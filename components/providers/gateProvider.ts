@@ -1,6 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { ProgressReporter } from "../../lib/progress";
 import { pulumiReporter } from "./pulumiReporter";
+import { timed } from "./timed";
 
 export interface GateSpec<I, O> {
   /** Problems with the inputs; runs during preview, so it must touch nothing. */
@@ -19,7 +20,7 @@ export interface GateSpec<I, O> {
  * says so (Pulumi also calls update for changes `diff` ignores), `delete` changes nothing.
  */
 export function gateProvider<I, O>(spec: GateSpec<I, O>): pulumi.dynamic.ResourceProvider {
-  return {
+  return timed({
     async check(_olds, news) {
       return { inputs: news, failures: spec.check(news) };
     },
@@ -37,5 +38,5 @@ export function gateProvider<I, O>(spec: GateSpec<I, O>): pulumi.dynamic.Resourc
     async delete() {
       // See spec.keptOnDelete.
     },
-  };
+  });
 }

@@ -4,6 +4,7 @@ import { resolveConnection } from "../../lib/kubernetes/kubeconfig";
 import { waitForRollout } from "../../lib/kubernetes/rollout";
 import { WORKLOAD_KINDS } from "../../lib/services";
 import { pulumiReporter } from "./pulumiReporter";
+import { timed } from "./timed";
 
 /**
  * Waits, after the replicas patch, until the workload has really reached its target (see
@@ -59,7 +60,7 @@ async function wait(inputs: KubernetesRolloutInputs): Promise<KubernetesRolloutO
   return { ...inputs, ...result };
 }
 
-export const kubernetesRolloutProvider: pulumi.dynamic.ResourceProvider = {
+export const kubernetesRolloutProvider: pulumi.dynamic.ResourceProvider = timed({
   async check(_olds, news) {
     const problems = rolloutInputProblems(news);
     return problems.length > 0
@@ -81,7 +82,7 @@ export const kubernetesRolloutProvider: pulumi.dynamic.ResourceProvider = {
   async delete() {
     // Nothing to undo: this resource only watched.
   },
-};
+});
 
 export interface KubernetesRolloutArgs {
   namespace: pulumi.Input<string>;

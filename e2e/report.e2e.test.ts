@@ -1,0 +1,160 @@
+/**
+ * `maint report` on a real stack's history: the real Pulumi CLI runs a shutdown and a startup
+ * on ECS (moto) with the Sidekiq gates, a real Redis and a real PostgreSQL backup; the report
+ * is rendered from `pulumi stack history` and the exported deployments, then drawn by headless
+ * Chromium. REPORT_SCREENSHOT=FILE keeps the screenshot.
+ */
+import { spawnSync } from "node:child_process";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import Redis from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { writeWindowReport } from "../cli/commands/report";
+import { createDatabase, fillTinesLike, type TestDatabase } from "../lib/database/testDatabases";
+import { enqueue } from "../lib/sidekiq/testFixtures";
+import {
+  TEST_PG_PASSWORD,
+  TEST_REDIS_USER_PASSWORD,
+  startMoto,
+  startPostgres,
+  startRedis,
+  type RunningServer,
+} from "../test/servers/localServers";
+import { createEcsServices, type MotoEcs } from "./motoEcs";
+import { E2eStack } from "./pulumiCli";
+
+const COUNTS = { "tines-app": 2, "tines-sidekiq": 2, "tines-command-runner": 1 };
+const CLUSTER = "tines-report";
+
+/** Headless Debian Chromium, with everything that would reach the network switched off. */
+function screenshot(html: string, png: string): void {
+  const profile = mkdtempSync(path.join(os.tmpdir(), "tines-maint-chromium-"));
+  try {
+    const result = spawnSync(
+      "/usr/bin/chromium",
+      [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        `--user-data-dir=${profile}`,
+        "--hide-scrollbars",
+        "--window-size=1200,2600",
+        "--virtual-time-budget=5000",
+        `--screenshot=${png}`,
+        `file://${html}`,
+      ],
+      { encoding: "utf8", timeout: 120_000 },
+    );
+    if (result.status !== 0) throw new Error(`chromium exited ${result.status}: ${result.stderr}`);
+  } finally {
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+describe("maint report on a real stack's history", () => {
+  let servers: RunningServer[] = [];
+  let database: TestDatabase;
+  let stack: E2eStack;
+  let dir: string;
+  let redisUrl: string;
+
+  beforeAll(async () => {
+    servers = await Promise.all([startRedis(), startPostgres("report-source"), startMoto()]);
+    const [redisServer, pg, moto] = servers;
+    redisUrl = `redis://tines:${TEST_REDIS_USER_PASSWORD}@127.0.0.1:${new URL(redisServer.url).port}/0`;
+    const ecs: MotoEcs = { endpoint: moto.url, region: "us-east-1", cluster: CLUSTER };
+    await createEcsServices(ecs, COUNTS);
+    database = await createDatabase(pg.url, "tines_report");
+    await fillTinesLike(database.url, { rows: 300, largeRows: 0 });
+    dir = mkdtempSync(path.join(os.tmpdir(), "tines-maint-report-e2e-"));
+    stack = new E2eStack({
+      stack: "report",
+      env: {
+        AWS_ACCESS_KEY_ID: "testing",
+        AWS_SECRET_ACCESS_KEY: "testing",
+        AWS_REGION: "us-east-1",
+        PULUMI_NODEJS_TRANSPILE_ONLY: "true",
+      },
+    });
+    await stack.init();
+    await stack.setConfig({
+      phase: "shutdown",
+      platform: "ecs",
+      "ecs.cluster": CLUSTER,
+      "ecs.endpoint": moto.url,
+      "ecs.region": "us-east-1",
+      ...Object.fromEntries(Object.entries(COUNTS).map(([key, count]) => [`services.${key}`, count])),
+      stepTimeoutSeconds: 60,
+      "sidekiq.intervalSeconds": 1,
+      "sidekiq.windowSeconds": 3,
+      "sidekiq.settleSeconds": 2,
+      "sidekiq.timeoutSeconds": 30,
+      "sidekiq.preflightSeconds": 2,
+      "database.backup.directory": dir,
+    });
+    await stack.setSecret("sidekiq.redisUrl", redisUrl);
+    await stack.setSecret("database.url", database.url);
+  });
+
+  afterAll(async () => {
+    await database?.drop().catch(() => undefined);
+    await Promise.all(servers.map((s) => s.stop()));
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    if (stack && !process.env.E2E_KEEP) stack.remove();
+  });
+
+  it("draws the shutdown and the startup, steps in order, with no secret in the page", async () => {
+    const redis = new Redis(redisUrl);
+    // Jobs that a consumer works off during the pre-flight, so the chart has a slope.
+    await enqueue(redis, "default", 3);
+    const drain = setInterval(() => void redis.rpop("queue:default"), 700);
+    const shutdown = await stack.up("CHG-42: report e2e shutdown (alice)");
+    clearInterval(drain);
+    redis.disconnect();
+    expect(shutdown.code, shutdown.stdout + shutdown.stderr).toBe(0);
+    const shutdownSteps = (await stack.outputs()).steps as string[];
+
+    await stack.setConfig({ phase: "running" });
+    const startup = await stack.up("CHG-42: report e2e startup (alice)");
+    expect(startup.code, startup.stdout + startup.stderr).toBe(0);
+    const startupSteps = (await stack.outputs()).steps as string[];
+
+    const out = path.join(dir, "report.html");
+    const { html } = await writeWindowReport({ stack: "report", out, run: (args) => stack.run(args) });
+    expect(readFileSync(out, "utf8")).toBe(html);
+
+    // Steps in the program's order, each bar starting after the one before it finished.
+    const rows = [...html.matchAll(/<tr class="step" data-step="([^"]+)">(.*?)<\/tr>/g)];
+    expect(rows.map((r) => r[1])).toEqual([...shutdownSteps, ...startupSteps]);
+    const times = rows.map((r) =>
+      [...r[2].matchAll(/<td>(\d{4}-\d\d-\d\dT[^<]+)<\/td>/g)].map((m) => Date.parse(m[1])),
+    );
+    for (const [start, finish] of times) expect(finish).toBeGreaterThanOrEqual(start);
+    const shutdownTimes = times.slice(0, shutdownSteps.length);
+    for (let i = 1; i < shutdownTimes.length; i++) {
+      expect(
+        shutdownTimes[i][0],
+        `${shutdownSteps[i]} starts after ${shutdownSteps[i - 1]} finished`,
+      ).toBeGreaterThanOrEqual(shutdownTimes[i - 1][1] - 5);
+    }
+    expect(html).toContain("CHG-42: report e2e shutdown (alice)");
+    expect(html).toMatch(/first service stopped → last service reported ready/);
+    expect(html).toMatch(/sha256<\/dt><dd>[0-9a-f]{64}</);
+    expect(html).toContain("Chart.js v4.6.1");
+
+    for (const secret of [TEST_REDIS_USER_PASSWORD, TEST_PG_PASSWORD, redisUrl, database.url]) {
+      expect(html).not.toContain(secret);
+    }
+
+    const png = path.join(dir, "report.png");
+    screenshot(out, png);
+    expect(statSync(png).size).toBeGreaterThan(50_000);
+    if (process.env.REPORT_SCREENSHOT) copyFileSync(png, process.env.REPORT_SCREENSHOT);
+  });
+});
