@@ -4,6 +4,7 @@
  * `delete` only forgets it.
  */
 import type * as pulumi from "@pulumi/pulumi";
+import { awsSettingsFromConfig, type AwsSettings } from "../../lib/aws/settings";
 import { createEcsApi } from "../../lib/ecs/api";
 import {
   checkEcsInputs,
@@ -14,11 +15,15 @@ import {
 import { scaleEcsService } from "../../lib/ecs/scale";
 import { pulumiReporter } from "./pulumiReporter";
 
+// The stack's `aws:*` settings, filled by `configure` in the provider process: the serialized
+// provider carries none of them, so a new profile or region applies without touching state.
+const stackSettings: { aws: AwsSettings } = { aws: {} };
+
 async function apply(
   inputs: EcsServiceCountInputs,
   olds: Partial<EcsServiceCountOutputs>,
 ): Promise<EcsServiceCountOutputs> {
-  const api = createEcsApi({ region: inputs.region, endpoint: inputs.endpoint });
+  const api = createEcsApi({ region: inputs.region, endpoint: inputs.endpoint, aws: stackSettings.aws });
   const result = await scaleEcsService(
     api,
     {
@@ -37,6 +42,9 @@ async function apply(
 }
 
 export const ecsServiceCountProvider: pulumi.dynamic.ResourceProvider = {
+  async configure(req) {
+    stackSettings.aws = awsSettingsFromConfig((key) => req.config.get(key));
+  },
   async check(_olds, news) {
     return { inputs: news, failures: checkEcsInputs(news) };
   },
@@ -54,7 +62,7 @@ export const ecsServiceCountProvider: pulumi.dynamic.ResourceProvider = {
   async read(id, props) {
     // Refresh records the live count, so the next update puts a drifted service back.
     const current = props as EcsServiceCountOutputs;
-    const api = createEcsApi({ region: current.region, endpoint: current.endpoint });
+    const api = createEcsApi({ region: current.region, endpoint: current.endpoint, aws: stackSettings.aws });
     const live = (await api.describeService(current.cluster, current.service)).services?.[0];
     return {
       id,
