@@ -60,14 +60,23 @@ export const ecsServiceCountProvider: pulumi.dynamic.ResourceProvider = {
     return { outs: await apply(news, olds) };
   },
   async read(id, props) {
-    // Refresh records the live count, so the next update puts a drifted service back.
+    // Refresh records the live count in the outputs and in the inputs, so `preview --refresh`
+    // shows a hand-made change as `desiredCount: 5 => 3` and the next update puts it back.
     const current = props as EcsServiceCountOutputs;
     const api = createEcsApi({ region: current.region, endpoint: current.endpoint, aws: stackSettings.aws });
     const live = (await api.describeService(current.cluster, current.service)).services?.[0];
-    return {
-      id,
-      props: live ? { ...current, desiredCount: live.desiredCount ?? current.desiredCount } : current,
+    if (!live) return { id, props: current };
+    const desiredCount = live.desiredCount ?? current.desiredCount;
+    const inputs: EcsServiceCountInputs = {
+      cluster: current.cluster,
+      service: current.service,
+      desiredCount,
+      ...(current.region !== undefined ? { region: current.region } : {}),
+      ...(current.endpoint !== undefined ? { endpoint: current.endpoint } : {}),
+      timeoutSeconds: current.timeoutSeconds,
+      pollSeconds: current.pollSeconds,
     };
+    return { id, props: { ...current, desiredCount }, inputs };
   },
   async delete() {
     // Never touch the service: it belongs to the tooling that created it.
