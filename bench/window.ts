@@ -17,7 +17,7 @@
  * project's Pulumi.yaml named tsconfig.pulumi.json) and with the project's fast path.
  */
 import { execFile, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -179,6 +179,18 @@ async function ecsPlatform(): Promise<Platform> {
   };
 }
 
+/** Compose v2 from the machine's tools cache (scripts/build-go-tools.sh), else the docker CLI plugin. */
+function composeCommand(): [string, string[]] {
+  const toolsDir = process.env.TINES_TOOLS_DIR ?? "/var/cache/tines-maintenance";
+  const cached = existsSync(toolsDir)
+    ? readdirSync(toolsDir)
+        .filter((d) => d.startsWith("compose-v"))
+        .map((d) => path.join(toolsDir, d, "bin", "docker-compose"))
+        .find((bin) => existsSync(bin))
+    : undefined;
+  return cached ? [cached, []] : ["docker", ["compose"]];
+}
+
 async function composePlatform(): Promise<Platform> {
   const { startTestEngine, TEST_IMAGE } = await import("../lib/compose/testing");
   const test = await startTestEngine();
@@ -191,7 +203,10 @@ async function composePlatform(): Promise<Platform> {
   );
   writeFileSync(path.join(dir, "compose.yaml"), `name: ${project}\nservices:\n${services.join("")}`);
   const dockerEnv = { DOCKER_HOST: test.dockerHost };
-  await run("docker", ["compose", "--project-directory", dir, "up", "-d", "--quiet-pull"], dockerEnv);
+  const [composeBin, composePrefix] = composeCommand();
+  const compose = (args: string[]) =>
+    run(composeBin, [...composePrefix, "--project-directory", dir, ...args], dockerEnv);
+  await compose(["up", "-d"]);
   return {
     name: "compose (private dockerd)",
     async read() {
@@ -212,8 +227,7 @@ async function composePlatform(): Promise<Platform> {
       const order = phase === "shutdown" ? ORDER : [...ORDER].reverse();
       const verb = phase === "shutdown" ? "stop" : "start";
       return (async () => {
-        for (const service of order)
-          await run("docker", ["compose", "--project-directory", dir, verb, service], dockerEnv);
+        for (const service of order) await compose([verb, service]);
       })();
     },
     config: {
