@@ -9,12 +9,13 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { CreateSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
 import { afterAll, describe, expect, it } from "vitest";
 import { awsClientConfig, awsSettingsFromConfig } from "../lib/aws/settings";
 import type { EcsEndpoint } from "../lib/ecs/api";
 import { createMotoService } from "../lib/ecs/testing";
+import { createDatabase, serverUrl, type TestDatabase } from "../lib/database/testDatabases";
 import { readTarget } from "../lib/endpoints/targets";
 import { createSerialized } from "./runSerialized";
 
@@ -179,6 +180,62 @@ describe("AWS settings reach the S3 and Secrets Manager clients of the endpoint 
       databaseHost: "db-s3",
     });
   });
+});
+
+describe("AWS settings reach the S3 client of the serialized database-backup provider (moto)", () => {
+  let database: TestDatabase | undefined;
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  it("uploads to the bucket through aws:endpoints and aws:accessKey alone (no s3Endpoint, no AWS_* variables)", async () => {
+    database = await createDatabase(serverUrl("TEST_PG_SOURCE_URL"), "awsset");
+    const bucket = `tines-backups-${Date.now()}`;
+    const client = new S3Client({
+      region: "eu-west-1",
+      endpoint: moto,
+      forcePathStyle: true,
+      credentials: TESTING,
+    });
+    await client.send(
+      new CreateBucketCommand({
+        Bucket: bucket,
+        CreateBucketConfiguration: { LocationConstraint: "eu-west-1" },
+      }),
+    );
+    const inputs = {
+      url: database.url,
+      stack: "aws",
+      phase: "shutdown",
+      s3Bucket: bucket,
+      compressLevel: 1,
+      trigger: "",
+    };
+    const config = {
+      "aws:region": "eu-west-1",
+      "aws:accessKey": "testing",
+      "aws:secretKey": "testing",
+      "aws:endpoints": JSON.stringify([{ s3: moto }]),
+    };
+    const run = await createSerialized("databaseBackup", inputs, {
+      env: NO_AWS_ENV,
+      config,
+      timeoutMs: 110_000,
+    });
+    expect(run.ok, run.ok ? "" : run.stderr).toBe(true);
+    if (!run.ok) return;
+    const key = String(run.result.outs.s3Uri).replace(`s3://${bucket}/`, "");
+    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    expect(head.ContentLength).toBe(run.result.outs.bytes);
+
+    // Without the stack's settings the SDK has no endpoint, region or keys: it fails, uploading nothing.
+    const without = await createSerialized(
+      "databaseBackup",
+      { ...inputs, trigger: "2" },
+      { env: NO_AWS_ENV, timeoutMs: 110_000 },
+    );
+    expect(without.ok).toBe(false);
+  }, 240_000);
 });
 
 describe("awsClientConfig precedence (the AWS provider's)", () => {
