@@ -21,7 +21,7 @@ const requireFromString = require("require-from-string") as (
   filename?: string,
 ) => Record<string, unknown>;
 
-const METHODS = ["check", "diff", "create", "read", "update", "delete"] as const;
+const METHODS = ["configure", "check", "diff", "create", "read", "update", "delete"] as const;
 
 export interface SerializationReport {
   name: string;
