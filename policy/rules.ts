@@ -4,7 +4,7 @@
  * and its resolved properties, during preview as well as update. No `@pulumi/*` import,
  * so they are tested against plain objects.
  *
- * Resources are found the way the program names them (SPEC, "Shape of the program"):
+ * Resources are found the way the program names them (docs/FACTS.md, "Shape of the program"):
  * each service's step and scaling resources carry the service key as their name, the
  * run's root is a `MaintenanceRun` named `maintenance` with the phase, and the endpoint
  * change is a resource named `endpoint-switch`.

@@ -28,6 +28,10 @@ if ! command -v moto_server >/dev/null 2>&1; then
   python3 -m pip install --quiet "moto[server]>=5.2,<6" 2>/dev/null ||
     python3 -m pip install --quiet --break-system-packages "moto[server]>=5.2,<6"
 fi
+# The aws CLI runs the seed's ECS commands in bench/window.ts (`aws ecs wait services-stable`).
+if ! command -v aws >/dev/null 2>&1; then
+  python3 -m pip install --quiet awscli 2>/dev/null || python3 -m pip install --quiet --break-system-packages awscli
+fi
 
 echo "setup: installing npm packages"
 npm ci --no-audit --no-fund --loglevel=error

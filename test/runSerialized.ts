@@ -51,14 +51,26 @@ export type CreateRun =
 
 /**
  * `create` of the serialized copy of `allProviders[name]`. Type-checking is left to
- * `checkAllSerialized`, so each run starts fast. `env` adds to this process's environment.
+ * `checkAllSerialized`, so each run starts fast. `env` adds to (or, with undefined, removes from) this process's environment.
  */
 export async function createSerialized(
   name: string,
   inputs: unknown,
-  options: { env?: Record<string, string>; timeoutMs?: number } = {},
+  options: {
+    env?: Record<string, string | undefined>;
+    /** Stack config handed to the provider's `configure`, as the engine does (`aws:region`: ...). */
+    config?: Record<string, string>;
+    timeoutMs?: number;
+  } = {},
 ): Promise<CreateRun> {
-  const env = { ...process.env, ...options.env, SERIALIZED_INPUTS: JSON.stringify(inputs) };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...options.env,
+    SERIALIZED_INPUTS: JSON.stringify(inputs),
+    SERIALIZED_CONFIG: JSON.stringify(options.config ?? {}),
+  };
+  // An explicit undefined removes a variable of this process (AWS_REGION, ...).
+  for (const [key, value] of Object.entries(options.env ?? {})) if (value === undefined) delete env[key];
   const run = await runChild(
     ["-T", "-P", "tsconfig.json"],
     ["create", name],

@@ -6,7 +6,9 @@
  *
  *   serializedProviders.ts check-all      every provider loads and runs `check({}, {})`
  *   serializedProviders.ts create NAME    the loaded copy's `create` with the JSON inputs
- *                                         in $SERIALIZED_INPUTS (not argv: they may hold passwords)
+ *                                         in $SERIALIZED_INPUTS (not argv: they may hold passwords),
+ *                                         after `configure` with the stack config in
+ *                                         $SERIALIZED_CONFIG ({"aws:region": ...}), as the engine does
  *
  * The report is the last line on stdout: `pulumi.log` writes to stdout outside an engine.
  */
@@ -19,7 +21,7 @@ const requireFromString = require("require-from-string") as (
   filename?: string,
 ) => Record<string, unknown>;
 
-const METHODS = ["check", "diff", "create", "read", "update", "delete"] as const;
+const METHODS = ["configure", "check", "diff", "create", "read", "update", "delete"] as const;
 
 export interface SerializationReport {
   name: string;
@@ -90,6 +92,20 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(reports)}\n`);
   } else if (mode === "create" && name) {
     const { bytes, handler } = await load(name);
+    if (handler.configure) {
+      const config = JSON.parse(process.env.SERIALIZED_CONFIG ?? "{}") as Record<string, string>;
+      const get = (key: string) => config[key.includes(":") ? key : `tines-maintenance:${key}`];
+      await handler.configure({
+        config: {
+          get,
+          require: (key: string) => {
+            const value = get(key);
+            if (value === undefined) throw new Error(`Missing required configuration key: ${key}`);
+            return value;
+          },
+        },
+      });
+    }
     const result = await handler.create!(JSON.parse(process.env.SERIALIZED_INPUTS ?? "{}"));
     const report: CreateReport = { bytes, result: { id: result.id, outs: result.outs ?? {} } };
     process.stdout.write(`\n${JSON.stringify(report)}\n`);

@@ -37,6 +37,7 @@ describe("composeServiceProvider against a real Docker engine", () => {
     await test.engine.start(id);
     const read = await provider.read!(created.id, created.outs);
     expect(read.props).toMatchObject({ count: 1 });
+    expect(read.inputs).toMatchObject({ service: "tines-app", count: 1 });
     expect((await provider.diff!(created.id, read.props, inputs(p, "tines-app", 0))).changes).toBe(true);
   });
 });

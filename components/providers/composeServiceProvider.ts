@@ -51,7 +51,17 @@ export const composeServiceProvider: pulumi.dynamic.ResourceProvider = timed({
     const current = props as ComposeServiceOutputs;
     const engine = createDockerEngine(resolveDockerHost(current.dockerHost));
     const containers = await engine.listServiceContainers(current.projectName, current.service);
-    return { id, props: { ...current, count: containers.filter((c) => isUp(c.State)).length } };
+    const count = containers.filter((c) => isUp(c.State)).length;
+    // As inputs too, so that `preview --refresh` shows the way back (`count: 1 => 0`).
+    const inputs: ComposeServiceInputs = {
+      projectName: current.projectName,
+      service: current.service,
+      count,
+      ...(current.dockerHost !== undefined ? { dockerHost: current.dockerHost } : {}),
+      timeoutSeconds: current.timeoutSeconds,
+      pollSeconds: current.pollSeconds,
+    };
+    return { id, props: { ...current, count }, inputs };
   },
   async delete() {
     // Never touch the containers: they belong to the operator's compose project.

@@ -51,6 +51,8 @@ describe("ecsServiceCountProvider against moto", () => {
     await api.setDesiredCount(cluster, service, 3);
     const read = await provider.read!(created.id, created.outs);
     expect(read.props).toMatchObject({ desiredCount: 3 });
+    // The inputs too, so that the engine's preview shows `desiredCount: 3 => 0`.
+    expect(read.inputs).toMatchObject({ cluster, service, desiredCount: 3 });
     const diff = await provider.diff!(created.id, read.props, inputs(cluster, service, 0));
     expect(diff.changes).toBe(true);
   });

@@ -4,6 +4,7 @@
  * `delete` only forgets it.
  */
 import type * as pulumi from "@pulumi/pulumi";
+import { awsSettingsFromConfig, type AwsSettings } from "../../lib/aws/settings";
 import { createEcsApi } from "../../lib/ecs/api";
 import {
   checkEcsInputs,
@@ -15,11 +16,15 @@ import { scaleEcsService } from "../../lib/ecs/scale";
 import { pulumiReporter } from "./pulumiReporter";
 import { timed } from "./timed";
 
+// The stack's `aws:*` settings, filled by `configure` in the provider process: the serialized
+// provider carries none of them, so a new profile or region applies without touching state.
+const stackSettings: { aws: AwsSettings } = { aws: {} };
+
 async function apply(
   inputs: EcsServiceCountInputs,
   olds: Partial<EcsServiceCountOutputs>,
 ): Promise<EcsServiceCountOutputs> {
-  const api = createEcsApi({ region: inputs.region, endpoint: inputs.endpoint });
+  const api = createEcsApi({ region: inputs.region, endpoint: inputs.endpoint, aws: stackSettings.aws });
   const result = await scaleEcsService(
     api,
     {
@@ -38,6 +43,9 @@ async function apply(
 }
 
 export const ecsServiceCountProvider: pulumi.dynamic.ResourceProvider = timed({
+  async configure(req) {
+    stackSettings.aws = awsSettingsFromConfig((key) => req.config.get(key));
+  },
   async check(_olds, news) {
     return { inputs: news, failures: checkEcsInputs(news) };
   },
@@ -53,14 +61,23 @@ export const ecsServiceCountProvider: pulumi.dynamic.ResourceProvider = timed({
     return { outs: await apply(news, olds) };
   },
   async read(id, props) {
-    // Refresh records the live count, so the next update puts a drifted service back.
+    // Refresh records the live count in the outputs and in the inputs, so `preview --refresh`
+    // shows a hand-made change as `desiredCount: 5 => 3` and the next update puts it back.
     const current = props as EcsServiceCountOutputs;
-    const api = createEcsApi({ region: current.region, endpoint: current.endpoint });
+    const api = createEcsApi({ region: current.region, endpoint: current.endpoint, aws: stackSettings.aws });
     const live = (await api.describeService(current.cluster, current.service)).services?.[0];
-    return {
-      id,
-      props: live ? { ...current, desiredCount: live.desiredCount ?? current.desiredCount } : current,
+    if (!live) return { id, props: current };
+    const desiredCount = live.desiredCount ?? current.desiredCount;
+    const inputs: EcsServiceCountInputs = {
+      cluster: current.cluster,
+      service: current.service,
+      desiredCount,
+      ...(current.region !== undefined ? { region: current.region } : {}),
+      ...(current.endpoint !== undefined ? { endpoint: current.endpoint } : {}),
+      timeoutSeconds: current.timeoutSeconds,
+      pollSeconds: current.pollSeconds,
     };
+    return { id, props: { ...current, desiredCount }, inputs };
   },
   async delete() {
     // Never touch the service: it belongs to the tooling that created it.

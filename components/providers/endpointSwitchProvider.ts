@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { awsSettingsFromConfig, type AwsSettings } from "../../lib/aws/settings";
 import { redisHost } from "../../lib/endpoints/config";
 import {
   appliedFrom,
@@ -48,6 +49,9 @@ export interface EndpointSwitchOutputs {
   previousRedisHost?: string;
 }
 
+// The stack's `aws:*` settings for S3 / Secrets Manager targets, filled by `configure`.
+const stackSettings: { aws: AwsSettings } = { aws: {} };
+
 function applied(outs: Partial<EndpointSwitchOutputs> | undefined): AppliedEndpoints | undefined {
   if (!outs || (outs.databaseHost === undefined && outs.redisUrlSha256 === undefined)) return undefined;
   return { databaseHost: outs.databaseHost, redisUrlSha256: outs.redisUrlSha256, redisHost: outs.redisHost };
@@ -77,7 +81,7 @@ async function apply(inputs: EndpointSwitchInputs, previous: Partial<EndpointSwi
         previous: inputs.live ?? {},
         backup: undefined,
       }
-    : await writeTarget(inputs.target, inputs.keys, inputs);
+    : await writeTarget(inputs.target, inputs.keys, inputs, new Date(), stackSettings.aws);
   if (!result.changed) return { ...pickHistory(previous), ...base };
   pulumi.log.info(
     `endpoint-switch: new ${Object.keys(inputs.keys)
@@ -105,7 +109,7 @@ function isKubernetes(target: TargetSpec): boolean {
 async function liveApplied(inputs: EndpointSwitchInputs): Promise<AppliedEndpoints | undefined> {
   const live = isKubernetes(inputs.target)
     ? inputs.live
-    : await readTarget(inputs.target, inputs.keys).catch((error: unknown) => {
+    : await readTarget(inputs.target, inputs.keys, stackSettings.aws).catch((error: unknown) => {
         throw new MaintenanceError(
           `endpoint-switch: reading ${describeTarget(inputs.target)} failed: ${oneLine(error)}`,
         );
@@ -130,6 +134,10 @@ function pickHistory(previous: Partial<EndpointSwitchOutputs> | undefined): Part
  * counts the service steps reached. Deleting it leaves the target as it is.
  */
 export const endpointSwitchProvider: pulumi.dynamic.ResourceProvider = timed({
+  async configure(req: pulumi.dynamic.ConfigureRequest) {
+    stackSettings.aws = awsSettingsFromConfig((key) => req.config.get(key));
+  },
+
   async check(olds: Partial<EndpointSwitchInputs>, news: EndpointSwitchInputs) {
     const known = olds.databaseHost !== undefined || olds.redisUrl !== undefined;
     // A first registration compares with the live target (a read), so even that is refused at preview.

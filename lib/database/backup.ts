@@ -25,12 +25,13 @@ import { describeSchema } from "./inspect";
 import { findPgTools, runPgTool, serverMajor } from "./pgTools";
 import { tableProgress, formatBytes } from "./progress";
 import { connect } from "./session";
+import { awsClientConfig, type AwsSettings } from "../aws/settings";
 
 export interface BackupOptions {
   url: string;
   /** Local directory; required unless s3 is given. */
   directory?: string;
-  s3?: { bucket: string; prefix?: string; region?: string; endpoint?: string };
+  s3?: { bucket: string; prefix?: string; region?: string; endpoint?: string; aws?: AwsSettings };
   stack: string;
   phase: string;
   compressLevel?: number;
@@ -140,10 +141,14 @@ export async function uploadFile(
 
 export function s3Client(s3: NonNullable<BackupOptions["s3"]>): S3Client {
   const { S3Client: Client } = require("@aws-sdk/client-s3") as typeof import("@aws-sdk/client-s3");
-  return new Client({
-    region: s3.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
-    ...(s3.endpoint ? { endpoint: s3.endpoint, forcePathStyle: true } : {}),
-  });
+  // `s3Region` / `s3Endpoint` override the stack's `aws:*` settings and the environment.
+  return new Client(
+    awsClientConfig(s3.aws ?? {}, "s3", {
+      region: s3.region,
+      endpoint: s3.endpoint,
+      fallbackRegion: "us-east-1",
+    }),
+  );
 }
 
 export async function backupDatabase(options: BackupOptions): Promise<BackupResult> {

@@ -3,6 +3,7 @@
  * dynamic providers so that they stay thin. Inputs carry the URLs (Pulumi secrets); the
  * outputs never do: only redacted locations, sizes, checksums and the comparison summary.
  */
+import type { AwsSettings } from "../aws/settings";
 import type { ProgressReporter } from "../progress";
 import { redactUrl } from "../redact";
 import { backupDatabase } from "./backup";
@@ -120,6 +121,7 @@ export function migrationDiff(olds: Record<string, unknown>, news: Record<string
 export async function runBackupGate(
   inputs: BackupGateInputs,
   reporter: ProgressReporter,
+  aws: AwsSettings = {},
 ): Promise<BackupGateOutputs> {
   const result = await backupDatabase({
     url: inputs.url,
@@ -131,6 +133,7 @@ export async function runBackupGate(
           prefix: inputs.s3Prefix,
           region: inputs.s3Region || undefined,
           endpoint: inputs.s3Endpoint || undefined,
+          aws,
         }
       : undefined,
     stack: inputs.stack,

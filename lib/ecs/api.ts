@@ -6,13 +6,17 @@
  */
 import type { DescribeServicesCommandOutput } from "@aws-sdk/client-ecs";
 import type { ScalableTarget } from "@aws-sdk/client-application-auto-scaling";
+import { awsClientConfig, type AwsSettings } from "../aws/settings";
 
 export interface EcsEndpoint {
+  /** `ecs.region`: overrides `aws:region` and the environment. */
   region?: string;
   /** An emulator or a VPC endpoint; used for both ECS and Application Auto Scaling. */
   endpoint?: string;
   /** Only for tests against an emulator; otherwise the SDK's default credential chain applies. */
   credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** The stack's `aws:*` settings, from the provider's configure request. */
+  aws?: AwsSettings;
 }
 
 export interface ScalableTargetBounds {
@@ -37,13 +41,13 @@ export function createEcsApi(endpoint: EcsEndpoint): EcsApi {
   const ecsSdk = require("@aws-sdk/client-ecs") as typeof import("@aws-sdk/client-ecs");
   const aasSdk =
     require("@aws-sdk/client-application-auto-scaling") as typeof import("@aws-sdk/client-application-auto-scaling");
-  const clientConfig = {
-    ...(endpoint.region ? { region: endpoint.region } : {}),
-    ...(endpoint.endpoint ? { endpoint: endpoint.endpoint } : {}),
+  const override = { region: endpoint.region, endpoint: endpoint.endpoint };
+  const clientConfig = (service: "ecs" | "applicationautoscaling") => ({
+    ...awsClientConfig(endpoint.aws ?? {}, service, override),
     ...(endpoint.credentials ? { credentials: endpoint.credentials } : {}),
-  };
-  const ecs = new ecsSdk.ECSClient(clientConfig);
-  const aas = new aasSdk.ApplicationAutoScalingClient(clientConfig);
+  });
+  const ecs = new ecsSdk.ECSClient(clientConfig("ecs"));
+  const aas = new aasSdk.ApplicationAutoScalingClient(clientConfig("applicationautoscaling"));
   const dimension = {
     ServiceNamespace: "ecs" as const,
     ScalableDimension: "ecs:service:DesiredCount" as const,

@@ -7,6 +7,7 @@
  */
 import type * as S3 from "@aws-sdk/client-s3";
 import type * as SecretsManager from "@aws-sdk/client-secrets-manager";
+import { awsClientConfig, type AwsSettings } from "../aws/settings";
 import { MaintenanceError, isMaintenanceError, oneLine } from "../errors";
 import { redactSecrets } from "../redact";
 import { backupSuffix, readEnvValue, rewriteEnvFile, rewriteEnvText } from "./envFile";
@@ -63,23 +64,20 @@ export function describeTarget(target: TargetSpec): string {
   }
 }
 
-function awsConfig(target: { region?: string; endpoint?: string }) {
-  return {
-    region: target.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
-    ...(target.endpoint ? { endpoint: target.endpoint } : {}),
-  };
-}
-
-function s3Client(target: Extract<TargetSpec, { kind: "s3-env-file" }>): S3.S3Client {
+/** The target's own `region` / `endpoint` override the stack's `aws:*` settings. */
+function s3Client(target: Extract<TargetSpec, { kind: "s3-env-file" }>, aws: AwsSettings): S3.S3Client {
   const { S3Client } = require("@aws-sdk/client-s3") as typeof S3;
-  return new S3Client({ ...awsConfig(target), forcePathStyle: target.endpoint !== undefined });
+  return new S3Client(awsClientConfig(aws, "s3", { ...target, fallbackRegion: "us-east-1" }));
 }
 
 function secretsClient(
   target: Extract<TargetSpec, { kind: "secrets-manager" }>,
+  aws: AwsSettings,
 ): SecretsManager.SecretsManagerClient {
   const { SecretsManagerClient } = require("@aws-sdk/client-secrets-manager") as typeof SecretsManager;
-  return new SecretsManagerClient(awsConfig(target));
+  return new SecretsManagerClient(
+    awsClientConfig(aws, "secretsmanager", { ...target, fallbackRegion: "us-east-1" }),
+  );
 }
 
 async function readS3Text(client: S3.S3Client, bucket: string, key: string) {
@@ -105,6 +103,7 @@ function parseSecretJson(text: string | undefined, secretId: string): Record<str
 export async function readTarget(
   target: TargetSpec,
   keys: EndpointKeys,
+  aws: AwsSettings = {},
 ): Promise<EndpointValues | undefined> {
   switch (target.kind) {
     case "env-file": {
@@ -113,12 +112,12 @@ export async function readTarget(
       return fromVariables(keys, (key) => readEnvValue(text, key));
     }
     case "s3-env-file": {
-      const { text } = await readS3Text(s3Client(target), target.bucket, target.key);
+      const { text } = await readS3Text(s3Client(target, aws), target.bucket, target.key);
       return fromVariables(keys, (key) => readEnvValue(text, key));
     }
     case "secrets-manager": {
       const { GetSecretValueCommand } = require("@aws-sdk/client-secrets-manager") as typeof SecretsManager;
-      const secret = await secretsClient(target).send(
+      const secret = await secretsClient(target, aws).send(
         new GetSecretValueCommand({ SecretId: target.secretId }),
       );
       const json = parseSecretJson(secret.SecretString, target.secretId);
@@ -137,10 +136,11 @@ export async function writeTarget(
   keys: EndpointKeys,
   values: EndpointValues,
   now = new Date(),
+  aws: AwsSettings = {},
 ): Promise<WriteResult> {
   const variables = toVariables(keys, values);
   try {
-    return await write(target, keys, variables, now);
+    return await write(target, keys, variables, now, aws);
   } catch (error) {
     if (isMaintenanceError(error)) throw error;
     const text = oneLine(error);
@@ -155,6 +155,7 @@ async function write(
   keys: EndpointKeys,
   variables: Record<string, string>,
   now: Date,
+  aws: AwsSettings,
 ): Promise<WriteResult> {
   switch (target.kind) {
     case "env-file": {
@@ -167,7 +168,7 @@ async function write(
     }
     case "s3-env-file": {
       const { CopyObjectCommand, PutObjectCommand } = require("@aws-sdk/client-s3") as typeof S3;
-      const client = s3Client(target);
+      const client = s3Client(target, aws);
       const { text, object } = await readS3Text(client, target.bucket, target.key);
       const rewrite = rewriteEnvText(text, variables);
       const previous = fromVariables(keys, (key) => rewrite.previous[key]);
@@ -196,7 +197,7 @@ async function write(
     case "secrets-manager": {
       const { GetSecretValueCommand, PutSecretValueCommand } =
         require("@aws-sdk/client-secrets-manager") as typeof SecretsManager;
-      const client = secretsClient(target);
+      const client = secretsClient(target, aws);
       const current = await client.send(new GetSecretValueCommand({ SecretId: target.secretId }));
       const json = parseSecretJson(current.SecretString, target.secretId);
       const previous = fromVariables(keys, (key) =>

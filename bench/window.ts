@@ -1,0 +1,364 @@
+/**
+ * Benchmark: one whole maintenance window (shutdown, then startup) under the real Pulumi
+ * engine, against a shell script doing the seed's commands in order with the platform's own
+ * wait command, on the same platform in the same run.
+ *
+ *   npx tsx bench/window.ts [--platform ecs|compose] [--runs 1]
+ *
+ * ecs: moto plays ECS (the aws CLI from PyPI `awscli` runs the script); compose: the private
+ * dockerd of lib/compose/testing.ts with Tines-labelled containers (`docker compose stop/start`).
+ *
+ * Both methods are timed from outside, the same way: an observer polls the platform every
+ * 100 ms and records when each service's target was set and when the platform reported it
+ * reached. From those: the wall time; the platform's own wait (target set -> reached, summed);
+ * the start cost (launch -> first service touched) and the cost per step (one service touched
+ * -> the next, minus any gate's own wait in between). The program runs twice: with Pulumi's
+ * per-run TypeScript type-check (PULUMI_NODEJS_TRANSPILE_ONLY=false, the default before this
+ * project's Pulumi.yaml named tsconfig.pulumi.json) and with the project's fast path.
+ */
+import { execFile, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { DescribeServicesCommand, ECSClient } from "@aws-sdk/client-ecs";
+import { createEcsServices } from "../e2e/motoEcs";
+import { E2eStack } from "../e2e/pulumiCli";
+import { startMoto, startRedis, type RunningServer } from "../test/servers/localServers";
+
+const { values } = parseArgs({
+  options: {
+    platform: { type: "string", default: "ecs" },
+    runs: { type: "string", default: "1" },
+  },
+});
+const runs = Number(values.runs);
+const platformName = values.platform as "ecs" | "compose";
+if (!(runs >= 1) || !["ecs", "compose"].includes(platformName)) {
+  process.stderr.write("usage: --platform ecs|compose --runs N (N >= 1)\n");
+  process.exit(2);
+}
+
+/** Live counts before the window; the seed's scale-down order. */
+const COUNTS: Record<string, number> = {
+  "tines-app": 3,
+  "tines-sidekiq": 4,
+  "tines-command-runner": 2,
+  "pypi-server": 1,
+};
+const ORDER = Object.keys(COUNTS);
+
+interface Observation {
+  service: string;
+  /** When the target count was first seen set (ms since epoch). */
+  setAt: number;
+  /** When the platform first reported the target reached. */
+  reachedAt: number;
+}
+
+/** A platform as the observer sees it: per service, the target count and whether it is reached. */
+interface Platform {
+  name: string;
+  read(): Promise<Record<string, { target: number; reached: boolean }>>;
+  /** Runs the seed's commands for one phase; resolves when the script exits. */
+  script(phase: "shutdown" | "running"): Promise<void>;
+  /** Stack config for the program. */
+  config: Record<string, string | number | boolean>;
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls the platform while `run` runs; returns what changed and when. */
+async function observe(platform: Platform, phase: "shutdown" | "running", run: () => Promise<unknown>) {
+  const goal = (service: string) => (phase === "shutdown" ? 0 : COUNTS[service]);
+  const seen = new Map<string, Partial<Observation>>();
+  let done = false;
+  const poller = (async () => {
+    while (!done) {
+      const now = Date.now();
+      const state = await platform.read();
+      for (const service of ORDER) {
+        const s = state[service];
+        if (!s || s.target !== goal(service)) continue;
+        const o = seen.get(service) ?? { service, setAt: now };
+        if (s.reached && o.reachedAt === undefined) o.reachedAt = now;
+        seen.set(service, o);
+      }
+      await sleep(100);
+    }
+  })();
+  const started = Date.now();
+  await run();
+  const ended = Date.now();
+  await sleep(250);
+  done = true;
+  await poller;
+  const observations = [...seen.values()].filter((o): o is Observation => o.reachedAt !== undefined);
+  observations.sort((a, b) => a.setAt - b.setAt);
+  if (observations.length !== ORDER.length) {
+    throw new Error(`bench: ${phase} reached ${observations.length}/${ORDER.length} services`);
+  }
+  return { started, ended, observations };
+}
+
+interface WindowRow {
+  method: string;
+  phase: string;
+  wall: number;
+  platformWait: number;
+  start: number;
+  perStep: number;
+  tail: number;
+  gates: number;
+}
+
+function summarise(
+  method: string,
+  phase: string,
+  run: Awaited<ReturnType<typeof observe>>,
+  gateSeconds = 0,
+): WindowRow {
+  const { started, ended, observations } = run;
+  const s = (ms: number) => ms / 1000;
+  const intervals = observations.slice(1).map((o, i) => o.setAt - observations[i].setAt);
+  const steps = (intervals.reduce((a, b) => a + b, 0) - gateSeconds * 1000) / intervals.length;
+  return {
+    method,
+    phase,
+    wall: s(ended - started),
+    platformWait: s(observations.reduce((a, o) => a + (o.reachedAt - o.setAt), 0)),
+    start: s(observations[0].setAt - started),
+    perStep: s(steps),
+    tail: s(ended - observations[observations.length - 1].setAt),
+    gates: gateSeconds,
+  };
+}
+
+async function ecsPlatform(): Promise<Platform> {
+  const moto = await startMoto();
+  const cluster = "tines-bench";
+  const ecs = { endpoint: moto.url, region: "us-east-1", cluster };
+  await createEcsServices(ecs, COUNTS);
+  const client = new ECSClient({
+    endpoint: moto.url,
+    region: "us-east-1",
+    credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
+  });
+  const awsEnv = {
+    AWS_ACCESS_KEY_ID: "testing",
+    AWS_SECRET_ACCESS_KEY: "testing",
+    AWS_DEFAULT_REGION: "us-east-1",
+  };
+  return {
+    name: "ecs (moto)",
+    async read() {
+      const out = await client.send(new DescribeServicesCommand({ cluster, services: ORDER }));
+      return Object.fromEntries(
+        (out.services ?? []).map((s) => [
+          s.serviceName ?? "",
+          {
+            target: s.desiredCount ?? -1,
+            reached: s.runningCount === s.desiredCount && (s.deployments?.length ?? 0) <= 1,
+          },
+        ]),
+      );
+    },
+    script(phase) {
+      const order = phase === "shutdown" ? ORDER : [...ORDER].reverse();
+      const pairs = order.map((s) => `${s}=${COUNTS[s]}`).join(" ");
+      return run("bash", [path.join(__dirname, "seed", "ecs-window.sh"), phase, cluster, pairs], {
+        ...awsEnv,
+        AWS_ENDPOINT_URL_ARGS: `--endpoint-url ${moto.url}`,
+      });
+    },
+    config: { platform: "ecs", "ecs.cluster": cluster, "ecs.endpoint": moto.url, "aws:region": "us-east-1" },
+    env: { AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing" },
+    stop: () => moto.stop(),
+  };
+}
+
+/** Compose v2 from the machine's tools cache (scripts/build-go-tools.sh), else the docker CLI plugin. */
+function composeCommand(): [string, string[]] {
+  const toolsDir = process.env.TINES_TOOLS_DIR ?? "/var/cache/tines-maintenance";
+  const cached = existsSync(toolsDir)
+    ? readdirSync(toolsDir)
+        .filter((d) => d.startsWith("compose-v"))
+        .map((d) => path.join(toolsDir, d, "bin", "docker-compose"))
+        .find((bin) => existsSync(bin))
+    : undefined;
+  return cached ? [cached, []] : ["docker", ["compose"]];
+}
+
+async function composePlatform(): Promise<Platform> {
+  const { startTestEngine, TEST_IMAGE } = await import("../lib/compose/testing");
+  const test = await startTestEngine();
+  const project = "tines-bench";
+  const dir = mkdtempSync(path.join(os.tmpdir(), "tines-bench-compose-"));
+  const services = ORDER.map(
+    (name) =>
+      `  ${name}:\n    image: ${TEST_IMAGE}\n    command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]\n` +
+      `    stop_grace_period: 40s\n    deploy:\n      replicas: ${COUNTS[name]}\n`,
+  );
+  writeFileSync(path.join(dir, "compose.yaml"), `name: ${project}\nservices:\n${services.join("")}`);
+  const dockerEnv = { DOCKER_HOST: test.dockerHost };
+  const [composeBin, composePrefix] = composeCommand();
+  const compose = (args: string[]) =>
+    run(composeBin, [...composePrefix, "--project-directory", dir, ...args], dockerEnv);
+  await compose(["up", "-d"]);
+  return {
+    name: "compose (private dockerd)",
+    async read() {
+      const res = await test.engine.request(
+        "GET",
+        `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ label: [`com.docker.compose.project=${project}`] }))}`,
+      );
+      const containers = JSON.parse(res.body) as Array<{ State: string; Labels: Record<string, string> }>;
+      const out: Record<string, { target: number; reached: boolean }> = {};
+      for (const service of ORDER) {
+        const mine = containers.filter((c) => c.Labels["com.docker.compose.service"] === service);
+        const running = mine.filter((c) => c.State === "running").length;
+        out[service] = { target: running, reached: true };
+      }
+      return out;
+    },
+    script(phase) {
+      const order = phase === "shutdown" ? ORDER : [...ORDER].reverse();
+      const verb = phase === "shutdown" ? "stop" : "start";
+      return (async () => {
+        for (const service of order) await compose([verb, service]);
+      })();
+    },
+    config: {
+      platform: "compose",
+      "compose.projectName": project,
+      "compose.projectDirectory": dir,
+      "compose.dockerHost": test.dockerHost,
+    },
+    env: dockerEnv,
+    async stop() {
+      await run("docker", ["compose", "--project-directory", dir, "down", "-t", "1"], dockerEnv).catch(
+        () => undefined,
+      );
+      await test.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function run(cmd: string, args: string[], env: Record<string, string>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { env: { ...process.env, ...env }, maxBuffer: 16 << 20 }, (error, _out, stderr) => {
+      if (error) reject(new Error(`${cmd} ${args.join(" ")}: ${stderr || error.message}`));
+      else resolve();
+    });
+  });
+}
+
+async function programWindow(
+  platform: Platform,
+  redis: RunningServer,
+  mode: "typecheck" | "fast",
+  rows: WindowRow[],
+  measure: boolean,
+) {
+  const stack = new E2eStack({
+    stack: `bench-${mode}`,
+    env: { ...platform.env, ...(mode === "typecheck" ? { PULUMI_NODEJS_TRANSPILE_ONLY: "false" } : {}) },
+  });
+  try {
+    await stack.init();
+    await stack.setConfig({
+      ...platform.config,
+      phase: "shutdown",
+      ...Object.fromEntries(ORDER.map((s) => [`services.${s}`, COUNTS[s]])),
+      stepTimeoutSeconds: 120,
+      "sidekiq.preflight": "off",
+      "sidekiq.intervalSeconds": 1,
+      "sidekiq.windowSeconds": 2,
+      "sidekiq.settleSeconds": 1,
+    });
+    await stack.setSecret("sidekiq.redisUrl", redis.url);
+    // The first two updates create the stack's resources; windows after that are updates.
+    for (const round of measure ? [0, 1] : [0]) {
+      for (const phase of ["shutdown", "running"] as const) {
+        await stack.setConfig({ phase });
+        let code = 0;
+        let out = "";
+        const observed = await observe(platform, phase, async () => {
+          const result = await stack.up(`bench ${mode} ${phase}`);
+          code = result.code;
+          out = result.stdout + result.stderr;
+        });
+        if (code !== 0) throw new Error(`pulumi up (${phase}) failed:\n${out}`);
+        const outputs = phase === "shutdown" ? await stack.outputs() : {};
+        const drain = (outputs.audit as { sidekiqDrain?: { waitedSeconds?: number } } | undefined)
+          ?.sidekiqDrain;
+        if (round === 1 || !measure)
+          rows.push(
+            summarise(
+              `program (${mode === "fast" ? "fast path" : "type-check"})`,
+              phase,
+              observed,
+              drain?.waitedSeconds ?? 0,
+            ),
+          );
+      }
+    }
+  } finally {
+    stack.remove();
+  }
+}
+
+async function main(): Promise<void> {
+  if (spawnSync(platformName === "ecs" ? "aws" : "docker", ["--version"]).status !== 0) {
+    throw new Error(
+      platformName === "ecs" ? "the aws CLI is missing: pip install awscli" : "docker CLI missing",
+    );
+  }
+  const redis = await startRedis();
+  const platform = platformName === "ecs" ? await ecsPlatform() : await composePlatform();
+  const rows: WindowRow[] = [];
+  try {
+    for (let i = 0; i < runs; i++) {
+      for (const phase of ["shutdown", "running"] as const) {
+        rows.push(
+          summarise("seed script", phase, await observe(platform, phase, () => platform.script(phase))),
+        );
+      }
+      await programWindow(platform, redis, "typecheck", rows, true);
+      await programWindow(platform, redis, "fast", rows, true);
+    }
+  } finally {
+    await platform.stop();
+    await redis.stop();
+  }
+  const f = (n: number) => n.toFixed(2);
+  console.log(`\nwindow on ${platform.name}, ${ORDER.length} services, ${runs} run(s); seconds\n`);
+  console.log(
+    "| method | phase | wall | platform's own wait | launch -> first step | per step (gates excluded) | last step -> exit | gates |",
+  );
+  console.log("|---|---|---|---|---|---|---|---|");
+  for (const r of rows) {
+    console.log(
+      `| ${r.method} | ${r.phase} | ${f(r.wall)} | ${f(r.platformWait)} | ${f(r.start)} | ${f(r.perStep)} | ${f(r.tail)} | ${f(r.gates)} |`,
+    );
+  }
+  const mean = (method: string, key: keyof WindowRow) => {
+    const xs = rows.filter((r) => r.method === method).map((r) => r[key] as number);
+    return xs.reduce((a, b) => a + b, 0) / xs.length;
+  };
+  const seed = mean("seed script", "perStep");
+  for (const method of ["program (type-check)", "program (fast path)"]) {
+    console.log(
+      `${method}: per-step overhead vs the seed script ${f(mean(method, "perStep") - seed)} s; ` +
+        `fixed cost (launch + exit) ${f(mean(method, "start") + mean(method, "tail"))} s vs ${f(mean("seed script", "start") + mean("seed script", "tail"))} s`,
+    );
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
