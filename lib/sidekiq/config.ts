@@ -23,7 +23,9 @@ export const HEARTBEAT_MARGIN_SECONDS = 2;
 
 /** The quiet time the gate needs before it passes, given the slowest heartbeat it has seen. */
 export function settleNeeded(settleSeconds: number, heartbeat: number | undefined): number {
-  return heartbeat === undefined ? settleSeconds : Math.max(settleSeconds, heartbeat + HEARTBEAT_MARGIN_SECONDS);
+  return heartbeat === undefined
+    ? settleSeconds
+    : Math.max(settleSeconds, heartbeat + HEARTBEAT_MARGIN_SECONDS);
 }
 
 /**

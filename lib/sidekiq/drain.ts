@@ -115,7 +115,9 @@ export function evaluateWindow(samples: readonly DrainSample[], limits: Limits):
   const settled = (last.at - runStart.at) / 1000;
   if (settled < needed) {
     const raised =
-      needed > limits.settleSeconds ? `, raised from ${limits.settleSeconds}s to cover a ${heartbeat}s Sidekiq heartbeat` : "";
+      needed > limits.settleSeconds
+        ? `, raised from ${limits.settleSeconds}s to cover a ${heartbeat}s Sidekiq heartbeat`
+        : "";
     return {
       pass: false,
       reason: `settling: quiet for ${formatSeconds(settled)} of ${formatSeconds(needed)}${raised}`,

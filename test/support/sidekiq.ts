@@ -63,7 +63,9 @@ export async function startSidekiq(options: SidekiqServerOptions): Promise<Sidek
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const spawnError = new Promise<never>((_, reject) =>
-    child.once("error", (error) => reject(new Error(`test sidekiq: cannot start sidekiq (${error.message}); ${SETUP_HINT}`))),
+    child.once("error", (error) =>
+      reject(new Error(`test sidekiq: cannot start sidekiq (${error.message}); ${SETUP_HINT}`)),
+    ),
   );
   const redis = new Redis(options.redisUrl);
   try {
@@ -113,6 +115,8 @@ export interface RubySidekiqReport {
   identities: string[];
   beats: number[];
   jids: Record<"queued" | "scheduled" | "retry" | "dead" | "working" | "done", string[]>;
+  /** When each finished job finished, epoch seconds. */
+  doneAt: Record<string, number>;
 }
 
 function ruby<T>(redisUrl: string, request: object): Promise<T> {
@@ -159,7 +163,11 @@ export function rubyReport(redisUrl: string): Promise<RubySidekiqReport> {
 }
 
 /** Poll until `check` returns true, or fail naming `what`. */
-export async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+export async function waitUntil(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);

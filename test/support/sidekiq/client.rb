@@ -41,6 +41,7 @@ answer =
         "working" => Sidekiq::Workers.new.map { |_p, _t, work| work["payload"]["jid"] },
         "done" => Sidekiq.redis { |r| r.lrange("test:done", 0, -1) },
       },
+      "doneAt" => Sidekiq.redis { |r| r.hgetall("test:done_at") }.transform_values(&:to_f),
     }
   else
     raise ArgumentError, "unknown op #{request["op"]}"

@@ -15,7 +15,10 @@ end
 
 module TestJobDone
   def record_done
-    Sidekiq.redis { |r| r.rpush("test:done", jid) }
+    Sidekiq.redis do |r|
+      r.rpush("test:done", jid)
+      r.hset("test:done_at", jid, Time.now.to_f)
+    end
   end
 end
 
