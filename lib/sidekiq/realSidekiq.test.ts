@@ -13,7 +13,7 @@ import {
   type SidekiqServer,
 } from "../../test/support/sidekiq";
 import type { ProgressReporter } from "../progress";
-import { readSnapshot } from "./api";
+import { pendingTotal, readSnapshot } from "./api";
 import type { DrainSettings } from "./config";
 import { waitForDrain } from "./drain";
 import { urlWithDb } from "./testFixtures";
@@ -120,6 +120,35 @@ describe("queue report against a real Sidekiq 6.4", () => {
     expect(lostJobs(after, [...retried, ...running, ...queued, ...scheduled])).toEqual([]);
     expect((await read()).processes).toBe(0);
   });
+});
+
+describe("scheduled jobs, retries and the dead set made by a real Sidekiq 6.4", () => {
+  it("counts what is due within the look-ahead as Sidekiq's sets hold it", async () => {
+    const server = await sidekiq({ concurrency: 2 });
+    await pushJobs(url, "FailJob", [5]);
+    await pushJobs(url, "FailJob", [600]);
+    await pushJobs(url, "DeadJob", []);
+    await pushJobs(url, "SleepJob", [1], { in: 30 });
+    await pushJobs(url, "SleepJob", [1], { in: 3600 });
+    await waitUntil("two retries and one dead job", async () => {
+      const r = await rubyReport(url);
+      return r.retries === 2 && r.dead === 1;
+    });
+    // Stopped, so the poller cannot move the due retry back to its queue while we compare.
+    servers.splice(servers.indexOf(server), 1);
+    await server.stop();
+    const ruby = await rubyReport(url);
+    const ours = await readSnapshot({ url }, 120);
+    expect({ scheduled: ours.scheduled, retries: ours.retries, dead: ours.dead }).toEqual({
+      scheduled: ruby.scheduled,
+      retries: ruby.retries,
+      dead: ruby.dead,
+    });
+    // The retry due in 5-14 s (Sidekiq adds up to 9 s of jitter) and the job scheduled in 30 s.
+    expect(ours).toMatchObject({ scheduled: 2, retries: 2, dead: 1, scheduledDue: 1, retriesDue: 1 });
+    expect(pendingTotal(ours)).toBe(2);
+    expect((await readSnapshot({ url }, 7200)).scheduledDue).toBe(2);
+  }, 60_000);
 });
 
 describe("drain gate against a real Sidekiq 6.4", () => {

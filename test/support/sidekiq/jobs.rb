@@ -55,3 +55,13 @@ class FailJob
     raise TestJobFailure, retry_in.to_i
   end
 end
+
+# Fails with no retries allowed, so Sidekiq sends it straight to the dead set.
+class DeadJob
+  include Sidekiq::Worker
+  sidekiq_options retry: 0, backtrace: false
+
+  def perform
+    raise "DeadJob fails on purpose, no retries"
+  end
+end
