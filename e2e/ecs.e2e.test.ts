@@ -98,7 +98,8 @@ describe("ecs on moto, real Redis and PostgreSQL, real Pulumi CLI", () => {
       "sidekiq.intervalSeconds": 1,
       "sidekiq.windowSeconds": 3,
       "sidekiq.settleSeconds": 2,
-      "sidekiq.timeoutSeconds": 10,
+      // The least the validation accepts for settle 2 at interval 1: 12 s (a Sidekiq 7/8 heartbeat + 2 s) + 2 intervals.
+      "sidekiq.timeoutSeconds": 14,
       "sidekiq.preflightSeconds": 2,
       "database.backup.directory": backupDir,
     });

@@ -14,7 +14,11 @@ const usage =
   "drain-wait --redis-url URL --interval S --window S --max-size N --timeout S " +
   "[--settle S] [--max-busy N] [--namespace NS]";
 
-const FLAG_OF: Record<string, string> = { settleSeconds: "--settle", intervalSeconds: "--interval" };
+const FLAG_OF: Record<string, string> = {
+  settleSeconds: "--settle",
+  intervalSeconds: "--interval",
+  timeoutSeconds: "--timeout",
+};
 
 export function drainWaitSettings(flags: Record<string, string | boolean | undefined>): DrainSettings {
   const str = (name: string) => flags[name] as string | undefined;

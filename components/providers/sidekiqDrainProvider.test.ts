@@ -101,10 +101,20 @@ describe("sidekiqDrainProvider against redis-server", () => {
       { property: "redisUrl", reason: 'must be a redis:// or rediss:// URL, got scheme "http"' },
       { property: "maxSize", reason: "must be a number >= 0" },
     ]);
-    expect((await drain.check!({}, drainInputs({ settleSeconds: 60 }))).failures).toEqual([
+    expect(
+      (await drain.check!({}, drainInputs({ settleSeconds: 60, timeoutSeconds: 120 }))).failures,
+    ).toEqual([
       {
         property: "settleSeconds",
         reason: "must be <= windowSeconds (30); the settled run must fit in the window",
+      },
+    ]);
+    // A timeout the gate could not pass within against a Sidekiq 7/8 (10 s heartbeat).
+    expect((await drain.check!({}, drainInputs({ timeoutSeconds: 2 }))).failures).toEqual([
+      {
+        property: "timeoutSeconds",
+        reason:
+          "must be >= 12.2 (a settle of 12s, which covers a Sidekiq 7/8 heartbeat, plus two intervals of 0.1s), or the gate could never pass",
       },
     ]);
     expect(

@@ -13,7 +13,7 @@
 import type Redis from "ioredis";
 import { MaintenanceError, isMaintenanceError, oneLine } from "../errors";
 import { redactSecrets, redactUrl } from "../redact";
-import { parseRedisUrl } from "./config";
+import { parseRedisUrl, SLOWEST_HEARTBEAT_SECONDS } from "./config";
 
 export interface QueueInfo {
   name: string;
@@ -21,6 +21,32 @@ export interface QueueInfo {
   /** Seconds since the oldest job was enqueued (0 when empty), as Sidekiq::Queue#latency. */
   latency: number;
   paused: boolean;
+}
+
+/**
+ * How often a Sidekiq process writes its heartbeat, and with it its busy count: Sidekiq 6
+ * (launcher.rb BEAT_PAUSE = 5; its process info has no `version`) every 5 s, Sidekiq 7 and 8
+ * (which put `version` in the info) every 10 s. A version this code does not know is taken
+ * as the slowest known, so the gate errs towards waiting.
+ */
+export function heartbeatSeconds(version: string | undefined): number {
+  if (version === undefined) return 5;
+  const major = Number(/^(\d+)\./.exec(version)?.[1]);
+  return Number.isFinite(major) && major <= 6 ? 5 : SLOWEST_HEARTBEAT_SECONDS;
+}
+
+/** One live Sidekiq process as its heartbeat hash shows it. */
+export interface ProcessBeat {
+  identity: string;
+  /** Sidekiq::VERSION from the process info (7+); undefined for Sidekiq 6 and older. */
+  version?: string;
+  /** Jobs in flight at its last heartbeat. */
+  busy: number;
+  /** Its last heartbeat, epoch seconds by the Sidekiq host's clock. */
+  beat: number;
+  /** Seconds from `beat` to the Redis server time of the read (hosts' clocks may differ). */
+  ageSeconds: number;
+  heartbeatSeconds: number;
 }
 
 export interface SidekiqSnapshot {
@@ -40,6 +66,8 @@ export interface SidekiqSnapshot {
   busy: number;
   /** Live Sidekiq processes (heartbeat hash still present). */
   processes: number;
+  /** The live processes, by identity. */
+  processList: ProcessBeat[];
 }
 
 export interface RedisTarget {
@@ -166,7 +194,7 @@ export async function readSnapshotWith(
   const pipe = client.pipeline();
   for (const name of names) pipe.llen(k(`queue:${name}`)).lindex(k(`queue:${name}`), -1);
   pipe.zcount(k("schedule"), "-inf", dueBy).zcount(k("retry"), "-inf", dueBy);
-  for (const identity of identities) pipe.hmget(k(identity), "info", "busy");
+  for (const identity of identities) pipe.hmget(k(identity), "info", "busy", "beat");
   const rest = results((await pipe.exec()) as PipelineResult);
 
   const paused = new Set(pausedNames);
@@ -177,15 +205,30 @@ export async function readSnapshotWith(
     paused: paused.has(name),
   }));
   const base = 2 * names.length;
-  let busy = 0;
-  let processes = 0;
-  identities.forEach((_, i) => {
-    const [info, busyField] = rest[base + 2 + i] as [string | null, string | null];
+  const processList: ProcessBeat[] = [];
+  identities.forEach((identity, i) => {
+    const [info, busyField, beatField] = rest[base + 2 + i] as [string | null, string | null, string | null];
     // A process whose heartbeat hash has expired is dead; Sidekiq::ProcessSet skips it too.
     if (info === null) return;
-    processes += 1;
-    busy += Number(busyField) || 0;
+    let version: string | undefined;
+    try {
+      const parsed = JSON.parse(info) as { version?: unknown };
+      if (typeof parsed?.version === "string") version = parsed.version;
+    } catch {
+      version = "unknown";
+    }
+    const beat = Number(beatField) || 0;
+    processList.push({
+      identity,
+      version,
+      busy: Number(busyField) || 0,
+      beat,
+      ageSeconds: Math.round((nowSeconds - beat) * 10) / 10,
+      heartbeatSeconds: heartbeatSeconds(version),
+    });
   });
+  processList.sort((a, b) => a.identity.localeCompare(b.identity));
+  const busy = processList.reduce((sum, p) => sum + p.busy, 0);
   return {
     at: Math.round(nowSeconds * 1000),
     queues,
@@ -196,7 +239,8 @@ export async function readSnapshotWith(
     scheduledDue: Number(rest[base]),
     retriesDue: Number(rest[base + 1]),
     busy,
-    processes,
+    processes: processList.length,
+    processList,
   };
 }
 

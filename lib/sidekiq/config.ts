@@ -10,6 +10,25 @@ export const PREFLIGHT_MODES = ["warn", "refuse", "off"] as const;
 export type PreflightMode = (typeof PREFLIGHT_MODES)[number];
 
 /**
+ * Sidekiq 7 and 8 write a process heartbeat every 10 s (Sidekiq 6 every 5 s); see
+ * heartbeatSeconds in api.ts, which reads the version from the process info.
+ */
+export const SLOWEST_HEARTBEAT_SECONDS = 10;
+/**
+ * Slack on top of the heartbeat period: a heartbeat takes a few Redis round trips and its
+ * thread shares Ruby's GVL with the jobs, so consecutive busy counts can be a little more
+ * than one period apart.
+ */
+export const HEARTBEAT_MARGIN_SECONDS = 2;
+
+/** The quiet time the gate needs before it passes, given the slowest heartbeat it has seen. */
+export function settleNeeded(settleSeconds: number, heartbeat: number | undefined): number {
+  return heartbeat === undefined
+    ? settleSeconds
+    : Math.max(settleSeconds, heartbeat + HEARTBEAT_MARGIN_SECONDS);
+}
+
+/**
  * Production defaults. Sidekiq writes a process heartbeat (and with it the busy count)
  * every 10 s, so a gate that settles for less than that could miss a job that was fetched
  * just before the queue looked empty: settle 15 s at a 5 s interval covers one heartbeat.
@@ -121,6 +140,20 @@ export function drainSettingsIssues(s: DrainSettings): Array<{ path: string[]; m
   }
   if (s.intervalSeconds > s.timeoutSeconds) {
     issues.push({ path: ["intervalSeconds"], message: `must be <= timeoutSeconds (${s.timeoutSeconds})` });
+    return issues;
+  }
+  // The gate settles for at least one heartbeat of the slowest Sidekiq it may meet, and a
+  // sample lands up to an interval after the settle time is reached: a shorter timeout
+  // could never pass against such a Sidekiq even with every queue empty.
+  const settle = settleNeeded(s.settleSeconds, SLOWEST_HEARTBEAT_SECONDS);
+  const needed = settle + 2 * s.intervalSeconds;
+  if (s.timeoutSeconds < needed) {
+    issues.push({
+      path: ["timeoutSeconds"],
+      message:
+        `must be >= ${needed} (a settle of ${settle}s, which covers a Sidekiq 7/8 heartbeat, ` +
+        `plus two intervals of ${s.intervalSeconds}s), or the gate could never pass`,
+    });
   }
   return issues;
 }

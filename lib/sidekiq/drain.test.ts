@@ -3,10 +3,10 @@ import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { freePort } from "../../test/servers/localServers";
 import { GateError, MaintenanceError } from "../errors";
 import type { Clock, ProgressReporter } from "../progress";
-import { readSnapshot } from "./api";
+import { readSnapshot, type ProcessBeat } from "./api";
 import type { DrainSettings } from "./config";
 import { evaluateWindow, preflightVerdict, samplePreflight, waitForDrain, type DrainSample } from "./drain";
-import { consume, enqueue, heartbeat, pauseQueue, scheduleJob, urlWithDb } from "./testFixtures";
+import { enqueue, pauseQueue, scheduleJob, urlWithDb } from "./testFixtures";
 
 const base = process.env.TEST_REDIS_URL;
 if (!base) throw new Error("TEST_REDIS_URL must be set by test/servers/globalSetup.ts");
@@ -27,7 +27,7 @@ const settings: DrainSettings = {
   timeoutSeconds: 300,
 };
 
-function sample(atSeconds: number, total: number, busy = 0): DrainSample {
+function sample(atSeconds: number, total: number, busy = 0, processes: ProcessBeat[] = []): DrainSample {
   return {
     at: atSeconds * 1000,
     total,
@@ -36,7 +36,13 @@ function sample(atSeconds: number, total: number, busy = 0): DrainSample {
     retriesDue: 0,
     busy,
     pausedWithJobs: [],
+    processes,
   };
+}
+
+/** A Sidekiq 6 process (5 s heartbeat) whose last heartbeat was at `beat`, seen at `at`. */
+function sidekiq6(identity: string, beat: number, at: number, busy = 0): ProcessBeat {
+  return { identity, busy, beat, ageSeconds: at - beat, heartbeatSeconds: 5 };
 }
 
 /** Virtual time: sleeping advances the clock instantly, so minutes of sampling take milliseconds. */
@@ -95,6 +101,32 @@ describe("evaluateWindow", () => {
   });
 });
 
+describe("evaluateWindow and Sidekiq's heartbeat", () => {
+  const zeroSettle = { ...settings, settleSeconds: 0 };
+
+  it("raises a settle shorter than the heartbeat of the Sidekiq found to the heartbeat plus 2 s", () => {
+    const at = (t: number) => sample(t, 0, 0, [sidekiq6("w:1", t - 1, t)]);
+    expect(evaluateWindow([at(0), at(5)], zeroSettle)).toMatchObject({
+      pass: false,
+      reason: "settling: quiet for 5s of 7s, raised from 0s to cover a 5s Sidekiq heartbeat",
+    });
+    expect(evaluateWindow([at(0), at(5), at(7)], zeroSettle).pass).toBe(true);
+    const sidekiq7 = (t: number) => sample(t, 0, 0, [{ ...sidekiq6("w:1", t - 1, t), heartbeatSeconds: 10 }]);
+    expect(evaluateWindow([sidekiq7(0), sidekiq7(11)], zeroSettle).pass).toBe(false);
+    expect(evaluateWindow([sidekiq7(0), sidekiq7(12)], zeroSettle).pass).toBe(true);
+  });
+
+  it("waits for every live process to write a heartbeat after the queue went quiet", () => {
+    const silent = [0, 5, 10].map((t) => sample(t, 0, 0, [sidekiq6("w:1", -1, t)]));
+    expect(evaluateWindow(silent, zeroSettle)).toMatchObject({
+      pass: false,
+      reason: "waiting for a heartbeat since the queue went quiet from w:1 (last one 11s ago)",
+    });
+    const beating = [...silent, sample(12, 0, 0, [sidekiq6("w:1", 11, 12)])];
+    expect(evaluateWindow(beating, zeroSettle).pass).toBe(true);
+  });
+});
+
 describe("preflightVerdict", () => {
   it("flags a non-zero queue that is not falling and tells the operator to scale Sidekiq up", () => {
     const v = preflightVerdict([sample(0, 40), sample(5, 40), sample(10, 41)], 0);
@@ -124,44 +156,6 @@ describe("waitForDrain against redis-server", () => {
     expect(progress.lines[0]).toMatch(/settling: quiet for 0s of 15s\); 5m00s left$/);
   });
 
-  it("passes a draining queue as soon as it reaches zero and has settled", async () => {
-    await enqueue(redis, "default", 30, { format: "sidekiq7" });
-    await enqueue(redis, "mailers", 10, { format: "sidekiq8" });
-    await heartbeat(redis, "worker-1", 5);
-    const clock = fakeClock();
-    // A worker pool taking 10 jobs per 5 s sample.
-    const draining = async () => {
-      const snapshot = await read();
-      let left = 10;
-      left -= await consume(redis, "default", left);
-      await consume(redis, "mailers", left);
-      if (snapshot.enqueued === 0) await heartbeat(redis, "worker-1", 0);
-      return snapshot;
-    };
-    const progress = recorder();
-    const outcome = await waitForDrain(draining, settings, progress, { clock });
-    expect(outcome.samples.map((s) => s.total)).toEqual([40, 30, 20, 10, 0, 0, 0, 0, 0]);
-    expect(outcome.samples.map((s) => s.busy)).toEqual([5, 5, 5, 5, 5, 0, 0, 0, 0]);
-    // Queues empty at 20 s, the last job finished by 25 s, then 15 s settled.
-    expect((outcome.finishedAt - outcome.startedAt) / 1000).toBe(40);
-    expect(progress.lines[0]).toMatch(
-      /pending 40 \(queued 40: default=30 mailers=10, scheduled due 0, retries due 0\), busy 5/,
-    );
-  });
-
-  it("waits for an in-flight job even when every queue is empty", async () => {
-    await heartbeat(redis, "worker-1", 1);
-    const clock = fakeClock();
-    let n = 0;
-    const reading = async () => {
-      const snapshot = await read();
-      if (++n === 6) await heartbeat(redis, "worker-1", 0);
-      return snapshot;
-    };
-    const outcome = await waitForDrain(reading, settings, recorder(), { clock });
-    expect(outcome.samples.map((s) => s.busy)).toEqual([1, 1, 1, 1, 1, 1, 0, 0, 0, 0]);
-  });
-
   it("counts a retry due within the window as pending until it has run", async () => {
     await scheduleJob(redis, "retry", Date.now() / 1000 + 60);
     const clock = fakeClock();
@@ -186,7 +180,7 @@ describe("waitForDrain against redis-server", () => {
     }).catch((e) => e);
     expect(error).toBeInstanceOf(GateError);
     expect(error.message).toMatch(
-      /^sidekiq-drain: queue did not drain within 30s \(pending 21 > max size 0\); Sidekiq left running, no job lost; last samples: 08:00:00 pending 3 busy 0, .*, 08:00:30 pending 21 busy 0$/,
+      /^sidekiq-drain: queue did not drain within 30s \(pending 21 > max size 0\); Sidekiq left running; the gate removed no job; last samples: 08:00:00 pending 3 busy 0, .*, 08:00:30 pending 21 busy 0$/,
     );
     expect(clock.slept).toHaveLength(6);
   });

@@ -6,15 +6,19 @@
  *  1. the latest sample's pending total (queued + scheduled/retries due within the window)
  *     is <= maxSize and its busy count <= maxBusy;
  *  2. it is no higher than any earlier sample in the trailing window (not increasing);
- *  3. the trailing run of samples meeting (1) spans at least settleSeconds, so at least
- *     one Sidekiq heartbeat (busy count) was taken after the queue looked drained.
- * A queue that is already empty therefore passes after settleSeconds, not after a fixed
- * multi-minute window; a draining queue passes as soon as it reaches the threshold.
+ *  3. the trailing run of samples meeting (1) spans at least settleSeconds, and at least one
+ *     heartbeat period (plus a margin) of the slowest Sidekiq process seen in that run:
+ *     Sidekiq writes a process's busy count only at its heartbeat (every 5 s in Sidekiq 6,
+ *     10 s in 7 and 8), so a job fetched just after a heartbeat is invisible until the next;
+ *  4. every live process has written a heartbeat since that run began, so each busy count
+ *     the gate trusts was taken after the queue looked drained. A process that stopped
+ *     sending heartbeats (killed) holds the gate until Sidekiq's 60 s expiry drops it.
+ * The run is not limited to the window: the window only bounds (2) and the look-ahead.
  */
 import { GateError, isMaintenanceError, oneLine } from "../errors";
 import { formatSeconds, realClock, type Clock, type ProgressReporter } from "../progress";
-import { pendingTotal, type SidekiqSnapshot } from "./api";
-import type { DrainSettings } from "./config";
+import { pendingTotal, type ProcessBeat, type SidekiqSnapshot } from "./api";
+import { HEARTBEAT_MARGIN_SECONDS, settleNeeded, type DrainSettings } from "./config";
 
 export interface DrainSample {
   /** ms since the epoch (Redis server time when read from Redis). */
@@ -27,6 +31,8 @@ export interface DrainSample {
   busy: number;
   /** Paused queues that still hold jobs: they will not drain on their own. */
   pausedWithJobs: string[];
+  /** Live Sidekiq processes and their last heartbeats. */
+  processes: ProcessBeat[];
 }
 
 export function toSample(snapshot: SidekiqSnapshot): DrainSample {
@@ -38,6 +44,7 @@ export function toSample(snapshot: SidekiqSnapshot): DrainSample {
     retriesDue: snapshot.retriesDue,
     busy: snapshot.busy,
     pausedWithJobs: snapshot.queues.filter((q) => q.paused && q.size > 0).map((q) => q.name),
+    processes: snapshot.processList,
   };
 }
 
@@ -46,6 +53,41 @@ export type Verdict = { pass: true; reason: string } | { pass: false; reason: st
 type Limits = Pick<DrainSettings, "windowSeconds" | "settleSeconds" | "maxSize" | "maxBusy">;
 
 const quiet = (s: DrainSample, limits: Limits) => s.total <= limits.maxSize && s.busy <= limits.maxBusy;
+
+/** Index of the first sample of the trailing run meeting rule (1); samples.length when none. */
+export function quietRunStart(samples: readonly DrainSample[], limits: Limits): number {
+  let start = samples.length;
+  while (start > 0 && quiet(samples[start - 1], limits)) start -= 1;
+  return start;
+}
+
+/** A process whose last heartbeat is older than its period allows: stopped or killed. */
+export function isSilent(p: ProcessBeat): boolean {
+  return p.ageSeconds > p.heartbeatSeconds + HEARTBEAT_MARGIN_SECONDS;
+}
+
+/**
+ * What the gate can say about processes that stopped sending heartbeats. It cannot tell
+ * whether their jobs finished: with Sidekiq's basic fetch a killed process's jobs are no
+ * longer in Redis, so it never claims they are safe.
+ */
+export function silentProcessNotes(processes: readonly ProcessBeat[]): string {
+  const silent = processes.filter(isSilent);
+  if (silent.length === 0) return "";
+  const each = silent.map(
+    (p) =>
+      `process ${p.identity} has sent no heartbeat for ${formatSeconds(p.ageSeconds)} ` +
+      `(expected every ${p.heartbeatSeconds}s; last one reported busy ${p.busy})`,
+  );
+  const held = silent.reduce((sum, p) => sum + p.busy, 0);
+  return (
+    `; ${each.join("; ")}; Sidekiq drops a process 60s after its last heartbeat and the gate waits for that` +
+    (held > 0
+      ? `; if it was killed, the ${held} job(s) it held are not in Redis any more (basic fetch) ` +
+        "and the gate cannot tell whether they finished: check that process's log"
+      : "")
+  );
+}
 
 /** Judge the samples so far (oldest first) by the rule above. */
 export function evaluateWindow(samples: readonly DrainSample[], limits: Limits): Verdict {
@@ -65,13 +107,32 @@ export function evaluateWindow(samples: readonly DrainSample[], limits: Limits):
       reason: `increasing: ${peak.total} -> ${last.total} within the ${limits.windowSeconds}s window`,
     };
   }
-  let runStart = last;
-  for (let i = samples.length - 1; i >= 0 && quiet(samples[i], limits); i--) runStart = samples[i];
+  const run = samples.slice(quietRunStart(samples, limits));
+  const runStart = run[0];
+  const beats = run.flatMap((s) => s.processes.map((p) => p.heartbeatSeconds));
+  const heartbeat = beats.length > 0 ? Math.max(...beats) : undefined;
+  const needed = settleNeeded(limits.settleSeconds, heartbeat);
   const settled = (last.at - runStart.at) / 1000;
-  if (settled < limits.settleSeconds) {
+  if (settled < needed) {
+    const raised =
+      needed > limits.settleSeconds
+        ? `, raised from ${limits.settleSeconds}s to cover a ${heartbeat}s Sidekiq heartbeat`
+        : "";
     return {
       pass: false,
-      reason: `settling: quiet for ${formatSeconds(settled)} of ${formatSeconds(limits.settleSeconds)}`,
+      reason: `settling: quiet for ${formatSeconds(settled)} of ${formatSeconds(needed)}${raised}`,
+    };
+  }
+  const unheard = last.processes.filter((p) => {
+    const before = runStart.processes.find((q) => q.identity === p.identity);
+    return before !== undefined && p.beat <= before.beat;
+  });
+  if (unheard.length > 0) {
+    return {
+      pass: false,
+      reason:
+        `waiting for a heartbeat since the queue went quiet from ${unheard.map((p) => p.identity).join(", ")} ` +
+        `(last one ${unheard.map((p) => formatSeconds(p.ageSeconds)).join(", ")} ago)`,
     };
   }
   return {
@@ -159,7 +220,11 @@ export async function waitForDrain(
   const samples: DrainSample[] = [];
   const all: DrainSample[] = [];
   let lastReason = "no sample yet";
+  let lastNotes = "";
   let everRead = false;
+  // Last heartbeat seen of each process, to say so when one leaves the process list.
+  const seen = new Map<string, ProcessBeat>();
+  const departures: string[] = [];
   for (;;) {
     if (options.signal?.aborted) {
       throw new GateError(`${label}: aborted while waiting (${lastReason}); samples: ${formatSamples(all)}`);
@@ -171,18 +236,38 @@ export async function waitForDrain(
       const sample = { ...toSample(snapshot), at: clock.now() };
       samples.push(sample);
       all.push(sample);
-      while (samples.length > 0 && samples[0].at < sample.at - settings.windowSeconds * 1000) samples.shift();
+      // Keep the window (for "not increasing") and the whole quiet run (for the settle time).
+      const keepFrom = Math.min(
+        samples.findIndex((s) => s.at >= sample.at - settings.windowSeconds * 1000),
+        quietRunStart(samples, settings),
+      );
+      samples.splice(0, keepFrom);
+      for (const [identity, before] of seen) {
+        if (sample.processes.some((p) => p.identity === identity)) continue;
+        seen.delete(identity);
+        if (before.busy > 0) {
+          const note =
+            `process ${identity} left the process list; its last heartbeat reported ${before.busy} job(s) in flight ` +
+            `(if it was killed rather than stopped, those jobs are not in Redis any more and the gate cannot tell whether they finished)`;
+          departures.push(note);
+          reporter.warn(`${label}: ${note}`);
+        }
+      }
+      for (const p of sample.processes) seen.set(p.identity, p);
       const verdict = evaluateWindow(samples, settings);
       lastReason = verdict.reason;
+      lastNotes = silentProcessNotes(sample.processes);
       const left = (deadline - clock.now()) / 1000;
       if (verdict.pass) {
-        reporter.info(`${label}: passed: ${describe(sample, snapshot)}; ${verdict.reason}`);
-        return { passed: true, reason: verdict.reason, startedAt, finishedAt: clock.now(), samples: all };
+        const departed = departures.length > 0 ? `; note: ${departures.join("; ")}` : "";
+        const reason = `${verdict.reason}${departed}`;
+        reporter.info(`${label}: passed: ${describe(sample, snapshot)}; ${reason}`);
+        return { passed: true, reason, startedAt, finishedAt: clock.now(), samples: all };
       }
       const paused = sample.pausedWithJobs.length > 0 ? `; paused: ${sample.pausedWithJobs.join(", ")}` : "";
       reporter.info(
         `${label}: ${describe(sample, snapshot)}; waiting for pending <= ${settings.maxSize}, busy <= ${settings.maxBusy}, ` +
-          `not increasing (${verdict.reason})${paused}; ${formatSeconds(left)} left`,
+          `not increasing (${verdict.reason})${paused}${lastNotes}; ${formatSeconds(left)} left`,
       );
     } catch (error) {
       if (!everRead || !isMaintenanceError(error)) throw error;
@@ -195,7 +280,8 @@ export async function waitForDrain(
       const paused = [...new Set(all.slice(-1).flatMap((s) => s.pausedWithJobs))];
       throw new GateError(
         `${label}: queue did not drain within ${formatSeconds(settings.timeoutSeconds)} (${lastReason}); ` +
-          `Sidekiq left running, no job lost${paused.length ? `; paused queue(s) holding jobs: ${paused.join(", ")}` : ""}; ` +
+          `Sidekiq left running; the gate removed no job${paused.length ? `; paused queue(s) holding jobs: ${paused.join(", ")}` : ""}` +
+          `${lastNotes}; ` +
           `last samples: ${formatSamples(all)}`,
       );
     }

@@ -1,0 +1,275 @@
+/**
+ * The whole program under the real Pulumi CLI with the policy pack, platform compose: a
+ * Tines-shaped project brought up by the real Docker Compose v2 CLI on a private dockerd,
+ * a real Sidekiq 6.4 working a job on a real Redis, and a real PostgreSQL and Redis as the
+ * endpoints switched to. Every check of the containers is made with `docker compose ps` and
+ * the engine's own events (`docker events`), not with the program's client.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestEngine, type TestEngine } from "../lib/compose/testing";
+import { urlWithDb } from "../lib/sidekiq/testFixtures";
+import {
+  ComposeCli,
+  TINES_COMPOSE_SERVICES,
+  writeTinesProject,
+  type DockerEvent,
+} from "../test/support/compose";
+import { pushJobs, rubyReport, startSidekiq, type SidekiqServer } from "../test/support/sidekiq";
+import {
+  TEST_REDIS_USER_PASSWORD,
+  startPostgres,
+  startRedis,
+  type RunningServer,
+} from "../test/servers/localServers";
+import { E2eStack, PROJECT_ROOT, type CliResult } from "./pulumiCli";
+
+const PROJECT = "tines";
+/** The seed's scale-down order in Tines' Compose service names; startup is the reverse. */
+const STOP_ORDER = [
+  "tines-nginx",
+  "tines-app",
+  "tines-sidekiq",
+  "tines-command-runner",
+  "redis",
+  "postgres",
+  "pypi-server",
+];
+const GRACES: Record<string, number> = { "tines-sidekiq": 6, "tines-app": 4, "tines-command-runner": 3 };
+/** Sidekiq finishing its jobs ignores SIGTERM: only the grace period ends it (exit 137). */
+const IGNORE_TERM = ["tines-sidekiq"];
+const OLD_ENV = {
+  DATABASE_HOST: "old-db.internal",
+  REDIS_URL: "redis://old-redis.internal:6379/0",
+  RAILS_ENV: "production",
+};
+/** Always on in CI. E2E_POLICY_PACK=off runs without it, to tell a pack refusal from a program failure. */
+const POLICY =
+  process.env.E2E_POLICY_PACK === "off" ? [] : ["--policy-pack", path.join(PROJECT_ROOT, "policy")];
+
+function log(step: string, result: CliResult): void {
+  console.log(`--- ${step}: exit ${result.code} in ${result.seconds.toFixed(1)} s`);
+}
+
+/** First and last event time (ms) of `actions` per service. */
+function spans(events: DockerEvent[], actions: string[]): Record<string, { first: number; last: number }> {
+  const out: Record<string, { first: number; last: number }> = {};
+  for (const e of events) {
+    if (!actions.includes(e.Action)) continue;
+    const service = e.Actor.Attributes["com.docker.compose.service"];
+    const at = e.timeNano / 1e6;
+    const span = (out[service] ??= { first: at, last: at });
+    span.first = Math.min(span.first, at);
+    span.last = Math.max(span.last, at);
+  }
+  return out;
+}
+
+describe("compose: a project made by the real docker compose, real Pulumi CLI and policy pack", () => {
+  let engine: TestEngine;
+  let servers: RunningServer[] = [];
+  let sidekiq: SidekiqServer | undefined;
+  let cli: ComposeCli;
+  let stack: E2eStack;
+  let projectDir: string;
+  let sidekiqRedisUrl: string;
+  let newRedisUrl: string;
+  let pgPort: number;
+  let containerIds: string[] = [];
+
+  beforeAll(async () => {
+    let redis: RunningServer;
+    let pg: RunningServer;
+    [engine, redis, pg] = await Promise.all([
+      startTestEngine(),
+      startRedis(),
+      startPostgres("e2e-compose-db"),
+    ]);
+    servers = [redis, pg];
+    pgPort = Number(new URL(pg.url).port);
+    const redisPort = new URL(redis.url).port;
+    sidekiqRedisUrl = urlWithDb(redis.url, 1);
+    newRedisUrl = `redis://tines:${TEST_REDIS_USER_PASSWORD}@127.0.0.1:${redisPort}/2`;
+
+    projectDir = mkdtempSync(path.join(os.tmpdir(), "tines-maint-compose-project-"));
+    writeTinesProject(projectDir, {
+      graces: GRACES,
+      ignoreTerm: IGNORE_TERM,
+      scale: { "tines-app": 2 },
+      env: OLD_ENV,
+    });
+    cli = new ComposeCli(engine.dockerHost, projectDir, PROJECT);
+    await cli.ok(["up", "--detach", "--wait"]);
+    const rows = await cli.ps();
+    containerIds = rows.map((r) => r.ID);
+    expect(rows.map((r) => [r.Service, r.State])).toEqual(
+      [...TINES_COMPOSE_SERVICES, "tines-app"]
+        .sort()
+        .map((s) => [s, "running"])
+        .sort((a, b) => a[0].localeCompare(b[0])),
+    );
+
+    stack = new E2eStack({ stack: "e2e-compose" });
+    console.log(`e2e: Pulumi CLI from ${stack.binDir}; stack dir ${stack.dir}; project ${projectDir}`);
+    await stack.init();
+    await stack.setConfig({
+      phase: "shutdown",
+      platform: "compose",
+      "compose.projectName": PROJECT,
+      "compose.projectDirectory": projectDir,
+      "compose.dockerHost": engine.dockerHost,
+      "services.nginx": 1,
+      "services.tines-app": 2,
+      "services.tines-sidekiq": 1,
+      "services.tines-command-runner": 1,
+      "services.redis": 1,
+      "services.postgres": 1,
+      "services.pypi-server": 1,
+      stepTimeoutSeconds: 60,
+      "sidekiq.intervalSeconds": 1,
+      "sidekiq.windowSeconds": 5,
+      "sidekiq.settleSeconds": 2,
+      "sidekiq.timeoutSeconds": 60,
+      "sidekiq.preflightSeconds": 1,
+      "endpoints.databaseHost": "127.0.0.1",
+      "endpoints.databasePort": pgPort,
+      "endpoints.propagation.intervalSeconds": 1,
+      "endpoints.propagation.timeoutSeconds": 30,
+    });
+    await stack.setSecret("sidekiq.redisUrl", sidekiqRedisUrl);
+    await stack.setSecret("endpoints.redisUrl", newRedisUrl);
+  });
+
+  afterAll(async () => {
+    await sidekiq?.stop();
+    if (cli) {
+      await cli.compose(["down", "--timeout", "0"]);
+      cli.remove();
+    }
+    await engine?.stop();
+    await Promise.all(servers.map((s) => s.stop()));
+    if (projectDir) rmSync(projectDir, { recursive: true, force: true });
+    if (stack && !process.env.E2E_KEEP) stack.remove();
+  });
+
+  it("a. preview with the policy pack changes nothing", async () => {
+    const state = async () => (await cli.ps()).map((r) => [r.ID, r.State, r.ExitCode]);
+    const before = await state();
+    const started = Date.now();
+    const result = await stack.preview(POLICY);
+    log("preview (shutdown)", result);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(await state()).toEqual(before);
+    const touched = (await cli.events(started, Date.now())).filter((e) => !e.Action.startsWith("exec_"));
+    expect(touched.map((e) => `${e.Action} ${e.Actor.Attributes.name}`)).toEqual([]);
+    expect(readFileSync(path.join(projectDir, ".env"), "utf8")).toContain("DATABASE_HOST=old-db.internal");
+  });
+
+  let shutdownJid = "";
+  it("b. shutdown stops the services in the seed's order, honouring each stop_grace_period, after the drain gate", async () => {
+    // A real Sidekiq works a 4 s job while the shutdown starts; the gate must wait for it.
+    sidekiq = await startSidekiq({ redisUrl: sidekiqRedisUrl, concurrency: 1 });
+    [shutdownJid] = await pushJobs(sidekiqRedisUrl, "SleepJob", [4]);
+    const started = Date.now();
+    const result = await stack.up("e2e: compose shutdown", POLICY);
+    const finished = Date.now();
+    const output = result.stdout + result.stderr;
+    log("up (shutdown)", result);
+    console.log(output.slice(output.indexOf("Diagnostics:")));
+    expect(result.code, output).toBe(0);
+
+    const rows = await cli.ps();
+    expect(rows.map((r) => r.ID).sort()).toEqual([...containerIds].sort());
+    for (const row of rows) {
+      expect(row.State, row.Name).toBe("exited");
+      expect(row.ExitCode, row.Name).toBe(IGNORE_TERM.includes(row.Service) ? 137 : 0);
+    }
+
+    const events = await cli.events(started, finished + 1000);
+    const died = spans(events, ["die"]);
+    const killed = spans(events, ["kill"]);
+    const order = Object.entries(died)
+      .sort((a, b) => a[1].first - b[1].first)
+      .map(([service]) => service);
+    expect(order).toEqual(STOP_ORDER);
+    // Each step finished before the next one began.
+    for (let i = 1; i < STOP_ORDER.length; i++) {
+      expect(killed[STOP_ORDER[i]].first).toBeGreaterThanOrEqual(died[STOP_ORDER[i - 1]].last);
+    }
+    // The TERM-ignoring Sidekiq container got exactly its grace period before SIGKILL.
+    const sidekiqStop = (died["tines-sidekiq"].last - killed["tines-sidekiq"].first) / 1000;
+    expect(sidekiqStop).toBeGreaterThanOrEqual(GRACES["tines-sidekiq"]);
+    expect(sidekiqStop).toBeLessThan(GRACES["tines-sidekiq"] + 2);
+    const signals = events
+      .filter(
+        (e) => e.Action === "kill" && e.Actor.Attributes["com.docker.compose.service"] === "tines-sidekiq",
+      )
+      .map((e) => e.Actor.Attributes.signal);
+    expect(signals).toEqual(["15", "9"]);
+
+    // The drain gate let the real job finish before tines-sidekiq was stopped; nothing lost.
+    const report = await rubyReport(sidekiqRedisUrl);
+    expect(report.jids.done).toEqual([shutdownJid]);
+    expect(report.doneAt[shutdownJid] * 1000).toBeLessThan(killed["tines-sidekiq"].first);
+
+    // The .env switch, written once everything was down; the previous file kept.
+    const env = readFileSync(path.join(projectDir, ".env"), "utf8");
+    expect(env).toBe(`DATABASE_HOST=127.0.0.1\nREDIS_URL=${newRedisUrl}\nRAILS_ENV=production\n`);
+    expect(readdirSync(projectDir).filter((f) => f.startsWith(".env.bak-"))).toHaveLength(1);
+    expect(await cli.ok(["config", "--format", "json"])).toContain('"DATABASE_HOST": "127.0.0.1"');
+
+    const engineWait = STOP_ORDER.reduce((sum, s) => sum + (died[s].last - killed[s].first), 0) / 1000;
+    console.log(
+      `compose shutdown: wall ${result.seconds.toFixed(1)} s (pulumi up), engine's own stop time ${engineWait.toFixed(1)} s ` +
+        `(${STOP_ORDER.map((s) => `${s} ${((died[s].last - killed[s].first) / 1000).toFixed(1)}`).join(", ")}), ` +
+        `from tines-app stopped to tines-sidekiq's stop (the drain gate) ${((killed["tines-sidekiq"].first - died["tines-app"].last) / 1000).toFixed(1)} s; ` +
+        `pulumi's own ${/Duration: (\S+)/.exec(output)?.[1] ?? "?"}`,
+    );
+  });
+
+  it("c. startup starts the same containers in reverse order, each running (and healthy) before the next", async () => {
+    await stack.setConfig({ phase: "running" });
+    const started = Date.now();
+    const result = await stack.up("e2e: compose startup", POLICY);
+    const finished = Date.now();
+    const output = result.stdout + result.stderr;
+    log("up (startup)", result);
+    console.log(output.slice(output.indexOf("Diagnostics:")));
+    expect(result.code, output).toBe(0);
+
+    const rows = await cli.ps();
+    expect(rows.map((r) => r.ID).sort()).toEqual([...containerIds].sort());
+    for (const row of rows) expect(row.State, row.Name).toBe("running");
+    expect(rows.filter((r) => r.Service === "tines-app").map((r) => r.Health)).toEqual([
+      "healthy",
+      "healthy",
+    ]);
+
+    const events = await cli.events(started, finished + 1000);
+    const startedAt = spans(events, ["start"]);
+    const healthy = spans(events, ["health_status: healthy"]);
+    const order = Object.entries(startedAt)
+      .sort((a, b) => a[1].first - b[1].first)
+      .map(([service]) => service);
+    expect(order).toEqual([...STOP_ORDER].reverse());
+    // tines-nginx started only once tines-app was healthy.
+    expect(startedAt["tines-nginx"].first).toBeGreaterThanOrEqual(healthy["tines-app"].last);
+
+    // Same containers: they keep the environment they were created with. The new .env
+    // reaches them only when they are re-created (`docker compose up -d`).
+    const exec = await cli.compose(["exec", "-T", "tines-command-runner", "sh", "-c", "echo $DATABASE_HOST"]);
+    expect(exec.stdout.trim()).toBe(OLD_ENV.DATABASE_HOST);
+
+    const engineWait =
+      Object.entries(startedAt).reduce(
+        (sum, [s, span]) => sum + ((healthy[s]?.last ?? span.last) - span.first),
+        0,
+      ) / 1000;
+    console.log(
+      `compose startup: wall ${result.seconds.toFixed(1)} s (pulumi up), engine's own start/health time ${engineWait.toFixed(1)} s; ` +
+        `pulumi's own ${/Duration: (\S+)/.exec(output)?.[1] ?? "?"}`,
+    );
+  });
+});
