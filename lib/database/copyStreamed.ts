@@ -24,22 +24,27 @@ import {
   copyPart,
   copySequences,
   exactPattern,
-  exportSnapshot,
   joinSnapshot,
   openLoaders,
   tablesToCopy,
   writesSince,
   type CopiedTable,
+  type SourceSnapshot,
 } from "./streamCopy";
 import type { PhaseTimer } from "./timing";
-import { checksumRules, closeAll, describeContent, openSessions, tableContent, type Content } from "./verify";
+import { checksumRules, closeAll, describeContent, tableContent, type Content } from "./verify";
 
 export interface StreamedCopyOptions {
   source: PgTarget;
   target: PgTarget;
+  /** Exported by the caller, who also releases it; preflight read the source through it. */
+  snapshot: SourceSnapshot;
+  /** The source as described in the snapshot. */
+  sourceSchema: DatabaseDescription;
+  /** Settles when the target database exists; nothing touches the target before. */
+  targetReady: Promise<void>;
   tools: PgTools;
   jobs: number;
-  encoding: string;
   noOwner: boolean;
   checksumMaxBytes: number;
   targetVersionNum: number;
@@ -60,14 +65,34 @@ function ownerFlags(noOwner: boolean): string[] {
 const COST = { copy: 1, index: 0.6, foreignKey: 0.2, checksum: 0.25, analyze: 0.05 };
 
 export async function streamedCopy(options: StreamedCopyOptions): Promise<StreamedCopyResult> {
-  const { source, target, tools, jobs, encoding, reporter, timer } = options;
+  const { source, target, tools, jobs, snapshot, sourceSchema, reporter, timer } = options;
+  const { encoding } = snapshot;
   const secrets = secretsOf([source, target]);
-  const snapshot = await exportSnapshot(source, encoding);
   let readers: Client[] = [];
   let loaders: Client[] = [];
   try {
     const tables = await tablesToCopy(snapshot.client);
-    const sourceSchema = await describeSchema(snapshot.client);
+    // The schema archive and the sessions take a while to come: started first.
+    const archiving = pgToolOutput(
+      tools.pgDump,
+      [
+        ...connectionArgs(source),
+        "-Fc",
+        `--snapshot=${snapshot.id}`,
+        ...tables.map((t) => `--exclude-table-data=${exactPattern(t.name)}`),
+      ],
+      { env: childEnv(source), secrets, what: "pg_dump of the schema from the source" },
+    );
+    const opening = Promise.allSettled([
+      joinSnapshot(source, snapshot, encoding, jobs),
+      options.targetReady.then(() => openLoaders(target, encoding, jobs)),
+    ]).then(async ([r, l]) => {
+      if (r.status === "fulfilled" && l.status === "fulfilled") return [r.value, l.value] as const;
+      await closeAll([...(r.status === "fulfilled" ? r.value : []), ...(l.status === "fulfilled" ? l.value : [])]);
+      throw r.status === "rejected" ? r.reason : (l as PromiseRejectedResult).reason;
+    });
+    // Settled here so that a failure of one is not an unhandled rejection while the other is awaited.
+    const started = Promise.allSettled([archiving, opening]);
     const rules = await checksumRules(
       snapshot.client,
       sourceSchema,
@@ -83,29 +108,19 @@ export async function streamedCopy(options: StreamedCopyOptions): Promise<Stream
       `db-migrate: copying ${source.display} (${tables.length} tables in ${plan.parts.length} parts, ${formatBytes(dataBytes)}, ` +
         `${plan.indexes.length} indexes and keys, ${plan.foreignKeys.length} foreign keys) with ${jobs} workers from snapshot ${snapshot.id}`,
     );
-    const [archive, opened] = await Promise.all([
-      pgToolOutput(
-        tools.pgDump,
-        [
-          ...connectionArgs(source),
-          "-Fc",
-          `--snapshot=${snapshot.id}`,
-          ...tables.map((t) => `--exclude-table-data=${exactPattern(t.name)}`),
-        ],
-        { env: childEnv(source), secrets, what: "pg_dump of the schema from the source" },
-      ),
-      Promise.all([joinSnapshot(source, snapshot, encoding, jobs), openLoaders(target, encoding, jobs)]),
-    ]);
-    [readers, loaders] = opened;
-    const toc = (
-      await pgToolOutput(tools.pgRestore, ["-l"], {
-        env: childEnv(target),
-        secrets,
-        what: "pg_restore -l of the schema",
-        input: archive,
-      })
-    ).toString("utf8");
-    await runPgTool(
+    const [archived, opened] = await started;
+    timer.mark("schema dumped");
+    if (opened.status === "fulfilled") [readers, loaders] = [[...opened.value[0]], [...opened.value[1]]];
+    if (archived.status === "rejected") throw archived.reason;
+    if (opened.status === "rejected") throw opened.reason;
+    const archive = archived.value;
+    const listing = pgToolOutput(tools.pgRestore, ["-l"], {
+      env: childEnv(target),
+      secrets,
+      what: "pg_restore -l of the schema",
+      input: archive,
+    });
+    const restoring = runPgTool(
       tools.pgRestore,
       [
         ...connectionArgs(target),
@@ -121,6 +136,10 @@ export async function streamedCopy(options: StreamedCopyOptions): Promise<Stream
         input: archive,
       },
     ).done;
+    const [listed, restored] = await Promise.allSettled([listing, restoring]);
+    if (restored.status === "rejected") throw restored.reason;
+    if (listed.status === "rejected") throw listed.reason;
+    const toc = listed.value.toString("utf8");
     timer.mark("schema");
 
     const known = new Map<string, Content>();
@@ -178,16 +197,16 @@ export async function streamedCopy(options: StreamedCopyOptions): Promise<Stream
     }
     // Whatever the scheduler did not checksum on the source (nothing, normally) in the snapshot.
     const sourceFull = await describeContent(readers, sourceSchema, rules, "source", sourceContent);
-    await closeAll([...readers, ...loaders]);
+    await closeAll(readers);
     readers = [];
-    loaders = [];
-    sourceFull.sequences = await copyLiveSequences(source, target, Object.keys(sourceFull.sequences));
-    const targetFull = await describeTarget(target, jobs, rules, known, verified);
+    sourceFull.sequences = await copyLiveSequences(source, loaders[0], Object.keys(sourceFull.sequences));
+    // The loaders render rows as the verification's sessions do (same settings).
+    const targetSchema = await describeSchema(loaders[0]);
+    const targetFull = await describeContent(loaders, targetSchema, rules, "target", known, verified);
     timer.mark("verified");
     return { sourceFull, targetFull };
   } finally {
     await closeAll([...readers, ...loaders]);
-    await snapshot.release();
   }
 }
 
@@ -296,32 +315,13 @@ function buildTasks(
   return tasks;
 }
 
-/** The whole target description, reusing contents already computed. */
-async function describeTarget(
-  where: PgTarget,
-  jobs: number,
-  rules: Awaited<ReturnType<typeof checksumRules>>,
-  known: Map<string, Content>,
-  progress: TableProgress,
-): Promise<DatabaseDescription> {
-  const clients = await openSessions(where, "target", jobs);
-  try {
-    const schema = await describeSchema(clients[0]);
-    return await describeContent(clients, schema, rules, "target", known, progress);
-  } finally {
-    await closeAll(clients);
-  }
-}
-
-async function copyLiveSequences(
-  source: PgTarget,
-  target: PgTarget,
-  names: string[],
-): Promise<Record<string, string>> {
-  const [from, to] = await Promise.all([connect(source, "source"), connect(target, "target")]);
+/** Sequences move outside any snapshot: read live on a new session, after everything else. */
+async function copyLiveSequences(source: PgTarget, to: Client, names: string[]): Promise<Record<string, string>> {
+  if (names.length === 0) return {};
+  const from = await connect(source, "source");
   try {
     return await copySequences(from, to, names);
   } finally {
-    await Promise.all([from.end().catch(() => undefined), to.end().catch(() => undefined)]);
+    await from.end().catch(() => undefined);
   }
 }

@@ -14,14 +14,15 @@
 import os from "node:os";
 import { ConfigError, MaintenanceError } from "../errors";
 import type { ProgressReporter } from "../progress";
-import { parsePgUrl } from "./connection";
+import { parsePgUrl, type PgTarget } from "./connection";
 import { defaultWorkRoot, dumpAndRestore } from "./copyDump";
 import { streamedCopy } from "./copyStreamed";
 import { compareDescriptions, formatComparison, type Comparison } from "./inspect";
 import { preflight, sameDatabase } from "./preflight";
 import { connect } from "./session";
 import { createTargetDatabase, dropCreatedDatabase } from "./targetDatabase";
-import { formatPhases, phaseTimer, type PhaseTimes } from "./timing";
+import { exportSnapshot, type SourceSnapshot } from "./streamCopy";
+import { formatPhases, phaseTimer, type PhaseTimer, type PhaseTimes } from "./timing";
 import { verifyCopy } from "./verify";
 
 export { targetContents } from "./preflight";
@@ -77,7 +78,6 @@ export function defaultJobs(): number {
 
 export async function migrateDatabase(options: MigrateOptions): Promise<MigrationResult> {
   const names = options.names ?? CLI_NAMES;
-  const { reporter } = options;
   const source = parsePgUrl(options.sourceUrl, names.source);
   const target = parsePgUrl(options.targetUrl, names.target);
   if (sameDatabase(source, target)) {
@@ -89,11 +89,35 @@ export async function migrateDatabase(options: MigrateOptions): Promise<Migratio
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64)
     throw new ConfigError(`jobs: must be a whole number from 1 to 64, got ${jobs}`);
   const checksumMaxBytes = options.checksumMaxBytes ?? 10 * 1024 ** 3;
+  const timer = phaseTimer();
+
+  // The streamed copy reads the source through one snapshot from the first query on; the
+  // preflight reads it there too (exporting a snapshot writes nothing).
+  const snapshot = options.allowNonEmptyTarget ? undefined : await exportSnapshot(source);
+  try {
+    return await migrateWith(options, { source, target, jobs, checksumMaxBytes, snapshot, names, timer });
+  } finally {
+    await snapshot?.release();
+  }
+}
+
+async function migrateWith(
+  options: MigrateOptions,
+  context: {
+    source: PgTarget;
+    target: PgTarget;
+    jobs: number;
+    checksumMaxBytes: number;
+    snapshot?: SourceSnapshot;
+    names: typeof CLI_NAMES;
+    timer: PhaseTimer;
+  },
+): Promise<MigrationResult> {
+  const { source, target, jobs, checksumMaxBytes, snapshot, names, timer } = context;
+  const { reporter } = options;
   const replacing = options.allowNonEmptyTarget ?? false;
   const noOwner = options.noOwner ?? false;
-  const timer = phaseTimer();
   const workRoot = options.workDir ?? defaultWorkRoot();
-
   const checked = await preflight(source, target, {
     allowNonEmptyTarget: replacing,
     noOwner,
@@ -101,15 +125,21 @@ export async function migrateDatabase(options: MigrateOptions): Promise<Migratio
     reporter,
     names,
     dumpRoot: replacing ? workRoot : undefined,
+    sourceSession: snapshot?.client,
   });
   const sizes = new Map(checked.sourceSchema.tables.map((t) => [t.name, t.bytes]));
   const dataBytes = [...sizes.values()].reduce((a, b) => a + b, 0);
   timer.mark("preflight");
 
-  if (checked.createTarget) await createTargetDatabase(target, reporter);
+  // The streamed copy starts its source-side work while the target database is created.
+  const creating = checked.createTarget
+    ? createTargetDatabase(target, reporter).then(() => timer.mark("target created"))
+    : Promise.resolve();
+  creating.catch(() => undefined);
   let comparison: Comparison;
   try {
     if (replacing) {
+      await creating;
       await dumpAndRestore({
         source,
         target,
@@ -134,9 +164,11 @@ export async function migrateDatabase(options: MigrateOptions): Promise<Migratio
       const { sourceFull, targetFull } = await streamedCopy({
         source,
         target,
+        snapshot: snapshot!,
+        sourceSchema: checked.sourceSchema,
+        targetReady: creating,
         tools: checked.tools,
         jobs,
-        encoding: checked.encoding,
         noOwner,
         checksumMaxBytes,
         targetVersionNum: checked.targetVersionNum,
@@ -146,7 +178,12 @@ export async function migrateDatabase(options: MigrateOptions): Promise<Migratio
       comparison = compareDescriptions(sourceFull, targetFull, { compareOwners: !noOwner });
     }
   } catch (error) {
-    if (checked.createTarget) await dropCreatedDatabase(target, reporter);
+    // Created (or not) by now: the copy waits for it before anything else on the target.
+    const created = await creating.then(
+      () => true,
+      () => false,
+    );
+    if (checked.createTarget && created) await dropCreatedDatabase(target, reporter);
     throw error;
   }
 
@@ -177,7 +214,7 @@ function round(seconds: number): number {
 }
 
 /** Planner statistics before Tines starts on the new instance (pg_restore collects none). */
-async function analyzeAll(target: ReturnType<typeof parsePgUrl>): Promise<void> {
+async function analyzeAll(target: PgTarget): Promise<void> {
   const client = await connect(target, "target");
   try {
     await client.query("ANALYZE");

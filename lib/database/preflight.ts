@@ -13,7 +13,6 @@ import { describeSchema, type DatabaseDescription } from "./inspect";
 import { checkVersions, findPgTools, serverMajor, type PgTools } from "./pgTools";
 import { formatBytes } from "./progress";
 import { connect } from "./session";
-import { sourceEncoding } from "./streamCopy";
 
 export interface PreflightOptions {
   allowNonEmptyTarget: boolean;
@@ -23,11 +22,12 @@ export interface PreflightOptions {
   names: { source: string; target: string; allowNonEmpty: string; noOwner: string };
   /** Where the dump path writes its dump: refused here if the source's tables do not fit. */
   dumpRoot?: string;
+  /** A session on the source to read it through (the copy's snapshot); else one is opened. */
+  sourceSession?: Client;
 }
 
 export interface Preflight {
   sourceSchema: DatabaseDescription;
-  encoding: string;
   tools: PgTools;
   /** The target database has to be created (it did not exist). */
   createTarget: boolean;
@@ -91,18 +91,23 @@ async function names(client: Client, sql: string): Promise<Set<string>> {
 
 export async function preflight(source: PgTarget, target: PgTarget, options: PreflightOptions): Promise<Preflight> {
   const { names: flags } = options;
-  const sourceClient = await connect(source, "source");
+  const sourceClient = options.sourceSession ?? (await connect(source, "source"));
   let targetClient: Client | undefined;
   try {
-    const opened = await openTarget(target);
-    targetClient = opened.client;
-    const sourceSchema = await describeSchema(sourceClient);
-    const encoding = await sourceEncoding(sourceClient);
-    const targetSchema = opened.exists ? await describeSchema(targetClient) : undefined;
+    const [openedTarget, describedSource] = await Promise.allSettled([
+      openTarget(target),
+      describeSchema(sourceClient),
+    ]);
+    if (openedTarget.status === "fulfilled") targetClient = openedTarget.value.client;
+    if (openedTarget.status === "rejected") throw openedTarget.reason;
+    if (describedSource.status === "rejected") throw describedSource.reason;
+    const opened = openedTarget.value;
+    const sourceSchema = describedSource.value;
+    const targetSchema = opened.exists ? await describeSchema(opened.client) : undefined;
     const targetVersionNum =
       targetSchema?.serverVersionNum ??
       Number(
-        (await targetClient.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0].v,
+        (await opened.client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0].v,
       );
     const sourceMajor = serverMajor(sourceSchema.serverVersionNum);
     const targetMajor = serverMajor(targetVersionNum);
@@ -119,7 +124,7 @@ export async function preflight(source: PgTarget, target: PgTarget, options: Pre
         );
       }
     } else {
-      const { rows } = await targetClient.query<{ may: boolean }>(
+      const { rows } = await opened.client.query<{ may: boolean }>(
         "SELECT rolcreatedb OR rolsuper AS may FROM pg_roles WHERE rolname = current_user",
       );
       if (!rows[0]?.may) {
@@ -129,7 +134,7 @@ export async function preflight(source: PgTarget, target: PgTarget, options: Pre
       }
     }
     if (!options.noOwner) {
-      const existing = await names(targetClient, "SELECT rolname AS name FROM pg_roles");
+      const existing = await names(opened.client, "SELECT rolname AS name FROM pg_roles");
       const missing = sourceSchema.roles.filter((r) => !existing.has(r));
       if (missing.length > 0) {
         throw new GateError(
@@ -138,7 +143,7 @@ export async function preflight(source: PgTarget, target: PgTarget, options: Pre
         );
       }
     }
-    const available = await names(targetClient, "SELECT name FROM pg_available_extensions");
+    const available = await names(opened.client, "SELECT name FROM pg_available_extensions");
     const unavailable = Object.keys(sourceSchema.extensions).filter((e) => !available.has(e));
     if (unavailable.length > 0) {
       throw new GateError(
@@ -159,9 +164,9 @@ export async function preflight(source: PgTarget, target: PgTarget, options: Pre
         `db-migrate: ${others.rows[0].n} other sessions are connected to the source; writes after the snapshot are not copied (are all Tines services down?)`,
       );
     }
-    return { sourceSchema, encoding, tools, createTarget: !opened.exists, targetVersionNum };
+    return { sourceSchema, tools, createTarget: !opened.exists, targetVersionNum };
   } finally {
-    await sourceClient.end().catch(() => undefined);
+    if (!options.sourceSession) await sourceClient.end().catch(() => undefined);
     await targetClient?.end().catch(() => undefined);
   }
 }

@@ -89,6 +89,8 @@ export interface SourceSnapshot {
   /** The session that holds the snapshot open; also usable for reads in it. */
   client: Client;
   id: string;
+  /** The source database's encoding, which every copy session uses as its client encoding. */
+  encoding: string;
   /** Next transaction id when the snapshot was taken, to tell whether anyone wrote since. */
   xmax: bigint;
   release(): Promise<void>;
@@ -142,9 +144,10 @@ export async function sourceEncoding(client: Client): Promise<string> {
   return rows[0].e;
 }
 
-export async function exportSnapshot(source: PgTarget, encoding: string): Promise<SourceSnapshot> {
+export async function exportSnapshot(source: PgTarget): Promise<SourceSnapshot> {
   const client = await connect(source, "source");
   try {
+    const encoding = await sourceEncoding(client);
     await run(client, [...copySessionSettings(encoding), ...SOURCE_ONLY]);
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     const { rows } = await client.query<{ id: string; xmax: string }>(
@@ -152,6 +155,7 @@ export async function exportSnapshot(source: PgTarget, encoding: string): Promis
     );
     return {
       client,
+      encoding,
       id: rows[0].id,
       xmax: BigInt(rows[0].xmax),
       release: async () => {
