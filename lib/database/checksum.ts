@@ -47,7 +47,9 @@ export function rowHashExpression(columns: ColumnInfo[], hashing: boolean): stri
   if (!hashing) return `('x' || substr(md5(t::text), 1, 16))::bit(64)::bigint`;
   if (columns.length === 0) return "0::bigint";
   const fields = columns.map((c) =>
-    FAITHFUL_HASH_TYPES.has(c.baseType) && c.deterministic ? `t.${c.name}` : `(t.${c.name}::text COLLATE "C")`,
+    FAITHFUL_HASH_TYPES.has(c.baseType) && c.deterministic
+      ? `t.${c.name}`
+      : `(t.${c.name}::text COLLATE "C")`,
   );
   return `hash_record_extended(ROW(${fields.join(", ")}), 0)`;
 }

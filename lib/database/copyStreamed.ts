@@ -88,7 +88,10 @@ export async function streamedCopy(options: StreamedCopyOptions): Promise<Stream
       options.targetReady.then(() => openLoaders(target, encoding, jobs)),
     ]).then(async ([r, l]) => {
       if (r.status === "fulfilled" && l.status === "fulfilled") return [r.value, l.value] as const;
-      await closeAll([...(r.status === "fulfilled" ? r.value : []), ...(l.status === "fulfilled" ? l.value : [])]);
+      await closeAll([
+        ...(r.status === "fulfilled" ? r.value : []),
+        ...(l.status === "fulfilled" ? l.value : []),
+      ]);
       throw r.status === "rejected" ? r.reason : (l as PromiseRejectedResult).reason;
     });
     // Settled here so that a failure of one is not an unhandled rejection while the other is awaited.
@@ -144,9 +147,21 @@ export async function streamedCopy(options: StreamedCopyOptions): Promise<Stream
 
     const known = new Map<string, Content>();
     const sourceContent = new Map<string, Content>();
-    const verified = tableProgress("verify", new Map(sourceSchema.tables.map((t) => [t.name, t.bytes])), reporter);
+    const verified = tableProgress(
+      "verify",
+      new Map(sourceSchema.tables.map((t) => [t.name, t.bytes])),
+      reporter,
+    );
     await runTasks(
-      buildTasks(plan, tables, sourceSchema, { readers, loaders, rules, known, sourceContent, verified, options }),
+      buildTasks(plan, tables, sourceSchema, {
+        readers,
+        loaders,
+        rules,
+        known,
+        sourceContent,
+        verified,
+        options,
+      }),
       jobs,
     );
     timer.mark("scheduled work");
@@ -159,7 +174,10 @@ export async function streamedCopy(options: StreamedCopyOptions): Promise<Stream
       const listFile = path.join(listDir, "post-data.list");
       writeFileSync(
         listFile,
-        restoreList(toc, [...plan.indexes, ...plan.foreignKeys].map((i) => i.tocKey)),
+        restoreList(
+          toc,
+          [...plan.indexes, ...plan.foreignKeys].map((i) => i.tocKey),
+        ),
         { mode: 0o600 },
       );
       await runPgTool(
@@ -246,7 +264,13 @@ function buildTasks(
       run: (slot) =>
         timer.busy("copy", async () => {
           const table = byName.get(part.table)!;
-          await copyPart(readers[slot], loaders[slot], part, plan.columns.get(part.table) ?? "", table.binary);
+          await copyPart(
+            readers[slot],
+            loaders[slot],
+            part,
+            plan.columns.get(part.table) ?? "",
+            table.binary,
+          );
           const left = remainingParts.get(part.table)! - 1;
           remainingParts.set(part.table, left);
           if (left === 0) copied.finish(part.table);
@@ -288,7 +312,8 @@ function buildTasks(
       id: `analyze ${table.name}`,
       cost: table.bytes * COST.analyze,
       after: [...(partsOf.get(table.name) ?? []), ...(indexesOf.get(table.name) ?? [])],
-      run: (slot) => timer.busy("analyze", () => loaders[slot].query(`ANALYZE ${table.name}`).then(() => undefined)),
+      run: (slot) =>
+        timer.busy("analyze", () => loaders[slot].query(`ANALYZE ${table.name}`).then(() => undefined)),
     });
     tasks.push({
       id: `target checksum ${table.name}`,
@@ -316,7 +341,11 @@ function buildTasks(
 }
 
 /** Sequences move outside any snapshot: read live on a new session, after everything else. */
-async function copyLiveSequences(source: PgTarget, to: Client, names: string[]): Promise<Record<string, string>> {
+async function copyLiveSequences(
+  source: PgTarget,
+  to: Client,
+  names: string[],
+): Promise<Record<string, string>> {
   if (names.length === 0) return {};
   const from = await connect(source, "source");
   try {

@@ -111,11 +111,7 @@ export function runPgTool(
 ): { child: ChildProcess; done: Promise<void> } {
   const child = spawn(binary, args, {
     env: options.env,
-    stdio: [
-      options.input ? "pipe" : "ignore",
-      stdio.stdout ?? "ignore",
-      "pipe",
-    ],
+    stdio: [options.input ? "pipe" : "ignore", stdio.stdout ?? "ignore", "pipe"],
   });
   killOnExit(child);
   // A child that exits early closes its pipes; its exit status says why, not EPIPE.

@@ -89,7 +89,11 @@ async function names(client: Client, sql: string): Promise<Set<string>> {
   return new Set((await client.query<{ name: string }>(sql)).rows.map((r) => r.name));
 }
 
-export async function preflight(source: PgTarget, target: PgTarget, options: PreflightOptions): Promise<Preflight> {
+export async function preflight(
+  source: PgTarget,
+  target: PgTarget,
+  options: PreflightOptions,
+): Promise<Preflight> {
   const { names: flags } = options;
   const sourceClient = options.sourceSession ?? (await connect(source, "source"));
   let targetClient: Client | undefined;
@@ -107,7 +111,8 @@ export async function preflight(source: PgTarget, target: PgTarget, options: Pre
     const targetVersionNum =
       targetSchema?.serverVersionNum ??
       Number(
-        (await opened.client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0].v,
+        (await opened.client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v"))
+          .rows[0].v,
       );
     const sourceMajor = serverMajor(sourceSchema.serverVersionNum);
     const targetMajor = serverMajor(targetVersionNum);

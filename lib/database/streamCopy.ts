@@ -278,7 +278,9 @@ export async function copyPart(
   const format = binary ? "binary" : "text";
   try {
     const out = from.query(
-      copyTo(`COPY (SELECT ${columns} FROM ONLY ${part.table} WHERE ${part.ctidRange}) TO STDOUT WITH (FORMAT ${format})`),
+      copyTo(
+        `COPY (SELECT ${columns} FROM ONLY ${part.table} WHERE ${part.ctidRange}) TO STDOUT WITH (FORMAT ${format})`,
+      ),
     );
     const into = to.query(copyFrom(`COPY ${part.table} (${columns}) FROM STDIN WITH (FORMAT ${format})`));
     await pipeline(out, into);

@@ -41,7 +41,8 @@ export async function checksumRules(
   targetVersionNum: number,
   checksumMaxBytes: number,
 ): Promise<ChecksumRules> {
-  const hashing = Math.min(serverMajor(source.serverVersionNum), serverMajor(targetVersionNum)) >= HASH_MIN_MAJOR;
+  const hashing =
+    Math.min(serverMajor(source.serverVersionNum), serverMajor(targetVersionNum)) >= HASH_MIN_MAJOR;
   return {
     hashing,
     columns: hashing ? await tableColumns(sourceClient) : new Map(),
@@ -67,7 +68,10 @@ export async function tableContent(
   try {
     return (await client.query<Content>(sql)).rows[0];
   } catch (error) {
-    return { rows: `unreadable (${(error as Error).message})`, checksum: withChecksum ? "unreadable" : undefined };
+    return {
+      rows: `unreadable (${(error as Error).message})`,
+      checksum: withChecksum ? "unreadable" : undefined,
+    };
   }
 }
 
