@@ -38,7 +38,13 @@ export async function createTargetDatabase(target: PgTarget, reporter: ProgressR
 /** Best effort: the failure that got us here is what the operator needs to read. */
 export async function dropCreatedDatabase(target: PgTarget, reporter: ProgressReporter): Promise<void> {
   try {
-    await onServer(target, `DROP DATABASE IF EXISTS ${quoted(target.database)}`);
+    // FORCE (PostgreSQL 13+) ends sessions of ours that a failure left behind.
+    await onServer(target, `DROP DATABASE IF EXISTS ${quoted(target.database)} WITH (FORCE)`).catch(
+      (error: { code?: string }) => {
+        if (error.code !== "42601") throw error;
+        return onServer(target, `DROP DATABASE IF EXISTS ${quoted(target.database)}`);
+      },
+    );
     reporter.info(`db-migrate: dropped ${target.database} on the target again (this run created it)`);
   } catch (error) {
     reporter.warn(

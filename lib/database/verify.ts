@@ -115,10 +115,19 @@ export async function verifyCopy(
   options: { jobs: number; checksumMaxBytes: number; compareOwners: boolean; reporter: ProgressReporter },
 ): Promise<{ comparison: Comparison; report: string }> {
   const perSide = Math.max(1, Math.ceil(options.jobs / 2));
-  const [sourceClients, targetClients] = await Promise.all([
+  const [opened, openedTarget] = await Promise.allSettled([
     openSessions(source, "source", perSide),
     openSessions(target, "target", perSide),
   ]);
+  if (opened.status === "rejected" || openedTarget.status === "rejected") {
+    await closeAll([
+      ...(opened.status === "fulfilled" ? opened.value : []),
+      ...(openedTarget.status === "fulfilled" ? openedTarget.value : []),
+    ]);
+    throw opened.status === "rejected" ? opened.reason : (openedTarget as PromiseRejectedResult).reason;
+  }
+  const sourceClients = opened.value;
+  const targetClients = openedTarget.value;
   try {
     const [sourceSchema, targetSchema] = await Promise.all([
       describeSchema(sourceClients[0]),
