@@ -41,6 +41,8 @@ export interface CopyPlan {
   foreignKeys: BuildItem[];
   /** Non-generated columns of each table, for part copies. */
   columns: Map<string, string>;
+  /** Size of each table's main fork (its heap without TOAST): what an index build reads. */
+  mainBytes: Map<string, number>;
 }
 
 /** Parts of at most `partBytes` each; tables under it go whole. */
@@ -93,12 +95,14 @@ export async function readCopyPlan(
   const total = tables.reduce((sum, t) => sum + t.bytes, 0);
   const partBytes = options.serverMajor >= 14 ? partBytesFor(total, options.jobs) : 0;
   const columns = new Map<string, string>();
+  const mainBytes = new Map<string, number>();
   const parts: TablePart[] = [];
   for (const row of tableRows) {
     if (!copied.has(row.name)) continue;
     columns.set(row.name, row.columns ?? "");
+    mainBytes.set(row.name, Number(row.main));
     // Rows in TOAST are read with their table; only the main fork decides the split.
-    const split = splitTable(row.name, Number(row.main), partBytes);
+    const split = splitTable(row.name, Number(row.main), row.columns ? partBytes : 0);
     const toast = tables.find((t) => t.name === row.name)!.bytes - Number(row.main);
     split[0].bytes += Math.max(0, toast);
     parts.push(...split);
@@ -173,7 +177,7 @@ export async function readCopyPlan(
       bytes: 0,
       label: `foreign key ${r.conname} on ${r.table}`,
     }));
-  return { parts, indexes, foreignKeys, columns };
+  return { parts, indexes, foreignKeys, columns, mainBytes };
 }
 
 /**
