@@ -36,7 +36,9 @@ describe("hashed content checksums against a real PostgreSQL", () => {
       await c.query(`UPDATE big SET payload = jsonb_set(payload, '{n}', '150000') WHERE id = 150000`);
       expect((await checksum(c, "public.big")).checksum).toBe(before.checksum);
       // Same multiset of column values, different rows: the row hash binds them together.
-      await c.query(`UPDATE big SET note = CASE id WHEN 10 THEN md5('11') ELSE md5('10') END WHERE id IN (10, 11)`);
+      await c.query(
+        `UPDATE big SET note = CASE id WHEN 10 THEN md5('11') ELSE md5('10') END WHERE id IN (10, 11)`,
+      );
       expect((await checksum(c, "public.big")).checksum).not.toBe(before.checksum);
     });
   });
