@@ -10,8 +10,11 @@
  */
 import type { Client } from "pg";
 
-/** Built-in types whose hash function tells every two different values apart (by OID). */
-const FAITHFUL_HASH_TYPES = new Set([
+/**
+ * Built-in types whose hash function tells every two different values apart (by OID). An
+ * array, not a Set: Pulumi's provider serialization copies module values as plain objects.
+ */
+const FAITHFUL_HASH_TYPES = [
   16, // bool
   17, // bytea
   18, // "char"
@@ -28,7 +31,7 @@ const FAITHFUL_HASH_TYPES = new Set([
   1114, // timestamp
   1184, // timestamptz
   2950, // uuid
-]);
+];
 
 /** First major version with `hash_record_extended`. */
 export const HASH_MIN_MAJOR = 14;
@@ -47,7 +50,7 @@ export function rowHashExpression(columns: ColumnInfo[], hashing: boolean): stri
   if (!hashing) return `('x' || substr(md5(t::text), 1, 16))::bit(64)::bigint`;
   if (columns.length === 0) return "0::bigint";
   const fields = columns.map((c) =>
-    FAITHFUL_HASH_TYPES.has(c.baseType) && c.deterministic
+    FAITHFUL_HASH_TYPES.includes(c.baseType) && c.deterministic
       ? `t.${c.name}`
       : `(t.${c.name}::text COLLATE "C")`,
   );
