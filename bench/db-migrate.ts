@@ -1,23 +1,31 @@
 /**
- * Benchmark: our verified migration against the seed's `pg_dump -Fc -f` + `pg_restore`,
- * in the same run, on a database of at least 1 GiB, on two PostgreSQL clusters started
- * here. Prints both times and the ratio. Not part of `npm test`.
+ * Benchmark: copying one database to a new instance, every method on the same data in the
+ * same run, in interleaved rounds (each round runs every method once, in a rotated order),
+ * so that the load of a shared machine falls on all of them alike. Not part of `npm test`.
  *
- *   npx tsx bench/db-migrate.ts [--gib 1.2] [--jobs N] [--with-dump]
+ *   npm run build:cli && npx tsx bench/db-migrate.ts [--sizes tiny,100mb,1gib] [--rounds 3] [--jobs 2,4]
  *
- * `--with-dump` also times the previous method (`pg_dump -Fd -Z0 -j` + `pg_restore -j`, then
- * verification), which db-migrate still uses to replace a non-empty target.
+ * Methods, each timed from nothing to a usable target database (CREATE DATABASE included):
+ * - seed: the runbook's `pg_dump -Fc -v -f` + `pg_restore -v`;
+ * - fd-j2: `pg_dump -Fd -j2` + `pg_restore -j2`;
+ * - pgcopydb: Debian's `pgcopydb clone` with its defaults (4 table jobs, 4 index jobs; it
+ *   also VACUUM ANALYZEs), no verification;
+ * - ours-jN: the compiled `db-migrate` (dist/db-migrate.js) as a child process, start-up,
+ *   copy, ANALYZE and full verification included, with its own per-phase marks.
+ *
+ * The data: pgbench tables (with foreign keys) plus Tines-like events (jsonb payload with a
+ * GIN and a btree index), logs (text) and blobs (TOASTed bytea).
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { Client } from "pg";
-import { defaultJobs, migrateDatabase } from "../lib/database/migrate";
 import { formatBytes } from "../lib/database/progress";
-import { silentReporter } from "../lib/progress";
 import { startPostgres, type RunningServer } from "../test/servers/localServers";
+
+const root = path.resolve(__dirname, "..");
 
 function dbUrl(server: string, db: string): string {
   const url = new URL(server);
@@ -25,162 +33,280 @@ function dbUrl(server: string, db: string): string {
   return url.toString();
 }
 
-async function sql(url: string, text: string): Promise<void> {
+async function sql(url: string, text: string): Promise<string | undefined> {
   const client = new Client({ connectionString: url });
   await client.connect();
   try {
-    await client.query(text);
+    const result = await client.query(text);
+    const last = Array.isArray(result) ? result[result.length - 1] : result;
+    const row = last?.rows?.[0];
+    return row ? String(Object.values(row)[0]) : undefined;
   } finally {
     await client.end();
   }
 }
 
-async function scalar(url: string, text: string): Promise<string> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return String(Object.values((await client.query(text)).rows[0])[0]);
-  } finally {
-    await client.end();
-  }
+interface Outcome {
+  seconds: number;
+  stdout: string;
 }
 
-/** A Tines-like database: jsonb events with indexes, text logs, large TOASTed rows, sequences. */
-async function fill(url: string, gib: number): Promise<void> {
-  const eventRows = Math.round(900_000 * gib);
-  const logRows = Math.round(1_500_000 * gib);
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Outcome> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => {
+      err = (err + d.toString()).slice(-4000);
+    });
+    child.on("close", (code) =>
+      code === 0
+        ? resolve({ seconds: (Date.now() - started) / 1000, stdout: out })
+        : reject(new Error(`${cmd} ${args[0]} exited ${code}: ${err}`)),
+    );
+  });
+}
+
+/** pgbench at `scale`, then events/logs/blobs for `extraMiB`. `tiny` is 10 rows a table. */
+async function fill(url: string, size: string): Promise<void> {
+  const u = new URL(url);
+  const env = { ...process.env, PGPASSWORD: decodeURIComponent(u.password) };
+  const tiny = size === "tiny";
+  // The database ends up about 10% under what the tables are filled for (measured): aim above.
+  const mib =
+    1.12 * (tiny ? 0 : size.endsWith("gib") ? Number(size.slice(0, -3)) * 1024 : Number(size.slice(0, -2)));
+  // About 40% pgbench (15 MiB a scale unit), 60% Tines-like tables.
+  const scale = tiny ? 1 : Math.max(1, Math.round((mib * 0.4) / 15));
+  await run(
+    "pgbench",
+    [
+      "-i",
+      "-q",
+      "--foreign-keys",
+      "-s",
+      String(scale),
+      "-h",
+      u.hostname,
+      "-p",
+      u.port,
+      "-U",
+      "postgres",
+      u.pathname.slice(1),
+    ],
+    env,
+  );
+  if (tiny) await sql(url, "DELETE FROM pgbench_history; DELETE FROM pgbench_accounts WHERE aid > 10");
+  const events = tiny ? 10 : Math.round(mib * 0.35 * 1150);
+  const logs = tiny ? 10 : Math.round(mib * 0.15 * 5000);
+  const blobs = tiny ? 1 : Math.max(1, Math.round((mib * 0.1) / 2));
   await sql(
     url,
-    `CREATE TABLE stories (id bigserial PRIMARY KEY, name text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
-     CREATE TABLE events (id bigserial PRIMARY KEY, story_id bigint NOT NULL REFERENCES stories(id), payload jsonb NOT NULL,
-                          created_at timestamptz NOT NULL);
+    `CREATE TABLE events (id bigserial PRIMARY KEY, story_id bigint NOT NULL, payload jsonb NOT NULL, created_at timestamptz NOT NULL);
      CREATE TABLE logs (id bigserial PRIMARY KEY, event_id bigint, level smallint, message text);
      CREATE TABLE blobs (id serial PRIMARY KEY, body bytea);
-     INSERT INTO stories (name) SELECT 'story ' || g FROM generate_series(1, 500) g;`,
-  );
-  await sql(
-    url,
-    `INSERT INTO events (story_id, payload, created_at)
+     INSERT INTO events (story_id, payload, created_at)
      SELECT 1 + g % 500,
             jsonb_build_object('id', g, 'kind', 'webhook', 'body', repeat(md5(g::text), 12),
                                'headers', jsonb_build_object('x-request-id', md5((g * 7)::text), 'agent', 'bench'),
                                'tags', jsonb_build_array(g % 10, g % 100, md5((g * 3)::text))),
             now() - make_interval(secs => g)
-       FROM generate_series(1, ${eventRows}) g`,
-  );
-  await sql(
-    url,
-    `INSERT INTO logs (event_id, level, message)
-     SELECT g % ${eventRows} + 1, g % 5, 'agent ' || (g % 997) || ' emitted ' || md5(g::text) || ' ' || md5((g + 1)::text)
-       FROM generate_series(1, ${logRows}) g`,
-  );
-  await sql(
-    url,
-    `INSERT INTO blobs (body) SELECT decode(string_agg(md5(g::text || i::text), ''), 'hex')
-       FROM generate_series(1, ${Math.round(100 * gib)}) g, generate_series(1, 65536) i GROUP BY g`,
-  );
-  await sql(
-    url,
-    `CREATE INDEX events_story_created ON events (story_id, created_at);
-     CREATE INDEX events_payload ON events USING gin ((payload -> 'tags'));
+       FROM generate_series(1, ${events}) g;
+     INSERT INTO logs (event_id, level, message)
+     SELECT g % ${events} + 1, g % 5, 'agent ' || (g % 997) || ' emitted ' || md5(g::text) || ' ' || md5((g + 1)::text)
+       FROM generate_series(1, ${logs}) g;
+     INSERT INTO blobs (body) SELECT decode(string_agg(md5(g::text || i::text), ''), 'hex')
+       FROM generate_series(1, ${blobs}) g, generate_series(1, 131072) i GROUP BY g;
+     CREATE INDEX events_story_created ON events (story_id, created_at);
+     CREATE INDEX events_payload_tags ON events USING gin ((payload -> 'tags'));
      CREATE INDEX logs_event ON logs (event_id);`,
   );
   await sql(url, "VACUUM ANALYZE");
 }
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ["ignore", "ignore", "pipe"] });
-    let err = "";
-    child.stderr.on("data", (d: Buffer) => {
-      err = (err + d.toString()).slice(-4000);
-    });
-    child.on("close", (code) =>
-      code === 0 ? resolve() : reject(new Error(`${cmd} exited ${code}: ${err}`)),
-    );
-  });
+interface Method {
+  name: string;
+  run(
+    sourceUrl: string,
+    targetServer: string,
+    targetDb: string,
+    work: string,
+  ): Promise<{ seconds: number; phases?: string }>;
+}
+
+function pgArgs(url: string, db?: string): string[] {
+  const u = new URL(url);
+  return [
+    "-h",
+    u.hostname,
+    "-p",
+    u.port,
+    "-U",
+    decodeURIComponent(u.username),
+    "-d",
+    db ?? u.pathname.slice(1),
+  ];
+}
+function pgEnv(url: string): NodeJS.ProcessEnv {
+  return { ...process.env, PGPASSWORD: decodeURIComponent(new URL(url).password) };
+}
+
+const methods: Record<string, (jobs: number) => Method> = {
+  seed: () => ({
+    name: "seed pg_dump -Fc + pg_restore",
+    async run(source, server, db, work) {
+      const file = path.join(work, "seed.dump");
+      const t = Date.now();
+      await run("pg_dump", [...pgArgs(source), "-Fc", "-v", "-f", file], pgEnv(source));
+      const dump = (Date.now() - t) / 1000;
+      await sql(server, `CREATE DATABASE ${db}`);
+      await run("pg_restore", [...pgArgs(server, db), "-v", file], pgEnv(server));
+      const seconds = (Date.now() - t) / 1000;
+      rmSync(file, { force: true });
+      return { seconds, phases: `dump ${dump.toFixed(1)}s, restore ${(seconds - dump).toFixed(1)}s` };
+    },
+  }),
+  "fd-j2": () => ({
+    name: "pg_dump -Fd -j2 + pg_restore -j2",
+    async run(source, server, db, work) {
+      const dir = path.join(work, "fd");
+      const t = Date.now();
+      await run("pg_dump", [...pgArgs(source), "-Fd", "-j", "2", "-f", dir], pgEnv(source));
+      const dump = (Date.now() - t) / 1000;
+      await sql(server, `CREATE DATABASE ${db}`);
+      await run("pg_restore", [...pgArgs(server, db), "-j", "2", dir], pgEnv(server));
+      const seconds = (Date.now() - t) / 1000;
+      rmSync(dir, { recursive: true, force: true });
+      return { seconds, phases: `dump ${dump.toFixed(1)}s, restore ${(seconds - dump).toFixed(1)}s` };
+    },
+  }),
+  pgcopydb: () => ({
+    name: "pgcopydb clone (defaults)",
+    async run(source, server, db, work) {
+      const dir = path.join(work, "pgcopydb");
+      const t = Date.now();
+      await sql(server, `CREATE DATABASE ${db}`);
+      await run("pgcopydb", ["clone", "--source", source, "--target", dbUrl(server, db), "--dir", dir], {
+        ...process.env,
+        PGCOPYDB_LOG_LEVEL: "warn",
+      });
+      const seconds = (Date.now() - t) / 1000;
+      rmSync(dir, { recursive: true, force: true });
+      return { seconds };
+    },
+  }),
+  ours: (jobs) => ({
+    name: `ours db-migrate (verified) jobs ${jobs}`,
+    async run(source, server, db) {
+      const { seconds, stdout } = await run(
+        process.execPath,
+        [
+          path.join(root, "dist/db-migrate.js"),
+          "--from",
+          "env:BENCH_FROM",
+          "--to",
+          "env:BENCH_TO",
+          "--jobs",
+          String(jobs),
+          "--json",
+        ],
+        { ...process.env, BENCH_FROM: source, BENCH_TO: dbUrl(server, db) },
+      );
+      const result = JSON.parse(stdout.trim().split("\n").pop()!) as {
+        mismatches: string[];
+        phases: { marks: Record<string, number>; busy: Record<string, number> };
+      };
+      if (result.mismatches.length > 0) throw new Error(`ours: mismatches ${result.mismatches.join("; ")}`);
+      const marks = Object.entries(result.phases.marks)
+        .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+        .join(", ");
+      const busy = Object.entries(result.phases.busy)
+        .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+        .join(", ");
+      return { seconds, phases: `marks (s): ${marks}; worker-s: ${busy}` };
+    },
+  }),
+};
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { gib: { type: "string" }, jobs: { type: "string" }, "with-dump": { type: "boolean" } },
+    options: {
+      sizes: { type: "string" },
+      rounds: { type: "string" },
+      jobs: { type: "string" },
+      methods: { type: "string" },
+    },
   });
-  const gib = Number(values.gib ?? "1.2");
-  const jobs = values.jobs ? Number(values.jobs) : defaultJobs();
+  const sizes = (values.sizes ?? "tiny,100mb,1gib").split(",");
+  const rounds = Number(values.rounds ?? "3");
+  const jobList = (values.jobs ?? "2,4").split(",").map(Number);
+  const chosen = (values.methods ?? "seed,fd-j2,pgcopydb,ours").split(",");
+  const lineup: Array<{ key: string; method: Method }> = [];
+  for (const key of chosen) {
+    if (key === "ours") for (const j of jobList) lineup.push({ key: `ours-j${j}`, method: methods.ours(j) });
+    else lineup.push({ key, method: methods[key](0) });
+  }
   const servers: RunningServer[] = [];
   const work = mkdtempSync(path.join(os.tmpdir(), "bench-db-"));
+  const table: Array<{ size: string; bytes: number; medians: Record<string, number>; load: number }> = [];
   try {
     const [source, target] = await Promise.all([
       startPostgres("bench-source"),
       startPostgres("bench-target"),
     ]);
     servers.push(source, target);
-    const sourceUrl = dbUrl(source.url, "tines");
-    await sql(source.url, "CREATE DATABASE tines");
-    let t = Date.now();
-    await fill(sourceUrl, gib);
-    const size = Number(await scalar(sourceUrl, "SELECT pg_database_size(current_database())"));
     console.log(
-      `source database: ${formatBytes(size)} (filled in ${((Date.now() - t) / 1000).toFixed(0)}s), ${os.cpus().length} cores, jobs ${jobs}`,
+      `${os.cpus().length} cores; methods: ${lineup.map((l) => l.key).join(", ")}; ${rounds} interleaved rounds`,
     );
-    if (size < 1024 ** 3) throw new Error(`the database is ${formatBytes(size)}, under 1 GiB; raise --gib`);
-
-    // The seed's commands, as the runbook gives them (-v included), timed end to end.
-    const src = new URL(source.url);
-    const tgt = new URL(target.url);
-    await sql(target.url, "CREATE DATABASE seed_copy");
-    const file = path.join(work, "tines_migration_snapshot.dump");
-    t = Date.now();
-    await run(
-      "pg_dump",
-      ["-h", src.hostname, "-p", src.port, "-U", "postgres", "-d", "tines", "-Fc", "-v", "-f", file],
-      {
-        ...process.env,
-        PGPASSWORD: decodeURIComponent(src.password),
-      },
-    );
-    const seedDump = (Date.now() - t) / 1000;
-    await run(
-      "pg_restore",
-      ["-h", tgt.hostname, "-p", tgt.port, "-U", "postgres", "-d", "seed_copy", "-v", file],
-      {
-        ...process.env,
-        PGPASSWORD: decodeURIComponent(tgt.password),
-      },
-    );
-    const seed = (Date.now() - t) / 1000;
-    console.log(
-      `seed  pg_dump -Fc + pg_restore:  ${seed.toFixed(1)}s (dump ${seedDump.toFixed(1)}s, restore ${(seed - seedDump).toFixed(1)}s, archive ${formatBytes(statSync(file).size)})`,
-    );
-    rmSync(file);
-
-    const result = await migrateDatabase({
-      sourceUrl,
-      targetUrl: dbUrl(target.url, "our_copy"),
-      jobs,
-      workDir: work,
-      reporter: silentReporter,
-    });
-    const copy = result.seconds.dump + result.seconds.restore;
-    console.log(
-      `ours  db-migrate (streamed, ${jobs} workers): ${copy.toFixed(1)}s copy (schema + rows ${result.seconds.dump.toFixed(1)}s, indexes and constraints ${result.seconds.restore.toFixed(1)}s)` +
-        ` + ${result.seconds.verify.toFixed(1)}s verification not overlapped with the copy = ${result.seconds.total.toFixed(1)}s; ${result.comparison.mismatches.length} mismatches`,
-    );
-    console.log(`ratio seed / ours (copy only):         ${(seed / copy).toFixed(2)}x`);
-    console.log(`ratio seed / ours (with verification): ${(seed / result.seconds.total).toFixed(2)}x`);
-    if (values["with-dump"]) {
-      const dump = await migrateDatabase({
-        sourceUrl,
-        targetUrl: dbUrl(target.url, "dump_copy"),
-        jobs,
-        workDir: work,
-        allowNonEmptyTarget: true,
-        reporter: silentReporter,
-      });
-      const s = dump.seconds;
+    for (const size of sizes) {
+      const db = `src_${size}`;
+      await sql(source.url, `CREATE DATABASE ${db}`);
+      const t = Date.now();
+      await fill(dbUrl(source.url, db), size);
+      const bytes = Number(await sql(dbUrl(source.url, db), "SELECT pg_database_size(current_database())"));
       console.log(
-        `prev  db-migrate (-Fd -Z0 -j ${jobs}): ${(s.dump + s.restore).toFixed(1)}s copy (dump ${s.dump.toFixed(1)}s, restore ${s.restore.toFixed(1)}s)` +
-          ` + ${s.verify.toFixed(1)}s verification = ${s.total.toFixed(1)}s; ${dump.comparison.mismatches.length} mismatches`,
+        `\n== ${size}: source ${formatBytes(bytes)} (filled in ${((Date.now() - t) / 1000).toFixed(0)}s)`,
+      );
+      const times: Record<string, number[]> = {};
+      const loads: number[] = [];
+      for (let round = 0; round < rounds; round++) {
+        // Rotate the order each round: no method always runs first (cold) or last.
+        const order = lineup.map((_, i) => lineup[(i + round) % lineup.length]);
+        for (const { key, method } of order) {
+          const targetDb = `t_${key.replace(/-/g, "_")}_${round}`;
+          const loadBefore = os.loadavg()[0];
+          const result = await method.run(dbUrl(source.url, db), target.url, targetDb, work);
+          const load = (loadBefore + os.loadavg()[0]) / 2;
+          loads.push(load);
+          (times[key] ??= []).push(result.seconds);
+          console.log(
+            `round ${round + 1} ${key.padEnd(9)} ${result.seconds.toFixed(2).padStart(7)}s  load ${load.toFixed(1)}  ${result.phases ?? ""}`,
+          );
+          await sql(target.url, `DROP DATABASE ${targetDb} WITH (FORCE)`);
+          await sql(target.url, "CHECKPOINT");
+        }
+      }
+      const medians = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
+      table.push({ size, bytes, medians, load: loads.reduce((a, b) => a + b, 0) / loads.length });
+      await sql(source.url, `DROP DATABASE ${db} WITH (FORCE)`);
+    }
+    console.log(
+      `\n| size | ${lineup.map((l) => l.key).join(" | ")} | seed / ours-j2 | pgcopydb / ours-j2 | mean load (1 min) |`,
+    );
+    console.log(`|------|${lineup.map(() => "------").join("|")}|------|------|------|`);
+    for (const row of table) {
+      const cells = lineup.map((l) => `${row.medians[l.key]?.toFixed(2)} s`);
+      const ours = row.medians["ours-j2"];
+      const ratio = (k: string) => (ours && row.medians[k] ? `${(row.medians[k] / ours).toFixed(2)}x` : "-");
+      console.log(
+        `| ${row.size} (${formatBytes(row.bytes)}) | ${cells.join(" | ")} | ${ratio("seed")} | ${ratio("pgcopydb")} | ${row.load.toFixed(1)} |`,
       );
     }
   } finally {

@@ -56,12 +56,13 @@ export const dbMigrateCommand: CliCommand = {
           mismatches: comparison.mismatches,
           jobs: result.jobs,
           seconds: result.seconds,
+          phases: result.phases,
         }) + "\n",
       );
     } else {
       process.stdout.write(
-        `${result.report}\ncopied in ${result.seconds.total.toFixed(1)}s (schema and rows ${result.seconds.dump.toFixed(1)}s, ` +
-          `indexes and checksums ${result.seconds.restore.toFixed(1)}s, verify ${result.seconds.verify.toFixed(1)}s) with ${result.jobs} jobs\n`,
+        `${result.report}\ncopied and verified in ${result.seconds.total.toFixed(1)}s (rows in after ${result.seconds.dump.toFixed(1)}s, ` +
+          `indexes, keys and the rest ${result.seconds.restore.toFixed(1)}s more, verification ${result.seconds.verify.toFixed(1)}s more) with ${result.jobs} jobs\n`,
       );
     }
     return 0;

@@ -4,15 +4,7 @@
  * written to a directory and/or uploaded to S3, with its size and sha256.
  */
 import { createHash } from "node:crypto";
-import {
-  createReadStream,
-  createWriteStream,
-  mkdirSync,
-  mkdtempSync,
-  renameSync,
-  rmSync,
-  statfsSync,
-} from "node:fs";
+import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, renameSync, statfsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -20,7 +12,8 @@ import { Transform } from "node:stream";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { ConfigError, GateError, MaintenanceError } from "../errors";
 import type { ProgressReporter } from "../progress";
-import { childCredentials, connectionArgs, parsePgUrl, secretsOf } from "./connection";
+import { removeOnExit } from "./cleanup";
+import { childEnv, connectionArgs, parsePgUrl, secretsOf } from "./connection";
 import { describeSchema } from "./inspect";
 import { findPgTools, runPgTool, serverMajor } from "./pgTools";
 import { tableProgress, formatBytes } from "./progress";
@@ -171,23 +164,25 @@ export async function backupDatabase(options: BackupOptions): Promise<BackupResu
   const dataBytes = [...sizes.values()].reduce((a, b) => a + b, 0);
 
   const name = backupFileName(options.stack, options.phase, source.database, options.now ?? new Date());
+  // A staging directory of our own goes on every way out; the operator's directory stays.
   const staging = options.directory ?? mkdtempSync(path.join(os.tmpdir(), "tines-db-backup-"));
-  mkdirSync(staging, { recursive: true });
-  const free = statfsSync(staging);
-  // Compressed dumps are usually far smaller than the tables; uncompressed ones are not.
-  const needed = level === 0 ? dataBytes : dataBytes / 3;
-  if (free.bavail * free.bsize < needed) {
-    throw new GateError(
-      `not enough space in ${staging} for the backup: ${formatBytes(free.bavail * free.bsize)} free, about ${formatBytes(needed)} needed`,
-    );
-  }
+  const releaseStaging = options.directory ? () => undefined : removeOnExit(staging);
   const finalPath = path.join(staging, name);
   const partialPath = `${finalPath}.partial`;
-  const credentials = childCredentials([source]);
+  const releasePartial = removeOnExit(partialPath);
   const secrets = secretsOf([source]);
   const hash = createHash("sha256");
   let bytes = 0;
   try {
+    mkdirSync(staging, { recursive: true });
+    const free = statfsSync(staging);
+    // Compressed dumps are usually far smaller than the tables; uncompressed ones are not.
+    const needed = level === 0 ? dataBytes : dataBytes / 3;
+    if (free.bavail * free.bsize < needed) {
+      throw new GateError(
+        `not enough space in ${staging} for the backup: ${formatBytes(free.bavail * free.bsize)} free, about ${formatBytes(needed)} needed`,
+      );
+    }
     reporter.info(
       `backup: dumping ${source.display} (${sizes.size} tables, ${formatBytes(dataBytes)}) to ${name}`,
     );
@@ -196,7 +191,7 @@ export async function backupDatabase(options: BackupOptions): Promise<BackupResu
       tools.pgDump,
       [...connectionArgs(source), "-Fc", "-Z", String(level), "-v"],
       {
-        env: credentials.env(source),
+        env: childEnv(source),
         secrets,
         what: "pg_dump of the database",
         onLine: (l) => progress.line(l),
@@ -217,18 +212,17 @@ export async function backupDatabase(options: BackupOptions): Promise<BackupResu
     progress.close();
     // A truncated archive has no readable table of contents.
     await runPgTool(tools.pgRestore, ["-l", partialPath], {
-      env: credentials.env(source),
+      env: childEnv(source),
       secrets,
       what: "pg_restore -l of the backup",
     }).done;
     renameSync(partialPath, finalPath);
   } catch (error) {
-    rmSync(partialPath, { force: true });
-    if (!options.directory) rmSync(staging, { recursive: true, force: true });
+    releasePartial();
+    releaseStaging();
     throw error;
-  } finally {
-    credentials.dispose();
   }
+  releasePartial();
   const sha256 = hash.digest("hex");
   const result: BackupResult = { name, bytes, sha256, tables: sizes.size, seconds: 0 };
   if (options.directory) result.path = finalPath;
@@ -249,7 +243,7 @@ export async function backupDatabase(options: BackupOptions): Promise<BackupResu
       result.s3Uri = `s3://${options.s3.bucket}/${key}`;
     }
   } finally {
-    if (!options.directory) rmSync(staging, { recursive: true, force: true });
+    releaseStaging();
   }
   result.seconds = (Date.now() - startedAt) / 1000;
   reporter.info(

@@ -1,10 +1,7 @@
 /**
  * PostgreSQL connection details for pg_dump/pg_restore and node-postgres. Passwords go to
- * child processes only through a private PGPASSFILE (mode 0600), never on a command line.
+ * child processes only through their environment, never on a command line or to disk.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import type { ClientConfig } from "pg";
 import { ConfigError } from "../errors";
 import { redactUrl } from "../redact";
@@ -85,35 +82,18 @@ export function connectionArgs(target: PgTarget): string[] {
   return ["-h", target.host, "-p", String(target.port), "-U", target.user, "-d", target.database];
 }
 
-/** `.pgpass` escapes `:` and `\` in every field. */
-export function pgpassLine(target: PgTarget): string {
-  const esc = (value: string) => value.replace(/\\/g, "\\\\").replace(/:/g, "\\:");
-  return [target.host, String(target.port), "*", target.user, target.password ?? ""].map(esc).join(":");
-}
-
-export interface ChildCredentials {
-  /** Environment for pg_dump/pg_restore: PGPASSFILE set, any inherited PGPASSWORD removed. */
-  env(target: PgTarget): NodeJS.ProcessEnv;
-  /** Removes the password file. */
-  dispose(): void;
-}
-
-/** A private password file for the given servers, removed by `dispose()`. */
-export function childCredentials(targets: PgTarget[]): ChildCredentials {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "tines-maint-pgpass-"));
-  const file = path.join(dir, "pgpass");
-  writeFileSync(file, targets.map(pgpassLine).join("\n") + "\n", { mode: 0o600 });
-  return {
-    env(target) {
-      const env: NodeJS.ProcessEnv = { ...process.env, PGPASSFILE: file, PGCONNECT_TIMEOUT: "10" };
-      delete env.PGPASSWORD;
-      delete env.PGSERVICE;
-      delete env.PGSSLMODE;
-      if (target.sslmode) env.PGSSLMODE = target.sslmode;
-      return env;
-    },
-    dispose: () => rmSync(dir, { recursive: true, force: true }),
-  };
+/**
+ * Environment for pg_dump/pg_restore talking to `target`: its password in PGPASSWORD, which
+ * only the same user (or root) can read from /proc, and which never touches the disk, so no
+ * signal, crash or SIGKILL can leave it behind. Inherited libpq settings are dropped.
+ */
+export function childEnv(target: PgTarget): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, PGCONNECT_TIMEOUT: "10" };
+  for (const name of ["PGPASSWORD", "PGPASSFILE", "PGSERVICE", "PGSSLMODE", "PGOPTIONS"]) delete env[name];
+  if (target.password !== undefined) env.PGPASSWORD = target.password;
+  else env.PGPASSFILE = "/dev/null";
+  if (target.sslmode) env.PGSSLMODE = target.sslmode;
+  return env;
 }
 
 /** Every password among the targets, for redacting child-process output. */

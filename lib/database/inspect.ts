@@ -1,8 +1,7 @@
 /**
  * What a database holds, as far as a migration must preserve it, and the comparison of two
- * such descriptions. Content checksums are order-independent sums of per-row md5 prefixes
- * so that neither side has to sort; text rendering is pinned by session settings so that
- * both servers print every row identically.
+ * such descriptions. Content checksums are in checksum.ts; text rendering is pinned by
+ * session settings so that both servers print every row identically.
  */
 import type { Client } from "pg";
 
@@ -36,7 +35,7 @@ export const STABLE_TEXT_SETTINGS = [
   "SET DateStyle = 'ISO, MDY'",
   "SET TimeZone = 'UTC'",
   "SET IntervalStyle = 'postgres'",
-  "SET extra_float_digits = 1",
+  "SET extra_float_digits = 3",
   "SET bytea_output = 'hex'",
   "SET lc_monetary = 'C'",
 ];
@@ -167,25 +166,6 @@ export async function describeSchema(
     owners,
     roles,
   };
-}
-
-/** Row count and, up to `checksumMaxBytes`, a content checksum of one table. */
-export async function tableContent(
-  client: Client,
-  table: TableStats,
-  checksumMaxBytes: number,
-): Promise<{ rows: string; checksum?: string }> {
-  if (table.bytes > checksumMaxBytes || checksumMaxBytes === 0) {
-    const [row] = await rows<{ rows: string }>(client, `SELECT count(*)::text AS rows FROM ${table.name}`);
-    return { rows: row.rows };
-  }
-  const [row] = await rows<{ rows: string; checksum: string }>(
-    client,
-    `SELECT count(*)::text AS rows,
-            coalesce(sum(('x' || substr(md5(t::text), 1, 16))::bit(64)::bigint::numeric), 0)::text AS checksum
-       FROM ${table.name} t`,
-  );
-  return row;
 }
 
 /** Open sessions with stable text settings. */

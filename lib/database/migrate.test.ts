@@ -29,6 +29,21 @@ afterEach(async () => {
   await Promise.all(created.splice(0).map((db) => db.drop()));
 });
 
+/** Tables with rows but no planner statistics (pg_statistic is written by ANALYZE only). */
+async function unanalyzed(url: string): Promise<string[]> {
+  return withClient(url, async (c) =>
+    (
+      await c.query<{ t: string }>(
+        `SELECT c.oid::regclass::text AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+            AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0)
+            AND c.reltuples > 0 AND NOT EXISTS (SELECT 1 FROM pg_statistic s WHERE s.starelid = c.oid)
+          ORDER BY 1`,
+      )
+    ).rows.map((r) => r.t),
+  );
+}
+
 async function tableList(url: string): Promise<string[]> {
   return withClient(url, async (c) =>
     (
@@ -75,6 +90,8 @@ describe("migrateDatabase against two real PostgreSQL servers", () => {
       expect(reporter.lines.some((l) => l.startsWith(`${phase}: table tines.events done`))).toBe(true);
     }
     expect(reporter.lines.join("\n")).not.toContain(TEST_PG_PASSWORD);
+    // Tines starts on planner statistics, not on none.
+    expect(await unanalyzed(target.url)).toEqual([]);
   });
 
   it("detects a changed row, an extra row and a moved sequence after the copy", async () => {
@@ -130,6 +147,7 @@ describe("migrateDatabase against two real PostgreSQL servers", () => {
     });
     expect(result.comparison.mismatches).toEqual([]);
     expect(result.comparison.totalRows).toBe(100n + 50n + 1n);
+    expect(await unanalyzed(target.url)).toEqual([]);
   });
 
   it("refuses when a role that owns objects is missing on the target, unless noOwner", async () => {

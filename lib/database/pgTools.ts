@@ -7,6 +7,7 @@ import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { MaintenanceError } from "../errors";
 import { redactSecrets } from "../redact";
+import { killOnExit } from "./cleanup";
 
 export interface PgTools {
   pgDump: string;
@@ -89,6 +90,8 @@ export interface RunOptions {
   secrets: string[];
   /** What failed, for the error message, e.g. "pg_restore into the target". */
   what: string;
+  /** Written to the child's stdin (an archive for pg_restore), so it never goes to disk. */
+  input?: Buffer;
 }
 
 /** Lines that say why a pg tool failed, rather than what it was doing. */
@@ -96,17 +99,26 @@ function isErrorLine(line: string): boolean {
   return /(error|fatal|could not|failed|does not exist|permission denied|aborting)/i.test(line);
 }
 
-/** Start a pg tool; the returned promise settles when it exits (MaintenanceError unless 0). */
+/**
+ * Start a pg tool; the returned promise settles when it exits (MaintenanceError unless 0).
+ * It is killed if this process is interrupted.
+ */
 export function runPgTool(
   binary: string,
   args: string[],
   options: RunOptions,
-  stdio: { stdin?: "pipe" | "ignore"; stdout?: "pipe" | "ignore" } = {},
+  stdio: { stdout?: "pipe" | "ignore" } = {},
 ): { child: ChildProcess; done: Promise<void> } {
   const child = spawn(binary, args, {
     env: options.env,
-    stdio: [stdio.stdin ?? "ignore", stdio.stdout ?? "ignore", "pipe"],
+    stdio: [options.input ? "pipe" : "ignore", stdio.stdout ?? "ignore", "pipe"],
   });
+  killOnExit(child);
+  // A child that exits early closes its pipes; its exit status says why, not EPIPE.
+  if (options.input) {
+    child.stdin!.on("error", () => undefined);
+    child.stdin!.end(options.input);
+  }
   const errors: string[] = [];
   let partial = "";
   const handle = (line: string) => {
@@ -134,4 +146,13 @@ export function runPgTool(
     });
   });
   return { child, done };
+}
+
+/** Run a pg tool and collect its stdout (e.g. a schema archive kept in memory). */
+export async function pgToolOutput(binary: string, args: string[], options: RunOptions): Promise<Buffer> {
+  const { child, done } = runPgTool(binary, args, options, { stdout: "pipe" });
+  const chunks: Buffer[] = [];
+  child.stdout!.on("data", (chunk: Buffer) => chunks.push(chunk));
+  await done;
+  return Buffer.concat(chunks);
 }

@@ -27,13 +27,24 @@ export function copySessionSettings(encoding: string): string[] {
     "SET statement_timeout = 0",
     "SET lock_timeout = 0",
     "SET idle_in_transaction_session_timeout = 0",
+    // The same rendering as the verification's sessions, which run on these too.
+    "SET bytea_output = 'hex'",
+    "SET lc_monetary = 'C'",
   ];
 }
 
 /** Row security off on the source: a table that would hide rows fails instead of copying fewer. */
 const SOURCE_ONLY = ["SET row_security = off"];
-/** The copy is verified at the end and redone from scratch on any failure; no need to wait for the WAL flush. */
-const TARGET_ONLY = ["SET synchronous_commit = off"];
+/**
+ * The copy is verified at the end and redone from scratch on any failure; no need to wait
+ * for the WAL flush. Index builds sort in memory, and one build is one core: the scheduler
+ * decides how many run at once, not the server's parallel maintenance workers.
+ */
+export const TARGET_ONLY = [
+  "SET synchronous_commit = off",
+  "SET maintenance_work_mem = '256MB'",
+  "SET max_parallel_maintenance_workers = 0",
+];
 
 /** Largest first, so the longest table does not start last and leave the other workers idle. */
 export function copyOrder<T extends { name: string; bytes: number }>(tables: T[]): T[] {
@@ -78,6 +89,8 @@ export interface SourceSnapshot {
   /** The session that holds the snapshot open; also usable for reads in it. */
   client: Client;
   id: string;
+  /** The source database's encoding, which every copy session uses as its client encoding. */
+  encoding: string;
   /** Next transaction id when the snapshot was taken, to tell whether anyone wrote since. */
   xmax: bigint;
   release(): Promise<void>;
@@ -131,9 +144,10 @@ export async function sourceEncoding(client: Client): Promise<string> {
   return rows[0].e;
 }
 
-export async function exportSnapshot(source: PgTarget, encoding: string): Promise<SourceSnapshot> {
+export async function exportSnapshot(source: PgTarget): Promise<SourceSnapshot> {
   const client = await connect(source, "source");
   try {
+    const encoding = await sourceEncoding(client);
     await run(client, [...copySessionSettings(encoding), ...SOURCE_ONLY]);
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     const { rows } = await client.query<{ id: string; xmax: string }>(
@@ -141,6 +155,7 @@ export async function exportSnapshot(source: PgTarget, encoding: string): Promis
     );
     return {
       client,
+      encoding,
       id: rows[0].id,
       xmax: BigInt(rows[0].xmax),
       release: async () => {
@@ -245,6 +260,33 @@ export async function copyTable(from: Client, to: Client, table: string, binary:
   } catch (error) {
     await to.query("ROLLBACK").catch(() => undefined);
     throw new MaintenanceError(`copying table ${table} failed: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * One part of a table (a page range, see copyPlan.ts), appended to the table in its own
+ * transaction: parts load side by side, so none can truncate or FREEZE.
+ */
+export async function copyPart(
+  from: Client,
+  to: Client,
+  part: { table: string; ctidRange?: string },
+  columns: string,
+  binary: boolean,
+): Promise<number> {
+  if (part.ctidRange === undefined) return copyTable(from, to, part.table, binary);
+  const format = binary ? "binary" : "text";
+  try {
+    const out = from.query(
+      copyTo(
+        `COPY (SELECT ${columns} FROM ONLY ${part.table} WHERE ${part.ctidRange}) TO STDOUT WITH (FORMAT ${format})`,
+      ),
+    );
+    const into = to.query(copyFrom(`COPY ${part.table} (${columns}) FROM STDIN WITH (FORMAT ${format})`));
+    await pipeline(out, into);
+    return into.rowCount;
+  } catch (error) {
+    throw new MaintenanceError(`copying table ${part.table} failed: ${(error as Error).message}`);
   }
 }
 

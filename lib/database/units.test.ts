@@ -1,7 +1,6 @@
-import { readFileSync, statSync, existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../errors";
-import { childCredentials, connectionArgs, parsePgUrl, pgpassLine, withDatabase } from "./connection";
+import { childEnv, connectionArgs, parsePgUrl, withDatabase } from "./connection";
 import { checkVersions, parseToolMajor, serverMajor, findPgTools } from "./pgTools";
 import { tableProgress, parsePgLine } from "./progress";
 import { compareDescriptions, formatComparison, type DatabaseDescription } from "./inspect";
@@ -51,17 +50,22 @@ describe("connection", () => {
     expect(() => parsePgUrl(url, "--to")).toThrow(message);
   });
 
-  it("escapes .pgpass fields and keeps the file private, removing it on dispose", () => {
+  it("hands a child its password through the environment only, never a file", () => {
     const t = parsePgUrl("postgresql://u:a%3Ab%5Cc@h:1/d", "x");
-    expect(pgpassLine(t)).toBe("h:1:*:u:a\\:b\\\\c");
-    const creds = childCredentials([t]);
-    const env = creds.env({ ...t, sslmode: "verify-full" });
-    expect(env.PGPASSWORD).toBeUndefined();
-    expect(env.PGSSLMODE).toBe("verify-full");
-    expect(statSync(env.PGPASSFILE!).mode & 0o777).toBe(0o600);
-    expect(readFileSync(env.PGPASSFILE!, "utf8")).toBe("h:1:*:u:a\\:b\\\\c\n");
-    creds.dispose();
-    expect(existsSync(env.PGPASSFILE!)).toBe(false);
+    const saved = { ...process.env };
+    process.env.PGPASSFILE = "/somewhere/pgpass";
+    process.env.PGPASSWORD = "inherited";
+    try {
+      const env = childEnv({ ...t, sslmode: "verify-full" });
+      expect(env.PGPASSWORD).toBe("a:b\\c");
+      expect(env.PGPASSFILE).toBeUndefined();
+      expect(env.PGSSLMODE).toBe("verify-full");
+      const none = childEnv({ ...t, password: undefined });
+      expect(none.PGPASSWORD).toBeUndefined();
+      expect(none.PGPASSFILE).toBe("/dev/null");
+    } finally {
+      process.env = saved;
+    }
   });
 });
 

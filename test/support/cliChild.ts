@@ -1,0 +1,88 @@
+/**
+ * Test helper: `maint <command>` as a child process (node + tsx, as an operator runs it),
+ * with its stderr lines collected so that a test can wait for a point in the run and then
+ * interrupt it with a real signal.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+
+export interface CliChild {
+  child: ChildProcess;
+  stderr: string[];
+  stdout: string[];
+  /** Resolves with the first stderr line matching `pattern`; rejects if the child exits first. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const root = path.resolve(__dirname, "../..");
+
+export function startCli(args: string[], env: NodeJS.ProcessEnv): CliChild {
+  const child = spawn(process.execPath, ["--import", "tsx", "cli/maint.ts", ...args], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const stderr: string[] = [];
+  const stdout: string[] = [];
+  const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
+  let partial = "";
+  child.stderr!.setEncoding("utf8");
+  child.stderr!.on("data", (chunk: string) => {
+    const lines = (partial + chunk).split("\n");
+    partial = lines.pop() ?? "";
+    for (const line of lines) {
+      stderr.push(line);
+      for (const w of waiters.filter((w) => w.pattern.test(line))) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(line);
+      }
+    }
+  });
+  child.stdout!.setEncoding("utf8");
+  child.stdout!.on("data", (chunk: string) => stdout.push(chunk));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("close", (code, signal) => {
+      if (partial) stderr.push(partial);
+      resolve({ code, signal });
+    }),
+  );
+  return {
+    child,
+    stderr,
+    stdout,
+    exited,
+    waitFor(pattern, timeoutMs = 60_000) {
+      const seen = stderr.find((l) => pattern.test(l));
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`no stderr line matched ${pattern}: ${stderr.join(" | ")}`)),
+          timeoutMs,
+        );
+        waiters.push({
+          pattern,
+          resolve: (line) => {
+            clearTimeout(timer);
+            resolve(line);
+          },
+        });
+        void exited.then(() => {
+          clearTimeout(timer);
+          reject(new Error(`exited before a line matched ${pattern}: ${stderr.join(" | ")}`));
+        });
+      });
+    },
+  };
+}
+
+/** Polls until `check` returns a value (not undefined), or fails after `timeoutMs`. */
+export async function pollFor<T>(check: () => T | undefined, what: string, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
