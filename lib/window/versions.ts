@@ -7,7 +7,7 @@
 import { createDockerEngine, resolveDockerHost } from "../compose/engine";
 import { createEcsApi } from "../ecs/api";
 import { MaintenanceError } from "../errors";
-import { createKubeClient, kubePaths } from "../kubernetes/client";
+import { createKubeClient, kubePaths, type KubeClient } from "../kubernetes/client";
 import { resolveConnection } from "../kubernetes/kubeconfig";
 import { templateImages, type Workload } from "../kubernetes/workload";
 import type { ServiceKey, WorkloadKind } from "../services";
@@ -63,16 +63,27 @@ export async function readWorkloadVersions(
     }
   } else {
     const client = createKubeClient(resolveConnection({ context: source.context }));
-    for (const [key, workload] of entries) {
-      const kind = workload.kind ?? "Deployment";
-      const live = await client.get<Workload>(kubePaths.workload(source.namespace, kind, workload.name));
-      if (!live) {
-        throw new MaintenanceError(
-          `version guard: ${kind} ${source.namespace}/${workload.name} not found; check services.${key}.name`,
-        );
-      }
-      versions[key] = templateImages(live);
+    Object.assign(versions, await kubernetesVersions(client, source.namespace, workloads));
+  }
+  return versions;
+}
+
+/** The pod template images of each Deployment/StatefulSet. */
+export async function kubernetesVersions(
+  client: Pick<KubeClient, "get">,
+  namespace: string,
+  workloads: Record<string, VersionedWorkload>,
+): Promise<WorkloadVersions> {
+  const versions: WorkloadVersions = {};
+  for (const [key, workload] of Object.entries(workloads)) {
+    const kind = workload.kind ?? "Deployment";
+    const live = await client.get<Workload>(kubePaths.workload(namespace, kind, workload.name));
+    if (!live) {
+      throw new MaintenanceError(
+        `version guard: ${kind} ${namespace}/${workload.name} not found; check services.${key}.name`,
+      );
     }
+    versions[key] = templateImages(live);
   }
   return versions;
 }
