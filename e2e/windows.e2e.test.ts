@@ -63,7 +63,9 @@ describe("two windows: the second after Redis and PostgreSQL moved, real Pulumi 
 
   /** What the new database holds that the old one does not: written by Tines after the switch. */
   const markerRows = () =>
-    withClient(newDb.url, async (c) => Number((await c.query("SELECT count(*) AS n FROM after_switch")).rows[0].n));
+    withClient(newDb.url, async (c) =>
+      Number((await c.query("SELECT count(*) AS n FROM after_switch")).rows[0].n),
+    );
 
   beforeAll(async () => {
     const [pgOld, pgNew, redisOld, redisNew, moto] = await Promise.all([
@@ -78,7 +80,9 @@ describe("two windows: the second after Redis and PostgreSQL moved, real Pulumi 
     newRedisUrl = withPassword(redisNew.url);
     oldDb = await createDatabase(pgOld.url, "tines");
     await withClient(oldDb.url, (c) =>
-      c.query("CREATE TABLE stories (id int PRIMARY KEY, name text); INSERT INTO stories VALUES (1, 'first')"),
+      c.query(
+        "CREATE TABLE stories (id int PRIMARY KEY, name text); INSERT INTO stories VALUES (1, 'first')",
+      ),
     );
     newDb = await createDatabase(pgNew.url, "tines");
     backupDir = mkdtempSync(path.join(os.tmpdir(), "tines-maint-e2e-win-backup-"));
@@ -173,7 +177,9 @@ describe("two windows: the second after Redis and PostgreSQL moved, real Pulumi 
     expect(output).toContain("tines-maintenance:sidekiq.redisUrl: points at Redis 127.0.0.1:");
     expect(output).toContain("tines-maintenance:database.url: points at 127.0.0.1:");
     expect(output).toContain("tines-maintenance:database.migration.targetUrl:");
-    expect(output).toContain("tines-maintenance:database.migration.allowNonEmptyTarget: was set for the window");
+    expect(output).toContain(
+      "tines-maintenance:database.migration.allowNonEmptyTarget: was set for the window",
+    );
     expect(output).not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/);
     // Nothing stopped, nothing dumped, nothing restored.
     expect(await ecsDesiredCounts(ecs, Object.keys(COUNTS))).toEqual(COUNTS);
@@ -191,8 +197,12 @@ describe("two windows: the second after Redis and PostgreSQL moved, real Pulumi 
     while ((await ecsDesiredCounts(ecs, ["tines-app"]))["tines-app"] !== 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
-    await new Promise((resolve) => setTimeout(resolve, 4000));
+    // The drain gate is the only other client of the new Redis once tines-app is down.
     const redis = new Redis(newRedisUrl);
+    while (((await redis.client("LIST")) as string).trim().split("\n").length < 2 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 3000));
     await redis.del("queue:default");
     redis.disconnect();
 
@@ -204,13 +214,19 @@ describe("two windows: the second after Redis and PostgreSQL moved, real Pulumi 
     };
     expect(Math.max(...(audit.sidekiqDrain?.samples ?? []).map((s) => s.pending))).toBe(2);
     const dump = audit.databaseBackup?.location ?? "";
-    const listing = spawnSync(path.join(postgresBinDir(), "pg_restore"), ["--list", dump], { encoding: "utf8" });
+    const listing = spawnSync(path.join(postgresBinDir(), "pg_restore"), ["--list", dump], {
+      encoding: "utf8",
+    });
     expect(listing.stdout).toContain("after_switch");
     expect(await markerRows()).toBe(2);
   });
 
   it("no password is in plain text in outputs, state or CLI output", async () => {
-    const texts = [JSON.stringify(await stack.outputs()), readFileSync(stack.stateFile(), "utf8"), ...outputs];
+    const texts = [
+      JSON.stringify(await stack.outputs()),
+      readFileSync(stack.stateFile(), "utf8"),
+      ...outputs,
+    ];
     for (const text of texts) {
       expect(text).not.toContain(TEST_REDIS_USER_PASSWORD);
       expect(text).not.toContain(TEST_PG_PASSWORD);

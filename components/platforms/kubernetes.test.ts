@@ -179,7 +179,11 @@ describe("createKubernetesAdapter", () => {
 
   it("hands the version guard its namespace and context, to read the pod templates", () => {
     const adapter = createKubernetesAdapter({ namespace: "tines-prod", context: "prod" });
-    expect(adapter.versionSource).toEqual({ platform: "kubernetes", namespace: "tines-prod", context: "prod" });
+    expect(adapter.versionSource).toEqual({
+      platform: "kubernetes",
+      namespace: "tines-prod",
+      context: "prod",
+    });
   });
 
   it("creates one provider for all steps, so its URN does not depend on which step comes first", async () => {

@@ -4,7 +4,12 @@ import { startSidekiq, type RunningSidekiq } from "../../test/support/sidekiq";
 import { startTinesHealthServer, type TinesHealthServer } from "../../test/support/tinesHealth";
 import { isMaintenanceError } from "../errors";
 import type { Clock, ProgressReporter } from "../progress";
-import { interpretHealthAnswer, probeTinesHealth, waitForTinesHealth, type HealthAnswer } from "./tinesHealth";
+import {
+  interpretHealthAnswer,
+  probeTinesHealth,
+  waitForTinesHealth,
+  type HealthAnswer,
+} from "./tinesHealth";
 
 function recorder(): ProgressReporter & { lines: string[] } {
   const lines: string[] = [];
@@ -71,7 +76,10 @@ describe("the health gate against a Tines-like endpoint on real PostgreSQL, Redi
   });
 
   it("waits while no Sidekiq process is up, and passes once a real one heartbeats", async () => {
-    expect(await probeTinesHealth(`${healthy.url}/is_up`, 5000)).toEqual({ healthy: false, status: "HTTP 500" });
+    expect(await probeTinesHealth(`${healthy.url}/is_up`, 5000)).toEqual({
+      healthy: false,
+      status: "HTTP 500",
+    });
     expect((await probeTinesHealth(`${healthy.url}/health`, 5000)).status).toBe(
       "HTTP 200 healthy: false (sidekiq: false)",
     );
@@ -85,7 +93,9 @@ describe("the health gate against a Tines-like endpoint on real PostgreSQL, Redi
     sidekiq = await startSidekiq(redis.url);
     const result = await waiting;
     expect(Date.parse(result.healthyAt)).toBeGreaterThanOrEqual(sidekiqStartedAt);
-    expect(reporter.lines[0]).toMatch(/waiting for Tines at http:\/\/127\.0\.0\.1:\d+\/is_up: HTTP 500; (1m00s|\d+s) left/);
+    expect(reporter.lines[0]).toMatch(
+      /waiting for Tines at http:\/\/127\.0\.0\.1:\d+\/is_up: HTTP 500; (1m00s|\d+s) left/,
+    );
     expect((await probeTinesHealth(`${healthy.url}/health`, 5000)).healthy).toBe(true);
 
     // Sidekiq stopped: Tines is unhealthy again, as the seed's order makes it during shutdown.
@@ -97,12 +107,17 @@ describe("the health gate against a Tines-like endpoint on real PostgreSQL, Redi
   it("fails after its timeout with one line naming the URL and the last answer", async () => {
     let message = "";
     try {
-      await waitForTinesHealth({ url: `${never.url}/health`, timeoutSeconds: 3, intervalSeconds: 1 }, recorder());
+      await waitForTinesHealth(
+        { url: `${never.url}/health`, timeoutSeconds: 3, intervalSeconds: 1 },
+        recorder(),
+      );
     } catch (error) {
       expect(isMaintenanceError(error)).toBe(true);
       message = (error as Error).message;
     }
-    expect(message).toMatch(/^tines-health: Tines did not report healthy at http:\/\/127\.0\.0\.1:\d+\/health within 3s; last answer: HTTP 200 healthy: false/);
+    expect(message).toMatch(
+      /^tines-health: Tines did not report healthy at http:\/\/127\.0\.0\.1:\d+\/health within 3s; last answer: HTTP 200 healthy: false/,
+    );
     expect(message).not.toMatch(/\n|\s+at\s+\S+\s+\(/);
   }, 30_000);
 });

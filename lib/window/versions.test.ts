@@ -37,7 +37,12 @@ describe("Tines versions on Kubernetes", () => {
     const before = await kubernetesVersions(api("registry.tines.com/tines-app:v42.2.2"), "tines", workloads);
     const after = await kubernetesVersions(api("registry.tines.com/tines-app:v43.0.0"), "tines", workloads);
     const settings = {};
-    const down = assessWindow(undefined, { phase: "shutdown", allowVersionChange: false, settings }, before, 0);
+    const down = assessWindow(
+      undefined,
+      { phase: "shutdown", allowVersionChange: false, settings },
+      before,
+      0,
+    );
     expect(() =>
       assessWindow(down.record, { phase: "running", allowVersionChange: false, settings }, after, 1000),
     ).toThrow(/tines-app: .*v42\.2\.2 -> .*v43\.0\.0/);

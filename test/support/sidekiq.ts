@@ -46,10 +46,12 @@ export async function startSidekiq(redisUrl: string, timeoutMs = 30_000): Promis
     await redis.connect();
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`sidekiq exited with ${child.exitCode}: ${stderr.slice(-500)}`);
+      if (child.exitCode !== null)
+        throw new Error(`sidekiq exited with ${child.exitCode}: ${stderr.slice(-500)}`);
       const members = await redis.smembers("processes");
       if (members.some((identity) => identity.includes(String(child.pid)))) break;
-      if (Date.now() > deadline) throw new Error(`sidekiq wrote no heartbeat within ${timeoutMs} ms: ${stderr.slice(-500)}`);
+      if (Date.now() > deadline)
+        throw new Error(`sidekiq wrote no heartbeat within ${timeoutMs} ms: ${stderr.slice(-500)}`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   } catch (error) {
