@@ -36,7 +36,7 @@ async function up(stack: E2eStack, message: string): Promise<CliResult & { outpu
 }
 
 describe("version guard and health gate on ECS (moto), real Pulumi CLI", () => {
-  const COUNTS = { "tines-app": 2, "tines-sidekiq": 1 };
+  const COUNTS = { "tines-app": 2, "tines-command-runner": 1 };
   let moto: RunningServer;
   let servers: RunningServer[] = [];
   let sidekiq: RunningSidekiq | undefined;
@@ -117,7 +117,7 @@ describe("version guard and health gate on ECS (moto), real Pulumi CLI", () => {
     );
     expect(result.output).toContain("versionGuard.allowChange");
     expect(result.output).not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/);
-    expect(await ecsDesiredCounts(ecs, Object.keys(COUNTS))).toEqual({ "tines-app": 0, "tines-sidekiq": 0 });
+    expect(await ecsDesiredCounts(ecs, Object.keys(COUNTS))).toEqual({ "tines-app": 0, "tines-command-runner": 0 });
   });
 
   it("starts with versionGuard.allowChange, waits for Tines healthy, and closes the downtime record", async () => {
@@ -151,7 +151,7 @@ describe("version guard on Docker Compose (private dockerd), real Pulumi CLI", (
       never: true,
     });
     engine = await startTestEngine();
-    for (const service of ["tines-app", "tines-sidekiq"]) {
+    for (const service of ["tines-app", "tines-command-runner"]) {
       await createComposeContainer(engine.engine, { project: PROJECT, service, number: 1 });
     }
     projectDirectory = mkdtempSync(path.join(os.tmpdir(), "tines-maint-e2e-compose-"));
@@ -164,7 +164,7 @@ describe("version guard on Docker Compose (private dockerd), real Pulumi CLI", (
       "compose.projectDirectory": projectDirectory,
       "compose.dockerHost": engine.dockerHost,
       "services.tines-app": 1,
-      "services.tines-sidekiq": 1,
+      "services.tines-command-runner": 1,
       stepTimeoutSeconds: 60,
     });
   }, 180_000);
@@ -210,7 +210,7 @@ describe("version guard on Docker Compose (private dockerd), real Pulumi CLI", (
     expect(result.output).toContain(
       "maintenance-window: refused to start anything: Tines changed during the window (tines-app:",
     );
-    for (const service of ["tines-app", "tines-sidekiq"]) {
+    for (const service of ["tines-app", "tines-command-runner"]) {
       const [container] = await engine.engine.listServiceContainers(PROJECT, service);
       expect((await engine.engine.inspect(container.Id)).State.Running, service).toBe(false);
     }

@@ -193,6 +193,10 @@ describe("the version guard", () => {
       at: new Date(T0 + HOUR).toISOString(),
     });
     expect(up.warnings.join(" ")).toContain("versionGuard.allowChange is true");
+    // A startup retried after a later step failed still carries the override in its audit.
+    const retried = startup(up.record, { images: { "tines-app": "app:2" } }).record;
+    expect(retried.versionOverride).toEqual(up.record.versionOverride);
+    expect(retried.images).toEqual({ "tines-app": "app:1" });
   });
 
   it("compares only at the first startup after a shutdown: upgrades between windows are normal", () => {

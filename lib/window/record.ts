@@ -210,7 +210,8 @@ function assessStartup(
   // with nothing, because upgrades between windows are the operator's normal business.
   const closing = previous?.phase === "shutdown";
   const changes = closing ? versionChanges(previous.images, current) : [];
-  let versionOverride: WindowRecord["versionOverride"];
+  // A retried startup keeps the override its first attempt recorded: it is this window's audit.
+  let versionOverride: WindowRecord["versionOverride"] = closing ? undefined : previous?.versionOverride;
   if (changes.length > 0) {
     if (!inputs.allowVersionChange) {
       throw new GateError(
@@ -247,7 +248,8 @@ function assessStartup(
       windowStartedAt: previous?.windowStartedAt ?? when(now),
       // Kept through later running updates: the downtime record of the last window stays readable.
       ...(previous?.firstStopAt ? { firstStopAt: previous.firstStopAt } : {}),
-      images: previous?.phase === "shutdown" ? previous.images : current,
+      // The versions of the window: recorded at its shutdown, kept until the next one.
+      images: previous?.images ?? current,
       ...(versionOverride ? { versionOverride } : {}),
       ...(lastSwitch ? { lastSwitch } : {}),
       ...(allowStillSet && previous?.allowNonEmptyTargetWindow
