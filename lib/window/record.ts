@@ -130,7 +130,7 @@ export function staleSettings(lastSwitch: SwitchedEndpoints | undefined, setting
     }
     if (settings.migrationTargetUrl && isLive(databaseAddress(settings.migrationTargetUrl))) {
       problems.push(
-        `${PREFIX}database.migration.targetUrl: ${liveText} is the database Tines has used since ${since.slice(4)}: ` +
+        `${PREFIX}database.migration.targetUrl: ${liveText} is the database Tines has used since ${since}: ` +
           "it was migrated to and switched to already; remove database.migration (a new migration needs a new, empty instance)",
       );
     }
