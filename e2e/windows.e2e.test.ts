@@ -169,6 +169,7 @@ describe("two windows: the second after Redis and PostgreSQL moved, real Pulumi 
   it("window 2 with the settings of window 1 is refused before anything stops", async () => {
     const redis = new Redis(newRedisUrl);
     await enqueue(redis, "default", 2);
+    expect(await redis.llen("queue:default")).toBe(2);
     redis.disconnect();
     await stack.setConfig({ phase: "shutdown" });
     const result = await up("e2e: window 2 shutdown, stale settings");
@@ -191,6 +192,9 @@ describe("two windows: the second after Redis and PostgreSQL moved, real Pulumi 
     await stack.setSecret("sidekiq.redisUrl", newRedisUrl);
     await stack.setSecret("database.url", newDb.url);
     await stack.removeConfig("database.migration");
+    const queued = new Redis(newRedisUrl);
+    expect(await queued.llen("queue:default")).toBe(2);
+    queued.disconnect();
     const running = up("e2e: window 2 shutdown, settings follow the switch");
     // The jobs queued in the new Redis hold the drain gate until "Sidekiq" has done them.
     const deadline = Date.now() + 120_000;
