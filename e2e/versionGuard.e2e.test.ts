@@ -117,7 +117,10 @@ describe("version guard and health gate on ECS (moto), real Pulumi CLI", () => {
     );
     expect(result.output).toContain("versionGuard.allowChange");
     expect(result.output).not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/);
-    expect(await ecsDesiredCounts(ecs, Object.keys(COUNTS))).toEqual({ "tines-app": 0, "tines-command-runner": 0 });
+    expect(await ecsDesiredCounts(ecs, Object.keys(COUNTS))).toEqual({
+      "tines-app": 0,
+      "tines-command-runner": 0,
+    });
   });
 
   it("starts with versionGuard.allowChange, waits for Tines healthy, and closes the downtime record", async () => {
