@@ -195,20 +195,28 @@ describe("two windows: the second after Redis and PostgreSQL moved, real Pulumi 
     const queued = new Redis(newRedisUrl);
     expect(await queued.llen("queue:default")).toBe(2);
     queued.disconnect();
-    const running = up("e2e: window 2 shutdown, settings follow the switch");
-    // The jobs queued in the new Redis hold the drain gate until "Sidekiq" has done them.
-    const deadline = Date.now() + 120_000;
-    while ((await ecsDesiredCounts(ecs, ["tines-app"]))["tines-app"] !== 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-    // The drain gate is the only other client of the new Redis once tines-app is down.
+    // Every command the new Redis serves, to see when the drain gate reads the queue.
+    const monitor = await new Redis(newRedisUrl).monitor();
+    const queueReads: number[] = [];
+    monitor.on("monitor", (_time: string, args: string[]) => {
+      if (args.includes("queue:default")) queueReads.push(Date.now());
+    });
+    let finished = false;
+    const running = up("e2e: window 2 shutdown, settings follow the switch").finally(() => (finished = true));
+    // The jobs queued in the new Redis hold the drain gate until "Sidekiq" has done them. The
+    // pre-flight reads the queue before anything stops; once tines-app is down, only the drain gate does.
+    const deadline = Date.now() + 900_000;
+    const waitFor = async (condition: () => Promise<boolean> | boolean) => {
+      while (!finished && !(await condition()) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 500));
+    };
+    await waitFor(async () => (await ecsDesiredCounts(ecs, ["tines-app"]))["tines-app"] === 0);
+    const appDownAt = Date.now();
+    await waitFor(() => queueReads.filter((at) => at > appDownAt).length >= 3);
     const redis = new Redis(newRedisUrl);
-    while (((await redis.client("LIST")) as string).trim().split("\n").length < 2 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    await new Promise((resolve) => setTimeout(resolve, 3000));
     await redis.del("queue:default");
     redis.disconnect();
+    monitor.disconnect();
 
     const result = await running;
     expect(result.code, result.stdout + result.stderr).toBe(0);
