@@ -14,6 +14,8 @@ import { DatabaseMigration } from "./components/databaseMigration";
 import { EndpointPropagationGate } from "./components/endpointPropagationGate";
 import { EndpointSwitch } from "./components/endpointSwitch";
 import { MaintenanceRun } from "./components/maintenanceRun";
+import { MaintenanceWindow } from "./components/maintenanceWindow";
+import { TinesHealthGate } from "./components/tinesHealthGate";
 import { TinesServiceStep } from "./components/serviceStep";
 import { SidekiqDrainGate } from "./components/sidekiqDrainGate";
 import { SidekiqPreflight } from "./components/sidekiqPreflight";
@@ -78,7 +80,42 @@ const gates: {
   migration?: DatabaseMigration;
   endpointSwitch?: EndpointSwitch;
   propagation?: EndpointPropagationGate;
+  window?: MaintenanceWindow;
+  health?: TinesHealthGate;
 } = {};
+
+/** The window record's inputs: the URLs this shutdown's gates use, and in running the switch's record. */
+function maintenanceWindow(name: string, opts: pulumi.ComponentResourceOptions): MaintenanceWindow {
+  const planned = new Set(plan.steps.map((s) => s.name));
+  const endpoints = config.endpoints;
+  return new MaintenanceWindow(
+    name,
+    {
+      plan,
+      versionSource: adapter.versionSource,
+      allowVersionChange: config.versionGuard.allowChange,
+      settings: {
+        sidekiqRedisUrl: planned.has("sidekiq-drain") ? config.sidekiq?.redisUrl : undefined,
+        databaseUrl:
+          planned.has("database-backup") || planned.has("database-migration")
+            ? config.database?.url
+            : undefined,
+        migrationTargetUrl: config.database?.migration?.targetUrl,
+        allowNonEmptyTarget: config.database?.migration?.allowNonEmptyTarget,
+      },
+      switched:
+        endpointRecord && endpoints
+          ? endpointRecord.switchedAt.apply((switchedAt) => ({
+              switchedAt,
+              databaseHost: endpoints.databaseHost,
+              databasePort: endpoints.databasePort,
+              redisUrl: endpoints.redisUrl,
+            }))
+          : undefined,
+    },
+    opts,
+  );
+}
 
 function registerGate(step: GateStep, opts: pulumi.ComponentResourceOptions): pulumi.Resource {
   const sidekiq = () => section(config.sidekiq, step.name);
@@ -140,6 +177,17 @@ function registerGate(step: GateStep, opts: pulumi.ComponentResourceOptions): pu
       const reached = Object.fromEntries([...serviceSteps].map(([key, s]) => [key, s.reachedCount]));
       return (gates.endpointSwitch = endpointSwitch(endpoints(), reached, opts));
     }
+    case "maintenance-window":
+      return (gates.window = maintenanceWindow(step.name, opts));
+    case "tines-health":
+      return (gates.health = new TinesHealthGate(
+        step.name,
+        {
+          health: section(config.health, step.name),
+          windowStartedAt: section(gates.window, step.name).windowStartedAt,
+        },
+        opts,
+      ));
     case "endpoint-propagation": {
       const record = section(endpointRecord, step.name);
       return (gates.propagation = new EndpointPropagationGate(
@@ -213,6 +261,27 @@ export const audit = pulumi.output({
     switchedAt: endpointState.switchedAt,
     backup: endpointState.backup,
   },
+  window: gates.window && {
+    windowStartedAt: gates.window.windowStartedAt,
+    firstStopAt: gates.window.firstStopAt,
+    versions: gates.window.images,
+    versionOverride: gates.window.versionOverride,
+  },
+  tinesHealth: gates.health && {
+    url: gates.health.target,
+    healthyAt: gates.health.healthyAt,
+    waitedSeconds: gates.health.waitedSeconds,
+    status: gates.health.status,
+  },
+  // From the first service stopped to Tines healthy again: closed by the startup's health gate.
+  downtime:
+    gates.health &&
+    gates.window &&
+    pulumi.all([gates.window.firstStopAt, gates.health.healthyAt]).apply(([from, to]) => ({
+      from,
+      to,
+      seconds: from ? Math.round((Date.parse(to) - Date.parse(from)) / 1000) : undefined,
+    })),
   endpointPropagation: gates.propagation && {
     checkedAt: gates.propagation.checkedAt,
     endpoints: gates.propagation.endpoints,

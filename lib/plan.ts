@@ -36,6 +36,8 @@ export const GATE_NAMES = [
   "database-migration",
   "endpoint-switch",
   "endpoint-propagation",
+  "maintenance-window",
+  "tines-health",
 ] as const;
 export type GateName = (typeof GATE_NAMES)[number];
 
@@ -64,6 +66,10 @@ export interface PlanGates {
   databaseMigration: boolean;
   /** New endpoints (DATABASE_HOST / REDIS_URL) are configured. */
   endpoints: boolean;
+  /** The window record: version guard, first-stop time, settings checked against the last switch. */
+  window?: boolean;
+  /** `health.url` is set: the startup ends by waiting for Tines to report healthy. */
+  health?: boolean;
 }
 
 export const NO_GATES: PlanGates = {
@@ -80,7 +86,13 @@ const GATE_DESCRIPTIONS: Record<GateName, string> = {
   "database-migration": "copy the database to the new instance and verify the copy",
   "endpoint-switch": "write the new DATABASE_HOST / REDIS_URL where the platform keeps them",
   "endpoint-propagation": "check the new endpoints resolve and accept connections before anything starts",
+  "maintenance-window":
+    "record the Tines versions and the first stop; refuse settings that point where the last endpoint switch moved Tines away from",
+  "tines-health": "wait until Tines reports healthy (PostgreSQL, Redis and a Sidekiq process reachable)",
 };
+
+const WINDOW_AT_STARTUP =
+  "refuse to start anything if a Tines version changed during the window (unless versionGuard.allowChange)";
 
 function gate(name: GateName): GateStep {
   return { type: "gate", name, description: GATE_DESCRIPTIONS[name] };
@@ -109,25 +121,37 @@ export function buildPlan(config: CoreConfig, gates: PlanGates = NO_GATES): Plan
     const sidekiq = serviceSteps.get("tines-sidekiq");
     const sidekiqStops = sidekiq !== undefined && sidekiq.targetCount === 0;
     if (gates.sidekiq && sidekiqStops) steps.push(gate("sidekiq-preflight"));
+    // Right before the first stop: its time opens the downtime record.
+    let windowRecorded = !gates.window;
+    const pushService = (step: ServiceStep | undefined) => {
+      if (!step) return;
+      if (!windowRecorded) steps.push(gate("maintenance-window"));
+      windowRecorded = true;
+      steps.push(step);
+    };
     for (const key of SCALE_DOWN_ORDER.filter((k) => APPLICATION_TIER.includes(k))) {
-      if (key === "tines-sidekiq" && gates.sidekiq && sidekiqStops) steps.push(gate("sidekiq-drain"));
-      const step = serviceSteps.get(key);
-      if (step) steps.push(step);
+      if (key === "tines-sidekiq" && gates.sidekiq && sidekiqStops) {
+        if (!windowRecorded) steps.push(gate("maintenance-window"));
+        windowRecorded = true;
+        steps.push(gate("sidekiq-drain"));
+      }
+      pushService(serviceSteps.get(key));
     }
     // Taken once nothing writes to the database any more, and before any data store changes.
     if (gates.databaseBackup) steps.push(gate("database-backup"));
     for (const key of SCALE_DOWN_ORDER.filter((k) => !APPLICATION_TIER.includes(k))) {
-      const step = serviceSteps.get(key);
-      if (step) steps.push(step);
+      pushService(serviceSteps.get(key));
     }
     if (gates.databaseMigration) steps.push(gate("database-migration"));
     if (gates.endpoints) steps.push(gate("endpoint-switch"));
   } else {
+    if (gates.window) steps.push({ ...gate("maintenance-window"), description: WINDOW_AT_STARTUP });
     if (gates.endpoints) steps.push(gate("endpoint-propagation"));
     for (const key of [...SCALE_DOWN_ORDER].reverse()) {
       const step = serviceSteps.get(key);
       if (step) steps.push(step);
     }
+    if (gates.health) steps.push(gate("tines-health"));
   }
   return { phase: config.phase, platform: config.platform, steps };
 }

@@ -15,6 +15,12 @@ import {
 } from "./config";
 import { databaseGates, validateDatabaseConfig, type DatabaseConfig } from "./database/config";
 import { parseEndpointsConfig, type EndpointsConfig } from "./endpoints/config";
+import {
+  healthConfigSchema,
+  versionGuardConfigSchema,
+  type HealthConfig,
+  type VersionGuardConfig,
+} from "./health/config";
 import type { PlanGates } from "./plan";
 import { sidekiqConfigSchema, type SidekiqConfig } from "./sidekiq/config";
 
@@ -23,6 +29,8 @@ const sectionShape = {
   sidekiq: z.unknown().optional(),
   database: z.unknown().optional(),
   endpoints: z.unknown().optional(),
+  health: z.unknown().optional(),
+  versionGuard: z.unknown().optional(),
 };
 
 export const STACK_CONFIG_KEYS = [...Object.keys(coreConfigShape), ...Object.keys(sectionShape)];
@@ -37,6 +45,9 @@ export interface StackConfig extends CoreConfig {
   sidekiq?: SidekiqConfig;
   database?: DatabaseConfig;
   endpoints?: EndpointsConfig;
+  /** The startup's last gate waits for Tines to report healthy here (none: no gate). */
+  health?: HealthConfig;
+  versionGuard: VersionGuardConfig;
 }
 
 function parseSection<T extends z.ZodType>(key: string, schema: T, raw: unknown): z.output<T> | undefined {
@@ -72,6 +83,10 @@ export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
       parsed.data.endpoints === undefined
         ? undefined
         : parseEndpointsConfig(parsed.data.endpoints, { platform: core.platform, compose: core.compose }),
+    health: parseSection("health", healthConfigSchema, parsed.data.health),
+    versionGuard: parseSection("versionGuard", versionGuardConfigSchema, parsed.data.versionGuard) ?? {
+      allowChange: false,
+    },
   };
 }
 
@@ -80,5 +95,7 @@ export function planGates(config: StackConfig): PlanGates {
     sidekiq: config.sidekiq !== undefined,
     ...databaseGates(config, config.database),
     endpoints: config.endpoints !== undefined,
+    window: true,
+    health: config.health !== undefined,
   };
 }

@@ -84,6 +84,7 @@ describe.each(Object.keys(platforms))("program on %s", (platform) => {
     expect(Math.min(...sidekiqSteps.map((r) => r.start))).toBeGreaterThan(drain.end);
     expect(run.outputs.steps).toEqual([
       "sidekiq-preflight",
+      "maintenance-window",
       "nginx",
       "tines-app",
       "sidekiq-drain",
@@ -154,6 +155,7 @@ describe("preview", () => {
     );
     expect(run.outputs.steps).toEqual([
       "sidekiq-preflight",
+      "maintenance-window",
       "nginx",
       "tines-app",
       "sidekiq-drain",
@@ -201,6 +203,33 @@ describe("endpoints", () => {
     const propagation = gateResource(run, "endpoint-propagation");
     expect(propagation.start).toBeGreaterThan(record.end);
     expect(Math.min(...scalingResources(run).map((r) => r.start))).toBeGreaterThan(propagation.end);
+  });
+});
+
+describe("the maintenance window and the health gate", () => {
+  const health = { url: "http://tines-app:3000/is_up", timeoutSeconds: 60, intervalSeconds: 2 };
+
+  it("shutdown records the window after the pre-flight and before the first stop, with the URLs as secrets", async () => {
+    const run = await runProgram({ ...platforms.ecs, phase: "shutdown", services: counts, health });
+    const preflight = gateResource(run, "sidekiq-preflight");
+    const window = gateResource(run, "maintenance-window");
+    expect(window.start).toBeGreaterThan(preflight.end);
+    expect(Math.min(...scalingResources(run).map((r) => r.start))).toBeGreaterThan(window.end);
+    expect(run.secretInputs("maintenance-window")).toEqual(["settings"]);
+    expect(run.outputs.steps).not.toContain("tines-health");
+  });
+
+  it("startup checks versions before anything and ends with the health gate", async () => {
+    const run = await runProgram({ ...platforms.ecs, phase: "running", services: counts, health });
+    const steps = run.outputs.steps as string[];
+    expect(steps[0]).toBe("maintenance-window");
+    expect(steps.at(-1)).toBe("tines-health");
+    const window = gateResource(run, "maintenance-window");
+    const healthGate = gateResource(run, "tines-health");
+    const scaling = scalingResources(run);
+    expect(Math.min(...scaling.map((r) => r.start))).toBeGreaterThan(window.end);
+    expect(healthGate.start).toBeGreaterThan(Math.max(...scaling.map((r) => r.end)));
+    expect(run.secretInputs("tines-health")).toContain("url");
   });
 });
 

@@ -1,6 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { ServiceStep } from "../../lib/plan";
 import type { Phase } from "../../lib/services";
+import type { VersionSource } from "../../lib/window/versions";
 
 export interface ScaleServiceOptions {
   /** The TinesServiceStep component: parent of every resource the adapter registers. */
@@ -31,5 +32,7 @@ export interface PlatformAdapter {
   readonly platform: "ecs" | "kubernetes" | "compose";
   /** The platform's Pulumi provider, where it has one, for other components to reuse. */
   readonly provider?: pulumi.ProviderResource;
+  /** Where the version guard reads each service's image or task definition, with the same access as the steps. */
+  readonly versionSource: VersionSource;
   scaleService(step: ServiceStep, options: ScaleServiceOptions): ScaledService;
 }

@@ -48,6 +48,11 @@ export function createComposeAdapter(compose: CoreConfig["compose"] & ComposeAda
   }
   return {
     platform: "compose",
+    versionSource: {
+      platform: "compose",
+      projectName,
+      ...(compose.dockerHost ? { dockerHost: compose.dockerHost } : {}),
+    },
     scaleService(step, options) {
       if (step.name === "tines-sidekiq" && step.targetCount === 0) {
         const warning = sidekiqGraceWarning(projectDirectory, step.workloadName);

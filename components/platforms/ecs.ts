@@ -41,6 +41,12 @@ export class EcsServiceCount extends ServiceCountResource {
 export function createEcsAdapter(ecs: CoreConfig["ecs"]): PlatformAdapter {
   return {
     platform: "ecs",
+    versionSource: {
+      platform: "ecs",
+      cluster: ecs.cluster,
+      ...(ecs.region ? { region: ecs.region } : {}),
+      ...(ecs.endpoint ? { endpoint: ecs.endpoint } : {}),
+    },
     scaleService(step, options) {
       return new EcsServiceCount(
         step.name,

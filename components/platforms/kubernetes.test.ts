@@ -177,6 +177,15 @@ describe("createKubernetesAdapter", () => {
     expect(only(registered, "pulumi:providers:kubernetes").inputs.context).toBeUndefined();
   });
 
+  it("hands the version guard its namespace and context, to read the pod templates", () => {
+    const adapter = createKubernetesAdapter({ namespace: "tines-prod", context: "prod" });
+    expect(adapter.versionSource).toEqual({
+      platform: "kubernetes",
+      namespace: "tines-prod",
+      context: "prod",
+    });
+  });
+
   it("creates one provider for all steps, so its URN does not depend on which step comes first", async () => {
     const registered = mock(false);
     const adapter = createKubernetesAdapter({ namespace: "tines" });

@@ -48,6 +48,11 @@ export function createKubernetesAdapter(
   return {
     platform: "kubernetes",
     provider,
+    versionSource: {
+      platform: "kubernetes",
+      namespace: kubernetes.namespace,
+      ...(kubernetes.context ? { context: kubernetes.context } : {}),
+    },
     scaleService(step: ServiceStep, opts: ScaleServiceOptions): ScaledService {
       const kind = step.workloadKind ?? "Deployment";
       const namespace = kubernetes.namespace;

@@ -8,6 +8,8 @@ import { endpointPropagationProvider } from "./endpointPropagationProvider";
 import { endpointSwitchProvider } from "./endpointSwitchProvider";
 import { sidekiqDrainProvider } from "./sidekiqDrainProvider";
 import { sidekiqPreflightProvider } from "./sidekiqPreflightProvider";
+import { maintenanceWindowProvider } from "./maintenanceWindowProvider";
+import { tinesHealthProvider } from "./tinesHealthProvider";
 
 /**
  * Every dynamic provider of the program, so one test can prove that each serializes and
@@ -23,4 +25,6 @@ export const allProviders: Record<string, pulumi.dynamic.ResourceProvider> = {
   kubernetesRollout: kubernetesRolloutProvider,
   sidekiqDrain: sidekiqDrainProvider,
   sidekiqPreflight: sidekiqPreflightProvider,
+  maintenanceWindow: maintenanceWindowProvider,
+  tinesHealth: tinesHealthProvider,
 };

@@ -46,6 +46,8 @@ export interface ContainerSummary {
 export interface ContainerInspect {
   Id: string;
   Name: string;
+  /** The image id (sha256:...) the container was created from. */
+  Image?: string;
   State: {
     Status: string;
     Running: boolean;
@@ -53,7 +55,7 @@ export interface ContainerInspect {
     Restarting?: boolean;
     Health?: { Status: string };
   };
-  Config: { StopTimeout?: number; Labels?: Record<string, string> };
+  Config: { StopTimeout?: number; Labels?: Record<string, string>; Image?: string };
 }
 
 export interface DockerEngine {

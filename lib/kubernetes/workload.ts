@@ -23,7 +23,9 @@ export interface Workload {
   spec: {
     replicas?: number;
     selector: LabelSelector;
-    template?: { spec?: { terminationGracePeriodSeconds?: number } };
+    template?: {
+      spec?: { terminationGracePeriodSeconds?: number; containers?: Array<{ name: string; image?: string }> };
+    };
   };
   status?: {
     observedGeneration?: number;
@@ -188,4 +190,11 @@ export function gracePeriodWarning(
     `less than Sidekiq's shutdown timeout ${sidekiqTimeoutSeconds}s + ${SIDEKIQ_SHUTDOWN_MARGIN_SECONDS}s; ` +
     `pods are killed before in-flight jobs are pushed back: raise it to at least ${needed}s in the pod template`
   );
+}
+
+/** The images of a workload's pod template, `container=image` joined: what a version guard compares. */
+export function templateImages(workload: Workload): string {
+  return (workload.spec.template?.spec?.containers ?? [])
+    .map((container) => `${container.name}=${container.image ?? ""}`)
+    .join(",");
 }

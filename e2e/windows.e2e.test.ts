@@ -1,0 +1,247 @@
+/**
+ * Two maintenance windows under the real Pulumi CLI, on moto ECS, two real Redis servers and
+ * two real PostgreSQL clusters. Window 1 moves Redis and PostgreSQL (migration, endpoint
+ * switch); the config of `sidekiq.redisUrl` and `database.url` is left as it was, as an
+ * operator might. Window 2 must not sample the old Redis, dump the old database or restore
+ * over the database that is now live, and `allowNonEmptyTarget` must not carry into it.
+ */
+import {
+  CreateSecretCommand,
+  GetSecretValueCommand,
+  SecretsManagerClient,
+} from "@aws-sdk/client-secrets-manager";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import Redis from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDatabase, withClient, type TestDatabase } from "../lib/database/testDatabases";
+import { enqueue } from "../lib/sidekiq/testFixtures";
+import {
+  TEST_PG_PASSWORD,
+  TEST_REDIS_USER_PASSWORD,
+  postgresBinDir,
+  startMoto,
+  startPostgres,
+  startRedis,
+  type RunningServer,
+} from "../test/servers/localServers";
+import { createEcsServices, ecsDesiredCounts, type MotoEcs } from "./motoEcs";
+import { E2eStack, type CliResult } from "./pulumiCli";
+
+const COUNTS = { "tines-app": 2, "tines-sidekiq": 1, "tines-command-runner": 1 };
+const SECRET_ID = "tines/windows/env";
+
+const withPassword = (url: string) => {
+  const parsed = new URL(url);
+  parsed.username = "tines";
+  parsed.password = TEST_REDIS_USER_PASSWORD;
+  parsed.pathname = "/0";
+  return parsed.toString();
+};
+
+describe("two windows: the second after Redis and PostgreSQL moved, real Pulumi CLI", () => {
+  let servers: RunningServer[] = [];
+  let ecs: MotoEcs;
+  let stack: E2eStack;
+  let oldDb: TestDatabase;
+  let newDb: TestDatabase;
+  let oldRedisUrl: string;
+  let newRedisUrl: string;
+  let backupDir: string;
+  const outputs: string[] = [];
+
+  async function up(message: string): Promise<CliResult> {
+    const result = await stack.up(message);
+    const output = result.stdout + result.stderr;
+    outputs.push(output);
+    console.log(`--- ${message}: exit ${result.code} in ${result.seconds.toFixed(1)} s`);
+    console.log(output.slice(Math.max(0, output.indexOf("Diagnostics:"))));
+    return result;
+  }
+
+  /** What the new database holds that the old one does not: written by Tines after the switch. */
+  const markerRows = () =>
+    withClient(newDb.url, async (c) =>
+      Number((await c.query("SELECT count(*) AS n FROM after_switch")).rows[0].n),
+    );
+
+  beforeAll(async () => {
+    const [pgOld, pgNew, redisOld, redisNew, moto] = await Promise.all([
+      startPostgres("e2e-win-old"),
+      startPostgres("e2e-win-new"),
+      startRedis(),
+      startRedis(),
+      startMoto(),
+    ]);
+    servers = [pgOld, pgNew, redisOld, redisNew, moto];
+    oldRedisUrl = withPassword(redisOld.url);
+    newRedisUrl = withPassword(redisNew.url);
+    oldDb = await createDatabase(pgOld.url, "tines");
+    await withClient(oldDb.url, (c) =>
+      c.query(
+        "CREATE TABLE stories (id int PRIMARY KEY, name text); INSERT INTO stories VALUES (1, 'first')",
+      ),
+    );
+    newDb = await createDatabase(pgNew.url, "tines");
+    backupDir = mkdtempSync(path.join(os.tmpdir(), "tines-maint-e2e-win-backup-"));
+
+    ecs = { endpoint: moto.url, region: "us-east-1", cluster: "tines-e2e-windows" };
+    await createEcsServices(ecs, COUNTS);
+    const secrets = new SecretsManagerClient({
+      endpoint: moto.url,
+      region: "us-east-1",
+      credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
+    });
+    await secrets.send(
+      new CreateSecretCommand({
+        Name: SECRET_ID,
+        SecretString: JSON.stringify({ DATABASE_HOST: "127.0.0.1", REDIS_URL: oldRedisUrl }),
+      }),
+    );
+    await secrets.send(new GetSecretValueCommand({ SecretId: SECRET_ID }));
+
+    stack = new E2eStack({
+      stack: "e2e-windows",
+      env: { AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing", AWS_REGION: "us-east-1" },
+    });
+    await stack.init();
+    await stack.setConfig({
+      phase: "shutdown",
+      platform: "ecs",
+      "ecs.cluster": ecs.cluster,
+      "ecs.endpoint": moto.url,
+      "ecs.region": "us-east-1",
+      ...Object.fromEntries(Object.entries(COUNTS).map(([key, count]) => [`services.${key}`, count])),
+      stepTimeoutSeconds: 60,
+      "sidekiq.intervalSeconds": 1,
+      "sidekiq.windowSeconds": 20,
+      "sidekiq.settleSeconds": 11,
+      "sidekiq.timeoutSeconds": 120,
+      "sidekiq.preflightSeconds": 2,
+      "database.backup.directory": backupDir,
+      "database.migration.jobs": 2,
+      // Meant for window 1 only.
+      "database.migration.allowNonEmptyTarget": true,
+      "endpoints.databaseHost": "127.0.0.1",
+      "endpoints.databasePort": Number(new URL(pgNew.url).port),
+      "endpoints.target.kind": "secrets-manager",
+      "endpoints.target.secretId": SECRET_ID,
+      "endpoints.target.endpoint": moto.url,
+      "endpoints.target.region": "us-east-1",
+      "endpoints.propagation.intervalSeconds": 1,
+      "endpoints.propagation.timeoutSeconds": 30,
+      "endpoints.propagation.ttlSeconds": 0,
+    });
+    await stack.setSecret("sidekiq.redisUrl", oldRedisUrl);
+    await stack.setSecret("database.url", oldDb.url);
+    await stack.setSecret("database.migration.targetUrl", newDb.url);
+    await stack.setSecret("endpoints.redisUrl", newRedisUrl);
+  });
+
+  afterAll(async () => {
+    await oldDb?.drop().catch(() => undefined);
+    await newDb?.drop().catch(() => undefined);
+    await Promise.all(servers.map((s) => s.stop()));
+    if (backupDir) rmSync(backupDir, { recursive: true, force: true });
+    if (stack && !process.env.E2E_KEEP) stack.remove();
+  });
+
+  it("window 1: shutdown migrates and switches, startup comes up on the new servers", async () => {
+    const down = await up("e2e: window 1 shutdown, move Redis and PostgreSQL");
+    expect(down.code, down.stdout + down.stderr).toBe(0);
+    const shutdownAudit = (await stack.outputs()).audit as { window?: { firstStopAt?: string } };
+    expect(Date.parse(shutdownAudit.window?.firstStopAt ?? "")).toBeGreaterThan(0);
+
+    await stack.setConfig({ phase: "running" });
+    const upAgain = await up("e2e: window 1 startup");
+    expect(upAgain.code, upAgain.stdout + upAgain.stderr).toBe(0);
+    expect(upAgain.stdout + upAgain.stderr).toContain("allowNonEmptyTarget is still set");
+    expect(await ecsDesiredCounts(ecs, Object.keys(COUNTS))).toEqual(COUNTS);
+    // Tines now writes to the new database and queues jobs in the new Redis.
+    await withClient(newDb.url, (c) =>
+      c.query("CREATE TABLE after_switch (id int); INSERT INTO after_switch VALUES (1), (2)"),
+    );
+    expect(readdirSync(backupDir)).toHaveLength(1);
+  });
+
+  it("window 2 with the settings of window 1 is refused before anything stops", async () => {
+    const redis = new Redis(newRedisUrl);
+    await enqueue(redis, "default", 2);
+    expect(await redis.llen("queue:default")).toBe(2);
+    redis.disconnect();
+    await stack.setConfig({ phase: "shutdown" });
+    const result = await up("e2e: window 2 shutdown, stale settings");
+    const output = result.stdout + result.stderr;
+    expect(result.code).not.toBe(0);
+    expect(output).toContain("tines-maintenance:sidekiq.redisUrl: points at Redis 127.0.0.1:");
+    expect(output).toContain("tines-maintenance:database.url: points at 127.0.0.1:");
+    expect(output).toContain("tines-maintenance:database.migration.targetUrl:");
+    expect(output).toContain(
+      "tines-maintenance:database.migration.allowNonEmptyTarget: was set for the window",
+    );
+    expect(output).not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/);
+    // Nothing stopped, nothing dumped, nothing restored.
+    expect(await ecsDesiredCounts(ecs, Object.keys(COUNTS))).toEqual(COUNTS);
+    expect(readdirSync(backupDir)).toHaveLength(1);
+    expect(await markerRows()).toBe(2);
+  });
+
+  it("window 2 following the switch samples the new Redis and dumps the new database", async () => {
+    await stack.setSecret("sidekiq.redisUrl", newRedisUrl);
+    await stack.setSecret("database.url", newDb.url);
+    await stack.removeConfig("database.migration");
+    const queued = new Redis(newRedisUrl);
+    expect(await queued.llen("queue:default")).toBe(2);
+    queued.disconnect();
+    // Every command the new Redis serves, to see when the drain gate reads the queue.
+    const monitor = await new Redis(newRedisUrl).monitor();
+    const queueReads: number[] = [];
+    monitor.on("monitor", (_time: string, args: string[]) => {
+      if (args.includes("queue:default")) queueReads.push(Date.now());
+    });
+    let finished = false;
+    const running = up("e2e: window 2 shutdown, settings follow the switch").finally(() => (finished = true));
+    // The jobs queued in the new Redis hold the drain gate until "Sidekiq" has done them. The
+    // pre-flight reads the queue before anything stops; once tines-app is down, only the drain gate does.
+    const deadline = Date.now() + 900_000;
+    const waitFor = async (condition: () => Promise<boolean> | boolean) => {
+      while (!finished && !(await condition()) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 500));
+    };
+    await waitFor(async () => (await ecsDesiredCounts(ecs, ["tines-app"]))["tines-app"] === 0);
+    const appDownAt = Date.now();
+    await waitFor(() => queueReads.filter((at) => at > appDownAt).length >= 3);
+    const redis = new Redis(newRedisUrl);
+    await redis.del("queue:default");
+    redis.disconnect();
+    monitor.disconnect();
+
+    const result = await running;
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const audit = (await stack.outputs()).audit as {
+      sidekiqDrain?: { samples: Array<{ pending: number }> };
+      databaseBackup?: { location: string };
+    };
+    expect(Math.max(...(audit.sidekiqDrain?.samples ?? []).map((s) => s.pending))).toBe(2);
+    const dump = audit.databaseBackup?.location ?? "";
+    const listing = spawnSync(path.join(postgresBinDir(), "pg_restore"), ["--list", dump], {
+      encoding: "utf8",
+    });
+    expect(listing.stdout).toContain("after_switch");
+    expect(await markerRows()).toBe(2);
+  });
+
+  it("no password is in plain text in outputs, state or CLI output", async () => {
+    const texts = [
+      JSON.stringify(await stack.outputs()),
+      readFileSync(stack.stateFile(), "utf8"),
+      ...outputs,
+    ];
+    for (const text of texts) {
+      expect(text).not.toContain(TEST_REDIS_USER_PASSWORD);
+      expect(text).not.toContain(TEST_PG_PASSWORD);
+    }
+  });
+});

@@ -1,0 +1,54 @@
+/**
+ * What the `tines-health` resource does, kept out of its dynamic provider so that it stays
+ * thin. The URL is a secret input; the outputs hold it redacted.
+ */
+import type { ProgressReporter } from "../progress";
+import { redactUrl } from "../redact";
+import { waitForTinesHealth } from "./tinesHealth";
+
+export interface HealthGateInputs {
+  url: string;
+  timeoutSeconds: number;
+  intervalSeconds: number;
+  /** The window this startup closes: the gate runs once per window. */
+  windowStartedAt: string;
+}
+
+export interface HealthGateOutputs {
+  /** The URL without credentials. */
+  target: string;
+  healthyAt: string;
+  waitedSeconds: number;
+  status: string;
+  windowStartedAt: string;
+}
+
+export function checkHealthInputs(
+  inputs: Record<string, unknown>,
+): Array<{ property: string; reason: string }> {
+  return typeof inputs.url === "string" && inputs.url !== ""
+    ? []
+    : [{ property: "url", reason: "health.url is required" }];
+}
+
+/** Wait again for a new window or a new URL; a running update within the same window keeps the answer. */
+export function healthDiff(olds: Record<string, unknown>, news: Record<string, unknown>) {
+  const changed =
+    olds.windowStartedAt !== news.windowStartedAt ||
+    (typeof news.url === "string" && olds.target !== redactUrl(news.url));
+  return { changes: changed, replaces: [], deleteBeforeReplace: false };
+}
+
+export async function runHealthGate(
+  inputs: HealthGateInputs,
+  reporter: ProgressReporter,
+): Promise<HealthGateOutputs> {
+  const result = await waitForTinesHealth(inputs, reporter);
+  return {
+    target: redactUrl(inputs.url),
+    healthyAt: result.healthyAt,
+    waitedSeconds: result.waitedSeconds,
+    status: result.status,
+    windowStartedAt: inputs.windowStartedAt,
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * Starts test/support/tinesHealthServer.ts as a child process on a free loopback port and
+ * stops it by its PID.
+ */
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { freePort } from "../servers/localServers";
+
+export interface TinesHealthServer {
+  /** `http://127.0.0.1:PORT` */
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+export async function startTinesHealthServer(options: {
+  databaseUrl: string;
+  redisUrl: string;
+  /** A server that never reports healthy. */
+  never?: boolean;
+}): Promise<TinesHealthServer> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "tinesHealthServer.ts")], {
+    cwd: path.resolve(__dirname, "..", ".."),
+    env: {
+      ...process.env,
+      PORT: String(port),
+      DATABASE_URL: options.databaseUrl,
+      REDIS_URL: options.redisUrl,
+      TINES_HEALTH_MODE: options.never ? "never" : "real",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`health server did not start: ${stderr}`)), 30_000);
+    child.stdout.on("data", (chunk: Buffer) => {
+      if (chunk.toString().includes("listening")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`health server exited with ${code}: ${stderr}`));
+    });
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pid: child.pid ?? 0,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    },
+  };
+}
