@@ -612,3 +612,48 @@ export async function releasePods(
     ),
   );
 }
+
+/** Install KEDA's real ScaledObject CRD (test/fixtures/keda), without the KEDA operator. */
+export async function installScaledObjectCrd(client: KubeTestClient): Promise<void> {
+  const YAML = require("yaml") as typeof import("yaml");
+  const file = path.resolve(__dirname, "..", "fixtures", "keda", "keda.sh_scaledobjects.yaml");
+  const crd = YAML.parse(readFileSync(file, "utf8")) as { metadata: { name: string } };
+  const path_ = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`;
+  await client.apply(path_, crd);
+  await waitUntil(
+    async () => {
+      const live = await client.get<{ status?: { conditions?: Array<{ type: string; status: string }> } }>(
+        path_,
+      );
+      return live?.status?.conditions?.some((c) => c.type === "Established" && c.status === "True") ?? false;
+    },
+    30_000,
+    undefined,
+    "the ScaledObject CRD to be established",
+  );
+}
+
+/** A ScaledObject with a cron trigger targeting `target`. */
+export function scaledObjectManifest(
+  namespace: string,
+  name: string,
+  target: string,
+  annotations?: Record<string, string>,
+) {
+  return {
+    apiVersion: "keda.sh/v1alpha1",
+    kind: "ScaledObject",
+    metadata: { name, namespace, ...(annotations ? { annotations } : {}) },
+    spec: {
+      scaleTargetRef: { name: target },
+      minReplicaCount: 1,
+      maxReplicaCount: 5,
+      triggers: [
+        {
+          type: "cron",
+          metadata: { timezone: "UTC", start: "0 8 * * *", end: "0 18 * * *", desiredReplicas: "3" },
+        },
+      ],
+    },
+  };
+}
