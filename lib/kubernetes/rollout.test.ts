@@ -99,7 +99,7 @@ describe("waitForRollout down, against the real API server", () => {
     await waitUntil(async () => lines.length > 0, 10_000);
     expect(lines[0]).toMatch(
       new RegExp(
-        `^info Deployment ${ns}/tines-app: 2 pod\\(s\\) left, waiting for 2 pod\\(s\\) to terminate; \\d+s left$`,
+        `^info Deployment ${ns}/tines-app: 2 pod\\(s\\) left, waiting for 2 pod\\(s\\) to terminate; (1m00s|59s) left$`,
       ),
     );
     await releasePods(admin, ns, "app.kubernetes.io/name=tines-app");

@@ -150,7 +150,34 @@ describe("rolloutState on the way up", () => {
     expect(rolloutState(await workload("Deployment", "up"), [], 2)).toMatchObject({ done: true, desired: 3 });
   });
 
-  it("waits for a StatefulSet's update revision to become current", async () => {
+  it("waits for a RollingUpdate StatefulSet's update revision to become current", async () => {
+    // The pod's finalizer holds the rolling update mid-way: old pod terminating, revision not current.
+    await createReadyWorkload(admin, "StatefulSet", ns, "redis-ru", 1, {
+      podFinalizers: ["tines.test/hold"],
+    });
+    await admin.mergePatch(workloadPath(ns, "StatefulSet", "redis-ru"), {
+      spec: { template: { metadata: { annotations: { "tines.test/rev": "2" } } } },
+    });
+    await waitUntil(async () => {
+      const s = await workload("StatefulSet", "redis-ru");
+      return !!s.status?.updateRevision && s.status.updateRevision !== s.status.currentRevision;
+    }, 30_000);
+    const rolling = await workload("StatefulSet", "redis-ru");
+    expect(rolloutState(rolling, [], 1).done).toBe(false);
+    // Counters caught up but the revision not yet current: still not done.
+    const countersOnly = structuredClone(rolling);
+    countersOnly.status = { ...countersOnly.status, updatedReplicas: 1, readyReplicas: 1, replicas: 1 };
+    expect(rolloutState(countersOnly, [], 1).waitingFor).toBe(
+      `revision ${rolling.status!.updateRevision} to roll out`,
+    );
+    await releasePods(admin, ns, "app.kubernetes.io/name=redis-ru");
+    await waitUntil(async () => rolloutState(await workload("StatefulSet", "redis-ru"), [], 1).done, 30_000);
+    const rolled = await workload("StatefulSet", "redis-ru");
+    expect(rolled.status?.currentRevision).toBe(rolled.status?.updateRevision);
+    await releasePods(admin, ns, "app.kubernetes.io/name=redis-ru");
+  });
+
+  it("counts an OnDelete StatefulSet done when its replicas are ready: its currentRevision never moves", async () => {
     await createReadyWorkload(admin, "StatefulSet", ns, "redis", 1, { updateStrategy: "OnDelete" });
     await admin.mergePatch(workloadPath(ns, "StatefulSet", "redis"), {
       spec: { template: { metadata: { annotations: { "tines.test/rev": "2" } } } },
@@ -159,14 +186,43 @@ describe("rolloutState on the way up", () => {
       const s = await workload("StatefulSet", "redis");
       return !!s.status?.updateRevision && s.status.updateRevision !== s.status.currentRevision;
     }, 30_000);
-    const rolling = await workload("StatefulSet", "redis");
-    expect(rolloutState(rolling, [], 1)).toMatchObject({
-      done: false,
-      waitingFor: `revision ${rolling.status!.updateRevision} to roll out`,
+    // Kept running through a window (keepRunning): its pod stays on the old revision, and
+    // OnDelete never replaces it. Waiting for "updated" would never end.
+    expect(rolloutState(await workload("StatefulSet", "redis"), [], 1)).toMatchObject({
+      done: true,
+      ready: 1,
     });
-    // OnDelete: the pod is replaced when deleted, then the revision is current.
-    await admin.delete(`/api/v1/namespaces/${ns}/pods/redis-0`);
-    await waitUntil(async () => rolloutState(await workload("StatefulSet", "redis"), [], 1).done, 30_000);
+    // Scaled 0 -> 1 at startup: the new pod is on the update revision, but OnDelete never
+    // sets currentRevision to it (the controller does that for RollingUpdate only).
+    await admin.mergePatch(workloadPath(ns, "StatefulSet", "redis"), { spec: { replicas: 0 } });
+    await waitUntil(async () => (await pods("app.kubernetes.io/name=redis")).length === 0, 30_000);
+    await admin.mergePatch(workloadPath(ns, "StatefulSet", "redis"), { spec: { replicas: 1 } });
+    await waitUntil(async () => (await workload("StatefulSet", "redis")).status?.readyReplicas === 1, 30_000);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const restored = await workload("StatefulSet", "redis");
+    expect(restored.status?.currentRevision).not.toBe(restored.status?.updateRevision);
+    expect(rolloutState(restored, [], 1)).toMatchObject({ done: true, ready: 1 });
+  });
+
+  it("counts a partitioned RollingUpdate done once the pods above the partition are updated", async () => {
+    await createReadyWorkload(admin, "StatefulSet", ns, "pg", 2);
+    await admin.mergePatch(workloadPath(ns, "StatefulSet", "pg"), {
+      spec: {
+        updateStrategy: { type: "RollingUpdate", rollingUpdate: { partition: 1 } },
+        template: { metadata: { annotations: { "tines.test/rev": "2" } } },
+      },
+    });
+    await waitUntil(async () => {
+      const s = await workload("StatefulSet", "pg");
+      return (
+        s.status?.updatedReplicas === 1 &&
+        s.status.readyReplicas === 2 &&
+        (s.status.observedGeneration ?? 0) >= (s.metadata.generation ?? 0)
+      );
+    }, 30_000);
+    const partitioned = await workload("StatefulSet", "pg");
+    expect(partitioned.status?.currentRevision).not.toBe(partitioned.status?.updateRevision);
+    expect(rolloutState(partitioned, [], 2)).toMatchObject({ done: true, ready: 2 });
   });
 });
 

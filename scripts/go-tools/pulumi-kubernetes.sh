@@ -28,12 +28,14 @@ if [ ! -f "$PREFIX/.built" ]; then
   export GOTOOLCHAIN=${GOTOOLCHAIN:-local} GOFLAGS="-p=${JOBS:-2} -buildvcs=false"
   mkdir -p "$MOD" "$PREFIX/bin"
   cd "$MOD"
+  fresh=
   if ! grep -q "^require $PROVIDER $VERSION\$" go.mod 2>/dev/null ||
     ! grep -q "=> $SDK $PULUMI_KUBERNETES_SDK_VERSION\$" go.mod; then
     log "generating $MOD/go.mod for $PROVIDER $VERSION"
     printf '// Wrapper module that builds pulumi-resource-kubernetes (scripts/go-tools/pulumi-kubernetes.sh).\nmodule tines-maintenance/tools/pulumi-kubernetes\n\ngo 1.24.7\n\nrequire %s %s\n\nreplace %s => %s %s\n' \
       "$PROVIDER" "$VERSION" "$SDK" "$SDK" "$PULUMI_KUBERNETES_SDK_VERSION" >go.mod
     rm -f go.sum
+    fresh=1
   fi
   upstream=$(GOFLAGS=-mod=mod go mod download -json "$PROVIDER@$VERSION" | awk -F'"' '$2 == "Dir" {print $4}')
   cmd=$upstream/cmd/pulumi-resource-kubernetes
@@ -47,7 +49,8 @@ if [ ! -f "$PREFIX/.built" ]; then
     fs.writeFileSync("schema-embed.json", JSON.stringify(schema));
     fs.writeFileSync("terraform-mapping-embed.json", JSON.stringify(JSON.parse(fs.readFileSync(dir + "/terraform-mapping.json", "utf8"))));
   ' "$cmd"
-  [ -f go.sum ] || GOFLAGS="$GOFLAGS -mod=mod" go mod tidy >&2
+  # `go mod download` above writes a partial go.sum: tidy whenever go.mod was (re)made.
+  if [ -n "$fresh" ] || [ ! -f go.sum ]; then GOFLAGS="$GOFLAGS -mod=mod" go mod tidy >&2; fi
   started=$SECONDS
   nice go build -mod=readonly -trimpath \
     -ldflags "-s -w -X $PROVIDER/pkg/version.Version=$plugin_version" \
