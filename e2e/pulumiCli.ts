@@ -54,6 +54,8 @@ export interface E2eStackOptions {
   stack: string;
   /** Extra environment for every command (e.g. fake AWS credentials). */
   env?: Record<string, string>;
+  /** Directories put on PATH after the CLI's own, e.g. a provider plugin the engine must find there. */
+  pathDirs?: string[];
 }
 
 /**
@@ -83,7 +85,7 @@ export class E2eStack {
     this.env = {
       ...process.env,
       ...options.env,
-      PATH: `${this.binDir}${path.delimiter}${process.env.PATH ?? ""}`,
+      PATH: [this.binDir, ...(options.pathDirs ?? []), process.env.PATH ?? ""].join(path.delimiter),
       PULUMI_HOME: path.join(this.dir, "home"),
       PULUMI_CONFIG_PASSPHRASE: randomBytes(16).toString("hex"),
       PULUMI_SKIP_UPDATE_CHECK: "true",

@@ -146,8 +146,19 @@ describe("createKubernetesAdapter", () => {
       context: "prod-eks",
     });
 
+    const keda = only(registered, "pulumi-nodejs:dynamic/kubernetes:KedaPause");
+    expect(keda.name).toBe("tines-sidekiq-keda");
+    expect(keda.inputs).toMatchObject({
+      namespace: "tines-prod",
+      kind: "Deployment",
+      name: "tines-sidekiq-prod",
+      paused: true,
+      context: "prod-eks",
+    });
+
     // dependsOn: the SDK registers a resource only after its dependencies finished.
-    expect(patch.start).toBeGreaterThan(read.end);
+    expect(keda.start).toBeGreaterThan(read.end);
+    expect(patch.start).toBeGreaterThan(keda.end);
     expect(rollout.start).toBeGreaterThan(patch.end);
   });
 
@@ -174,6 +185,10 @@ describe("createKubernetesAdapter", () => {
       spec: { replicas: 1 },
     });
     expect(only(registered, "kubernetes:apps/v1:StatefulSet").id).toBe("tines/redis-master");
+    // Startup removes the KEDA pause before the count is restored.
+    const keda = only(registered, "pulumi-nodejs:dynamic/kubernetes:KedaPause");
+    expect(keda.inputs).toMatchObject({ kind: "StatefulSet", name: "redis-master", paused: false });
+    expect(patch.start).toBeGreaterThan(keda.end);
     expect(only(registered, "pulumi:providers:kubernetes").inputs.context).toBeUndefined();
   });
 

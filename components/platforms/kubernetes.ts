@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { CoreConfig } from "../../lib/config";
 import { gracePeriodWarning } from "../../lib/kubernetes/workload";
 import type { ServiceStep } from "../../lib/plan";
+import { KedaPause } from "../providers/kedaPauseProvider";
 import { KubernetesRollout } from "../providers/kubernetesRolloutProvider";
 import type { PlatformAdapter, ScaleServiceOptions, ScaledService } from "./adapter";
 
@@ -24,11 +25,13 @@ export const KUBERNETES_PROVIDER_NAME = "tines-kubernetes";
 export const PATCH_ANNOTATIONS = { "pulumi.com/patchForce": "true", "pulumi.com/skipAwait": "true" } as const;
 
 /**
- * Kubernetes: per service, three resources under the service step, in this order:
+ * Kubernetes: per service, four resources under the service step, in this order:
  *  1. `<key>-before`: a read of the live Deployment/StatefulSet (previousCount, and at preview
  *     the Sidekiq grace-period check). Reads run at preview too and change nothing.
- *  2. `<key>`: a DeploymentPatch/StatefulSetPatch that server-side-applies spec.replicas only.
- *  3. `<key>-rollout`: waits until pods are gone (down) or all replicas ready (up).
+ *  2. `<key>-keda`: pauses a KEDA ScaledObject targeting the workload at 0 (shutdown), or
+ *     removes that pause (running), before the count changes; a no-op without one.
+ *  3. `<key>`: a DeploymentPatch/StatefulSetPatch that server-side-applies spec.replicas only.
+ *  4. `<key>-rollout`: waits until pods are gone (down) or all replicas ready (up).
  * The provider is created once here, not per step, so that its URN is the same in both phases.
  */
 export function createKubernetesAdapter(
@@ -68,6 +71,20 @@ export function createKubernetesAdapter(
           ? k8s.apps.v1.StatefulSet.get(`${step.name}-before`, id, readOpts)
           : k8s.apps.v1.Deployment.get(`${step.name}-before`, id, readOpts);
 
+      // KEDA resumes before the count is restored, so that startup ends with the count the
+      // autoscaler will keep; a pause left in place would hold the workload at 0.
+      const keda = new KedaPause(
+        `${step.name}-keda`,
+        {
+          namespace,
+          kind,
+          name: step.workloadName,
+          paused: step.targetCount === 0,
+          ...(kubernetes.context ? { context: kubernetes.context } : {}),
+        },
+        { parent: opts.parent, dependsOn: [live] },
+      );
+
       const patchArgs = {
         metadata: { name: step.workloadName, namespace, annotations: { ...PATCH_ANNOTATIONS } },
         spec: { replicas: step.targetCount },
@@ -77,7 +94,7 @@ export function createKubernetesAdapter(
       const patchOpts: pulumi.CustomResourceOptions = {
         provider,
         parent: opts.parent,
-        dependsOn: [live],
+        dependsOn: [live, keda],
         retainOnDelete: true,
       };
       const patch =

@@ -1,6 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { databaseBackupProvider } from "./databaseBackupProvider";
 import { databaseMigrationProvider } from "./databaseMigrationProvider";
+import { kedaPauseProvider } from "./kedaPauseProvider";
 import { kubernetesRolloutProvider } from "./kubernetesRolloutProvider";
 import { composeServiceProvider } from "./composeServiceProvider";
 import { ecsServiceCountProvider } from "./ecsServiceCountProvider";
@@ -22,6 +23,7 @@ export const allProviders: Record<string, pulumi.dynamic.ResourceProvider> = {
   ecsServiceCount: ecsServiceCountProvider,
   endpointPropagation: endpointPropagationProvider,
   endpointSwitch: endpointSwitchProvider,
+  kedaPause: kedaPauseProvider,
   kubernetesRollout: kubernetesRolloutProvider,
   sidekiqDrain: sidekiqDrainProvider,
   sidekiqPreflight: sidekiqPreflightProvider,

@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import deploymentScalingDown from "../../lib/kubernetes/testdata/deployment-scaling-down.json";
-import { startFakeApiServer, writeKubeconfig, type FakeApiServer } from "../../lib/kubernetes/testing";
-import type { Workload } from "../../lib/kubernetes/workload";
+import {
+  createReadyWorkload,
+  sharedPlane,
+  uniqueNamespace,
+  workloadPath,
+  type KubeTestClient,
+} from "../../test/support/kubernetes";
 import { createSerialized } from "../../test/runSerialized";
 import { kubernetesRolloutProvider, rolloutInputProblems } from "./kubernetesRolloutProvider";
 
@@ -42,34 +46,34 @@ describe("kubernetesRolloutProvider check and diff (no cluster access)", () => {
 });
 
 describe("kubernetesRolloutProvider as the Pulumi CLI loads it", () => {
-  let api: FakeApiServer;
+  let plane: ReturnType<typeof sharedPlane>;
+  let admin: KubeTestClient;
+  let ns: string;
   beforeAll(async () => {
-    api = await startFakeApiServer();
+    plane = sharedPlane();
+    admin = plane.client;
+    ns = uniqueNamespace("provider");
+    await admin.createNamespace(ns);
   });
   afterAll(async () => {
-    await api?.close();
+    await admin?.delete(`/api/v1/namespaces/${ns}`);
   });
 
-  it("serializes, loads from text and waits against a real HTTPS API with the ambient kubeconfig", async () => {
-    api.cluster.workloads.set(
-      "tines/deployments/tines-app",
-      structuredClone(deploymentScalingDown) as Workload,
-    );
-    api.cluster.pods.set("tines", []);
-    const kubeconfig = writeKubeconfig(api, { token: api.token });
-    const report = await createSerialized("kubernetesRollout", inputs, {
-      env: { KUBECONFIG: kubeconfig },
+  it("serializes, loads from text and waits against the real API server with the ambient kubeconfig", async () => {
+    await createReadyWorkload(admin, "Deployment", ns, "tines-app", 2);
+    await admin.mergePatch(workloadPath(ns, "Deployment", "tines-app"), { spec: { replicas: 0 } });
+    const waitInputs = { ...inputs, namespace: ns };
+    const report = await createSerialized("kubernetesRollout", waitInputs, {
+      env: { KUBECONFIG: plane.kubeconfig },
       timeoutMs: 60_000,
     });
     if (!report.ok) throw new Error(report.stderr);
     const lines = report.stdout.trim().split("\n");
-    expect(lines.slice(0, -1).join("\n")).toContain("Deployment tines/tines-app: no pods left after 0s");
-    expect(report.result.id).toBe("tines/Deployment/tines-app");
-    expect(report.result.outs).toMatchObject({ ...inputs, reachedCount: 0, readyReplicas: 0 });
-    expect(api.requests.map((r) => r.path.split("?")[0])).toEqual([
-      "/apis/autoscaling/v2/namespaces/tines/horizontalpodautoscalers",
-      "/apis/apps/v1/namespaces/tines/deployments/tines-app",
-      "/api/v1/namespaces/tines/pods",
-    ]);
+    expect(lines.slice(0, -1).join("\n")).toMatch(
+      new RegExp(`Deployment ${ns}/tines-app: no pods left after \\d+s`),
+    );
+    expect(report.result.id).toBe(`${ns}/Deployment/tines-app`);
+    expect(report.result.outs).toMatchObject({ ...waitInputs, reachedCount: 0, readyReplicas: 0 });
+    expect(await admin.list(`/api/v1/namespaces/${ns}/pods`, "app.kubernetes.io/name=tines-app")).toEqual([]);
   }, 60_000);
 });

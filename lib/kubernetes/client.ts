@@ -1,6 +1,6 @@
 /**
- * A minimal read-only Kubernetes API client over node:https: GET an object, LIST with a
- * label selector. Written against the REST API instead of @kubernetes/client-node, which is
+ * A minimal Kubernetes API client over node:https: GET an object, LIST with a label
+ * selector, and server-side apply (the one write, for the annotations this program owns). Written against the REST API instead of @kubernetes/client-node, which is
  * ESM-only and pulls a second @types/node and undici into this CommonJS program. Node
  * modules are required inside functions so a dynamic provider that captures this code
  * serializes cleanly.
@@ -13,6 +13,12 @@ export interface KubeClient {
   get<T>(path: string): Promise<T | undefined>;
   /** LIST `path` (a collection) with an optional label selector; the items. */
   list<T>(path: string, labelSelector?: string): Promise<T[]>;
+  /**
+   * Server-side apply of `object` to `path` as `fieldManager`, without forcing: a field another
+   * manager owns with a different value is a conflict (an error), never taken over. Fields this
+   * manager owned before and `object` leaves out are removed, unless another manager owns them too.
+   */
+  apply<T>(path: string, object: unknown, fieldManager: string): Promise<T>;
 }
 
 interface Credentials {
@@ -100,7 +106,11 @@ export function createKubeClient(
     return { token, cert: connection.cert, key: connection.key };
   }
 
-  async function request<T>(path: string): Promise<{ status: number; body: T | undefined }> {
+  async function request<T>(
+    path: string,
+    write?: { method: "PATCH"; body: string; contentType: string },
+  ): Promise<{ status: number; body: T | undefined }> {
+    const method = write?.method ?? "GET";
     const https = require("node:https") as typeof import("node:https");
     const http = require("node:http") as typeof import("node:http");
     const creds = await credentials();
@@ -110,9 +120,10 @@ export function createKubeClient(
       const req = transport.request(
         url,
         {
-          method: "GET",
+          method,
           headers: {
             Accept: "application/json",
+            ...(write ? { "Content-Type": write.contentType } : {}),
             "User-Agent": "tines-maintenance",
             ...(creds.token ? { Authorization: `Bearer ${creds.token}` } : {}),
           },
@@ -139,7 +150,7 @@ export function createKubeClient(
               }
               return reject(
                 new MaintenanceError(
-                  `Kubernetes API GET ${path} (${connection.source}): HTTP ${status} ${reason}`,
+                  `Kubernetes API ${method} ${path.split("?")[0]} (${connection.source}): HTTP ${status} ${reason}`,
                 ),
               );
             }
@@ -148,7 +159,7 @@ export function createKubeClient(
             } catch {
               reject(
                 new MaintenanceError(
-                  `Kubernetes API GET ${path} (${connection.source}): response is not JSON`,
+                  `Kubernetes API ${method} ${path.split("?")[0]} (${connection.source}): response is not JSON`,
                 ),
               );
             }
@@ -165,7 +176,7 @@ export function createKubeClient(
               ),
         );
       });
-      req.end();
+      req.end(write?.body);
     });
   }
 
@@ -177,6 +188,17 @@ export function createKubeClient(
       const query = labelSelector ? `?labelSelector=${encodeURIComponent(labelSelector)}` : "";
       const { body } = await request<{ items?: T[] }>(path + query);
       return body?.items ?? [];
+    },
+    async apply<T>(path: string, object: unknown, fieldManager: string) {
+      const { body } = await request<T>(`${path}?fieldManager=${encodeURIComponent(fieldManager)}`, {
+        method: "PATCH",
+        body: JSON.stringify(object),
+        contentType: "application/apply-patch+yaml",
+      });
+      if (body === undefined) {
+        throw new MaintenanceError(`Kubernetes API PATCH ${path} (${connection.source}): not found`);
+      }
+      return body;
     },
   };
 }

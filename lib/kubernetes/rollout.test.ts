@@ -1,24 +1,36 @@
-import { writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  createReadyWorkload,
+  releasePods,
+  sharedPlane,
+  uniqueNamespace,
+  waitUntil,
+  workloadPath,
+  type KubeTestClient,
+} from "../../test/support/kubernetes";
 import { ConfigError, MaintenanceError } from "../errors";
 import type { ProgressReporter } from "../progress";
 import { createKubeClient } from "./client";
 import { resolveConnection } from "./kubeconfig";
-import { waitForRollout, type RolloutTarget } from "./rollout";
-import deploymentScaledUp from "./testdata/deployment-scaled-up.json";
-import deploymentScalingDown from "./testdata/deployment-scaling-down.json";
-import hpaList from "./testdata/hpas.json";
-import podsTerminating from "./testdata/pods-terminating.json";
-import { startFakeApiServer, writeKubeconfig, type FakeApiServer } from "./testing";
-import type { HorizontalPodAutoscaler, Pod, Workload } from "./workload";
+import { waitForRollout } from "./rollout";
 
-let api: FakeApiServer;
+let plane: ReturnType<typeof sharedPlane>;
+let admin: KubeTestClient;
+let ns: string;
+let dir: string;
+
 beforeAll(async () => {
-  api = await startFakeApiServer();
+  plane = sharedPlane();
+  admin = plane.client;
+  ns = uniqueNamespace("rollout");
+  await admin.createNamespace(ns);
+  dir = mkdtempSync(join(tmpdir(), "kubeconfig-"));
 });
 afterAll(async () => {
-  await api?.close();
+  await admin?.delete(`/api/v1/namespaces/${ns}`);
 });
 
 function recorder() {
@@ -30,226 +42,330 @@ function recorder() {
   return { lines, reporter };
 }
 
-/** A fake clock: every sleep advances time and lets the scenario move the cluster on. */
-function scenario(steps: Array<() => void>) {
-  let t = 1_000_000;
-  let i = 0;
-  return {
-    now: () => t,
-    sleep: async (ms: number) => {
-      t += ms;
-      steps[i++]?.();
-    },
-    sleeps: () => i,
-  };
+let kubeconfigs = 0;
+/** A kubeconfig for the plane with this user entry, resolved the way the provider resolves it. */
+function kubeconfigFor(user: Record<string, unknown>): string {
+  const file = join(dir, `config-${++kubeconfigs}`);
+  writeFileSync(
+    file,
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      "current-context": "plane",
+      clusters: [
+        {
+          name: "plane",
+          cluster: {
+            server: plane.server,
+            "certificate-authority-data": Buffer.from(plane.caPem).toString("base64"),
+          },
+        },
+      ],
+      users: [{ name: "u", user }],
+      contexts: [{ name: "plane", context: { cluster: "plane", user: "u", namespace: ns } }],
+    }),
+  );
+  return file;
 }
 
 function clientFor(user: Record<string, unknown>) {
-  const file = writeKubeconfig(api, user);
-  return createKubeClient(resolveConnection({ env: { KUBECONFIG: file } }));
+  return createKubeClient(resolveConnection({ env: { KUBECONFIG: kubeconfigFor(user) } }));
 }
 
-const appPods = () =>
-  structuredClone(podsTerminating.items) as Array<Pod & { metadata: { labels?: Record<string, string> } }>;
-const appTarget: RolloutTarget = {
-  namespace: "tines",
-  kind: "Deployment",
-  name: "tines-app",
-  targetCount: 0,
-};
+const tokenUser = () => ({ token: plane.token });
+const scale = (kind: "Deployment" | "StatefulSet", name: string, replicas: number) =>
+  admin.mergePatch(workloadPath(ns, kind, name), { spec: { replicas } });
 
-beforeEach(() => {
-  api.cluster.workloads.clear();
-  api.cluster.pods.clear();
-  api.cluster.hpas.clear();
-  api.requests.length = 0;
-});
-
-describe("waitForRollout down, against a local HTTPS API server", () => {
-  it("waits until the last terminating pod is gone, reporting pods and time left", async () => {
-    api.cluster.workloads.set(
-      "tines/deployments/tines-app",
-      structuredClone(deploymentScalingDown) as Workload,
-    );
-    const pods = appPods();
-    const second = structuredClone(pods[0]);
-    second.metadata.name = "tines-app-7c9d8f6b5d-x7p2m";
-    // Another app's pod in the namespace must not count.
-    const other = {
-      metadata: { name: "tines-sidekiq-abc", labels: { "app.kubernetes.io/name": "tines-sidekiq" } },
-      status: { phase: "Running" },
-    };
-    api.cluster.pods.set("tines", [...pods, second, other]);
-    const clock = scenario([
-      () => api.cluster.pods.set("tines", [pods[0], pods[1], other]),
-      () => undefined,
-      () => api.cluster.pods.set("tines", [pods[1], other]),
-    ]);
-    const { lines, reporter } = recorder();
-    const client = clientFor({ token: api.token });
-
-    const result = await waitForRollout(client, appTarget, {
-      timeoutSeconds: 600,
-      reporter,
-      clock,
+describe("waitForRollout down, against the real API server", () => {
+  it("waits until the last terminating pod is gone, although the controller reports 0 at once", async () => {
+    await createReadyWorkload(admin, "Deployment", ns, "tines-app", 2, {
+      podFinalizers: ["tines.test/hold"],
     });
+    await scale("Deployment", "tines-app", 0);
+    // The pods are now terminating, held by their finalizer, while the Deployment's
+    // counters already say 0: a wait on the counters alone would pass here.
+    await waitUntil(async () => {
+      const w = await admin.get<{ status?: { replicas?: number } }>(
+        workloadPath(ns, "Deployment", "tines-app"),
+      );
+      return (w?.status?.replicas ?? 0) === 0;
+    }, 30_000);
+    const { lines, reporter } = recorder();
+    const waiting = waitForRollout(
+      clientFor(tokenUser()),
+      { namespace: ns, kind: "Deployment", name: "tines-app", targetCount: 0 },
+      { timeoutSeconds: 60, pollSeconds: 0.2, reporter },
+    );
+    await waitUntil(async () => lines.length > 0, 10_000);
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^info Deployment ${ns}/tines-app: 2 pod\\(s\\) left, waiting for 2 pod\\(s\\) to terminate; (1m00s|59s) left$`,
+      ),
+    );
+    await releasePods(admin, ns, "app.kubernetes.io/name=tines-app");
 
-    expect(result).toMatchObject({ reachedCount: 0, readyReplicas: 0, seconds: 15 });
+    const result = await waiting;
+    expect(result).toMatchObject({ reachedCount: 0, readyReplicas: 0 });
     expect(result.hpa).toBeUndefined();
-    expect(clock.sleeps()).toBe(3);
-    expect(lines[0]).toBe(
-      "info Deployment tines/tines-app: 2 pod(s) left, waiting for 2 pod(s) to terminate; 10m00s left",
-    );
-    expect(lines[1]).toBe(
-      "info Deployment tines/tines-app: 1 pod(s) left, waiting for 1 pod(s) to terminate; 9m55s left",
-    );
-    // Unchanged state within 30 s is not repeated.
-    expect(lines).toHaveLength(3);
-    expect(lines[2]).toBe("info Deployment tines/tines-app: no pods left after 15s");
-    const podQueries = api.requests.filter((r) => r.path.startsWith("/api/v1/namespaces/tines/pods"));
-    expect(decodeURIComponent(podQueries[0].path)).toBe(
-      "/api/v1/namespaces/tines/pods?labelSelector=app.kubernetes.io/name=tines-app,app.kubernetes.io/instance=tines",
-    );
-    expect(api.requests.every((r) => r.authorization === `Bearer ${api.token}`)).toBe(true);
+    expect(lines.at(-1)).toMatch(new RegExp(`^info Deployment ${ns}/tines-app: no pods left after \\d+s$`));
+    expect(await admin.list(`/api/v1/namespaces/${ns}/pods`, "app.kubernetes.io/name=tines-app")).toEqual([]);
   });
 
-  it("fails after the timeout with what it still waits for, leaving the next step unstarted", async () => {
-    api.cluster.workloads.set(
-      "tines/deployments/tines-app",
-      structuredClone(deploymentScalingDown) as Workload,
-    );
-    api.cluster.pods.set("tines", appPods());
-    const clock = scenario([]);
+  it("fails after the timeout with what it still waits for", async () => {
+    await createReadyWorkload(admin, "Deployment", ns, "stuck", 1, { podFinalizers: ["tines.test/hold"] });
+    await scale("Deployment", "stuck", 0);
     const { reporter } = recorder();
-    const client = clientFor({ token: api.token });
-
-    const error = await waitForRollout(client, appTarget, {
-      timeoutSeconds: 60,
-      reporter,
-      clock,
-    }).catch((e: unknown) => e);
+    const error = await waitForRollout(
+      clientFor(tokenUser()),
+      { namespace: ns, kind: "Deployment", name: "stuck", targetCount: 0 },
+      { timeoutSeconds: 2, pollSeconds: 0.5, reporter },
+    ).catch((e: unknown) => e);
+    await releasePods(admin, ns, "app.kubernetes.io/name=stuck");
     expect(error).toBeInstanceOf(MaintenanceError);
     expect((error as Error).message).toBe(
-      "Deployment tines/tines-app did not reach 0 replica(s) within 1m00s: still waiting for 1 pod(s) to terminate " +
-        "(1 pod(s), 0 ready); raise tines-maintenance:stepTimeoutSeconds or check the pods (kubectl -n tines get pods)",
+      `Deployment ${ns}/stuck did not reach 0 replica(s) within 2s: still waiting for 1 pod(s) to terminate ` +
+        `(1 pod(s), 0 ready); raise tines-maintenance:stepTimeoutSeconds or check the pods (kubectl -n ${ns} get pods)`,
     );
-    expect(clock.sleeps()).toBe(12);
   });
 
   it("names the workload and the config keys when it does not exist", async () => {
     const { reporter } = recorder();
     const error = await waitForRollout(
-      clientFor({ token: api.token }),
-      { ...appTarget, name: "nginx" },
+      clientFor(tokenUser()),
+      { namespace: ns, kind: "Deployment", name: "nginx", targetCount: 0 },
       { timeoutSeconds: 60, reporter },
     ).catch((e: unknown) => e);
     expect((error as Error).message).toBe(
-      "Deployment tines/nginx not found; set services.<key>.name / kind to the workload's name and kind",
+      `Deployment ${ns}/nginx not found; set services.<key>.name / kind to the workload's name and kind`,
     );
   });
 
-  it("reports a refused token without printing it", async () => {
+  it("reports a refused token in one line without printing it", async () => {
     const { reporter } = recorder();
-    const error = await waitForRollout(clientFor({ token: "wrong-secret-token" }), appTarget, {
-      timeoutSeconds: 60,
-      reporter,
-    }).catch((e: unknown) => e);
+    const error = await waitForRollout(
+      clientFor({ token: "wrong-secret-token" }),
+      { namespace: ns, kind: "Deployment", name: "tines-app", targetCount: 0 },
+      { timeoutSeconds: 60, reporter },
+    ).catch((e: unknown) => e);
     expect((error as Error).message).toMatch(
-      /^Kubernetes API GET \/api.* \(context fake\): HTTP 401 Unauthorized$/,
+      /^Kubernetes API GET \/api\S* \(context plane\): HTTP 401 Unauthorized$/,
     );
     expect((error as Error).message).not.toContain("wrong-secret-token");
   });
 });
 
-describe("waitForRollout up", () => {
-  it("waits for ready replicas, authenticating with an exec credential plugin, and records the HPA", async () => {
-    const starting = structuredClone(deploymentScaledUp) as Workload;
-    starting.status = {
-      ...starting.status,
-      observedGeneration: 15,
-      replicas: 3,
-      updatedReplicas: 3,
-      readyReplicas: 0,
-    };
-    api.cluster.workloads.set("tines/deployments/tines-sidekiq", starting);
-    api.cluster.hpas.set("tines", structuredClone(hpaList.items) as HorizontalPodAutoscaler[]);
-    const clock = scenario([
-      () => (starting.status!.readyReplicas = 2),
-      () => (starting.status!.readyReplicas = 3),
-    ]);
-    const plugin = join(api.dir, "credential.js");
+describe("waitForRollout up, against the real API server", () => {
+  it("waits for every replica to be ready, authenticating with an exec credential plugin", async () => {
+    await createReadyWorkload(admin, "Deployment", ns, "tines-sidekiq", 1);
+    await scale("Deployment", "tines-sidekiq", 0);
+    await waitUntil(
+      async () =>
+        (await admin.list(`/api/v1/namespaces/${ns}/pods`, "app.kubernetes.io/name=tines-sidekiq")).length ===
+        0,
+      30_000,
+    );
+    await scale("Deployment", "tines-sidekiq", 3);
+    const plugin = join(dir, "credential.js");
     writeFileSync(
       plugin,
-      `process.stdout.write(JSON.stringify({apiVersion:"client.authentication.k8s.io/v1beta1",kind:"ExecCredential",status:{token:${JSON.stringify(api.token)}}}))`,
+      `process.stdout.write(JSON.stringify({apiVersion:"client.authentication.k8s.io/v1beta1",kind:"ExecCredential",status:{token:${JSON.stringify(plane.token)}}}))`,
     );
-    const client = clientFor({
-      exec: { apiVersion: "client.authentication.k8s.io/v1beta1", command: process.execPath, args: [plugin] },
+    const { lines, reporter } = recorder();
+    const result = await waitForRollout(
+      clientFor({
+        exec: {
+          apiVersion: "client.authentication.k8s.io/v1beta1",
+          command: process.execPath,
+          args: [plugin],
+        },
+      }),
+      { namespace: ns, kind: "Deployment", name: "tines-sidekiq", targetCount: 3 },
+      { timeoutSeconds: 60, pollSeconds: 0.2, reporter },
+    );
+    expect(result).toMatchObject({ reachedCount: 3, readyReplicas: 3 });
+    expect(lines.at(-1)).toMatch(new RegExp(`^info Deployment ${ns}/tines-sidekiq: 3/3 ready after \\d+s$`));
+    const live = await admin.get<{ status: { readyReplicas: number } }>(
+      workloadPath(ns, "Deployment", "tines-sidekiq"),
+    );
+    expect(live?.status.readyReplicas).toBe(3);
+  });
+
+  it("times out naming the replicas that never become ready (pods that cannot be scheduled)", async () => {
+    await admin.create(`/apis/apps/v1/namespaces/${ns}/deployments`, {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "unschedulable" },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { "app.kubernetes.io/name": "unschedulable" } },
+        template: {
+          metadata: { labels: { "app.kubernetes.io/name": "unschedulable" } },
+          spec: { nodeSelector: { "no-such-node": "x" }, containers: [{ name: "main", image: "x" }] },
+        },
+      },
     });
+    const { reporter } = recorder();
+    const error = await waitForRollout(
+      clientFor(tokenUser()),
+      { namespace: ns, kind: "Deployment", name: "unschedulable", targetCount: 2 },
+      { timeoutSeconds: 2, pollSeconds: 0.5, reporter },
+    ).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(
+      new RegExp(
+        `^Deployment ${ns}/unschedulable did not reach 2 replica\\(s\\) within 2s: still waiting for 2 replica\\(s\\) to become ready \\(0/2\\)`,
+      ),
+    );
+  });
+
+  it("scales a StatefulSet down and up, waiting for each pod", async () => {
+    await createReadyWorkload(admin, "StatefulSet", ns, "redis", 2);
+    await scale("StatefulSet", "redis", 0);
+    const { reporter } = recorder();
+    const client = clientFor(tokenUser());
+    const down = await waitForRollout(
+      client,
+      { namespace: ns, kind: "StatefulSet", name: "redis", targetCount: 0 },
+      { timeoutSeconds: 60, pollSeconds: 0.2, reporter },
+    );
+    expect(down.reachedCount).toBe(0);
+    expect(await admin.list(`/api/v1/namespaces/${ns}/pods`, "app.kubernetes.io/name=redis")).toEqual([]);
+    await scale("StatefulSet", "redis", 2);
+    const up = await waitForRollout(
+      client,
+      { namespace: ns, kind: "StatefulSet", name: "redis", targetCount: 2 },
+      { timeoutSeconds: 60, pollSeconds: 0.2, reporter },
+    );
+    expect(up).toMatchObject({ reachedCount: 2, readyReplicas: 2 });
+  });
+});
+
+describe("HorizontalPodAutoscaler through a window, on the real controller", () => {
+  it("is detected and recorded; at 0 replicas it is disabled; on the way up it lifts the count to minReplicas", async () => {
+    await createReadyWorkload(admin, "Deployment", ns, "web", 3);
+    await admin.create(`/apis/autoscaling/v2/namespaces/${ns}/horizontalpodautoscalers`, {
+      apiVersion: "autoscaling/v2",
+      kind: "HorizontalPodAutoscaler",
+      metadata: { name: "web" },
+      spec: {
+        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "web" },
+        minReplicas: 2,
+        maxReplicas: 5,
+        metrics: [
+          {
+            type: "Resource",
+            resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 80 } },
+          },
+        ],
+      },
+    });
+    const client = clientFor(tokenUser());
     const { lines, reporter } = recorder();
 
-    const result = await waitForRollout(
+    await scale("Deployment", "web", 0);
+    const down = await waitForRollout(
       client,
-      { namespace: "tines", kind: "Deployment", name: "tines-sidekiq", targetCount: 1 },
-      { timeoutSeconds: 300, reporter, clock },
+      { namespace: ns, kind: "Deployment", name: "web", targetCount: 0 },
+      { timeoutSeconds: 60, pollSeconds: 0.2, reporter },
     );
+    expect(down.hpa).toEqual({ name: "web", minReplicas: 2, maxReplicas: 5 });
+    // The HPA controller (sync every 2 s here) sees the target at 0 and disables itself.
+    await waitUntil(
+      async () => {
+        const hpa = await admin.get<{
+          status?: { conditions?: Array<{ type: string; status: string; reason: string }> };
+        }>(`/apis/autoscaling/v2/namespaces/${ns}/horizontalpodautoscalers/web`);
+        return (
+          hpa?.status?.conditions?.some(
+            (c) => c.type === "ScalingActive" && c.status === "False" && c.reason === "ScalingDisabled",
+          ) ?? false
+        );
+      },
+      30_000,
+      undefined,
+      "HPA condition ScalingActive=False ScalingDisabled",
+    );
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    const stillDown = await admin.get<{ spec: { replicas: number } }>(workloadPath(ns, "Deployment", "web"));
+    expect(stillDown?.spec.replicas).toBe(0);
+    expect(lines.filter((l) => l.startsWith("warn"))).toEqual([]);
 
-    expect(result).toMatchObject({
-      reachedCount: 3,
-      readyReplicas: 3,
-      hpa: { name: "tines-sidekiq", minReplicas: 2, maxReplicas: 6 },
-    });
-    expect(lines[0]).toMatch(
-      /^warn HorizontalPodAutoscaler tines-sidekiq \(min 2, max 6\).*restored count 1 into \[2, 6\]$/,
-    );
-    expect(lines[1]).toBe(
-      "info Deployment tines/tines-sidekiq: 0/3 ready, waiting for 3 replica(s) to become ready (0/3); 5m00s left",
+    // Restoring 1 (below minReplicas 2): the wait warns first, then the HPA lifts it to 2.
+    await scale("Deployment", "web", 1);
+    const up = await waitForRollout(
+      client,
+      { namespace: ns, kind: "Deployment", name: "web", targetCount: 1 },
+      { timeoutSeconds: 60, pollSeconds: 0.2, reporter },
     );
     expect(lines).toContain(
-      "warn Deployment tines/tines-sidekiq: asked for 1 replicas, it runs 3 (changed by an HPA or another controller)",
+      `warn HorizontalPodAutoscaler web (min 2, max 5) targets web: it will move the restored count 1 into [2, 5]`,
     );
-    expect(lines.at(-1)).toBe("info Deployment tines/tines-sidekiq: 3/3 ready after 10s");
+    expect(up.hpa).toEqual({ name: "web", minReplicas: 2, maxReplicas: 5 });
+    await waitUntil(
+      async () =>
+        (await admin.get<{ spec: { replicas: number } }>(workloadPath(ns, "Deployment", "web")))?.spec
+          .replicas === 2,
+      30_000,
+      undefined,
+      "the HPA to raise web to minReplicas 2",
+    );
   });
 });
 
 describe("resolveConnection", () => {
   it("names kubernetes.context and the contexts that exist when the context is unknown", () => {
-    const file = writeKubeconfig(api, { token: api.token });
+    const file = kubeconfigFor(tokenUser());
     expect(() => resolveConnection({ env: { KUBECONFIG: file }, context: "prod" })).toThrow(ConfigError);
     expect(() => resolveConnection({ env: { KUBECONFIG: file }, context: "prod" })).toThrow(
-      'tines-maintenance:kubernetes.context: unknown context "prod"; allowed: fake',
+      'tines-maintenance:kubernetes.context: unknown context "prod"; allowed: plane',
     );
   });
 
-  it("merges a KUBECONFIG path list, first file wins, missing files skipped", () => {
-    const first = writeKubeconfig(api, { token: "from-first" }, "first");
-    const second = writeKubeconfig(api, { token: "from-second" }, "second");
+  it("merges a KUBECONFIG path list, first file wins, missing files skipped, and the result reaches the server", async () => {
+    const first = kubeconfigFor({ token: plane.token });
+    const second = kubeconfigFor({ token: "from-second" });
     const connection = resolveConnection({
-      env: { KUBECONFIG: [join(api.dir, "missing"), first, second].join(":") },
+      env: { KUBECONFIG: [join(dir, "missing"), first, second].join(":") },
     });
-    expect(connection).toMatchObject({ source: "context fake", server: api.url, token: "from-first" });
-    expect(connection.ca?.toString()).toBe(api.caPem);
+    expect(connection).toMatchObject({ source: "context plane", server: plane.server, token: plane.token });
+    expect(connection.ca?.toString()).toBe(plane.caPem);
+    const namespace = await createKubeClient(connection).get<{ metadata: { name: string } }>(
+      `/api/v1/namespaces/${ns}`,
+    );
+    expect(namespace?.metadata.name).toBe(ns);
   });
 
-  it("falls back to the in-cluster service account", () => {
-    const saDir = join(api.dir, "sa");
-    require("node:fs").mkdirSync(saDir, { recursive: true });
-    writeFileSync(join(saDir, "token"), "sa-token\n");
-    writeFileSync(join(saDir, "ca.crt"), api.caPem);
+  it("authenticates with the client certificate of the plane's own kubeconfig", async () => {
+    const client = createKubeClient(resolveConnection({ env: { KUBECONFIG: plane.kubeconfig } }));
+    expect(
+      (await client.get<{ metadata: { name: string } }>(`/api/v1/namespaces/${ns}`))?.metadata.name,
+    ).toBe(ns);
+  });
+
+  it("falls back to the in-cluster service account, reading the token file on every request", async () => {
+    const saDir = join(dir, "sa");
+    mkdirSync(saDir, { recursive: true });
+    writeFileSync(join(saDir, "token"), `${plane.token}\n`);
+    writeFileSync(join(saDir, "ca.crt"), plane.caPem);
+    const url = new URL(plane.server);
     const connection = resolveConnection({
       env: {
-        KUBECONFIG: join(api.dir, "none"),
-        KUBERNETES_SERVICE_HOST: "10.96.0.1",
-        KUBERNETES_SERVICE_PORT: "443",
+        KUBECONFIG: join(dir, "none"),
+        KUBERNETES_SERVICE_HOST: url.hostname,
+        KUBERNETES_SERVICE_PORT: url.port,
       },
       serviceAccountDir: saDir,
     });
     expect(connection).toMatchObject({
       source: "in-cluster",
-      server: "https://10.96.0.1:443",
+      server: plane.server,
       tokenFile: join(saDir, "token"),
     });
+    const client = createKubeClient(connection);
+    expect(await client.get(`/api/v1/namespaces/${ns}`)).toBeDefined();
+    writeFileSync(join(saDir, "token"), "rotated-away\n");
+    await expect(client.get(`/api/v1/namespaces/${ns}`)).rejects.toThrow(/HTTP 401/);
     expect(() =>
-      resolveConnection({ env: { KUBECONFIG: join(api.dir, "none") }, serviceAccountDir: saDir }),
+      resolveConnection({ env: { KUBECONFIG: join(dir, "none") }, serviceAccountDir: saDir }),
     ).toThrow(/no kubeconfig found .* and not running in a cluster/);
   });
 });

@@ -26,6 +26,8 @@ export interface Workload {
     template?: {
       spec?: { terminationGracePeriodSeconds?: number; containers?: Array<{ name: string; image?: string }> };
     };
+    /** StatefulSet only (a Deployment's `strategy` is not read). */
+    updateStrategy?: { type?: "RollingUpdate" | "OnDelete"; rollingUpdate?: { partition?: number } };
   };
   status?: {
     observedGeneration?: number;
@@ -102,6 +104,9 @@ export interface RolloutState {
  * - up: the controller has seen the current generation and every desired replica is updated
  *   and ready; for a StatefulSet also currentRevision == updateRevision. `desired` is the live
  *   spec.replicas, which an HPA may have moved from `target` (reported, not a failure).
+ *   StatefulSets are read as `kubectl rollout status` reads them: with updateStrategy OnDelete
+ *   the controller never replaces old pods nor moves currentRevision, so every replica ready is
+ *   done; with a RollingUpdate partition, the pods from the partition up must be updated.
  */
 export function rolloutState(workload: Workload, pods: readonly Pod[], target: number): RolloutState {
   const desired = workload.spec.replicas ?? 1;
@@ -128,6 +133,22 @@ export function rolloutState(workload: Workload, pods: readonly Pod[], target: n
   if (!observed) return state(false, "the controller to observe the new generation");
   const updated = status.updatedReplicas ?? 0;
   const current = status.replicas ?? 0;
+  const strategy = workload.spec.updateStrategy;
+  if (strategy?.type === "OnDelete") {
+    if (ready !== desired)
+      return state(false, `${desired - ready} replica(s) to become ready (${ready}/${desired})`);
+    if (current !== desired) return state(false, `${current - desired} old replica(s) to go`);
+    return state(true, "nothing");
+  }
+  const partition = strategy?.rollingUpdate?.partition ?? 0;
+  if (partition > 0) {
+    const needed = Math.max(0, desired - partition);
+    if (updated < needed) return state(false, `${needed - updated} replica(s) to be updated`);
+    if (ready !== desired)
+      return state(false, `${desired - ready} replica(s) to become ready (${ready}/${desired})`);
+    if (current !== desired) return state(false, `${current - desired} old replica(s) to go`);
+    return state(true, "nothing");
+  }
   if (updated !== desired) return state(false, `${desired - updated} replica(s) to be updated`);
   if (ready !== desired)
     return state(false, `${desired - ready} replica(s) to become ready (${ready}/${desired})`);

@@ -1,41 +1,56 @@
-import { describe, expect, it } from "vitest";
-import { kubePaths } from "../kubernetes/client";
-import deploymentScaledUp from "../kubernetes/testdata/deployment-scaled-up.json";
-import type { Workload } from "../kubernetes/workload";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  sharedPlane,
+  uniqueNamespace,
+  workloadManifest,
+  workloadPath,
+  type KubeTestClient,
+} from "../../test/support/kubernetes";
 import { assessWindow } from "./record";
 import { kubernetesVersions } from "./versions";
 
-const recorded = deploymentScaledUp as Workload;
+// The Deployment is the API server's own object, so the images read are where the server keeps them.
+let admin: KubeTestClient;
+let ns: string;
 
-/** A Kubernetes API that serves the recorded Deployment under `name`, with the pod template's image swapped in. */
-function api(image: string) {
-  const workload = structuredClone(recorded);
-  const container = workload.spec.template?.spec?.containers?.[0];
-  if (container) container.image = image;
-  return {
-    get: async <T>(path: string): Promise<T | undefined> =>
-      path === kubePaths.workload("tines", "Deployment", "tines-app") ? (workload as T) : undefined,
-  };
+beforeAll(async () => {
+  admin = sharedPlane().client;
+  ns = uniqueNamespace("versions");
+  await admin.createNamespace(ns);
+  await admin.create(
+    `/apis/apps/v1/namespaces/${ns}/deployments`,
+    workloadManifest("Deployment", ns, "tines-app", 0),
+  );
+});
+afterAll(async () => {
+  await admin?.delete(`/api/v1/namespaces/${ns}`);
+});
+
+async function setImage(image: string): Promise<void> {
+  await admin.mergePatch(workloadPath(ns, "Deployment", "tines-app"), {
+    spec: { template: { spec: { containers: [{ name: "main", image }] } } },
+  });
 }
 
-describe("Tines versions on Kubernetes", () => {
+describe("Tines versions on Kubernetes, read from a real API server", () => {
   it("reads the pod template images of each workload", async () => {
-    const versions = await kubernetesVersions(api("registry.tines.com/tines-app:v42.2.2"), "tines", {
-      "tines-app": { name: "tines-app" },
-    });
+    await setImage("registry.tines.com/tines-app:v42.2.2");
+    const versions = await kubernetesVersions(admin, ns, { "tines-app": { name: "tines-app" } });
     expect(versions["tines-app"]).toContain("=registry.tines.com/tines-app:v42.2.2");
   });
 
   it("names a workload it cannot find", async () => {
     await expect(
-      kubernetesVersions(api("x"), "tines", { "tines-sidekiq": { name: "tines-sidekiq" } }),
-    ).rejects.toThrow("Deployment tines/tines-sidekiq not found; check services.tines-sidekiq.name");
+      kubernetesVersions(admin, ns, { "tines-sidekiq": { name: "tines-sidekiq" } }),
+    ).rejects.toThrow(`Deployment ${ns}/tines-sidekiq not found; check services.tines-sidekiq.name`);
   });
 
   it("a new image in the pod template during the window refuses the startup", async () => {
     const workloads = { "tines-app": { name: "tines-app" } };
-    const before = await kubernetesVersions(api("registry.tines.com/tines-app:v42.2.2"), "tines", workloads);
-    const after = await kubernetesVersions(api("registry.tines.com/tines-app:v43.0.0"), "tines", workloads);
+    await setImage("registry.tines.com/tines-app:v42.2.2");
+    const before = await kubernetesVersions(admin, ns, workloads);
+    await setImage("registry.tines.com/tines-app:v43.0.0");
+    const after = await kubernetesVersions(admin, ns, workloads);
     const settings = {};
     const down = assessWindow(
       undefined,
