@@ -6,6 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { rawConfigFromPulumi } from "./lib/config";
 import { isMaintenanceError } from "./lib/errors";
+import { ENDPOINT_SWITCH_NAME, MAINTENANCE_RUN_NAME } from "./lib/names";
 import { buildPlan, type GateStep } from "./lib/plan";
 import { parseStackConfig, planGates, type StackConfig } from "./lib/stackConfig";
 import { DatabaseBackup } from "./components/databaseBackup";
@@ -39,7 +40,7 @@ const plan = buildPlan(config, planGates(config));
 const stack = pulumi.getStack();
 const startedAt = new Date().toISOString();
 
-const run = new MaintenanceRun("maintenance", { phase: plan.phase, platform: plan.platform });
+const run = new MaintenanceRun(MAINTENANCE_RUN_NAME, { phase: plan.phase, platform: plan.platform });
 const adapter = createPlatformAdapter(config, run);
 
 /** The endpoint switch, with what every registration of it shares. */
@@ -49,7 +50,7 @@ function endpointSwitch(
   opts: pulumi.ComponentResourceOptions,
 ): EndpointSwitch {
   return new EndpointSwitch(
-    "endpoint-switch",
+    ENDPOINT_SWITCH_NAME,
     {
       plan,
       endpoints,

@@ -5,6 +5,7 @@
  * it without touching Redis or waiting.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { COMPONENT_TYPES, DYNAMIC_TYPES } from "../lib/names";
 import type { DrainSettings } from "../lib/sidekiq/config";
 import type { AuditSample } from "../lib/sidekiq/gate";
 import { sidekiqDrainProvider } from "./providers/sidekiqDrainProvider";
@@ -47,8 +48,8 @@ export class SidekiqDrain extends pulumi.dynamic.Resource {
         samples: undefined,
       },
       opts,
-      "sidekiq",
-      "DrainGate",
+      DYNAMIC_TYPES.sidekiqDrain.module,
+      DYNAMIC_TYPES.sidekiqDrain.type,
     );
   }
 }
@@ -60,7 +61,7 @@ export class SidekiqDrainGate extends pulumi.ComponentResource {
   public readonly samples: pulumi.Output<AuditSample[]>;
 
   constructor(name: string, args: SidekiqDrainGateArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("tines-maintenance:index:SidekiqDrainGate", name, {}, opts);
+    super(COMPONENT_TYPES.sidekiqDrainGate, name, {}, opts);
     this.gate = new SidekiqDrain(name, args, { parent: this });
     this.outcome = this.gate.outcome;
     this.waitedSeconds = this.gate.waitedSeconds;

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createKubeClient } from "../../lib/kubernetes/client";
 import { resolveConnection } from "../../lib/kubernetes/kubeconfig";
 import { waitForRollout } from "../../lib/kubernetes/rollout";
+import { DYNAMIC_TYPES } from "../../lib/names";
 import { WORKLOAD_KINDS } from "../../lib/services";
 import { pulumiReporter } from "./pulumiReporter";
 
@@ -105,8 +106,8 @@ export class KubernetesRollout extends pulumi.dynamic.Resource {
       name,
       { reachedCount: undefined, readyReplicas: undefined, seconds: undefined, hpa: undefined, ...args },
       opts,
-      "kubernetes",
-      "Rollout",
+      DYNAMIC_TYPES.kubernetesRollout.module,
+      DYNAMIC_TYPES.kubernetesRollout.type,
     );
   }
 }
