@@ -11,7 +11,18 @@ import path from "node:path";
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
 
-const REQUIRED_BINARIES = ["pulumi", "pulumi-language-nodejs", "pulumi-resource-pulumi-nodejs"];
+const REQUIRED_BINARIES = [
+  "pulumi",
+  "pulumi-language-nodejs",
+  "pulumi-resource-pulumi-nodejs",
+  "pulumi-analyzer-policy",
+];
+
+/**
+ * The project's policy pack: every preview and update of the suite runs with it, so that
+ * the program and the pack are checked against each other on real runs.
+ */
+export const POLICY_PACK_DIR = path.join(PROJECT_ROOT, "policy");
 
 /** The Pulumi version pinned for the project's own CLI build (scripts/go-tools/pulumi.sh). */
 function pinnedPulumiVersion(): string {
@@ -168,11 +179,13 @@ export class E2eStack {
   }
 
   preview(extra: string[] = []): Promise<CliResult> {
-    return this.run(this.scoped(["preview", "--diff", ...extra]));
+    return this.run(this.scoped(["preview", "--diff", "--policy-pack", POLICY_PACK_DIR, ...extra]));
   }
 
   up(message: string, extra: string[] = []): Promise<CliResult> {
-    return this.run(this.scoped(["up", "--yes", "--message", message, ...extra]));
+    return this.run(
+      this.scoped(["up", "--yes", "--message", message, "--policy-pack", POLICY_PACK_DIR, ...extra]),
+    );
   }
 
   async outputs(): Promise<Record<string, unknown>> {

@@ -13,6 +13,7 @@ import {
 } from "../../lib/compose/inputs";
 import { isUp, scaleComposeService } from "../../lib/compose/scale";
 import { pulumiReporter } from "./pulumiReporter";
+import { operatorFacing } from "./operatorFacing";
 
 async function apply(inputs: ComposeServiceInputs): Promise<ComposeServiceOutputs> {
   const engine = createDockerEngine(resolveDockerHost(inputs.dockerHost));
@@ -30,7 +31,7 @@ async function apply(inputs: ComposeServiceInputs): Promise<ComposeServiceOutput
   return { ...inputs, ...result };
 }
 
-export const composeServiceProvider: pulumi.dynamic.ResourceProvider = {
+export const composeServiceProvider: pulumi.dynamic.ResourceProvider = operatorFacing({
   async check(_olds, news) {
     return { inputs: news, failures: checkComposeInputs(news) };
   },
@@ -55,4 +56,4 @@ export const composeServiceProvider: pulumi.dynamic.ResourceProvider = {
   async delete() {
     // Never touch the containers: they belong to the operator's compose project.
   },
-};
+});

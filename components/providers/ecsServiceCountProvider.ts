@@ -13,6 +13,7 @@ import {
 } from "../../lib/ecs/inputs";
 import { scaleEcsService } from "../../lib/ecs/scale";
 import { pulumiReporter } from "./pulumiReporter";
+import { operatorFacing } from "./operatorFacing";
 
 async function apply(
   inputs: EcsServiceCountInputs,
@@ -36,7 +37,7 @@ async function apply(
   return { ...inputs, ...result };
 }
 
-export const ecsServiceCountProvider: pulumi.dynamic.ResourceProvider = {
+export const ecsServiceCountProvider: pulumi.dynamic.ResourceProvider = operatorFacing({
   async check(_olds, news) {
     return { inputs: news, failures: checkEcsInputs(news) };
   },
@@ -64,4 +65,4 @@ export const ecsServiceCountProvider: pulumi.dynamic.ResourceProvider = {
   async delete() {
     // Never touch the service: it belongs to the tooling that created it.
   },
-};
+});

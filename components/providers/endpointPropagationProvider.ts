@@ -2,6 +2,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { sha256 } from "../../lib/endpoints/guard";
 import { waitForPropagation, type EndpointToCheck } from "../../lib/endpoints/propagation";
 import { pulumiReporter } from "./pulumiReporter";
+import { operatorFacing } from "./operatorFacing";
 
 export interface EndpointPropagationInputs {
   /** Secret: a Redis URL or a database password may be in it. */
@@ -55,7 +56,7 @@ async function runGate(inputs: EndpointPropagationInputs): Promise<EndpointPropa
  * depend on it) naming the endpoint and the check. Only registered in running phase, so
  * it is created, and so checks, at every startup.
  */
-export const endpointPropagationProvider: pulumi.dynamic.ResourceProvider = {
+export const endpointPropagationProvider: pulumi.dynamic.ResourceProvider = operatorFacing({
   async check(_olds: unknown, news: EndpointPropagationInputs) {
     return { inputs: news };
   },
@@ -72,4 +73,4 @@ export const endpointPropagationProvider: pulumi.dynamic.ResourceProvider = {
   async delete() {
     // A check leaves nothing behind.
   },
-};
+});

@@ -17,6 +17,7 @@ import {
 } from "../../lib/endpoints/targets";
 import { MaintenanceError, oneLine } from "../../lib/errors";
 import type { Phase } from "../../lib/services";
+import { operatorFacing } from "./operatorFacing";
 
 export interface EndpointSwitchInputs {
   phase: Phase;
@@ -128,7 +129,7 @@ function pickHistory(previous: Partial<EndpointSwitchOutputs> | undefined): Part
  * against what was applied (both run at preview), and again before writing against the
  * counts the service steps reached. Deleting it leaves the target as it is.
  */
-export const endpointSwitchProvider: pulumi.dynamic.ResourceProvider = {
+export const endpointSwitchProvider: pulumi.dynamic.ResourceProvider = operatorFacing({
   async check(olds: Partial<EndpointSwitchInputs>, news: EndpointSwitchInputs) {
     const known = olds.databaseHost !== undefined || olds.redisUrl !== undefined;
     // A first registration compares with the live target (a read), so even that is refused at preview.
@@ -158,4 +159,4 @@ export const endpointSwitchProvider: pulumi.dynamic.ResourceProvider = {
   async delete() {
     // The target is the operator's configuration: it keeps the values last written.
   },
-};
+});

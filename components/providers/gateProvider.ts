@@ -1,5 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { ProgressReporter } from "../../lib/progress";
+import { operatorFacing } from "./operatorFacing";
 import { pulumiReporter } from "./pulumiReporter";
 
 export interface GateSpec<I, O> {
@@ -19,7 +20,7 @@ export interface GateSpec<I, O> {
  * says so (Pulumi also calls update for changes `diff` ignores), `delete` changes nothing.
  */
 export function gateProvider<I, O>(spec: GateSpec<I, O>): pulumi.dynamic.ResourceProvider {
-  return {
+  return operatorFacing({
     async check(_olds, news) {
       return { inputs: news, failures: spec.check(news) };
     },
@@ -37,5 +38,5 @@ export function gateProvider<I, O>(spec: GateSpec<I, O>): pulumi.dynamic.Resourc
     async delete() {
       // See spec.keptOnDelete.
     },
-  };
+  });
 }

@@ -5,6 +5,7 @@ import { waitForRollout } from "../../lib/kubernetes/rollout";
 import { DYNAMIC_TYPES } from "../../lib/names";
 import { WORKLOAD_KINDS } from "../../lib/services";
 import { pulumiReporter } from "./pulumiReporter";
+import { operatorFacing } from "./operatorFacing";
 
 /**
  * Waits, after the replicas patch, until the workload has really reached its target (see
@@ -60,7 +61,7 @@ async function wait(inputs: KubernetesRolloutInputs): Promise<KubernetesRolloutO
   return { ...inputs, ...result };
 }
 
-export const kubernetesRolloutProvider: pulumi.dynamic.ResourceProvider = {
+export const kubernetesRolloutProvider: pulumi.dynamic.ResourceProvider = operatorFacing({
   async check(_olds, news) {
     const problems = rolloutInputProblems(news);
     return problems.length > 0
@@ -82,7 +83,7 @@ export const kubernetesRolloutProvider: pulumi.dynamic.ResourceProvider = {
   async delete() {
     // Nothing to undo: this resource only watched.
   },
-};
+});
 
 export interface KubernetesRolloutArgs {
   namespace: pulumi.Input<string>;
