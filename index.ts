@@ -97,6 +97,7 @@ function registerGate(step: GateStep, opts: pulumi.ComponentResourceOptions): pu
           intervalSeconds: s.intervalSeconds,
           windowSeconds: s.windowSeconds,
           maxSize: s.maxSize,
+          runId: startedAt,
         },
         opts,
       ));
@@ -116,6 +117,7 @@ function registerGate(step: GateStep, opts: pulumi.ComponentResourceOptions): pu
             maxBusy: s.maxBusy,
             timeoutSeconds: s.timeoutSeconds,
           },
+          runId: startedAt,
         },
         opts,
       ));
@@ -124,7 +126,7 @@ function registerGate(step: GateStep, opts: pulumi.ComponentResourceOptions): pu
       const d = database();
       return (gates.backup = new DatabaseBackup(
         step.name,
-        { url: pulumi.secret(d.url), backup: d.backup, stack, phase: plan.phase },
+        { url: pulumi.secret(d.url), backup: d.backup, stack, phase: plan.phase, runId: startedAt },
         opts,
       ));
     }

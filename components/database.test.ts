@@ -116,6 +116,7 @@ describe("database components", () => {
         backup: database.backup,
         stack: "dev",
         phase: "shutdown",
+        runId: "run-1",
       });
       new DatabaseMigration(
         "database-migration",

@@ -16,8 +16,6 @@ export interface DatabaseMigrationArgs {
   migration: MigrationConfig;
   /** The validated core config: phase, services and keepRunning decide whether this may run. */
   core: Pick<CoreConfig, "phase" | "services" | "keepRunning">;
-  /** A new value runs the migration again on the next update. */
-  trigger?: pulumi.Input<string>;
 }
 
 export class DatabaseCopy extends pulumi.dynamic.Resource {
@@ -45,7 +43,8 @@ export class DatabaseCopy extends pulumi.dynamic.Resource {
         allowNonEmptyTarget: m.allowNonEmptyTarget,
         noOwner: m.noOwner,
         checksumMaxTableMiB: m.checksumMaxTableMiB,
-        trigger: args.trigger ?? "",
+        // Never re-run by itself: copying again needs a new target (migrationDiff).
+        trigger: "",
         target: undefined,
         tables: undefined,
         rows: undefined,

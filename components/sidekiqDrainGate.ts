@@ -16,8 +16,13 @@ export interface SidekiqDrainGateArgs {
   /** redis-namespace prefix, if Tines' Sidekiq uses one. */
   namespace?: pulumi.Input<string>;
   settings: DrainSettings;
-  /** A new value runs the gate again on the next update (e.g. an operator's run id). */
-  trigger?: pulumi.Input<string>;
+  /**
+   * The update this run belongs to (index.ts: the update's start time). A gate's pass
+   * holds only for the update in which it ran, right before the step it guards: every
+   * update brings a new value, so a retry runs the gate again instead of trusting a pass
+   * from before Sidekiq or the app could have been started again.
+   */
+  runId: pulumi.Input<string>;
 }
 
 /** The provider's inputs: the URL always as a secret, absent options as "". */
@@ -25,7 +30,8 @@ export function drainGateInputs(args: SidekiqDrainGateArgs) {
   return {
     redisUrl: pulumi.secret(args.redisUrl),
     namespace: args.namespace ?? "",
-    trigger: args.trigger ?? "",
+    // The provider's re-run key (gateDiff).
+    trigger: args.runId,
     ...args.settings,
   };
 }
