@@ -119,10 +119,19 @@ describe("an update interrupted during the drain gate (real Pulumi CLI, ECS on m
     expect(await ecsDesiredCounts(ecs, services)).toEqual({ "tines-app": 0, "tines-sidekiq": 2 });
     expect(await redis.llen(`queue:${QUEUE}`), killed).toBe(JOBS);
 
+    // What the operator meets first: the killed update still holds the stack's lock.
+    const blocked = await stack.up("e2e: rerun without recovery");
+    const blockedOutput = log("up (rerun, no recovery)", blocked);
+    expect(blocked.code, blockedOutput).not.toBe(0);
+    expect(blockedOutput).toMatch(/the stack is currently locked/);
+    expect(await ecsDesiredCounts(ecs, services)).toEqual({ "tines-app": 0, "tines-sidekiq": 2 });
+
     // The recovery of docs/RUNBOOK.md, step 2.
     log("cancel", await stack.run(["cancel", "--yes", "--stack", stack.stack]));
     const refresh = await stack.runScoped(["refresh", "--yes", "--clear-pending-creates"]);
-    expect(refresh.code, log("refresh --clear-pending-creates", refresh)).toBe(0);
+    const refreshOutput = log("refresh --clear-pending-creates", refresh);
+    console.log(refreshOutput);
+    expect(refresh.code, refreshOutput).toBe(0);
     expect(await redis.llen(`queue:${QUEUE}`)).toBe(JOBS);
 
     await drainJobs();
