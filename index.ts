@@ -7,6 +7,7 @@ import os from "node:os";
 import * as pulumi from "@pulumi/pulumi";
 import { rawConfigFromPulumi } from "./lib/config";
 import { isMaintenanceError } from "./lib/errors";
+import { ENDPOINT_SWITCH_NAME, MAINTENANCE_RUN_NAME } from "./lib/names";
 import { buildPlan, type GateStep } from "./lib/plan";
 import { parseStackConfig, planGates, type StackConfig } from "./lib/stackConfig";
 import { DatabaseBackup } from "./components/databaseBackup";
@@ -42,7 +43,7 @@ const plan = buildPlan(config, planGates(config));
 const stack = pulumi.getStack();
 const startedAt = new Date().toISOString();
 
-const run = new MaintenanceRun("maintenance", { phase: plan.phase, platform: plan.platform });
+const run = new MaintenanceRun(MAINTENANCE_RUN_NAME, { phase: plan.phase, platform: plan.platform });
 const adapter = createPlatformAdapter(config, run);
 
 /** The endpoint switch, with what every registration of it shares. */
@@ -52,7 +53,7 @@ function endpointSwitch(
   opts: pulumi.ComponentResourceOptions,
 ): EndpointSwitch {
   return new EndpointSwitch(
-    "endpoint-switch",
+    ENDPOINT_SWITCH_NAME,
     {
       plan,
       endpoints,
@@ -134,6 +135,7 @@ function registerGate(step: GateStep, opts: pulumi.ComponentResourceOptions): pu
           intervalSeconds: s.intervalSeconds,
           windowSeconds: s.windowSeconds,
           maxSize: s.maxSize,
+          runId: startedAt,
         },
         opts,
       ));
@@ -153,6 +155,7 @@ function registerGate(step: GateStep, opts: pulumi.ComponentResourceOptions): pu
             maxBusy: s.maxBusy,
             timeoutSeconds: s.timeoutSeconds,
           },
+          runId: startedAt,
         },
         opts,
       ));
@@ -161,7 +164,7 @@ function registerGate(step: GateStep, opts: pulumi.ComponentResourceOptions): pu
       const d = database();
       return (gates.backup = new DatabaseBackup(
         step.name,
-        { url: pulumi.secret(d.url), backup: d.backup, stack, phase: plan.phase },
+        { url: pulumi.secret(d.url), backup: d.backup, stack, phase: plan.phase, runId: startedAt },
         opts,
       ));
     }

@@ -13,8 +13,13 @@ export interface DatabaseBackupArgs {
   backup: BackupConfig;
   stack: string;
   phase: string;
-  /** A new value takes another backup on the next update. */
-  trigger?: pulumi.Input<string>;
+  /**
+   * The update this backup belongs to (index.ts: the update's start time). A dump holds
+   * only for the update that took it, once the application tier was down: every update
+   * brings a new value, so a retried shutdown dumps again and never keeps a dump from
+   * before the app could have been started again and written rows.
+   */
+  runId: pulumi.Input<string>;
 }
 
 export class DatabaseBackupDump extends pulumi.dynamic.Resource {
@@ -40,7 +45,8 @@ export class DatabaseBackupDump extends pulumi.dynamic.Resource {
         s3Region: b.s3Region ?? "",
         s3Endpoint: b.s3Endpoint ?? "",
         compressLevel: b.compressLevel,
-        trigger: args.trigger ?? "",
+        // The provider's re-run key (backupDiff).
+        trigger: args.runId,
         name: undefined,
         location: undefined,
         bytes: undefined,

@@ -1,11 +1,12 @@
 /**
  * Copy of the database to a new instance (Pulumi name `database-migration`), at the end
- * of a shutdown with every service down but postgres. Refuses with a ConfigError before
- * registering anything when that does not hold. Outputs: the comparison summary, no secrets.
+ * of a shutdown with every service down but postgres. Refuses with a RunError (no stack
+ * trace) before registering anything when that does not hold. Outputs: the comparison summary, no secrets.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { CoreConfig } from "../lib/config";
 import { assertMigrationPreconditions, type MigrationConfig } from "../lib/database/config";
+import { isMaintenanceError } from "../lib/errors";
 import { databaseMigrationProvider } from "./providers/databaseMigrationProvider";
 
 export interface DatabaseMigrationArgs {
@@ -15,8 +16,6 @@ export interface DatabaseMigrationArgs {
   migration: MigrationConfig;
   /** The validated core config: phase, services and keepRunning decide whether this may run. */
   core: Pick<CoreConfig, "phase" | "services" | "keepRunning">;
-  /** A new value runs the migration again on the next update. */
-  trigger?: pulumi.Input<string>;
 }
 
 export class DatabaseCopy extends pulumi.dynamic.Resource {
@@ -44,7 +43,8 @@ export class DatabaseCopy extends pulumi.dynamic.Resource {
         allowNonEmptyTarget: m.allowNonEmptyTarget,
         noOwner: m.noOwner,
         checksumMaxTableMiB: m.checksumMaxTableMiB,
-        trigger: args.trigger ?? "",
+        // Never re-run by itself: copying again needs a new target (migrationDiff).
+        trigger: "",
         target: undefined,
         tables: undefined,
         rows: undefined,
@@ -67,7 +67,14 @@ export class DatabaseMigration extends pulumi.ComponentResource {
   public readonly summary: pulumi.Output<string>;
 
   constructor(name: string, args: DatabaseMigrationArgs, opts?: pulumi.ComponentResourceOptions) {
-    assertMigrationPreconditions(args.core);
+    // Before super, so that a refusal registers nothing; as a RunError, so that Pulumi
+    // prints the message alone, without a stack trace.
+    try {
+      assertMigrationPreconditions(args.core);
+    } catch (error) {
+      if (isMaintenanceError(error)) throw new pulumi.RunError(error.message);
+      throw error;
+    }
     super("tines-maintenance:index:DatabaseMigration", name, {}, opts);
     this.copy = new DatabaseCopy(name, args, { parent: this });
     this.tables = this.copy.tables;

@@ -90,6 +90,8 @@ async function run(
         if (args.type === SWITCH) {
           try {
             const checked = await endpointSwitchProvider.check!(previous?.inputs ?? {}, inputs);
+            // Check failures stop the engine as a thrown error would.
+            if (checked.failures?.length) throw new Error(checked.failures.map((f) => f.reason).join("; "));
             if (previous)
               await endpointSwitchProvider.diff!("endpoint-switch", previous.outputs, checked.inputs);
           } catch (error) {

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { envFilePath, type EndpointsConfig } from "../lib/endpoints/config";
 import { switchRefusal } from "../lib/endpoints/guard";
 import type { EndpointValues, TargetSpec } from "../lib/endpoints/targets";
+import { COMPONENT_TYPES, DYNAMIC_TYPES } from "../lib/names";
 import type { Plan } from "../lib/plan";
 import { APPLICATION_TIER } from "../lib/services";
 import { endpointSwitchProvider, type EndpointSwitchInputs } from "./providers/endpointSwitchProvider";
@@ -45,8 +46,8 @@ class EndpointSwitchResource extends pulumi.dynamic.Resource {
         ...inputs,
       },
       { ...opts, additionalSecretOutputs: ["redisUrlSha256"] },
-      "endpoints",
-      "Switch",
+      DYNAMIC_TYPES.endpointSwitch.module,
+      DYNAMIC_TYPES.endpointSwitch.type,
     );
   }
 }
@@ -83,9 +84,15 @@ export class EndpointSwitch extends pulumi.ComponentResource {
   public readonly previousRedisHost: pulumi.Output<string | undefined>;
   /** The resource later steps depend on: the patch on Kubernetes, else the switch itself. */
   public readonly done: pulumi.Resource;
+  /**
+   * Why this update may not change endpoints (phase running, or an application service
+   * kept up); undefined when it may. Registered as an output so that the policy pack,
+   * which sees only outputs, can tell the record from the write.
+   */
+  public readonly refusal: string | undefined;
 
   constructor(name: string, args: EndpointSwitchArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super("tines-maintenance:index:EndpointSwitch", name, {}, opts);
+    super(COMPONENT_TYPES.endpointSwitch, name, {}, opts);
     const { endpoints } = args;
     const target = targetSpec(args);
     const reached: Record<string, pulumi.Input<number>> = {};
@@ -113,9 +120,10 @@ export class EndpointSwitch extends pulumi.ComponentResource {
       live = pulumi.secret(data);
     }
 
+    this.refusal = switchRefusal(args.plan);
     const inputs: Record<keyof EndpointSwitchInputs, unknown> = {
       phase: args.plan.phase,
-      refusal: switchRefusal(args.plan),
+      refusal: this.refusal,
       target,
       keys: endpoints.keys,
       databaseHost: endpoints.databaseHost,
@@ -143,6 +151,7 @@ export class EndpointSwitch extends pulumi.ComponentResource {
       switchedAt: this.switchedAt,
       target: this.target,
       backup: this.backup,
+      ...(this.refusal === undefined ? {} : { refusal: this.refusal }),
     });
   }
 

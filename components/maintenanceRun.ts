@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { COMPONENT_TYPES } from "../lib/names";
 import type { Phase, Platform } from "../lib/services";
 
 export interface MaintenanceRunArgs {
@@ -15,7 +16,7 @@ export class MaintenanceRun extends pulumi.ComponentResource {
   public readonly platform: pulumi.Output<Platform>;
 
   constructor(name: string, args: MaintenanceRunArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("tines-maintenance:index:MaintenanceRun", name, args, opts);
+    super(COMPONENT_TYPES.maintenanceRun, name, args, opts);
     this.phase = pulumi.output(args.phase);
     this.platform = pulumi.output(args.platform);
     this.registerOutputs({ phase: this.phase, platform: this.platform });

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { COMPONENT_TYPES } from "../lib/names";
 import type { ServiceStep } from "../lib/plan";
 import type { Phase } from "../lib/services";
 import type { PlatformAdapter } from "./platforms/adapter";
@@ -24,7 +25,7 @@ export class TinesServiceStep extends pulumi.ComponentResource {
   constructor(name: string, args: TinesServiceStepArgs, opts?: pulumi.ComponentResourceOptions) {
     // The inputs are recorded so that stack policies and stack history see each step's counts.
     super(
-      "tines-maintenance:index:ServiceStep",
+      COMPONENT_TYPES.serviceStep,
       name,
       {
         workloadName: args.step.workloadName,

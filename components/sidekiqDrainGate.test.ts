@@ -38,7 +38,7 @@ const settings = {
 describe("SidekiqDrainGate and SidekiqPreflight", () => {
   it("register one component and one dynamic child of the same name under it", async () => {
     const url = "redis://:p4ssw0rd@127.0.0.1:1/1";
-    const gate = new SidekiqDrainGate("sidekiq-drain", { redisUrl: url, settings });
+    const gate = new SidekiqDrainGate("sidekiq-drain", { redisUrl: url, settings, runId: "run-1" });
     const preflight = new SidekiqPreflight("sidekiq-preflight", {
       redisUrl: url,
       mode: "refuse",
@@ -46,6 +46,7 @@ describe("SidekiqDrainGate and SidekiqPreflight", () => {
       intervalSeconds: 5,
       windowSeconds: 120,
       maxSize: 0,
+      runId: "run-1",
     });
     expect(await value(gate.gate.urn)).toMatch(
       /tines-maintenance:index:SidekiqDrainGate\$pulumi-nodejs:dynamic\/sidekiq:DrainGate::sidekiq-drain$/,
@@ -63,7 +64,7 @@ describe("SidekiqDrainGate and SidekiqPreflight", () => {
 
   it("pass the settings, and the Redis URL as a secret whatever the caller passes", async () => {
     const url = "redis://:p4ssw0rd@127.0.0.1:1/1";
-    const drain = drainGateInputs({ redisUrl: url, namespace: "tines", settings, trigger: "run-7" });
+    const drain = drainGateInputs({ redisUrl: url, namespace: "tines", settings, runId: "run-7" });
     expect(await pulumi.isSecret(drain.redisUrl)).toBe(true);
     expect(await value(drain.redisUrl)).toBe(url);
     expect({ ...drain, redisUrl: "" }).toEqual({
@@ -79,8 +80,17 @@ describe("SidekiqDrainGate and SidekiqPreflight", () => {
       intervalSeconds: 5,
       windowSeconds: 120,
       maxSize: 0,
+      runId: "run-8",
     });
     expect(await pulumi.isSecret(pre.redisUrl)).toBe(true);
-    expect(pre).toMatchObject({ namespace: "", trigger: "", mode: "warn", preflightSeconds: 10, maxSize: 0 });
+    // The run id is the provider's re-run key: each update runs the gate again.
+    expect(pre).not.toHaveProperty("runId");
+    expect(pre).toMatchObject({
+      namespace: "",
+      trigger: "run-8",
+      mode: "warn",
+      preflightSeconds: 10,
+      maxSize: 0,
+    });
   });
 });

@@ -5,6 +5,7 @@
  * it without touching Redis or waiting.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { COMPONENT_TYPES, DYNAMIC_TYPES } from "../lib/names";
 import type { DrainSettings } from "../lib/sidekiq/config";
 import type { AuditSample } from "../lib/sidekiq/gate";
 import { sidekiqDrainProvider } from "./providers/sidekiqDrainProvider";
@@ -15,8 +16,13 @@ export interface SidekiqDrainGateArgs {
   /** redis-namespace prefix, if Tines' Sidekiq uses one. */
   namespace?: pulumi.Input<string>;
   settings: DrainSettings;
-  /** A new value runs the gate again on the next update (e.g. an operator's run id). */
-  trigger?: pulumi.Input<string>;
+  /**
+   * The update this run belongs to (index.ts: the update's start time). A gate's pass
+   * holds only for the update in which it ran, right before the step it guards: every
+   * update brings a new value, so a retry runs the gate again instead of trusting a pass
+   * from before Sidekiq or the app could have been started again.
+   */
+  runId: pulumi.Input<string>;
 }
 
 /** The provider's inputs: the URL always as a secret, absent options as "". */
@@ -24,7 +30,8 @@ export function drainGateInputs(args: SidekiqDrainGateArgs) {
   return {
     redisUrl: pulumi.secret(args.redisUrl),
     namespace: args.namespace ?? "",
-    trigger: args.trigger ?? "",
+    // The provider's re-run key (gateDiff).
+    trigger: args.runId,
     ...args.settings,
   };
 }
@@ -47,8 +54,8 @@ export class SidekiqDrain extends pulumi.dynamic.Resource {
         samples: undefined,
       },
       opts,
-      "sidekiq",
-      "DrainGate",
+      DYNAMIC_TYPES.sidekiqDrain.module,
+      DYNAMIC_TYPES.sidekiqDrain.type,
     );
   }
 }
@@ -60,7 +67,7 @@ export class SidekiqDrainGate extends pulumi.ComponentResource {
   public readonly samples: pulumi.Output<AuditSample[]>;
 
   constructor(name: string, args: SidekiqDrainGateArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("tines-maintenance:index:SidekiqDrainGate", name, {}, opts);
+    super(COMPONENT_TYPES.sidekiqDrainGate, name, {}, opts);
     this.gate = new SidekiqDrain(name, args, { parent: this });
     this.outcome = this.gate.outcome;
     this.waitedSeconds = this.gate.waitedSeconds;

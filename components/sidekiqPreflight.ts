@@ -18,16 +18,24 @@ export interface SidekiqPreflightArgs {
   /** Scheduled jobs and retries due within this many seconds count as queued. */
   windowSeconds: number;
   maxSize: number;
-  trigger?: pulumi.Input<string>;
+  /**
+   * The update this run belongs to (index.ts: the update's start time). A gate's pass
+   * holds only for the update in which it ran, right before the step it guards: every
+   * update brings a new value, so a retry runs the gate again instead of trusting a pass
+   * from before Sidekiq or the app could have been started again.
+   */
+  runId: pulumi.Input<string>;
 }
 
 /** The provider's inputs: the URL always as a secret, absent options as "". */
 export function preflightInputs(args: SidekiqPreflightArgs) {
+  const { runId, ...settings } = args;
   return {
-    ...args,
+    ...settings,
     redisUrl: pulumi.secret(args.redisUrl),
     namespace: args.namespace ?? "",
-    trigger: args.trigger ?? "",
+    // The provider's re-run key (gateDiff).
+    trigger: runId,
   };
 }
 

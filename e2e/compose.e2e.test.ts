@@ -24,7 +24,7 @@ import {
   startRedis,
   type RunningServer,
 } from "../test/servers/localServers";
-import { E2eStack, PROJECT_ROOT, type CliResult } from "./pulumiCli";
+import { E2eStack, type CliResult } from "./pulumiCli";
 
 const PROJECT = "tines";
 /** The seed's scale-down order in Tines' Compose service names; startup is the reverse. */
@@ -45,9 +45,6 @@ const OLD_ENV = {
   REDIS_URL: "redis://old-redis.internal:6379/0",
   RAILS_ENV: "production",
 };
-/** Always on in CI. E2E_POLICY_PACK=off runs without it, to tell a pack refusal from a program failure. */
-const POLICY =
-  process.env.E2E_POLICY_PACK === "off" ? [] : ["--policy-pack", path.join(PROJECT_ROOT, "policy")];
 
 function log(step: string, result: CliResult): void {
   console.log(`--- ${step}: exit ${result.code} in ${result.seconds.toFixed(1)} s`);
@@ -158,7 +155,7 @@ describe("compose: a project made by the real docker compose, real Pulumi CLI an
     const state = async () => (await cli.ps()).map((r) => [r.ID, r.State, r.ExitCode]);
     const before = await state();
     const started = Date.now();
-    const result = await stack.preview(POLICY);
+    const result = await stack.preview();
     log("preview (shutdown)", result);
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(await state()).toEqual(before);
@@ -173,7 +170,7 @@ describe("compose: a project made by the real docker compose, real Pulumi CLI an
     sidekiq = await startSidekiq({ redisUrl: sidekiqRedisUrl, concurrency: 1 });
     [shutdownJid] = await pushJobs(sidekiqRedisUrl, "SleepJob", [4]);
     const started = Date.now();
-    const result = await stack.up("e2e: compose shutdown", POLICY);
+    const result = await stack.up("e2e: compose shutdown");
     const finished = Date.now();
     const output = result.stdout + result.stderr;
     log("up (shutdown)", result);
@@ -232,7 +229,7 @@ describe("compose: a project made by the real docker compose, real Pulumi CLI an
   it("c. startup starts the same containers in reverse order, each running (and healthy) before the next", async () => {
     await stack.setConfig({ phase: "running" });
     const started = Date.now();
-    const result = await stack.up("e2e: compose startup", POLICY);
+    const result = await stack.up("e2e: compose startup");
     const finished = Date.now();
     const output = result.stdout + result.stderr;
     log("up (startup)", result);

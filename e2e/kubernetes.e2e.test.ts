@@ -17,7 +17,7 @@ import {
   startRedis,
   type RunningServer,
 } from "../test/servers/localServers";
-import { E2eStack, PROJECT_ROOT, type CliResult } from "./pulumiCli";
+import { E2eStack, type CliResult } from "./pulumiCli";
 
 const NS = "tines";
 const RELEASE = "tines";
@@ -46,7 +46,6 @@ const COUNTS: Record<string, number> = {
 };
 const OLD_DATABASE_HOST = "postgres.tines.svc.cluster.local";
 const OLD_REDIS_URL = "redis://redis.tines.svc.cluster.local:6379/0";
-const POLICY = ["--policy-pack", path.join(PROJECT_ROOT, "policy")];
 
 interface LiveWorkload {
   metadata: { generation: number; resourceVersion: string; managedFields?: Array<{ manager: string }> };
@@ -96,26 +95,6 @@ describe("kubernetes on a real control plane, helm-installed workloads, real Pul
     }>(`/apis/autoscaling/v2/namespaces/${NS}/horizontalpodautoscalers/tines-app`);
     return hpa?.status?.conditions?.find((c) => c.type === "ScalingActive");
   };
-
-  /**
-   * Runs with the policy pack; when the pack alone refuses (mandatory violations, found at
-   * the preview before anything changes), logs them and runs again without it. The pack's
-   * rules are being fixed on another branch; see the report.
-   */
-  async function withPolicy(run: (extra: string[]) => Promise<CliResult>, what: string): Promise<CliResult> {
-    const result = await run(POLICY);
-    const output = result.stdout + result.stderr;
-    if (result.code === 0 || !/\[mandatory\]/.test(output)) return result;
-    const violations = output
-      .split("\n")
-      .filter((line, i, lines) => line.includes("[mandatory]") || lines[i - 1]?.includes("[mandatory]"));
-    console.log(
-      `NOTE: policy pack refused ${what}:\n${violations.join("\n")}\nrunning it again without --policy-pack`,
-    );
-    policyRefusals.push(what);
-    return run([]);
-  }
-  const policyRefusals: string[] = [];
 
   /** Polls every workload while `pulumi up` runs: when it was scaled, when it settled. */
   function watch(direction: "down" | "up"): { stop: () => Promise<Timeline> } {
@@ -256,7 +235,7 @@ describe("kubernetes on a real control plane, helm-installed workloads, real Pul
     const secretBefore = await plane.client.get<{ metadata: { resourceVersion: string } }>(
       `/api/v1/namespaces/${NS}/secrets/${RELEASE}-env`,
     );
-    const result = await withPolicy((extra) => stack.preview(extra), "preview (shutdown)");
+    const result = await stack.preview();
     report("preview (shutdown)", result);
     expect(result.code, result.stdout + result.stderr).toBe(0);
     for (const { key } of WORKLOADS) expect(result.stdout).toContain(`::${key}]`);
@@ -278,7 +257,7 @@ describe("kubernetes on a real control plane, helm-installed workloads, real Pul
 
   it("b. shutdown scales down in the seed's order, each step after the last pod of the one before is gone; then switches the endpoints", async () => {
     const watcher = watch("down");
-    const result = await withPolicy((extra) => stack.up("e2e: k8s shutdown", extra), "shutdown");
+    const result = await stack.up("e2e: k8s shutdown");
     const timeline = await watcher.stop();
     report("up (shutdown)", result, timeline);
     expect(result.code, result.stdout + result.stderr).toBe(0);
@@ -315,7 +294,7 @@ describe("kubernetes on a real control plane, helm-installed workloads, real Pul
   it("d. startup restores the exact counts in reverse order, each step after the one before is ready", async () => {
     await stack.setConfig({ phase: "running" });
     const watcher = watch("up");
-    const result = await withPolicy((extra) => stack.up("e2e: k8s startup", extra), "startup");
+    const result = await stack.up("e2e: k8s startup");
     const timeline = await watcher.stop();
     report("up (running)", result, timeline);
     expect(result.code, result.stdout + result.stderr).toBe(0);

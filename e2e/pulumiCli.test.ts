@@ -4,7 +4,9 @@ import { findPulumiBinDir, pulumiBinDirCandidates } from "./pulumiCli";
 
 const complete = (dir: string) => (file: string) =>
   path.dirname(file) === dir &&
-  ["pulumi", "pulumi-language-nodejs", "pulumi-resource-pulumi-nodejs"].includes(path.basename(file));
+  ["pulumi", "pulumi-language-nodejs", "pulumi-resource-pulumi-nodejs", "pulumi-analyzer-policy"].includes(
+    path.basename(file),
+  );
 
 describe("findPulumiBinDir", () => {
   it("prefers PULUMI_BIN_DIR, then the machine-wide tools cache keyed by the pinned version, then /opt", () => {
@@ -26,7 +28,7 @@ describe("findPulumiBinDir", () => {
 
   it("fails loudly with the build command when no candidate is complete", () => {
     expect(() => findPulumiBinDir(["/a", "/b"], () => false)).toThrow(
-      "e2e: no Pulumi CLI found (needs pulumi, pulumi-language-nodejs, pulumi-resource-pulumi-nodejs) in /a, /b; " +
+      "e2e: no Pulumi CLI found (needs pulumi, pulumi-language-nodejs, pulumi-resource-pulumi-nodejs, pulumi-analyzer-policy) in /a, /b; " +
         "build one with `bash scripts/build-go-tools.sh pulumi` (about 15 min cold) or set PULUMI_BIN_DIR",
     );
   });

@@ -3,7 +3,7 @@
  * PULUMI_HOME, a file backend and a stack config file in a temp directory, so that running
  * the suite leaves the work tree exactly as it found it.
  */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -11,7 +11,18 @@ import path from "node:path";
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
 
-const REQUIRED_BINARIES = ["pulumi", "pulumi-language-nodejs", "pulumi-resource-pulumi-nodejs"];
+const REQUIRED_BINARIES = [
+  "pulumi",
+  "pulumi-language-nodejs",
+  "pulumi-resource-pulumi-nodejs",
+  "pulumi-analyzer-policy",
+];
+
+/**
+ * The project's policy pack: every preview and update of the suite runs with it, so that
+ * the program and the pack are checked against each other on real runs.
+ */
+export const POLICY_PACK_DIR = path.join(PROJECT_ROOT, "policy");
 
 /** The Pulumi version pinned for the project's own CLI build (scripts/go-tools/pulumi.sh). */
 function pinnedPulumiVersion(): string {
@@ -97,6 +108,40 @@ export class E2eStack {
     for (const key of Object.keys(this.env)) if (key.startsWith("VITEST")) delete this.env[key];
   }
 
+  /** `pulumi up` as a child the caller may signal (an operator's Ctrl-C, a killed CI job). */
+  startUp(message: string): { child: ChildProcess; output: () => string; done: Promise<CliResult> } {
+    const started = Date.now();
+    const child = spawn(
+      path.join(this.binDir, "pulumi"),
+      [
+        ...this.scoped(["up", "--yes", "--message", message, "--policy-pack", POLICY_PACK_DIR]),
+        "--non-interactive",
+        "--color",
+        "never",
+      ],
+      { cwd: PROJECT_ROOT, env: this.env, stdio: ["ignore", "pipe", "pipe"], detached: true },
+    );
+    let text = "";
+    child.stdout!.on("data", (chunk: Buffer) => (text += chunk.toString()));
+    child.stderr!.on("data", (chunk: Buffer) => (text += chunk.toString()));
+    const done = new Promise<CliResult>((resolve) =>
+      child.on("close", (code, signal) =>
+        resolve({
+          code: code ?? (signal ? 128 : 1),
+          stdout: text,
+          stderr: "",
+          seconds: (Date.now() - started) / 1000,
+        }),
+      ),
+    );
+    return { child, output: () => text, done };
+  }
+
+  /** `pulumi <args>` scoped to this stack and its config file. */
+  runScoped(args: string[]): Promise<CliResult> {
+    return this.run(this.scoped(args));
+  }
+
   /** Runs `pulumi <args>` in `cwd` (the project root unless given); never throws on exit code. */
   run(
     args: string[],
@@ -170,11 +215,13 @@ export class E2eStack {
   }
 
   preview(extra: string[] = []): Promise<CliResult> {
-    return this.run(this.scoped(["preview", "--diff", ...extra]));
+    return this.run(this.scoped(["preview", "--diff", "--policy-pack", POLICY_PACK_DIR, ...extra]));
   }
 
   up(message: string, extra: string[] = []): Promise<CliResult> {
-    return this.run(this.scoped(["up", "--yes", "--message", message, ...extra]));
+    return this.run(
+      this.scoped(["up", "--yes", "--message", message, "--policy-pack", POLICY_PACK_DIR, ...extra]),
+    );
   }
 
   async outputs(): Promise<Record<string, unknown>> {

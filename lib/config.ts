@@ -16,8 +16,9 @@ import {
   type ServiceKey,
   type WorkloadKind,
 } from "./services";
+import { PROJECT_NAME } from "./names";
 
-export const PROJECT_NAME = "tines-maintenance";
+export { PROJECT_NAME };
 
 /**
  * Stands in for a secret value that could not be decrypted (the `plan` CLI reads

@@ -14,6 +14,7 @@ import {
   type ServiceKey,
   type WorkloadKind,
 } from "./services";
+import type { GateName } from "./names";
 
 export interface ServiceStep {
   type: "service";
@@ -29,17 +30,7 @@ export interface ServiceStep {
   keptRunning: boolean;
 }
 
-export const GATE_NAMES = [
-  "sidekiq-preflight",
-  "sidekiq-drain",
-  "database-backup",
-  "database-migration",
-  "endpoint-switch",
-  "endpoint-propagation",
-  "maintenance-window",
-  "tines-health",
-] as const;
-export type GateName = (typeof GATE_NAMES)[number];
+export { GATE_NAMES, type GateName } from "./names";
 
 export interface GateStep {
   type: "gate";

@@ -1,13 +1,29 @@
 /**
  * The policy pack as the Pulumi CLI runs it: `@pulumi/pulumi/cmd/run-policy-pack` in the
  * pack's directory (ts-node, type-checked), serving the Analyzer gRPC service on loopback.
- * The engine's AnalyzeStack call is made here with stacks shaped like ours.
+ * The engine's AnalyzeStack call is made here with the stacks the real program registers
+ * (index.ts under Pulumi mocks, test/support/programStacks.ts).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { StackResource } from "./rules";
-import { named, stack } from "./testStacks";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { COMPONENT_TYPES, ENDPOINT_SWITCH_NAME } from "../lib/names";
+import {
+  combinationConfig,
+  programStack,
+  wireStruct,
+  type EngineResource,
+} from "../test/support/programStacks";
+
+// Under vitest's transform these providers cannot be serialized; mocks never call them.
+vi.mock("../components/providers/databaseBackupProvider", async (original) => ({
+  ...(await original<object>()),
+  databaseBackupProvider: { create: async () => ({ id: "unused-under-mocks" }) },
+}));
+vi.mock("../components/providers/databaseMigrationProvider", async (original) => ({
+  ...(await original<object>()),
+  databaseMigrationProvider: { create: async () => ({ id: "unused-under-mocks" }) },
+}));
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
@@ -15,7 +31,6 @@ type Any = any;
 const PULUMI_DIR = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
 const fromPulumi = (id: string): Any => require(require.resolve(id, { paths: [PULUMI_DIR] }));
 const grpc = fromPulumi("@grpc/grpc-js");
-const { Struct } = fromPulumi("google-protobuf/google/protobuf/struct_pb.js");
 const { Empty } = fromPulumi("google-protobuf/google/protobuf/empty_pb.js");
 const analyzerPb = fromPulumi("@pulumi/pulumi/proto/analyzer_pb");
 const { AnalyzerClient } = fromPulumi("@pulumi/pulumi/proto/analyzer_grpc_pb");
@@ -63,7 +78,8 @@ interface Diagnostic {
   mandatory: boolean;
 }
 
-async function analyzeStack(resources: StackResource[]): Promise<Diagnostic[]> {
+/** The request the engine builds (step_generator.go AnalyzeResources): outputs, parent, dependency URNs. */
+async function analyzeStack(resources: EngineResource[]): Promise<Diagnostic[]> {
   const request = new analyzerPb.AnalyzeStackRequest();
   request.setResourcesList(
     resources.map((r) => {
@@ -71,14 +87,14 @@ async function analyzeStack(resources: StackResource[]): Promise<Diagnostic[]> {
       resource.setType(r.type);
       resource.setName(r.name);
       resource.setUrn(r.urn);
-      resource.setProperties(Struct.fromJavaScript(r.props as Any));
+      resource.setProperties(wireStruct(r.outputs));
       const options = new analyzerPb.AnalyzerResourceOptions();
       if (r.parent) {
-        resource.setParent(r.parent.urn);
-        options.setParent(r.parent.urn);
+        resource.setParent(r.parent);
+        options.setParent(r.parent);
       }
       resource.setOptions(options);
-      resource.setDependenciesList(r.dependencies.map((d) => d.urn));
+      resource.setDependenciesList(r.dependencies);
       return resource;
     }),
   );
@@ -104,35 +120,61 @@ describe("policy pack served as the Pulumi CLI runs it", () => {
     ]);
   });
 
-  it("passes the stacks the program builds, in both phases", async () => {
-    expect(await analyzeStack(stack({ phase: "shutdown", gatesAfter: ["endpoint-switch"] }))).toEqual([]);
-    expect(await analyzeStack(stack({ phase: "running", platform: "kubernetes" }))).toEqual([]);
+  it("passes the stacks the program builds, in both phases, with endpoints set", async () => {
+    // Before the fix the running-phase record of the endpoint switch was refused here.
+    for (const [phase, platform, preview] of [
+      ["shutdown", "ecs", false],
+      ["running", "compose", true],
+      ["running", "kubernetes", false],
+    ] as const) {
+      const stack = await programStack(
+        combinationConfig(phase, platform, ["sidekiq", "backup", "migration", "endpoints"]),
+        { preview, skipComponentInputs: true },
+      );
+      expect(await analyzeStack(stack.resources), `${phase} ${platform}`).toEqual([]);
+    }
   });
 
   it("fails an update that breaks the seed's rules, naming the resource at fault", async () => {
-    const resources = stack({ phase: "running", counts: { "tines-app": 2, redis: 0, postgres: 1 } });
-    resources.push(...stack({ phase: "running", gatesAfter: ["endpoint-switch"] }).slice(-1));
-    named(resources, "tines-app").dependencies = [];
+    const { resources } = await programStack(combinationConfig("running", "ecs", ["sidekiq", "endpoints"]), {
+      preview: true,
+      skipComponentInputs: true,
+    });
+    const named = (name: string, type: string = COMPONENT_TYPES.serviceStep) =>
+      resources.find((r) => r.name === name && r.type === type)!;
+    // An edited program: tines-app does not wait, redis is held at 0, the record may write.
+    for (const r of resources.filter((r) => r.name === "tines-app")) r.dependencies = [];
+    for (const r of resources.filter((r) => r.name === "redis")) {
+      if ("desiredCount" in r.outputs) r.outputs.desiredCount = 0;
+      if ("targetCount" in r.outputs) r.outputs.targetCount = 0;
+    }
+    delete named(ENDPOINT_SWITCH_NAME, COMPONENT_TYPES.endpointSwitch).outputs.refusal;
     const diagnostics = await analyzeStack(resources);
     expect(diagnostics).toEqual([
       {
         policy: "no-app-without-data-stores",
         message: expect.stringContaining("tines-app is scaled to 2 while redis is scaled to 0"),
-        urn: named(resources, "tines-app").urn,
+        urn: expect.stringMatching(/::tines-app$/),
+        mandatory: true,
+      },
+      {
+        policy: "no-app-without-data-stores",
+        message: expect.stringContaining("tines-sidekiq is scaled to 3 while redis is scaled to 0"),
+        urn: expect.stringMatching(/::tines-sidekiq$/),
         mandatory: true,
       },
       {
         policy: "endpoint-change-only-in-shutdown",
         message: expect.stringContaining(
-          "endpoint-switch changes DATABASE_HOST / REDIS_URL while the phase is running",
+          "endpoint-switch may change DATABASE_HOST / REDIS_URL while the phase is running",
         ),
-        urn: expect.stringMatching(/::endpoint-switch$/),
+        urn: named(ENDPOINT_SWITCH_NAME, COMPONENT_TYPES.endpointSwitch).urn,
         mandatory: true,
       },
       {
         policy: "steps-in-seed-order",
-        message: expect.stringContaining("tines-app does not wait for redis"),
-        urn: named(resources, "tines-app").urn,
+        message: expect.stringContaining("tines-app does not wait for tines-sidekiq"),
+        urn: named("tines-app").urn,
         mandatory: true,
       },
     ]);

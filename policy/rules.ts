@@ -1,14 +1,25 @@
 /**
  * The seed's rules as stack checks, pure functions over the resources Pulumi hands a
  * stack policy (`validateStack`): they see the whole stack at once, its dependency edges
- * and its resolved properties, during preview as well as update. No `@pulumi/*` import,
- * so they are tested against plain objects.
+ * and, for each resource, what the engine holds as its outputs, during preview as well
+ * as update. No `@pulumi/*` import, so they are tested against plain objects built from
+ * what the real program registers (policy/programStacks.test.ts).
  *
- * Resources are found the way the program names them (docs/FACTS.md, "Shape of the program"):
- * each service's step and scaling resources carry the service key as their name, the
- * run's root is a `MaintenanceRun` named `maintenance` with the phase, and the endpoint
- * change is a resource named `endpoint-switch`.
+ * Only outputs reach a stack policy, never inputs. So the rules read facts where the
+ * engine keeps them whatever the SDK is told: the count a service goes to from its
+ * scaling resource (a custom resource: its provider returns its inputs as outputs, at
+ * preview the engine does), the phase and the endpoint record's refusal from what those
+ * components register as outputs. Component *inputs* are never read: with
+ * `PULUMI_NODEJS_SKIP_COMPONENT_INPUTS` set the SDK sends none.
  */
+import {
+  COMPONENT_TYPES,
+  DYNAMIC_TYPES,
+  ENDPOINT_SWITCH_NAME,
+  KUBERNETES_REPLICA_PATCH_TYPES,
+  MAINTENANCE_RUN_NAME,
+  dynamicTypeToken,
+} from "../lib/names";
 import { SCALE_DOWN_ORDER, type Phase, type ServiceKey, isServiceKey } from "../lib/services";
 
 /** The part of `@pulumi/policy`'s `PolicyResource` the rules read. */
@@ -27,9 +38,8 @@ export interface Violation {
   urn?: string;
 }
 
-export const MAINTENANCE_RUN_TYPE = "tines-maintenance:index:MaintenanceRun";
-export const MAINTENANCE_RUN_NAME = "maintenance";
-export const ENDPOINT_SWITCH_NAME = "endpoint-switch";
+export const MAINTENANCE_RUN_TYPE = COMPONENT_TYPES.maintenanceRun;
+export { ENDPOINT_SWITCH_NAME, MAINTENANCE_RUN_NAME };
 
 /** Services that cannot run without the database and Redis (they crash-loop or lose jobs). */
 export const DATA_DEPENDENT_SERVICES: readonly ServiceKey[] = ["tines-app", "tines-sidekiq"];
@@ -43,25 +53,40 @@ function wholeNumber(value: unknown): number | undefined {
   return typeof value === "number" && Number.isInteger(value) && value >= 0 ? value : undefined;
 }
 
+const ECS_SERVICE_COUNT = dynamicTypeToken(DYNAMIC_TYPES.ecsServiceCount);
+const COMPOSE_SERVICE = dynamicTypeToken(DYNAMIC_TYPES.composeService);
+
 /**
- * The count a scaling resource brings its service to, whatever the platform calls it:
- * our steps' `targetCount`, ECS `desiredCount`, a Kubernetes patch's `spec.replicas`.
- * Reads only those fields, so that a value unknown during preview elsewhere in the
- * resource cannot stop the check.
+ * Where each resource that scales a service keeps the count it brings the service to.
+ * Each reader touches only its own field: during preview another property may be unknown,
+ * and the policy SDK fails a policy that reads an unknown value.
  */
-export function scaleTarget(props: Record<string, unknown>): number | undefined {
-  const direct =
-    wholeNumber(props.targetCount) ?? wholeNumber(props.desiredCount) ?? wholeNumber(props.replicas);
-  if (direct !== undefined) return direct;
-  const spec = props.spec;
-  return isRecord(spec) ? wholeNumber(spec.replicas) : undefined;
+const TARGET_READERS: Record<string, (props: Record<string, unknown>) => unknown> = {
+  [COMPONENT_TYPES.serviceStep]: (props) => props.targetCount,
+  [ECS_SERVICE_COUNT]: (props) => props.desiredCount,
+  [COMPOSE_SERVICE]: (props) => props.count,
+  ...Object.fromEntries(
+    KUBERNETES_REPLICA_PATCH_TYPES.map((type) => [
+      type,
+      (props: Record<string, unknown>) => (isRecord(props.spec) ? props.spec.replicas : undefined),
+    ]),
+  ),
+};
+
+/** The count `resource` brings its service to; undefined for a resource that scales nothing. */
+export function scaleTarget(resource: Pick<StackResource, "type" | "props">): number | undefined {
+  const read = TARGET_READERS[resource.type];
+  return read ? wholeNumber(read(resource.props)) : undefined;
 }
 
-/** Every resource that stands for one service (its step component and its scaling resource). */
+/**
+ * Every resource that stands for one service: its ServiceStep component and the
+ * platform's resource that scales it, both named by the service key.
+ */
 export function serviceResources(resources: readonly StackResource[]): Map<ServiceKey, StackResource[]> {
   const byKey = new Map<ServiceKey, StackResource[]>();
   for (const resource of resources) {
-    if (!isServiceKey(resource.name)) continue;
+    if (!isServiceKey(resource.name) || !(resource.type in TARGET_READERS)) continue;
     const list = byKey.get(resource.name) ?? [];
     list.push(resource);
     byKey.set(resource.name, list);
@@ -69,24 +94,35 @@ export function serviceResources(resources: readonly StackResource[]): Map<Servi
   return byKey;
 }
 
-/** The phase the stack is being brought to, from its MaintenanceRun; undefined if not stated. */
+/** The phase the stack is being brought to, from its MaintenanceRun's outputs; undefined if not stated. */
 export function stackPhase(resources: readonly StackResource[]): Phase | undefined {
-  const run =
-    resources.find((r) => r.type === MAINTENANCE_RUN_TYPE) ??
-    resources.find((r) => r.name === MAINTENANCE_RUN_NAME && "phase" in r.props);
+  const run = resources.find((r) => r.type === MAINTENANCE_RUN_TYPE && r.name === MAINTENANCE_RUN_NAME);
   const phase = run?.props.phase;
   return phase === "running" || phase === "shutdown" ? phase : undefined;
 }
 
-/** Everything `from` waits for: its dependencies, theirs, and so on. */
+/**
+ * What `resource` waits for directly: its dependencies and those of its ancestors. A
+ * component's `dependsOn` reaches the engine on the component alone; its children carry
+ * no such edge, yet the SDK registers a child only once its parent is registered, which
+ * is only once the parent's dependencies have finished.
+ */
+function directWaits(resource: StackResource): StackResource[] {
+  const waits = [...resource.dependencies];
+  for (let ancestor = resource.parent; ancestor; ancestor = ancestor.parent)
+    waits.push(...ancestor.dependencies);
+  return waits;
+}
+
+/** Everything `from` waits for: its (and its ancestors') dependencies, theirs, and so on. */
 export function dependencyClosure(from: StackResource): Set<StackResource> {
   const seen = new Set<StackResource>();
-  const queue = [...from.dependencies];
+  const queue = directWaits(from);
   while (queue.length > 0) {
     const next = queue.pop()!;
     if (seen.has(next)) continue;
     seen.add(next);
-    queue.push(...next.dependencies);
+    queue.push(...directWaits(next));
   }
   return seen;
 }
@@ -105,9 +141,7 @@ function waitsFor(resources: readonly StackResource[], targets: readonly StackRe
 export function checkNoAppWithoutDataStores(resources: readonly StackResource[]): Violation[] {
   const byKey = serviceResources(resources);
   const targetOf = (key: ServiceKey) =>
-    (byKey.get(key) ?? [])
-      .map((r) => ({ r, target: scaleTarget(r.props) }))
-      .filter((t) => t.target !== undefined);
+    (byKey.get(key) ?? []).map((r) => ({ r, target: scaleTarget(r) })).filter((t) => t.target !== undefined);
   const stoppedStores = DATA_STORES.filter((key) => targetOf(key).some((t) => t.target === 0));
   if (stoppedStores.length === 0) return [];
   const violations: Violation[] = [];
@@ -126,28 +160,37 @@ export function checkNoAppWithoutDataStores(resources: readonly StackResource[])
 }
 
 /**
- * (b) DATABASE_HOST / REDIS_URL change only while Tines is shut down: an `endpoint-switch`
- * may exist only in phase shutdown, and only after every service step has finished.
+ * (b) DATABASE_HOST / REDIS_URL change only while Tines is shut down. The program
+ * registers `endpoint-switch` whenever endpoints are configured: as the write at the end
+ * of a shutdown, and otherwise (phase running, or an application service kept running)
+ * as a record whose provider refuses any change; the component states that refusal in
+ * its `refusal` output. So a switch may be without a refusal only in phase shutdown, and
+ * then only after every service step has finished.
  */
 export function checkEndpointChangeOnlyInShutdown(resources: readonly StackResource[]): Violation[] {
-  const switches = resources.filter((r) => r.name === ENDPOINT_SWITCH_NAME);
-  if (switches.length === 0) return [];
+  const component = resources.find(
+    (r) => r.type === COMPONENT_TYPES.endpointSwitch && r.name === ENDPOINT_SWITCH_NAME,
+  );
+  if (!component) return [];
+  const refusal = component.props.refusal;
+  if (typeof refusal === "string" && refusal !== "") return [];
   const phase = stackPhase(resources);
   if (phase !== "shutdown") {
     return [
       {
-        urn: switches[0].urn,
+        urn: component.urn,
         message:
-          `endpoint-switch changes DATABASE_HOST / REDIS_URL while the phase is ${phase ?? "not stated"}; ` +
+          `endpoint-switch may change DATABASE_HOST / REDIS_URL while the phase is ${phase ?? "not stated"}; ` +
           `endpoints may change only in phase shutdown (pulumi config set phase shutdown)`,
       },
     ];
   }
+  const switches = resources.filter((r) => r.name === ENDPOINT_SWITCH_NAME);
   const violations: Violation[] = [];
   for (const [key, steps] of serviceResources(resources)) {
     if (!waitsFor(switches, steps)) {
       violations.push({
-        urn: switches[0].urn,
+        urn: component.urn,
         message: `endpoint-switch does not wait for ${key}; endpoints may change only after every service step has finished`,
       });
     }

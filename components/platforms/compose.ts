@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { sidekiqGraceWarning } from "../../lib/compose/grace";
 import type { CoreConfig } from "../../lib/config";
 import { ConfigError } from "../../lib/errors";
+import { DYNAMIC_TYPES } from "../../lib/names";
 import { composeServiceProvider } from "../providers/composeServiceProvider";
 import type { PlatformAdapter } from "./adapter";
 import { ServiceCountResource } from "./serviceCountResource";
@@ -28,7 +29,14 @@ export class ComposeService extends ServiceCountResource {
   declare public readonly containers: pulumi.Output<number>;
 
   constructor(name: string, args: ComposeServiceArgs, opts?: pulumi.CustomResourceOptions) {
-    super(composeServiceProvider, name, { ...args, containers: undefined }, opts, "compose", "Service");
+    super(
+      composeServiceProvider,
+      name,
+      { ...args, containers: undefined },
+      opts,
+      DYNAMIC_TYPES.composeService.module,
+      DYNAMIC_TYPES.composeService.type,
+    );
   }
 }
 

@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { CoreConfig } from "../../lib/config";
 import type { ScalableTargetBounds } from "../../lib/ecs/api";
+import { DYNAMIC_TYPES } from "../../lib/names";
 import { ecsServiceCountProvider } from "../providers/ecsServiceCountProvider";
 import type { PlatformAdapter } from "./adapter";
 import { ServiceCountResource } from "./serviceCountResource";
@@ -32,8 +33,8 @@ export class EcsServiceCount extends ServiceCountResource {
       name,
       { ...args, savedBounds: undefined, scalableTarget: undefined },
       opts,
-      "ecs",
-      "ServiceCount",
+      DYNAMIC_TYPES.ecsServiceCount.module,
+      DYNAMIC_TYPES.ecsServiceCount.type,
     );
   }
 }

@@ -14,6 +14,7 @@ import {
 } from "../../lib/ecs/inputs";
 import { scaleEcsService } from "../../lib/ecs/scale";
 import { pulumiReporter } from "./pulumiReporter";
+import { operatorFacing } from "./operatorFacing";
 import { timed } from "./timed";
 
 // The stack's `aws:*` settings, filled by `configure` in the provider process: the serialized
@@ -42,44 +43,50 @@ async function apply(
   return { ...inputs, ...result };
 }
 
-export const ecsServiceCountProvider: pulumi.dynamic.ResourceProvider = timed({
-  async configure(req) {
-    stackSettings.aws = awsSettingsFromConfig((key) => req.config.get(key));
-  },
-  async check(_olds, news) {
-    return { inputs: news, failures: checkEcsInputs(news) };
-  },
-  async diff(_id, olds, news) {
-    const { changes, replaces } = diffEcsInputs(olds, news);
-    return { changes, replaces, deleteBeforeReplace: false };
-  },
-  async create(inputs) {
-    const outs = await apply(inputs, {});
-    return { id: `${outs.cluster}/${outs.service}`, outs };
-  },
-  async update(_id, olds, news) {
-    return { outs: await apply(news, olds) };
-  },
-  async read(id, props) {
-    // Refresh records the live count in the outputs and in the inputs, so `preview --refresh`
-    // shows a hand-made change as `desiredCount: 5 => 3` and the next update puts it back.
-    const current = props as EcsServiceCountOutputs;
-    const api = createEcsApi({ region: current.region, endpoint: current.endpoint, aws: stackSettings.aws });
-    const live = (await api.describeService(current.cluster, current.service)).services?.[0];
-    if (!live) return { id, props: current };
-    const desiredCount = live.desiredCount ?? current.desiredCount;
-    const inputs: EcsServiceCountInputs = {
-      cluster: current.cluster,
-      service: current.service,
-      desiredCount,
-      ...(current.region !== undefined ? { region: current.region } : {}),
-      ...(current.endpoint !== undefined ? { endpoint: current.endpoint } : {}),
-      timeoutSeconds: current.timeoutSeconds,
-      pollSeconds: current.pollSeconds,
-    };
-    return { id, props: { ...current, desiredCount }, inputs };
-  },
-  async delete() {
-    // Never touch the service: it belongs to the tooling that created it.
-  },
-});
+export const ecsServiceCountProvider: pulumi.dynamic.ResourceProvider = operatorFacing(
+  timed({
+    async configure(req) {
+      stackSettings.aws = awsSettingsFromConfig((key) => req.config.get(key));
+    },
+    async check(_olds, news) {
+      return { inputs: news, failures: checkEcsInputs(news) };
+    },
+    async diff(_id, olds, news) {
+      const { changes, replaces } = diffEcsInputs(olds, news);
+      return { changes, replaces, deleteBeforeReplace: false };
+    },
+    async create(inputs) {
+      const outs = await apply(inputs, {});
+      return { id: `${outs.cluster}/${outs.service}`, outs };
+    },
+    async update(_id, olds, news) {
+      return { outs: await apply(news, olds) };
+    },
+    async read(id, props) {
+      // Refresh records the live count in the outputs and in the inputs, so `preview --refresh`
+      // shows a hand-made change as `desiredCount: 5 => 3` and the next update puts it back.
+      const current = props as EcsServiceCountOutputs;
+      const api = createEcsApi({
+        region: current.region,
+        endpoint: current.endpoint,
+        aws: stackSettings.aws,
+      });
+      const live = (await api.describeService(current.cluster, current.service)).services?.[0];
+      if (!live) return { id, props: current };
+      const desiredCount = live.desiredCount ?? current.desiredCount;
+      const inputs: EcsServiceCountInputs = {
+        cluster: current.cluster,
+        service: current.service,
+        desiredCount,
+        ...(current.region !== undefined ? { region: current.region } : {}),
+        ...(current.endpoint !== undefined ? { endpoint: current.endpoint } : {}),
+        timeoutSeconds: current.timeoutSeconds,
+        pollSeconds: current.pollSeconds,
+      };
+      return { id, props: { ...current, desiredCount }, inputs };
+    },
+    async delete() {
+      // Never touch the service: it belongs to the tooling that created it.
+    },
+  }),
+);

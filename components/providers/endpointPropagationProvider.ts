@@ -2,6 +2,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { sha256 } from "../../lib/endpoints/guard";
 import { waitForPropagation, type EndpointToCheck } from "../../lib/endpoints/propagation";
 import { pulumiReporter } from "./pulumiReporter";
+import { operatorFacing } from "./operatorFacing";
 import { timed } from "./timed";
 
 export interface EndpointPropagationInputs {
@@ -56,21 +57,23 @@ async function runGate(inputs: EndpointPropagationInputs): Promise<EndpointPropa
  * depend on it) naming the endpoint and the check. Only registered in running phase, so
  * it is created, and so checks, at every startup.
  */
-export const endpointPropagationProvider: pulumi.dynamic.ResourceProvider = timed({
-  async check(_olds: unknown, news: EndpointPropagationInputs) {
-    return { inputs: news };
-  },
-  async diff(_id: string, olds: EndpointPropagationOutputs, news: EndpointPropagationInputs) {
-    return { changes: olds.inputsSha256 !== fingerprint(news) };
-  },
-  async create(inputs: EndpointPropagationInputs) {
-    const outs = await runGate(inputs);
-    return { id: `endpoint-propagation-${outs.checkedAt}`, outs };
-  },
-  async update(_id: string, _olds: EndpointPropagationOutputs, news: EndpointPropagationInputs) {
-    return { outs: await runGate(news) };
-  },
-  async delete() {
-    // A check leaves nothing behind.
-  },
-});
+export const endpointPropagationProvider: pulumi.dynamic.ResourceProvider = operatorFacing(
+  timed({
+    async check(_olds: unknown, news: EndpointPropagationInputs) {
+      return { inputs: news };
+    },
+    async diff(_id: string, olds: EndpointPropagationOutputs, news: EndpointPropagationInputs) {
+      return { changes: olds.inputsSha256 !== fingerprint(news) };
+    },
+    async create(inputs: EndpointPropagationInputs) {
+      const outs = await runGate(inputs);
+      return { id: `endpoint-propagation-${outs.checkedAt}`, outs };
+    },
+    async update(_id: string, _olds: EndpointPropagationOutputs, news: EndpointPropagationInputs) {
+      return { outs: await runGate(news) };
+    },
+    async delete() {
+      // A check leaves nothing behind.
+    },
+  }),
+);

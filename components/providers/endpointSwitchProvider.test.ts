@@ -2,7 +2,6 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { GateError } from "../../lib/errors";
 import { sha256 } from "../../lib/endpoints/guard";
 import {
   endpointSwitchProvider as provider,
@@ -37,13 +36,26 @@ function inputs(file: string, overrides: Partial<EndpointSwitchInputs> = {}): En
   };
 }
 
-async function refusal(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
+/**
+ * The refusal as the operator sees it: from `check`, a check failure (the engine prints
+ * "... has a problem: <reason>"); from `diff`, an error, which the provider host prints as
+ * `${error}: ${error.stack}`: one readable line, no stack trace, no `[object Object]`.
+ * (`create`/`update` errors are reported by their message alone.)
+ */
+async function refusal(promise: Promise<unknown>, printedByHost = true): Promise<string> {
+  const outcome = await promise.then(
+    (value) => ({ value: value as { failures?: Array<{ property: string; reason: string }> } }),
+    (error: unknown) => ({ error: error as Error }),
   );
-  expect(error).toBeInstanceOf(GateError);
-  return (error as Error).message;
+  if ("error" in outcome) {
+    if (!printedByHost) return outcome.error.message;
+    const printed = `${String(outcome.error)}: ${outcome.error.stack}`;
+    expect(printed).toBe(`${outcome.error.message}: nothing was changed`);
+    return outcome.error.message;
+  }
+  expect(outcome.value.failures).toHaveLength(1);
+  expect(outcome.value.failures![0].property).toBe("");
+  return outcome.value.failures![0].reason;
 }
 
 describe("endpointSwitchProvider", () => {
@@ -87,7 +99,7 @@ describe("endpointSwitchProvider", () => {
     const message = await refusal(provider.diff!("id", applied, secretChanged));
     expect(message).toMatch(/refused to change endpoints\.redisUrl/);
     expect(message).not.toMatch(/N3wSecret|0ldSecret/);
-    await refusal(provider.update!("id", applied, changed));
+    await refusal(provider.update!("id", applied, changed), false);
     expect(readFileSync(file, "utf8")).toBe(ENV);
 
     // Unchanged endpoints pass in running phase, and the record keeps the last switch.
@@ -110,7 +122,7 @@ describe("endpointSwitchProvider", () => {
     expect(await refusal(provider.check!({}, changed))).toMatch(
       /endpoints\.databaseHost and endpoints\.redisUrl: phase is running/,
     );
-    await refusal(provider.create!(changed));
+    await refusal(provider.create!(changed), false);
     expect(readFileSync(file, "utf8")).toBe(ENV);
     expect(readdirSync(path.dirname(file))).toEqual([".env"]);
     const same = inputs(file, {
@@ -135,7 +147,7 @@ describe("endpointSwitchProvider", () => {
     expect(await refusal(provider.diff!("id", applied, kept))).toMatch(/tines-app would stay up/);
     const stillUp = inputs(file, { reached: { "tines-app": 0, "tines-sidekiq": 2 } });
     expect(await provider.diff!("id", applied, stillUp)).toEqual({ changes: true });
-    expect(await refusal(provider.update!("id", applied, stillUp))).toMatch(
+    expect(await refusal(provider.update!("id", applied, stillUp), false)).toMatch(
       /still up: tines-sidekiq \(2 running\)/,
     );
     expect(readFileSync(file, "utf8")).toBe(ENV);

@@ -18,6 +18,7 @@ import {
 } from "../../lib/endpoints/targets";
 import { MaintenanceError, oneLine } from "../../lib/errors";
 import type { Phase } from "../../lib/services";
+import { operatorFacing } from "./operatorFacing";
 import { timed } from "./timed";
 
 export interface EndpointSwitchInputs {
@@ -133,38 +134,44 @@ function pickHistory(previous: Partial<EndpointSwitchOutputs> | undefined): Part
  * against what was applied (both run at preview), and again before writing against the
  * counts the service steps reached. Deleting it leaves the target as it is.
  */
-export const endpointSwitchProvider: pulumi.dynamic.ResourceProvider = timed({
-  async configure(req: pulumi.dynamic.ConfigureRequest) {
-    stackSettings.aws = awsSettingsFromConfig((key) => req.config.get(key));
-  },
+export const endpointSwitchProvider: pulumi.dynamic.ResourceProvider = operatorFacing(
+  timed({
+    async configure(req: pulumi.dynamic.ConfigureRequest) {
+      stackSettings.aws = awsSettingsFromConfig((key) => req.config.get(key));
+    },
 
-  async check(olds: Partial<EndpointSwitchInputs>, news: EndpointSwitchInputs) {
-    const known = olds.databaseHost !== undefined || olds.redisUrl !== undefined;
-    // A first registration compares with the live target (a read), so even that is refused at preview.
-    const before = known ? appliedFrom(olds, redisHost) : news.refusal ? await liveApplied(news) : undefined;
-    assertSwitchAllowed(before, news, news.refusal);
-    return { inputs: news };
-  },
+    async check(olds: Partial<EndpointSwitchInputs>, news: EndpointSwitchInputs) {
+      const known = olds.databaseHost !== undefined || olds.redisUrl !== undefined;
+      // A first registration compares with the live target (a read), so even that is refused at preview.
+      const before = known
+        ? appliedFrom(olds, redisHost)
+        : news.refusal
+          ? await liveApplied(news)
+          : undefined;
+      assertSwitchAllowed(before, news, news.refusal);
+      return { inputs: news };
+    },
 
-  async diff(_id: string, olds: EndpointSwitchOutputs, news: EndpointSwitchInputs) {
-    assertSwitchAllowed(applied(olds), news, news.refusal);
-    const changes =
-      olds.target !== describeTarget(news.target) ||
-      olds.databaseHost !== news.databaseHost ||
-      olds.redisUrlSha256 !== (news.redisUrl === undefined ? undefined : sha256(news.redisUrl));
-    return { changes };
-  },
+    async diff(_id: string, olds: EndpointSwitchOutputs, news: EndpointSwitchInputs) {
+      assertSwitchAllowed(applied(olds), news, news.refusal);
+      const changes =
+        olds.target !== describeTarget(news.target) ||
+        olds.databaseHost !== news.databaseHost ||
+        olds.redisUrlSha256 !== (news.redisUrl === undefined ? undefined : sha256(news.redisUrl));
+      return { changes };
+    },
 
-  async create(inputs: EndpointSwitchInputs) {
-    const outs = await apply(inputs, undefined);
-    return { id: `endpoint-switch-${describeTarget(inputs.target)}`, outs };
-  },
+    async create(inputs: EndpointSwitchInputs) {
+      const outs = await apply(inputs, undefined);
+      return { id: `endpoint-switch-${describeTarget(inputs.target)}`, outs };
+    },
 
-  async update(_id: string, olds: EndpointSwitchOutputs, news: EndpointSwitchInputs) {
-    return { outs: await apply(news, olds) };
-  },
+    async update(_id: string, olds: EndpointSwitchOutputs, news: EndpointSwitchInputs) {
+      return { outs: await apply(news, olds) };
+    },
 
-  async delete() {
-    // The target is the operator's configuration: it keeps the values last written.
-  },
-});
+    async delete() {
+      // The target is the operator's configuration: it keeps the values last written.
+    },
+  }),
+);

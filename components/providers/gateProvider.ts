@@ -1,5 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { ProgressReporter } from "../../lib/progress";
+import { operatorFacing } from "./operatorFacing";
 import { pulumiReporter } from "./pulumiReporter";
 import { timed } from "./timed";
 
@@ -20,23 +21,25 @@ export interface GateSpec<I, O> {
  * says so (Pulumi also calls update for changes `diff` ignores), `delete` changes nothing.
  */
 export function gateProvider<I, O>(spec: GateSpec<I, O>): pulumi.dynamic.ResourceProvider {
-  return timed({
-    async check(_olds, news) {
-      return { inputs: news, failures: spec.check(news) };
-    },
-    async diff(_id, olds, news) {
-      return spec.diff(olds, news);
-    },
-    async create(inputs) {
-      const outs = await spec.run(inputs as I, pulumiReporter);
-      return { id: spec.id(outs), outs };
-    },
-    async update(_id, olds, news) {
-      if (!spec.diff(olds, news).changes) return { outs: olds };
-      return { outs: await spec.run(news as I, pulumiReporter) };
-    },
-    async delete() {
-      // See spec.keptOnDelete.
-    },
-  });
+  return operatorFacing(
+    timed({
+      async check(_olds, news) {
+        return { inputs: news, failures: spec.check(news) };
+      },
+      async diff(_id, olds, news) {
+        return spec.diff(olds, news);
+      },
+      async create(inputs) {
+        const outs = await spec.run(inputs as I, pulumiReporter);
+        return { id: spec.id(outs), outs };
+      },
+      async update(_id, olds, news) {
+        if (!spec.diff(olds, news).changes) return { outs: olds };
+        return { outs: await spec.run(news as I, pulumiReporter) };
+      },
+      async delete() {
+        // See spec.keptOnDelete.
+      },
+    }),
+  );
 }

@@ -9,6 +9,8 @@ import {
 import { resolveConnection } from "../../lib/kubernetes/kubeconfig";
 import { WORKLOAD_KINDS } from "../../lib/services";
 import { pulumiReporter } from "./pulumiReporter";
+import { operatorFacing } from "./operatorFacing";
+import { timed } from "./timed";
 
 /**
  * Before a Kubernetes step patches replicas: in shutdown, pauses the KEDA ScaledObject that
@@ -100,27 +102,29 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-export const kedaPauseProvider: pulumi.dynamic.ResourceProvider = {
-  async check(_olds, news) {
-    const problems = kedaPauseInputProblems(news);
-    return problems.length > 0
-      ? { inputs: news, failures: problems.map((reason) => ({ property: reason.split(":")[0], reason })) }
-      : { inputs: news };
-  },
-  async diff(_id, olds, news) {
-    return { changes: FIELDS.some((k) => olds[k] !== news[k]) };
-  },
-  async create(inputs) {
-    const outs = await apply(inputs as KedaPauseInputs);
-    return { id: `${outs.namespace}/${outs.kind}/${outs.name}`, outs };
-  },
-  async update(_id, _olds, news) {
-    return { outs: await apply(news as KedaPauseInputs) };
-  },
-  async delete() {
-    // Like the replicas patches (retainOnDelete), a removed step leaves the cluster as it is.
-  },
-};
+export const kedaPauseProvider: pulumi.dynamic.ResourceProvider = operatorFacing(
+  timed({
+    async check(_olds, news) {
+      const problems = kedaPauseInputProblems(news);
+      return problems.length > 0
+        ? { inputs: news, failures: problems.map((reason) => ({ property: reason.split(":")[0], reason })) }
+        : { inputs: news };
+    },
+    async diff(_id, olds, news) {
+      return { changes: FIELDS.some((k) => olds[k] !== news[k]) };
+    },
+    async create(inputs) {
+      const outs = await apply(inputs as KedaPauseInputs);
+      return { id: `${outs.namespace}/${outs.kind}/${outs.name}`, outs };
+    },
+    async update(_id, _olds, news) {
+      return { outs: await apply(news as KedaPauseInputs) };
+    },
+    async delete() {
+      // Like the replicas patches (retainOnDelete), a removed step leaves the cluster as it is.
+    },
+  }),
+);
 
 export interface KedaPauseArgs {
   namespace: pulumi.Input<string>;

@@ -2,8 +2,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { createKubeClient } from "../../lib/kubernetes/client";
 import { resolveConnection } from "../../lib/kubernetes/kubeconfig";
 import { waitForRollout } from "../../lib/kubernetes/rollout";
+import { DYNAMIC_TYPES } from "../../lib/names";
 import { WORKLOAD_KINDS } from "../../lib/services";
 import { pulumiReporter } from "./pulumiReporter";
+import { operatorFacing } from "./operatorFacing";
 import { timed } from "./timed";
 
 /**
@@ -60,29 +62,31 @@ async function wait(inputs: KubernetesRolloutInputs): Promise<KubernetesRolloutO
   return { ...inputs, ...result };
 }
 
-export const kubernetesRolloutProvider: pulumi.dynamic.ResourceProvider = timed({
-  async check(_olds, news) {
-    const problems = rolloutInputProblems(news);
-    return problems.length > 0
-      ? { inputs: news, failures: problems.map((reason) => ({ property: reason.split(":")[0], reason })) }
-      : { inputs: news };
-  },
-  async diff(_id, olds, news) {
-    // Timeout and poll interval do not change the outcome: no new wait for them alone.
-    const changed = WAIT_FIELDS.filter((k) => olds[k] !== news[k]);
-    return { changes: changed.length > 0 };
-  },
-  async create(inputs) {
-    const outs = await wait(inputs as KubernetesRolloutInputs);
-    return { id: `${outs.namespace}/${outs.kind}/${outs.name}`, outs };
-  },
-  async update(_id, _olds, news) {
-    return { outs: await wait(news as KubernetesRolloutInputs) };
-  },
-  async delete() {
-    // Nothing to undo: this resource only watched.
-  },
-});
+export const kubernetesRolloutProvider: pulumi.dynamic.ResourceProvider = operatorFacing(
+  timed({
+    async check(_olds, news) {
+      const problems = rolloutInputProblems(news);
+      return problems.length > 0
+        ? { inputs: news, failures: problems.map((reason) => ({ property: reason.split(":")[0], reason })) }
+        : { inputs: news };
+    },
+    async diff(_id, olds, news) {
+      // Timeout and poll interval do not change the outcome: no new wait for them alone.
+      const changed = WAIT_FIELDS.filter((k) => olds[k] !== news[k]);
+      return { changes: changed.length > 0 };
+    },
+    async create(inputs) {
+      const outs = await wait(inputs as KubernetesRolloutInputs);
+      return { id: `${outs.namespace}/${outs.kind}/${outs.name}`, outs };
+    },
+    async update(_id, _olds, news) {
+      return { outs: await wait(news as KubernetesRolloutInputs) };
+    },
+    async delete() {
+      // Nothing to undo: this resource only watched.
+    },
+  }),
+);
 
 export interface KubernetesRolloutArgs {
   namespace: pulumi.Input<string>;
@@ -106,8 +110,8 @@ export class KubernetesRollout extends pulumi.dynamic.Resource {
       name,
       { reachedCount: undefined, readyReplicas: undefined, seconds: undefined, hpa: undefined, ...args },
       opts,
-      "kubernetes",
-      "Rollout",
+      DYNAMIC_TYPES.kubernetesRollout.module,
+      DYNAMIC_TYPES.kubernetesRollout.type,
     );
   }
 }

@@ -8,6 +8,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import { assessWindow, type WindowInputs, type WindowRecord } from "../../lib/window/record";
 import { readWorkloadVersions, type VersionSource, type VersionedWorkload } from "../../lib/window/versions";
 import { pulumiReporter } from "./pulumiReporter";
+import { operatorFacing } from "./operatorFacing";
+import { timed } from "./timed";
 
 export interface MaintenanceWindowInputs extends WindowInputs {
   source: VersionSource;
@@ -30,22 +32,24 @@ async function record(inputs: MaintenanceWindowInputs, previous: WindowRecord | 
   return outs as unknown as Record<string, unknown>;
 }
 
-export const maintenanceWindowProvider: pulumi.dynamic.ResourceProvider = {
-  async check(_olds, news) {
-    return { inputs: news };
-  },
-  async diff(_id, olds, news) {
-    await assess(news as MaintenanceWindowInputs, previousRecord(olds));
-    return { changes: true, replaces: [], deleteBeforeReplace: false };
-  },
-  async create(inputs) {
-    const outs = await record(inputs as MaintenanceWindowInputs, undefined);
-    return { id: "maintenance-window", outs };
-  },
-  async update(_id, olds, news) {
-    return { outs: await record(news as MaintenanceWindowInputs, previousRecord(olds)) };
-  },
-  async delete() {
-    // Forgetting the record changes nothing on any platform.
-  },
-};
+export const maintenanceWindowProvider: pulumi.dynamic.ResourceProvider = operatorFacing(
+  timed({
+    async check(_olds, news) {
+      return { inputs: news };
+    },
+    async diff(_id, olds, news) {
+      await assess(news as MaintenanceWindowInputs, previousRecord(olds));
+      return { changes: true, replaces: [], deleteBeforeReplace: false };
+    },
+    async create(inputs) {
+      const outs = await record(inputs as MaintenanceWindowInputs, undefined);
+      return { id: "maintenance-window", outs };
+    },
+    async update(_id, olds, news) {
+      return { outs: await record(news as MaintenanceWindowInputs, previousRecord(olds)) };
+    },
+    async delete() {
+      // Forgetting the record changes nothing on any platform.
+    },
+  }),
+);

@@ -1,0 +1,134 @@
+/**
+ * A gate's pass holds only for the update in which it ran (issue 12, item 6), under the
+ * real Pulumi CLI with the policy pack, ECS on moto and a real Redis:
+ *  1. a shutdown passes the drain gate, stops Sidekiq, then fails at a later step;
+ *  2. meanwhile Sidekiq is started again outside Pulumi and jobs are queued: the retried
+ *     shutdown runs the drain gate again and refuses, leaving Sidekiq and the jobs as
+ *     they were (before the fix the gate's old pass was trusted, the update succeeded and
+ *     left Sidekiq running, as its step saw no change either);
+ *  3. the operator aborts to phase running;
+ *  4. once the jobs are worked off, the retried shutdown drains and completes.
+ */
+import { UpdateServiceCommand, ECSClient } from "@aws-sdk/client-ecs";
+import Redis from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { enqueue } from "../lib/sidekiq/testFixtures";
+import { startMoto, startRedis, type RunningServer } from "../test/servers/localServers";
+import { createEcsServices, ecsDesiredCounts, type MotoEcs } from "./motoEcs";
+import { E2eStack, type CliResult } from "./pulumiCli";
+
+const COUNTS = { "tines-app": 2, "tines-sidekiq": 2, "tines-command-runner": 1 };
+const QUEUE = "default";
+const JOBS = 5;
+
+function log(step: string, result: CliResult): string {
+  console.log(`--- ${step}: exit ${result.code} in ${result.seconds.toFixed(1)} s`);
+  return result.stdout + result.stderr;
+}
+
+describe("a retried shutdown runs the drain gate again (real Pulumi CLI, ECS on moto, real Redis)", () => {
+  let servers: RunningServer[] = [];
+  let ecs: MotoEcs;
+  let redis: Redis;
+  let stack: E2eStack;
+  const services = Object.keys(COUNTS);
+
+  beforeAll(async () => {
+    const [redisServer, moto] = await Promise.all([startRedis(), startMoto()]);
+    servers = [redisServer, moto];
+    redis = new Redis(redisServer.url);
+    ecs = { endpoint: moto.url, region: "us-east-1", cluster: "tines-e2e-retry" };
+    await createEcsServices(ecs, COUNTS);
+    stack = new E2eStack({
+      stack: "e2e-retry",
+      env: {
+        AWS_ACCESS_KEY_ID: "testing",
+        AWS_SECRET_ACCESS_KEY: "testing",
+        AWS_REGION: "us-east-1",
+      },
+    });
+    await stack.init();
+    await stack.setConfig({
+      phase: "shutdown",
+      platform: "ecs",
+      "ecs.cluster": ecs.cluster,
+      "ecs.endpoint": moto.url,
+      "ecs.region": "us-east-1",
+      "services.tines-app": COUNTS["tines-app"],
+      "services.tines-sidekiq": COUNTS["tines-sidekiq"],
+      // A workload name that does not exist: the shutdown fails after the drain gate.
+      "services.tines-command-runner.count": COUNTS["tines-command-runner"],
+      "services.tines-command-runner.name": "tines-command-runner-typo",
+      stepTimeoutSeconds: 60,
+      "sidekiq.intervalSeconds": 1,
+      "sidekiq.windowSeconds": 3,
+      "sidekiq.settleSeconds": 2,
+      "sidekiq.timeoutSeconds": 10,
+      "sidekiq.preflight": "off",
+    });
+    await stack.setSecret("sidekiq.redisUrl", redisServer.url);
+  });
+
+  afterAll(async () => {
+    redis?.disconnect();
+    await Promise.all(servers.map((s) => s.stop()));
+    if (stack && !process.env.E2E_KEEP) stack.remove();
+  });
+
+  it("1. the shutdown passes the drain gate, stops Sidekiq, then fails at a later step", async () => {
+    const output = log("up (shutdown, fails after the drain)", await stack.up("e2e: shutdown, typo"));
+    expect(output).toMatch(/tines-command-runner-typo/);
+    expect(await ecsDesiredCounts(ecs, services)).toEqual({ ...COUNTS, "tines-app": 0, "tines-sidekiq": 0 });
+  });
+
+  it("2. Sidekiq started again with jobs queued: the retry runs the gate again and refuses", async () => {
+    const client = new ECSClient({
+      endpoint: ecs.endpoint,
+      region: ecs.region,
+      credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
+    });
+    await client.send(
+      new UpdateServiceCommand({ cluster: ecs.cluster, service: "tines-sidekiq", desiredCount: 2 }),
+    );
+    await enqueue(redis, QUEUE, JOBS);
+    await stack.setConfig({ "services.tines-command-runner.name": "tines-command-runner" });
+
+    const result = await stack.up("e2e: retry after Sidekiq was started again");
+    const output = log("up (retry, jobs queued)", result);
+    expect(result.code, output).not.toBe(0);
+    expect(output).toMatch(new RegExp(`sidekiq-drain: queue did not drain .*pending ${JOBS}`));
+    expect(await ecsDesiredCounts(ecs, services)).toEqual({
+      ...COUNTS,
+      "tines-app": 0,
+      "tines-sidekiq": 2,
+    });
+    expect(await redis.llen(`queue:${QUEUE}`)).toBe(JOBS);
+  });
+
+  it("3. abort to phase running restores every count", async () => {
+    await stack.setConfig({ phase: "running" });
+    const result = await stack.up("e2e: abort to running");
+    const output = log("up (abort to running)", result);
+    expect(result.code, output).toBe(0);
+    expect(await ecsDesiredCounts(ecs, services)).toEqual(COUNTS);
+  });
+
+  it("4. once the jobs are worked off, the retried shutdown drains again and completes", async () => {
+    while ((await redis.rpop(`queue:${QUEUE}`)) !== null);
+    await stack.setConfig({ phase: "shutdown" });
+    const started = Date.now();
+    const result = await stack.up("e2e: retry after the queue drained");
+    const output = log("up (retry, drained)", result);
+    expect(result.code, output).toBe(0);
+    expect(await ecsDesiredCounts(ecs, services)).toEqual({
+      "tines-app": 0,
+      "tines-sidekiq": 0,
+      "tines-command-runner": 0,
+    });
+    const audit = (await stack.outputs()).audit as { sidekiqDrain?: { samples?: Array<{ at: string }> } };
+    const samples = audit.sidekiqDrain?.samples ?? [];
+    expect(samples.length).toBeGreaterThan(0);
+    // The pass on record is this update's, not the one from step 1.
+    expect(Date.parse(samples[0].at)).toBeGreaterThanOrEqual(started);
+  });
+});
