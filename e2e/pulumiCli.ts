@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
@@ -239,7 +239,34 @@ export class E2eStack {
     return path.join(this.stateDir, ".pulumi", "stacks", "tines-maintenance", `${this.stack}.json`);
   }
 
+  /**
+   * The processes still running with this stack's PULUMI_HOME: after `pulumi up` is killed
+   * with SIGKILL, the plugins it started (each in its own process group) are orphaned and
+   * keep running. Found through /proc, stopped by PID.
+   */
+  strayProcesses(): number[] {
+    const marker = `PULUMI_HOME=${path.join(this.dir, "home")}`;
+    const pids: number[] = [];
+    for (const entry of readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+      try {
+        if (readFileSync(`/proc/${entry}/environ`, "utf8").split("\0").includes(marker))
+          pids.push(Number(entry));
+      } catch {
+        // gone already, or not ours to read
+      }
+    }
+    return pids;
+  }
+
   remove(): void {
+    for (const pid of this.strayProcesses()) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // exited meanwhile
+      }
+    }
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
