@@ -343,6 +343,24 @@ describe("kubernetes on a real control plane, helm-installed workloads, real Pul
     expect(await replicas()).toEqual(COUNTS);
   });
 
+  it("f2. drift: a hand-made scale shows in `preview --refresh`, changes nothing there, and `up --refresh` undoes it", async () => {
+    const runner = workloadPath(NS, "Deployment", "tines-command-runner");
+    await plane.client.mergePatch(runner, { spec: { replicas: 5 } });
+    const plain = await stack.preview();
+    expect(plain.code, plain.stdout + plain.stderr).toBe(0);
+    const refreshed = await stack.preview(["--refresh"]);
+    outputs.push(refreshed.stdout, refreshed.stderr);
+    expect(refreshed.code, refreshed.stdout + refreshed.stderr).toBe(0);
+    // The refresh reads the live object; the update part of the preview shows the way back.
+    expect(refreshed.stdout).toMatch(/replicas\s*:\s*5\s*=>\s*2/);
+    expect((await workload("tines-command-runner")).spec.replicas).toBe(5);
+
+    const result = await stack.up("e2e: k8s up --refresh after a hand-made scale", ["--refresh"]);
+    outputs.push(result.stdout, result.stderr);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(await replicas()).toEqual(COUNTS);
+  });
+
   it("g. the Redis password is nowhere in plain text: state, outputs, CLI output", async () => {
     const texts = [
       JSON.stringify(await stack.outputs()),
