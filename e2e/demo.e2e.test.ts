@@ -114,6 +114,7 @@ describe("npm run demo", () => {
     const steps = [...html.matchAll(/<tr class="step" data-step="([^"]+)">/g)].map((m) => m[1]);
     expect(steps).toEqual([
       "sidekiq-preflight",
+      "maintenance-window",
       "nginx",
       "tines-app",
       "sidekiq-drain",
@@ -123,6 +124,7 @@ describe("npm run demo", () => {
       "pypi-server",
       "database-migration",
       "endpoint-switch",
+      "maintenance-window",
       "endpoint-propagation",
       "pypi-server",
       "tines-command-runner",

@@ -17,7 +17,7 @@ import { startMoto, startRedis, type RunningServer } from "../test/servers/local
 import { createEcsServices, ecsDesiredCounts, type MotoEcs } from "./motoEcs";
 import { E2eStack, type CliResult } from "./pulumiCli";
 
-const COUNTS = { "tines-app": 2, "tines-sidekiq": 2, "tines-command-runner": 1 };
+const COUNTS = { "tines-app": 2, "tines-sidekiq": 2, "tines-command-runner": 1, "pypi-server": 1 };
 const QUEUE = "default";
 const JOBS = 5;
 
@@ -56,14 +56,16 @@ describe("a retried shutdown runs the drain gate again (real Pulumi CLI, ECS on 
       "ecs.region": "us-east-1",
       "services.tines-app": COUNTS["tines-app"],
       "services.tines-sidekiq": COUNTS["tines-sidekiq"],
-      // A workload name that does not exist: the shutdown fails after the drain gate.
-      "services.tines-command-runner.count": COUNTS["tines-command-runner"],
-      "services.tines-command-runner.name": "tines-command-runner-typo",
+      "services.tines-command-runner": COUNTS["tines-command-runner"],
+      // A workload name that does not exist, on the last step (the version guard reads only
+      // the Tines services before the first stop): the shutdown fails after the drain gate.
+      "services.pypi-server.count": COUNTS["pypi-server"],
+      "services.pypi-server.name": "pypi-server-typo",
       stepTimeoutSeconds: 60,
       "sidekiq.intervalSeconds": 1,
       "sidekiq.windowSeconds": 3,
       "sidekiq.settleSeconds": 2,
-      "sidekiq.timeoutSeconds": 10,
+      "sidekiq.timeoutSeconds": 14,
       "sidekiq.preflight": "off",
     });
     await stack.setSecret("sidekiq.redisUrl", redisServer.url);
@@ -77,8 +79,13 @@ describe("a retried shutdown runs the drain gate again (real Pulumi CLI, ECS on 
 
   it("1. the shutdown passes the drain gate, stops Sidekiq, then fails at a later step", async () => {
     const output = log("up (shutdown, fails after the drain)", await stack.up("e2e: shutdown, typo"));
-    expect(output).toMatch(/tines-command-runner-typo/);
-    expect(await ecsDesiredCounts(ecs, services)).toEqual({ ...COUNTS, "tines-app": 0, "tines-sidekiq": 0 });
+    expect(output).toMatch(/pypi-server-typo/);
+    expect(await ecsDesiredCounts(ecs, services)).toEqual({
+      ...COUNTS,
+      "tines-app": 0,
+      "tines-sidekiq": 0,
+      "tines-command-runner": 0,
+    });
   });
 
   it("2. Sidekiq started again with jobs queued: the retry runs the gate again and refuses", async () => {
@@ -91,7 +98,7 @@ describe("a retried shutdown runs the drain gate again (real Pulumi CLI, ECS on 
       new UpdateServiceCommand({ cluster: ecs.cluster, service: "tines-sidekiq", desiredCount: 2 }),
     );
     await enqueue(redis, QUEUE, JOBS);
-    await stack.setConfig({ "services.tines-command-runner.name": "tines-command-runner" });
+    await stack.setConfig({ "services.pypi-server.name": "pypi-server" });
 
     const result = await stack.up("e2e: retry after Sidekiq was started again");
     const output = log("up (retry, jobs queued)", result);
@@ -101,6 +108,7 @@ describe("a retried shutdown runs the drain gate again (real Pulumi CLI, ECS on 
       ...COUNTS,
       "tines-app": 0,
       "tines-sidekiq": 2,
+      "tines-command-runner": 0,
     });
     expect(await redis.llen(`queue:${QUEUE}`)).toBe(JOBS);
   });
@@ -124,6 +132,7 @@ describe("a retried shutdown runs the drain gate again (real Pulumi CLI, ECS on 
       "tines-app": 0,
       "tines-sidekiq": 0,
       "tines-command-runner": 0,
+      "pypi-server": 0,
     });
     const audit = (await stack.outputs()).audit as { sidekiqDrain?: { samples?: Array<{ at: string }> } };
     const samples = audit.sidekiqDrain?.samples ?? [];

@@ -5,6 +5,7 @@
  * it guards (images, settings) can change without any input changing.
  */
 import type * as pulumi from "@pulumi/pulumi";
+import { awsSettingsFromConfig, type AwsSettings } from "../../lib/aws/settings";
 import { assessWindow, type WindowInputs, type WindowRecord } from "../../lib/window/record";
 import { readWorkloadVersions, type VersionSource, type VersionedWorkload } from "../../lib/window/versions";
 import { pulumiReporter } from "./pulumiReporter";
@@ -21,8 +22,11 @@ function previousRecord(outs: Record<string, unknown> | undefined): WindowRecord
   return outs && typeof outs.windowStartedAt === "string" ? (outs as unknown as WindowRecord) : undefined;
 }
 
+// The stack's `aws:*` settings, filled by `configure` in the provider process (never serialized).
+const stackSettings: { aws: AwsSettings } = { aws: {} };
+
 async function assess(inputs: MaintenanceWindowInputs, previous: WindowRecord | undefined) {
-  const current = await readWorkloadVersions(inputs.source, inputs.workloads);
+  const current = await readWorkloadVersions(inputs.source, inputs.workloads, stackSettings.aws);
   return assessWindow(previous, inputs, current, Date.now());
 }
 
@@ -34,6 +38,9 @@ async function record(inputs: MaintenanceWindowInputs, previous: WindowRecord | 
 
 export const maintenanceWindowProvider: pulumi.dynamic.ResourceProvider = operatorFacing(
   timed({
+    async configure(req: pulumi.dynamic.ConfigureRequest) {
+      stackSettings.aws = awsSettingsFromConfig((key) => req.config.get(key));
+    },
     async check(_olds, news) {
       return { inputs: news };
     },

@@ -5,6 +5,7 @@
  * pod template. Reads only.
  */
 import { createDockerEngine, resolveDockerHost } from "../compose/engine";
+import type { AwsSettings } from "../aws/settings";
 import { createEcsApi } from "../ecs/api";
 import { MaintenanceError } from "../errors";
 import { createKubeClient, kubePaths, type KubeClient } from "../kubernetes/client";
@@ -36,11 +37,12 @@ export type VersionSource =
 export async function readWorkloadVersions(
   source: VersionSource,
   workloads: Record<string, VersionedWorkload>,
+  aws: AwsSettings = {},
 ): Promise<WorkloadVersions> {
   const entries = Object.entries(workloads);
   const versions: WorkloadVersions = {};
   if (source.platform === "ecs") {
-    const api = createEcsApi({ region: source.region, endpoint: source.endpoint });
+    const api = createEcsApi({ region: source.region, endpoint: source.endpoint, aws });
     for (const [key, workload] of entries) {
       const service = (await api.describeService(source.cluster, workload.name)).services?.[0];
       if (!service?.taskDefinition) {
