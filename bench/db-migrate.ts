@@ -8,16 +8,23 @@
  * Methods, each timed from nothing to a usable target database (CREATE DATABASE included):
  * - seed: the runbook's `pg_dump -Fc -v -f` + `pg_restore -v`;
  * - fd-j2: `pg_dump -Fd -j2` + `pg_restore -j2`;
- * - pgcopydb: Debian's `pgcopydb clone` with its defaults (4 table jobs, 4 index jobs; it
- *   also VACUUM ANALYZEs), no verification;
+ * - pgcopydb-jN: Debian's `pgcopydb clone --table-jobs N --index-jobs N` (0.10's defaults are
+ *   4 and 4; it also VACUUM ANALYZEs), no verification. Compared like with like: pgcopydb-j2
+ *   against ours-j2 (two copy and two index processes at most against two workers), pgcopydb-j4
+ *   against ours-j4;
  * - ours-jN: the compiled `db-migrate` (dist/db-migrate.js) as a child process, start-up,
  *   copy, ANALYZE and full verification included, with its own per-phase marks.
+ *
+ * Besides the wall time, each method's CPU seconds: its own process tree (reaped children
+ * of this process: pg_dump, pgcopydb and its workers, node) plus both servers' backends
+ * (reaped children of each postmaster). On a shared machine the wall time depends on the
+ * share of the cores a method's processes get; the CPU seconds do not.
  *
  * The data: pgbench tables (with foreign keys) plus Tines-like events (jsonb payload with a
  * GIN and a btree index), logs (text) and blobs (TOASTed bytea).
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -31,6 +38,32 @@ function dbUrl(server: string, db: string): string {
   const url = new URL(server);
   url.pathname = `/${db}`;
   return url.toString();
+}
+
+/** utime + stime (+ cutime + cstime with `children`) of a process, in seconds, from /proc. */
+function cpuSeconds(pid: number | "self", children: boolean, self = true): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat
+    .slice(stat.lastIndexOf(")") + 2)
+    .split(" ")
+    .map(Number);
+  // fields[0] is field 3 (state): utime 14, stime 15, cutime 16, cstime 17.
+  const [utime, stime, cutime, cstime] = fields.slice(11, 15);
+  const ticks = (self ? utime + stime : 0) + (children ? cutime + cstime : 0);
+  return ticks / 100;
+}
+
+/** The postmaster's PID: the parent of a backend, read while the backend lives. */
+async function postmasterPid(url: string): Promise<number> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+    const stat = readFileSync(`/proc/${rows[0].pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } finally {
+    await client.end();
+  }
 }
 
 async function sql(url: string, text: string): Promise<string | undefined> {
@@ -181,16 +214,29 @@ const methods: Record<string, (jobs: number) => Method> = {
       return { seconds, phases: `dump ${dump.toFixed(1)}s, restore ${(seconds - dump).toFixed(1)}s` };
     },
   }),
-  pgcopydb: () => ({
-    name: "pgcopydb clone (defaults)",
+  pgcopydb: (jobs) => ({
+    name: `pgcopydb clone --table-jobs ${jobs} --index-jobs ${jobs}`,
     async run(source, server, db, work) {
       const dir = path.join(work, "pgcopydb");
       const t = Date.now();
       await sql(server, `CREATE DATABASE ${db}`);
-      await run("pgcopydb", ["clone", "--source", source, "--target", dbUrl(server, db), "--dir", dir], {
-        ...process.env,
-        PGCOPYDB_LOG_LEVEL: "warn",
-      });
+      await run(
+        "pgcopydb",
+        [
+          "clone",
+          "--source",
+          source,
+          "--target",
+          dbUrl(server, db),
+          "--dir",
+          dir,
+          "--table-jobs",
+          String(jobs),
+          "--index-jobs",
+          String(jobs),
+        ],
+        { ...process.env, PGCOPYDB_LOG_LEVEL: "warn" },
+      );
       const seconds = (Date.now() - t) / 1000;
       rmSync(dir, { recursive: true, force: true });
       return { seconds };
@@ -215,7 +261,7 @@ const methods: Record<string, (jobs: number) => Method> = {
       );
       const result = JSON.parse(stdout.trim().split("\n").pop()!) as {
         mismatches: string[];
-        phases: { marks: Record<string, number>; busy: Record<string, number> };
+        phases: { marks: Record<string, number>; busy: Record<string, number>; tail: string[] };
       };
       if (result.mismatches.length > 0) throw new Error(`ours: mismatches ${result.mismatches.join("; ")}`);
       const marks = Object.entries(result.phases.marks)
@@ -224,7 +270,10 @@ const methods: Record<string, (jobs: number) => Method> = {
       const busy = Object.entries(result.phases.busy)
         .map(([k, v]) => `${k} ${v.toFixed(1)}`)
         .join(", ");
-      return { seconds, phases: `marks (s): ${marks}; worker-s: ${busy}` };
+      return {
+        seconds,
+        phases: `marks (s): ${marks}; worker-s: ${busy}; last tasks: ${result.phases.tail.join(", ")}`,
+      };
     },
   }),
 };
@@ -251,17 +300,31 @@ async function main(): Promise<void> {
   const lineup: Array<{ key: string; method: Method }> = [];
   for (const key of chosen) {
     if (key === "ours") for (const j of jobList) lineup.push({ key: `ours-j${j}`, method: methods.ours(j) });
+    else if (key === "pgcopydb")
+      for (const j of jobList) lineup.push({ key: `pgcopydb-j${j}`, method: methods.pgcopydb(j) });
     else lineup.push({ key, method: methods[key](0) });
   }
   const servers: RunningServer[] = [];
   const work = mkdtempSync(path.join(os.tmpdir(), "bench-db-"));
-  const table: Array<{ size: string; bytes: number; medians: Record<string, number>; load: number }> = [];
+  const table: Array<{
+    size: string;
+    bytes: number;
+    medians: Record<string, number>;
+    cpu: Record<string, number>;
+    load: number;
+  }> = [];
   try {
     const [source, target] = await Promise.all([
       startPostgres("bench-source"),
       startPostgres("bench-target"),
     ]);
     servers.push(source, target);
+    const postmasters = await Promise.all([postmasterPid(source.url), postmasterPid(target.url)]);
+    // [the method's own processes, both servers' backends]
+    const cpuNow = () => [
+      cpuSeconds("self", true, false),
+      postmasters.reduce((sum, pid) => sum + cpuSeconds(pid, true), 0),
+    ];
     console.log(
       `${os.cpus().length} cores; methods: ${lineup.map((l) => l.key).join(", ")}; ${rounds} interleaved rounds`,
     );
@@ -275,6 +338,7 @@ async function main(): Promise<void> {
         `\n== ${size}: source ${formatBytes(bytes)} (filled in ${((Date.now() - t) / 1000).toFixed(0)}s)`,
       );
       const times: Record<string, number[]> = {};
+      const cpus: Record<string, number[]> = {};
       const loads: number[] = [];
       for (let round = 0; round < rounds; round++) {
         // Rotate the order each round: no method always runs first (cold) or last.
@@ -282,32 +346,45 @@ async function main(): Promise<void> {
         for (const { key, method } of order) {
           const targetDb = `t_${key.replace(/-/g, "_")}_${round}`;
           const loadBefore = os.loadavg()[0];
+          const cpuBefore = cpuNow();
           const result = await method.run(dbUrl(source.url, db), target.url, targetDb, work);
+          const cpuAfter = cpuNow();
+          const [tool, backends] = [cpuAfter[0] - cpuBefore[0], cpuAfter[1] - cpuBefore[1]];
+          const cpu = tool + backends;
           const load = (loadBefore + os.loadavg()[0]) / 2;
           loads.push(load);
           (times[key] ??= []).push(result.seconds);
+          (cpus[key] ??= []).push(cpu);
           console.log(
-            `round ${round + 1} ${key.padEnd(9)} ${result.seconds.toFixed(2).padStart(7)}s  load ${load.toFixed(1)}  ${result.phases ?? ""}`,
+            `round ${round + 1} ${key.padEnd(11)} ${result.seconds.toFixed(2).padStart(7)}s  cpu ${cpu.toFixed(1).padStart(6)}s (tool ${tool.toFixed(1)}, servers ${backends.toFixed(1)})  load ${load.toFixed(1)}  ${result.phases ?? ""}`,
           );
           await sql(target.url, `DROP DATABASE ${targetDb} WITH (FORCE)`);
           await sql(target.url, "CHECKPOINT");
         }
       }
       const medians = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
-      table.push({ size, bytes, medians, load: loads.reduce((a, b) => a + b, 0) / loads.length });
+      const cpu = Object.fromEntries(Object.entries(cpus).map(([k, v]) => [k, median(v)]));
+      table.push({ size, bytes, medians, cpu, load: loads.reduce((a, b) => a + b, 0) / loads.length });
       await sql(source.url, `DROP DATABASE ${db} WITH (FORCE)`);
     }
+    const ratio = (row: (typeof table)[number], a: string, b: string) =>
+      row.medians[a] && row.medians[b] ? `${(row.medians[a] / row.medians[b]).toFixed(2)}x` : "-";
+    console.log("\nwall seconds, median of the rounds");
     console.log(
-      `\n| size | ${lineup.map((l) => l.key).join(" | ")} | seed / ours-j2 | pgcopydb / ours-j2 | mean load (1 min) |`,
+      `| size | ${lineup.map((l) => l.key).join(" | ")} | seed / ours-j2 | pgcopydb-j2 / ours-j2 | pgcopydb-j4 / ours-j4 | pgcopydb-j4 / ours-j2 | mean load (1 min) |`,
     );
-    console.log(`|------|${lineup.map(() => "------").join("|")}|------|------|------|`);
+    console.log(`|------|${lineup.map(() => "------").join("|")}|------|------|------|------|------|`);
     for (const row of table) {
       const cells = lineup.map((l) => `${row.medians[l.key]?.toFixed(2)} s`);
-      const ours = row.medians["ours-j2"];
-      const ratio = (k: string) => (ours && row.medians[k] ? `${(row.medians[k] / ours).toFixed(2)}x` : "-");
       console.log(
-        `| ${row.size} (${formatBytes(row.bytes)}) | ${cells.join(" | ")} | ${ratio("seed")} | ${ratio("pgcopydb")} | ${row.load.toFixed(1)} |`,
+        `| ${row.size} (${formatBytes(row.bytes)}) | ${cells.join(" | ")} | ${ratio(row, "seed", "ours-j2")} | ${ratio(row, "pgcopydb-j2", "ours-j2")} | ${ratio(row, "pgcopydb-j4", "ours-j4")} | ${ratio(row, "pgcopydb-j4", "ours-j2")} | ${row.load.toFixed(1)} |`,
       );
+    }
+    console.log("\nCPU seconds (the method's processes and both servers' backends), median of the rounds");
+    console.log(`| size | ${lineup.map((l) => l.key).join(" | ")} |`);
+    console.log(`|------|${lineup.map(() => "------").join("|")}|`);
+    for (const row of table) {
+      console.log(`| ${row.size} | ${lineup.map((l) => `${row.cpu[l.key]?.toFixed(1)} s`).join(" | ")} |`);
     }
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -17,7 +17,7 @@ import { readSnapshot } from "../lib/sidekiq/api";
 import { SIDEKIQ_DEFAULTS, type DrainSettings } from "../lib/sidekiq/config";
 import { waitForDrain } from "../lib/sidekiq/drain";
 import { silentReporter } from "../lib/progress";
-import { enqueue, heartbeat } from "../lib/sidekiq/testFixtures";
+import { enqueue, heartbeat } from "../test/support/sidekiqJobs";
 import { startRedis } from "../test/servers/localServers";
 
 const { values } = parseArgs({

@@ -3,10 +3,13 @@
  * engine, against a shell script doing the seed's commands in order with the platform's own
  * wait command, on the same platform in the same run.
  *
- *   npx tsx bench/window.ts [--platform ecs|compose] [--runs 1]
+ *   npx tsx bench/window.ts [--platform ecs|compose|kubernetes] [--runs 1] [--modes typecheck,fast]
  *
  * ecs: moto plays ECS (the aws CLI from PyPI `awscli` runs the script); compose: the private
- * dockerd of lib/compose/testing.ts with Tines-labelled containers (`docker compose stop/start`).
+ * dockerd of test/support/dockerEngine.ts with Tines-labelled containers (`docker compose stop/start`);
+ * kubernetes: the real control plane of test/support/kubernetes.ts (etcd, kube-apiserver,
+ * controller-manager, scheduler, kwok as the kubelet, each deleted pod lingering 1 s as a
+ * container's shutdown would) with four Deployments (`kubectl scale` + `kubectl rollout status`).
  *
  * Both methods are timed from outside, the same way: an observer polls the platform every
  * 100 ms and records when each service's target was set and when the platform reported it
@@ -30,12 +33,20 @@ const { values } = parseArgs({
   options: {
     platform: { type: "string", default: "ecs" },
     runs: { type: "string", default: "1" },
+    modes: { type: "string", default: "typecheck,fast" },
   },
 });
 const runs = Number(values.runs);
-const platformName = values.platform as "ecs" | "compose";
-if (!(runs >= 1) || !["ecs", "compose"].includes(platformName)) {
-  process.stderr.write("usage: --platform ecs|compose --runs N (N >= 1)\n");
+const platformName = values.platform as "ecs" | "compose" | "kubernetes";
+const modes = values.modes.split(",") as Array<"typecheck" | "fast">;
+if (
+  !(runs >= 1) ||
+  !["ecs", "compose", "kubernetes"].includes(platformName) ||
+  modes.some((m) => !["typecheck", "fast"].includes(m))
+) {
+  process.stderr.write(
+    "usage: --platform ecs|compose|kubernetes --runs N (N >= 1) --modes typecheck,fast (either or both)\n",
+  );
   process.exit(2);
 }
 
@@ -65,6 +76,8 @@ interface Platform {
   /** Stack config for the program. */
   config: Record<string, string | number | boolean>;
   env: Record<string, string>;
+  /** Extra PATH entries for the Pulumi CLI (resource plugins). */
+  pathDirs?: string[];
   stop(): Promise<void>;
 }
 
@@ -92,13 +105,19 @@ async function observe(platform: Platform, phase: "shutdown" | "running", run: (
   const started = Date.now();
   await run();
   const ended = Date.now();
+  // A method may exit before the platform is there (`kubectl rollout status` returns before
+  // the scaled-down pods are gone): keep watching, up to 60 s, and report when it settled.
+  const reachedAll = () => ORDER.every((s) => seen.get(s)?.reachedAt !== undefined);
+  for (let waited = 0; waited < 60_000 && !reachedAll(); waited += 100) await sleep(100);
   await sleep(250);
   done = true;
   await poller;
   const observations = [...seen.values()].filter((o): o is Observation => o.reachedAt !== undefined);
   observations.sort((a, b) => a.setAt - b.setAt);
   if (observations.length !== ORDER.length) {
-    throw new Error(`bench: ${phase} reached ${observations.length}/${ORDER.length} services`);
+    throw new Error(
+      `bench: ${phase} reached ${observations.length}/${ORDER.length} services; last seen ${JSON.stringify(await platform.read())}`,
+    );
   }
   return { started, ended, observations };
 }
@@ -111,6 +130,8 @@ interface WindowRow {
   start: number;
   perStep: number;
   tail: number;
+  /** From the launch to the last service reached (after `wall` when the method exits early). */
+  settled: number;
   gates: number;
 }
 
@@ -132,6 +153,7 @@ function summarise(
     start: s(observations[0].setAt - started),
     perStep: s(steps),
     tail: s(ended - observations[observations.length - 1].setAt),
+    settled: s(Math.max(...observations.map((o) => o.reachedAt)) - started),
     gates: gateSeconds,
   };
 }
@@ -192,7 +214,7 @@ function composeCommand(): [string, string[]] {
 }
 
 async function composePlatform(): Promise<Platform> {
-  const { startTestEngine, TEST_IMAGE } = await import("../lib/compose/testing");
+  const { startTestEngine, TEST_IMAGE } = await import("../test/support/dockerEngine");
   const test = await startTestEngine();
   const project = "tines-bench";
   const dir = mkdtempSync(path.join(os.tmpdir(), "tines-bench-compose-"));
@@ -247,6 +269,64 @@ async function composePlatform(): Promise<Platform> {
   };
 }
 
+async function kubernetesPlatform(): Promise<Platform> {
+  const { startKubePlane, createReadyWorkload } = await import("../test/support/kubernetes");
+  const { toolPrefix } = await import("../test/support/goTools");
+  if (spawnSync("kubectl", ["version", "--client"]).status !== 0)
+    throw new Error(
+      "kubectl is missing: the seed script of the Kubernetes window runs kubectl scale / rollout status",
+    );
+  const plane = await startKubePlane({ podDeleteDelayMs: 1000 });
+  const namespace = "tines-bench";
+  try {
+    await plane.client.createNamespace(namespace);
+    await Promise.all(
+      ORDER.map((name) => createReadyWorkload(plane.client, "Deployment", namespace, name, COUNTS[name])),
+    );
+  } catch (error) {
+    await plane.stop();
+    throw error;
+  }
+  const env = { KUBECONFIG: plane.kubeconfig };
+  return {
+    name: "kubernetes (kube-apiserver + kwok)",
+    async read() {
+      const [deployments, pods] = await Promise.all([
+        plane.client.list<{
+          metadata: { name: string };
+          spec: { replicas?: number };
+          status?: { readyReplicas?: number };
+        }>(`/apis/apps/v1/namespaces/${namespace}/deployments`),
+        plane.client.list<{ metadata: { labels?: Record<string, string> } }>(
+          `/api/v1/namespaces/${namespace}/pods`,
+        ),
+      ]);
+      const out: Record<string, { target: number; reached: boolean }> = {};
+      for (const d of deployments) {
+        const target = d.spec.replicas ?? 1;
+        // Reached: exactly the target's pods exist (terminating ones count) and all are ready.
+        const existing = pods.filter(
+          (p) => p.metadata.labels?.["app.kubernetes.io/name"] === d.metadata.name,
+        ).length;
+        out[d.metadata.name] = {
+          target,
+          reached: existing === target && (d.status?.readyReplicas ?? 0) === target,
+        };
+      }
+      return out;
+    },
+    script(phase) {
+      const order = phase === "shutdown" ? ORDER : [...ORDER].reverse();
+      const pairs = order.map((s) => `${s}=${COUNTS[s]}`).join(" ");
+      return run("bash", [path.join(__dirname, "seed", "k8s-window.sh"), phase, namespace, pairs], env);
+    },
+    config: { platform: "kubernetes", "kubernetes.namespace": namespace },
+    env,
+    pathDirs: [path.join(toolPrefix("pulumi-kubernetes"), "bin")],
+    stop: () => plane.stop(),
+  };
+}
+
 function run(cmd: string, args: string[], env: Record<string, string>): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { env: { ...process.env, ...env }, maxBuffer: 16 << 20 }, (error, _out, stderr) => {
@@ -266,6 +346,7 @@ async function programWindow(
   const stack = new E2eStack({
     stack: `bench-${mode}`,
     env: { ...platform.env, ...(mode === "typecheck" ? { PULUMI_NODEJS_TRANSPILE_ONLY: "false" } : {}) },
+    pathDirs: platform.pathDirs,
   });
   try {
     await stack.init();
@@ -312,13 +393,21 @@ async function programWindow(
 }
 
 async function main(): Promise<void> {
-  if (spawnSync(platformName === "ecs" ? "aws" : "docker", ["--version"]).status !== 0) {
+  if (
+    platformName !== "kubernetes" &&
+    spawnSync(platformName === "ecs" ? "aws" : "docker", ["--version"]).status !== 0
+  ) {
     throw new Error(
       platformName === "ecs" ? "the aws CLI is missing: pip install awscli" : "docker CLI missing",
     );
   }
   const redis = await startRedis();
-  const platform = platformName === "ecs" ? await ecsPlatform() : await composePlatform();
+  const platform =
+    platformName === "ecs"
+      ? await ecsPlatform()
+      : platformName === "compose"
+        ? await composePlatform()
+        : await kubernetesPlatform();
   const rows: WindowRow[] = [];
   try {
     for (let i = 0; i < runs; i++) {
@@ -327,8 +416,7 @@ async function main(): Promise<void> {
           summarise("seed script", phase, await observe(platform, phase, () => platform.script(phase))),
         );
       }
-      await programWindow(platform, redis, "typecheck", rows, true);
-      await programWindow(platform, redis, "fast", rows, true);
+      for (const mode of modes) await programWindow(platform, redis, mode, rows, true);
     }
   } finally {
     await platform.stop();
@@ -337,12 +425,12 @@ async function main(): Promise<void> {
   const f = (n: number) => n.toFixed(2);
   console.log(`\nwindow on ${platform.name}, ${ORDER.length} services, ${runs} run(s); seconds\n`);
   console.log(
-    "| method | phase | wall | platform's own wait | launch -> first step | per step (gates excluded) | last step -> exit | gates |",
+    "| method | phase | wall | platform's own wait | launch -> first step | per step (gates excluded) | last step -> exit | launch -> platform settled | gates |",
   );
-  console.log("|---|---|---|---|---|---|---|---|");
+  console.log("|---|---|---|---|---|---|---|---|---|");
   for (const r of rows) {
     console.log(
-      `| ${r.method} | ${r.phase} | ${f(r.wall)} | ${f(r.platformWait)} | ${f(r.start)} | ${f(r.perStep)} | ${f(r.tail)} | ${f(r.gates)} |`,
+      `| ${r.method} | ${r.phase} | ${f(r.wall)} | ${f(r.platformWait)} | ${f(r.start)} | ${f(r.perStep)} | ${f(r.tail)} | ${f(r.settled)} | ${f(r.gates)} |`,
     );
   }
   const mean = (method: string, key: keyof WindowRow) => {
@@ -350,7 +438,7 @@ async function main(): Promise<void> {
     return xs.reduce((a, b) => a + b, 0) / xs.length;
   };
   const seed = mean("seed script", "perStep");
-  for (const method of ["program (type-check)", "program (fast path)"]) {
+  for (const method of modes.map((m) => (m === "fast" ? "program (fast path)" : "program (type-check)"))) {
     console.log(
       `${method}: per-step overhead vs the seed script ${f(mean(method, "perStep") - seed)} s; ` +
         `fixed cost (launch + exit) ${f(mean(method, "start") + mean(method, "tail"))} s vs ${f(mean("seed script", "start") + mean("seed script", "tail"))} s`,

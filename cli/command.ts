@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { ConfigError } from "../lib/errors";
+import { isValidNamespace, NAMESPACE_RULE } from "../lib/sidekiq/config";
 
 export interface CliCommand {
   name: string;
@@ -39,5 +40,12 @@ export function numberFlag(
 
 export function requiredFlag(value: string | undefined, flag: string): string {
   if (!value) throw new ConfigError(`--${flag} is required`);
+  return value;
+}
+
+/** `--namespace`: the redis-namespace prefix Sidekiq's keys carry, if any. */
+export function namespaceFlag(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!isValidNamespace(value)) throw new ConfigError(`--namespace ${NAMESPACE_RULE}, got "${value}"`);
   return value;
 }

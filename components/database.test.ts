@@ -1,36 +1,28 @@
 /**
  * The database components as the program registers them, under Pulumi mocks in preview
- * mode: the migration refuses before registering anything, and preview (check/diff of the
- * providers) touches no server.
+ * mode: preview (check/diff of the providers) touches no server. A migration that would run
+ * while services are up is refused by config validation (test/program.test.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { beforeAll, describe, expect, it, vi } from "vitest";
-import type { CoreConfig } from "../lib/config";
+import { describe, expect, it, vi } from "vitest";
 import { parseDatabaseConfig } from "../lib/database/config";
+import { checkBackupInputs, checkMigrationInputs } from "../lib/database/gates";
 import { DatabaseBackup } from "./databaseBackup";
 import { DatabaseMigration } from "./databaseMigration";
 
-// Under vitest's module transform the real providers do not serialize (docs/DEVELOPING.md);
-// the components get stand-ins, and the mock engine calls the real check/diff as preview does.
-vi.mock("./providers/databaseBackupProvider", () => ({
-  databaseBackupProvider: { create: async () => ({ id: "never-called" }) },
-}));
-vi.mock("./providers/databaseMigrationProvider", () => ({
-  databaseMigrationProvider: { create: async () => ({ id: "never-called" }) },
-}));
-type Provider = pulumi.dynamic.ResourceProvider;
-const real: { backup?: Provider; migration?: Provider } = {};
-beforeAll(async () => {
-  real.backup = (
-    await vi.importActual<typeof import("./providers/databaseBackupProvider")>(
-      "./providers/databaseBackupProvider",
-    )
-  ).databaseBackupProvider;
-  real.migration = (
-    await vi.importActual<typeof import("./providers/databaseMigrationProvider")>(
-      "./providers/databaseMigrationProvider",
-    )
-  ).databaseMigrationProvider;
+// Under vitest's module transform the real database providers do not serialize
+// (docs/DEVELOPING.md): the components get stand-ins, and the mock engine calls the real
+// check/diff, built from the same gate specs, as preview does.
+const real = vi.hoisted(() => new Map<unknown, import("@pulumi/pulumi").dynamic.ResourceProvider>());
+vi.mock("./resources/gateProvider", async (original) => {
+  const actual = await original<typeof import("./resources/gateProvider")>();
+  return {
+    ...actual,
+    gateProvider: (spec: Parameters<typeof actual.gateProvider>[0]) => {
+      real.set(spec.check, actual.gateProvider(spec));
+      return { create: async () => ({ id: "never-called" }) };
+    },
+  };
 });
 
 // Port 1 on loopback: any attempt to connect would fail loudly, so passing proves no connection was tried.
@@ -60,17 +52,6 @@ interface Registration {
   raw: Record<string, unknown>;
 }
 
-function core(keepRunning: CoreConfig["keepRunning"], phase: CoreConfig["phase"] = "shutdown") {
-  return {
-    phase,
-    services: [
-      { key: "tines-app" as const, count: 2 },
-      { key: "postgres" as const, count: 1 },
-    ],
-    keepRunning,
-  };
-}
-
 async function withMocks(program: () => void): Promise<Registration[]> {
   const registrations: Registration[] = [];
   pulumi.runtime.setMocks(
@@ -78,7 +59,7 @@ async function withMocks(program: () => void): Promise<Registration[]> {
       newResource: async (args) => {
         const inputs = unwrap(args.inputs) as Record<string, unknown>;
         if (args.type.startsWith("pulumi-nodejs:dynamic/database:")) {
-          const provider = (args.type.endsWith("Backup") ? real.backup : real.migration)!;
+          const provider = real.get(args.type.endsWith("Backup") ? checkBackupInputs : checkMigrationInputs)!;
           const checked = await provider.check!({}, inputs);
           expect(checked.failures).toEqual([]);
           await provider.diff!(args.name, { trigger: "", destination: "", target: "" }, checked.inputs);
@@ -120,7 +101,7 @@ describe("database components", () => {
       });
       new DatabaseMigration(
         "database-migration",
-        { sourceUrl: database.url, migration: database.migration!, core: core(["postgres"]) },
+        { sourceUrl: database.url, migration: database.migration! },
         { dependsOn: [backup] },
       );
     });
@@ -142,30 +123,4 @@ describe("database components", () => {
       checksumMaxTableMiB: 10240,
     });
   });
-
-  it.each([
-    [core([]), /needs keepRunning: \[postgres\] when postgres is in services/],
-    [core(["postgres"], "running"), /runs only with phase shutdown/],
-  ])(
-    "refuse a migration that would run while services are up, registering nothing, without a stack trace (%#)",
-    async (config, message) => {
-      let thrown: unknown;
-      const registrations = await withMocks(() => {
-        try {
-          new DatabaseMigration("database-migration", {
-            sourceUrl: database.url,
-            migration: database.migration!,
-            core: config,
-          });
-        } catch (error) {
-          thrown = error;
-        }
-      });
-      // A RunError: the language host prints its message alone; a ConfigError escaping a
-      // constructor would reach the operator with a stack trace.
-      expect(thrown).toBeInstanceOf(pulumi.RunError);
-      expect((thrown as Error).message).toMatch(message);
-      expect(registrations).toEqual([]);
-    },
-  );
 });

@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { redisHost, redisPort, type EndpointsConfig } from "../lib/endpoints/config";
 import type { EndpointToCheck } from "../lib/endpoints/propagation";
-import { endpointPropagationProvider } from "./providers/endpointPropagationProvider";
+import { COMPONENT_TYPES } from "../lib/names";
+import { EndpointPropagationResource } from "./resources/endpointPropagation";
 
 export interface EndpointPropagationGateArgs {
   endpoints: EndpointsConfig;
@@ -34,24 +35,6 @@ export function endpointsToCheck(endpoints: EndpointsConfig): EndpointToCheck[] 
   return out;
 }
 
-class EndpointPropagationResource extends pulumi.dynamic.Resource {
-  declare readonly checkedAt: pulumi.Output<string>;
-  declare readonly endpoints: pulumi.Output<
-    Array<{ kind: string; host: string; port: number; addresses: string[]; ttlSeconds: number }>
-  >;
-
-  constructor(name: string, inputs: pulumi.Inputs, opts: pulumi.CustomResourceOptions) {
-    super(
-      endpointPropagationProvider,
-      name,
-      { checkedAt: undefined, endpoints: undefined, inputsSha256: undefined, ...inputs },
-      { ...opts, additionalSecretOutputs: ["inputsSha256"] },
-      "endpoints",
-      "Propagation",
-    );
-  }
-}
-
 /**
  * The `endpoint-propagation` gate, first step of startup: every service step must depend
  * on it. It passes when each new endpoint resolves (system resolver and configured DNS
@@ -66,7 +49,7 @@ export class EndpointPropagationGate extends pulumi.ComponentResource {
   >;
 
   constructor(name: string, args: EndpointPropagationGateArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super("tines-maintenance:index:EndpointPropagationGate", name, {}, opts);
+    super(COMPONENT_TYPES.endpointPropagationGate, name, {}, opts);
     const { propagation } = args.endpoints;
     const resource = new EndpointPropagationResource(
       name,
@@ -78,14 +61,7 @@ export class EndpointPropagationGate extends pulumi.ComponentResource {
         timeoutSeconds: propagation.timeoutSeconds,
         intervalSeconds: propagation.intervalSeconds,
       },
-      // Longer than the gate's own timeout, so the gate's message is the one the operator sees.
-      {
-        parent: this,
-        customTimeouts: {
-          create: `${propagation.timeoutSeconds + 120}s`,
-          update: `${propagation.timeoutSeconds + 120}s`,
-        },
-      },
+      { parent: this },
     );
     this.checkedAt = resource.checkedAt;
     this.endpoints = resource.endpoints;

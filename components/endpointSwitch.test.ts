@@ -5,11 +5,11 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import { buildPlan, type Plan } from "../lib/plan";
+import { buildPlan, type Plan, type PlanGates } from "../lib/plan";
 import type { CoreConfig } from "../lib/config";
 import { parseEndpointsConfig } from "../lib/endpoints/config";
 import { sha256 } from "../lib/endpoints/guard";
-import { endpointSwitchProvider } from "./providers/endpointSwitchProvider";
+import { endpointSwitchProvider } from "./resources/endpointSwitch";
 import { EndpointSwitch } from "./endpointSwitch";
 import { EndpointPropagationGate } from "./endpointPropagationGate";
 
@@ -44,7 +44,13 @@ function core(phase: CoreConfig["phase"], platform: CoreConfig["platform"] = "co
   };
 }
 
-const gates = { sidekiq: false, databaseBackup: false, databaseMigration: false, endpoints: true };
+// The plan only needs to know that endpoints are configured; each test's own endpoints are parsed in run().
+const gates: PlanGates = {
+  endpoints: parseEndpointsConfig(
+    { databaseHost: "db" },
+    { platform: "compose", compose: { projectDirectory: "/srv/tines" } },
+  ),
+};
 
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 

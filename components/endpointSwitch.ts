@@ -3,10 +3,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { envFilePath, type EndpointsConfig } from "../lib/endpoints/config";
 import { switchRefusal } from "../lib/endpoints/guard";
 import type { EndpointValues, TargetSpec } from "../lib/endpoints/targets";
-import { COMPONENT_TYPES, DYNAMIC_TYPES } from "../lib/names";
+import { COMPONENT_TYPES } from "../lib/names";
 import type { Plan } from "../lib/plan";
 import { APPLICATION_TIER } from "../lib/services";
-import { endpointSwitchProvider, type EndpointSwitchInputs } from "./providers/endpointSwitchProvider";
+import { EndpointSwitchResource, type EndpointSwitchInputs } from "./resources/endpointSwitch";
 
 export interface EndpointSwitchArgs {
   plan: Plan;
@@ -19,37 +19,6 @@ export interface EndpointSwitchArgs {
   reached?: Record<string, pulumi.Input<number>>;
   /** Kubernetes provider for the patch and the read of the live values. */
   kubernetesProvider?: pulumi.ProviderResource;
-}
-
-class EndpointSwitchResource extends pulumi.dynamic.Resource {
-  declare readonly target: pulumi.Output<string>;
-  declare readonly databaseHost: pulumi.Output<string | undefined>;
-  declare readonly redisHost: pulumi.Output<string | undefined>;
-  declare readonly switchedAt: pulumi.Output<number | undefined>;
-  declare readonly backup: pulumi.Output<string | undefined>;
-  declare readonly previousDatabaseHost: pulumi.Output<string | undefined>;
-  declare readonly previousRedisHost: pulumi.Output<string | undefined>;
-
-  constructor(name: string, inputs: pulumi.Inputs, opts: pulumi.CustomResourceOptions) {
-    super(
-      endpointSwitchProvider,
-      name,
-      {
-        target: undefined,
-        databaseHost: undefined,
-        redisHost: undefined,
-        redisUrlSha256: undefined,
-        switchedAt: undefined,
-        backup: undefined,
-        previousDatabaseHost: undefined,
-        previousRedisHost: undefined,
-        ...inputs,
-      },
-      { ...opts, additionalSecretOutputs: ["redisUrlSha256"] },
-      DYNAMIC_TYPES.endpointSwitch.module,
-      DYNAMIC_TYPES.endpointSwitch.type,
-    );
-  }
 }
 
 function targetSpec(args: EndpointSwitchArgs): TargetSpec {

@@ -7,10 +7,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { Plan } from "../lib/plan";
-import type { Phase } from "../lib/services";
 import type { SwitchInput, WindowSettings } from "../lib/window/record";
 import { VERSIONED_SERVICES, type VersionSource, type VersionedWorkload } from "../lib/window/versions";
-import { maintenanceWindowProvider } from "./providers/maintenanceWindowProvider";
+import { COMPONENT_TYPES } from "../lib/names";
+import { MaintenanceWindowRecord } from "./resources/maintenanceWindow";
 
 export interface MaintenanceWindowArgs {
   /** The plan: its phase, and the Tines services whose versions are guarded. */
@@ -25,33 +25,6 @@ export interface MaintenanceWindowArgs {
   switched?: pulumi.Input<SwitchInput | undefined>;
 }
 
-class MaintenanceWindowRecord extends pulumi.dynamic.Resource {
-  declare readonly phase: pulumi.Output<Phase>;
-  declare readonly windowStartedAt: pulumi.Output<string>;
-  declare readonly firstStopAt: pulumi.Output<string | undefined>;
-  declare readonly images: pulumi.Output<Record<string, string>>;
-  declare readonly versionOverride: pulumi.Output<{ changes: string[]; at: string } | undefined>;
-
-  constructor(name: string, inputs: pulumi.Inputs, opts: pulumi.CustomResourceOptions) {
-    super(
-      maintenanceWindowProvider,
-      name,
-      {
-        windowStartedAt: undefined,
-        firstStopAt: undefined,
-        images: undefined,
-        versionOverride: undefined,
-        lastSwitch: undefined,
-        allowNonEmptyTargetWindow: undefined,
-        ...inputs,
-      },
-      opts,
-      "window",
-      "Record",
-    );
-  }
-}
-
 export class MaintenanceWindow extends pulumi.ComponentResource {
   /** Identifies the window: ISO time of its first shutdown update. */
   public readonly windowStartedAt: pulumi.Output<string>;
@@ -63,7 +36,7 @@ export class MaintenanceWindow extends pulumi.ComponentResource {
   public readonly versionOverride: pulumi.Output<{ changes: string[]; at: string } | undefined>;
 
   constructor(name: string, args: MaintenanceWindowArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super("tines-maintenance:index:MaintenanceWindow", name, {}, opts);
+    super(COMPONENT_TYPES.maintenanceWindow, name, {}, opts);
     const workloads: Record<string, VersionedWorkload> = {};
     for (const step of args.plan.steps) {
       if (step.type === "service" && VERSIONED_SERVICES.includes(step.name)) {

@@ -4,7 +4,7 @@ import type { ServiceStep } from "../lib/plan";
 import type { Phase } from "../lib/services";
 import type { PlatformAdapter } from "./platforms/adapter";
 
-export interface TinesServiceStepArgs {
+export interface ServiceStepComponentArgs {
   step: ServiceStep;
   phase: Phase;
   adapter: PlatformAdapter;
@@ -12,17 +12,19 @@ export interface TinesServiceStepArgs {
 }
 
 /**
- * One service of the runbook brought to its target count. Finishes only when the platform
+ * The component of one plan `ServiceStep`: one service of the runbook brought to its target
+ * count. Registered as `ServiceStep` (COMPONENT_TYPES.serviceStep): the type token is part of
+ * every step's URN, so it stays as it was. Finishes only when the platform
  * reports the target reached, so a step that dependsOn this one starts after it.
  */
-export class TinesServiceStep extends pulumi.ComponentResource {
+export class ServiceStepComponent extends pulumi.ComponentResource {
   public readonly workloadName: pulumi.Output<string>;
   public readonly configuredCount: pulumi.Output<number>;
   public readonly targetCount: pulumi.Output<number>;
   public readonly previousCount: pulumi.Output<number | undefined>;
   public readonly reachedCount: pulumi.Output<number>;
 
-  constructor(name: string, args: TinesServiceStepArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: ServiceStepComponentArgs, opts?: pulumi.ComponentResourceOptions) {
     // The inputs are recorded so that stack policies and stack history see each step's counts.
     super(
       COMPONENT_TYPES.serviceStep,

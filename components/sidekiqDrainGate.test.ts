@@ -1,8 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { SIDEKIQ_DEFAULTS } from "../lib/sidekiq/config";
-import { drainGateInputs, SidekiqDrainGate } from "./sidekiqDrainGate";
-import { preflightInputs, SidekiqPreflight } from "./sidekiqPreflight";
+import { drainGateInputs } from "./resources/sidekiqDrain";
+import { preflightInputs } from "./resources/sidekiqPreflight";
+import { SidekiqDrainGate } from "./sidekiqDrainGate";
+import { SidekiqPreflight } from "./sidekiqPreflight";
 
 interface Registered {
   type: string;

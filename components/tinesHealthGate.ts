@@ -3,33 +3,10 @@
  * through `health.url`. Its `healthyAt` closes the downtime record the window opened.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { HealthConfig } from "../lib/health/config";
-import { tinesHealthProvider } from "./providers/tinesHealthProvider";
+import { COMPONENT_TYPES } from "../lib/names";
+import { TinesHealthCheck, type TinesHealthCheckArgs } from "./resources/tinesHealth";
 
-export interface TinesHealthGateArgs {
-  /** `health.*`; the URL is wrapped as a secret here (it may carry credentials). */
-  health: HealthConfig;
-  /** From the MaintenanceWindow: the gate waits again only in a new window. */
-  windowStartedAt: pulumi.Input<string>;
-}
-
-class TinesHealthCheck extends pulumi.dynamic.Resource {
-  declare readonly target: pulumi.Output<string>;
-  declare readonly healthyAt: pulumi.Output<string>;
-  declare readonly waitedSeconds: pulumi.Output<number>;
-  declare readonly status: pulumi.Output<string>;
-
-  constructor(name: string, inputs: pulumi.Inputs, opts: pulumi.CustomResourceOptions) {
-    super(
-      tinesHealthProvider,
-      name,
-      { target: undefined, healthyAt: undefined, waitedSeconds: undefined, status: undefined, ...inputs },
-      opts,
-      "tines",
-      "Health",
-    );
-  }
-}
+export type TinesHealthGateArgs = TinesHealthCheckArgs;
 
 export class TinesHealthGate extends pulumi.ComponentResource {
   /** The URL waited on, without credentials. */
@@ -41,25 +18,8 @@ export class TinesHealthGate extends pulumi.ComponentResource {
   public readonly status: pulumi.Output<string>;
 
   constructor(name: string, args: TinesHealthGateArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super("tines-maintenance:index:TinesHealthGate", name, {}, opts);
-    const { health } = args;
-    const resource = new TinesHealthCheck(
-      name,
-      {
-        url: pulumi.secret(health.url),
-        timeoutSeconds: health.timeoutSeconds,
-        intervalSeconds: health.intervalSeconds,
-        windowStartedAt: args.windowStartedAt,
-      },
-      // Longer than the gate's own timeout, so the gate's message is the one the operator sees.
-      {
-        parent: this,
-        customTimeouts: {
-          create: `${health.timeoutSeconds + 120}s`,
-          update: `${health.timeoutSeconds + 120}s`,
-        },
-      },
-    );
+    super(COMPONENT_TYPES.tinesHealthGate, name, {}, opts);
+    const resource = new TinesHealthCheck(name, args, { parent: this });
     this.target = resource.target;
     this.healthyAt = resource.healthyAt;
     this.waitedSeconds = resource.waitedSeconds;

@@ -7,6 +7,9 @@
  * (by PID) and removed at the end, also on failure and on Ctrl-C; only the report stays.
  *
  * Usage: npm run demo [-- --out FILE]
+ *
+ * The demo is a rehearsal on this machine's test servers, not part of the program: it starts
+ * them with the test harness (test/servers, test/support), as the e2e suite does.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import {
@@ -24,9 +27,14 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import Redis from "ioredis";
 import { writeWindowReport } from "../cli/commands/report";
-import { createComposeContainer, startTestEngine, TEST_IMAGE, type TestEngine } from "../lib/compose/testing";
+import {
+  createComposeContainer,
+  startTestEngine,
+  TEST_IMAGE,
+  type TestEngine,
+} from "../test/support/dockerEngine";
 import { isUp } from "../lib/compose/scale";
-import { createDatabase, fillTinesLike, withClient } from "../lib/database/testDatabases";
+import { createDatabase, fillTinesLike, withClient } from "../test/support/databases";
 import { oneLine } from "../lib/errors";
 import {
   startPostgres,

@@ -9,11 +9,12 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestEngine, type TestEngine } from "../lib/compose/testing";
-import { urlWithDb } from "../lib/sidekiq/testFixtures";
+import { startTestEngine, type TestEngine } from "../test/support/dockerEngine";
+import { urlWithDb } from "../test/support/sidekiqJobs";
 import {
   ComposeCli,
   TINES_COMPOSE_SERVICES,
+  findComposeBinary,
   writeTinesProject,
   type DockerEvent,
 } from "../test/support/compose";
@@ -40,6 +41,8 @@ const STOP_ORDER = [
 const GRACES: Record<string, number> = { "tines-sidekiq": 6, "tines-app": 4, "tines-command-runner": 3 };
 /** Sidekiq finishing its jobs ignores SIGTERM: only the grace period ends it (exit 137). */
 const IGNORE_TERM = ["tines-sidekiq"];
+/** An anonymous volume of postgres, whose data must survive the re-creation that brings the new .env in. */
+const DATA_DIR = "/var/lib/postgresql/data";
 const OLD_ENV = {
   DATABASE_HOST: "old-db.internal",
   REDIS_URL: "redis://old-redis.internal:6379/0",
@@ -95,10 +98,12 @@ describe("compose: a project made by the real docker compose, real Pulumi CLI an
       graces: GRACES,
       ignoreTerm: IGNORE_TERM,
       scale: { "tines-app": 2 },
+      volumes: { postgres: [DATA_DIR] },
       env: OLD_ENV,
     });
     cli = new ComposeCli(engine.dockerHost, projectDir, PROJECT);
     await cli.ok(["up", "--detach", "--wait"]);
+    await cli.ok(["exec", "-T", "postgres", "sh", "-c", `echo rows > ${DATA_DIR}/marker`]);
     const rows = await cli.ps();
     containerIds = rows.map((r) => r.ID);
     expect(rows.map((r) => [r.Service, r.State])).toEqual(
@@ -117,6 +122,7 @@ describe("compose: a project made by the real docker compose, real Pulumi CLI an
       "compose.projectName": PROJECT,
       "compose.projectDirectory": projectDir,
       "compose.dockerHost": engine.dockerHost,
+      "compose.cli": findComposeBinary(),
       "services.nginx": 1,
       "services.tines-app": 2,
       "services.tines-sidekiq": 1,
@@ -226,7 +232,17 @@ describe("compose: a project made by the real docker compose, real Pulumi CLI an
     );
   });
 
-  it("c. startup starts the same containers in reverse order, each running (and healthy) before the next", async () => {
+  /** `DATABASE_HOST|REDIS_URL` as each running container's processes see them, by container name. */
+  const envInside = async () => {
+    const out: Record<string, string> = {};
+    for (const row of await cli.ps()) {
+      const exec = await cli.docker(["exec", row.ID, "sh", "-c", 'echo "$DATABASE_HOST|$REDIS_URL"']);
+      out[row.Name] = exec.code === 0 ? exec.stdout.trim() : `exec failed: ${exec.stderr.trim()}`;
+    }
+    return out;
+  };
+
+  it("c. startup after the switch re-creates the containers with the new .env, in reverse order, each running (and healthy) before the next", async () => {
     await stack.setConfig({ phase: "running" });
     const started = Date.now();
     const result = await stack.up("e2e: compose startup");
@@ -237,12 +253,15 @@ describe("compose: a project made by the real docker compose, real Pulumi CLI an
     expect(result.code, output).toBe(0);
 
     const rows = await cli.ps();
-    expect(rows.map((r) => r.ID).sort()).toEqual([...containerIds].sort());
+    // The .env switch changed every service's config (all read .env): each container was re-created.
+    expect(rows.filter((r) => containerIds.includes(r.ID)).map((r) => r.Name)).toEqual([]);
+    expect(rows).toHaveLength(containerIds.length);
     for (const row of rows) expect(row.State, row.Name).toBe("running");
     expect(rows.filter((r) => r.Service === "tines-app").map((r) => r.Health)).toEqual([
       "healthy",
       "healthy",
     ]);
+    expect(output).toMatch(/re-created 2 container\(s\)/);
 
     const events = await cli.events(started, finished + 1000);
     const startedAt = spans(events, ["start"]);
@@ -254,10 +273,15 @@ describe("compose: a project made by the real docker compose, real Pulumi CLI an
     // tines-nginx started only once tines-app was healthy.
     expect(startedAt["tines-nginx"].first).toBeGreaterThanOrEqual(healthy["tines-app"].last);
 
-    // Same containers: they keep the environment they were created with. The new .env
-    // reaches them only when they are re-created (`docker compose up -d`).
-    const exec = await cli.compose(["exec", "-T", "tines-command-runner", "sh", "-c", "echo $DATABASE_HOST"]);
-    expect(exec.stdout.trim()).toBe(OLD_ENV.DATABASE_HOST);
+    // Inside every running container: the switched endpoints, not the ones they were created with.
+    const env = await envInside();
+    expect(Object.keys(env)).toHaveLength(rows.length);
+    for (const [name, value] of Object.entries(env)) expect(value, name).toBe(`127.0.0.1|${newRedisUrl}`);
+    // postgres kept its anonymous volume through the re-creation.
+    expect((await cli.ok(["exec", "-T", "postgres", "sh", "-c", `cat ${DATA_DIR}/marker`])).trim()).toBe(
+      "rows",
+    );
+    containerIds = rows.map((r) => r.ID);
 
     const engineWait =
       Object.entries(startedAt).reduce(
@@ -268,5 +292,28 @@ describe("compose: a project made by the real docker compose, real Pulumi CLI an
       `compose startup: wall ${result.seconds.toFixed(1)} s (pulumi up), engine's own start/health time ${engineWait.toFixed(1)} s; ` +
         `pulumi's own ${/Duration: (\S+)/.exec(output)?.[1] ?? "?"}`,
     );
+  });
+
+  it("d. a window without a switch stops and starts the very same containers, which keep the new endpoints", async () => {
+    // The window record now requires the drain gate to read the Redis Tines was switched to.
+    await stack.setSecret("sidekiq.redisUrl", newRedisUrl);
+    await stack.setConfig({ phase: "shutdown" });
+    const shutdown = await stack.up("e2e: compose shutdown, no switch");
+    log("up (shutdown, no switch)", shutdown);
+    expect(shutdown.code, shutdown.stdout + shutdown.stderr).toBe(0);
+    for (const row of await cli.ps()) expect(row.State, row.Name).toBe("exited");
+
+    await stack.setConfig({ phase: "running" });
+    const startup = await stack.up("e2e: compose startup, no switch");
+    const output = startup.stdout + startup.stderr;
+    log("up (startup, no switch)", startup);
+    expect(startup.code, output).toBe(0);
+    expect(output).not.toMatch(/re-created/);
+    const rows = await cli.ps();
+    expect(rows.map((r) => r.ID).sort()).toEqual([...containerIds].sort());
+    for (const row of rows) expect(row.State, row.Name).toBe("running");
+    for (const [name, value] of Object.entries(await envInside())) {
+      expect(value, name).toBe(`127.0.0.1|${newRedisUrl}`);
+    }
   });
 });

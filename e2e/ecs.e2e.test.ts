@@ -10,8 +10,8 @@ import os from "node:os";
 import path from "node:path";
 import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDatabase, fillTinesLike, type TestDatabase } from "../lib/database/testDatabases";
-import { enqueue } from "../lib/sidekiq/testFixtures";
+import { createDatabase, fillTinesLike, type TestDatabase } from "../test/support/databases";
+import { enqueue } from "../test/support/sidekiqJobs";
 import {
   TEST_PG_PASSWORD,
   TEST_REDIS_USER_PASSWORD,
@@ -21,7 +21,8 @@ import {
   type RunningServer,
 } from "../test/servers/localServers";
 import { E2eStack, PROJECT_ROOT, type CliResult } from "./pulumiCli";
-import { ecsDesiredCounts, createEcsServices, type MotoEcs } from "./motoEcs";
+import { createEcsStack } from "./ecsStack";
+import { ecsDesiredCounts, type MotoEcs } from "./motoEcs";
 
 /** Live counts before maintenance, as the operator's other tooling left them. */
 const INITIAL_COUNTS = {
@@ -70,39 +71,27 @@ describe("ecs on moto, real Redis and PostgreSQL, real Pulumi CLI", () => {
     const port = new URL(redisServer.url).port;
     // The ACL user with a password, so that the state can be searched for that password.
     redisUrl = `redis://tines:${TEST_REDIS_USER_PASSWORD}@127.0.0.1:${port}/0`;
-    ecs = { endpoint: moto.url, region: "us-east-1", cluster: CLUSTER };
-    await createEcsServices(ecs, INITIAL_COUNTS);
     database = await createDatabase(pgSource.url, "tines_e2e");
     await fillTinesLike(database.url, { rows: 500, largeRows: 1 });
     backupDir = mkdtempSync(path.join(os.tmpdir(), "tines-maint-e2e-backup-"));
 
-    stack = new E2eStack({
+    ({ stack, ecs } = await createEcsStack({
       stack: "e2e",
-      env: {
-        AWS_ACCESS_KEY_ID: "testing",
-        AWS_SECRET_ACCESS_KEY: "testing",
-        AWS_REGION: "us-east-1",
-        AWS_DEFAULT_REGION: "us-east-1",
+      moto,
+      cluster: CLUSTER,
+      counts: INITIAL_COUNTS,
+      env: { AWS_DEFAULT_REGION: "us-east-1" },
+      config: {
+        "sidekiq.intervalSeconds": 1,
+        "sidekiq.windowSeconds": 3,
+        "sidekiq.settleSeconds": 2,
+        // The least the validation accepts for settle 2 at interval 1: 12 s (a Sidekiq 7/8 heartbeat + 2 s) + 2 intervals.
+        "sidekiq.timeoutSeconds": 14,
+        "sidekiq.preflightSeconds": 2,
+        "database.backup.directory": backupDir,
       },
-    });
+    }));
     console.log(`e2e: Pulumi CLI from ${stack.binDir}; stack dir ${stack.dir}`);
-    await stack.init();
-    await stack.setConfig({
-      phase: "shutdown",
-      platform: "ecs",
-      "ecs.cluster": CLUSTER,
-      "ecs.endpoint": moto.url,
-      "ecs.region": "us-east-1",
-      ...Object.fromEntries(Object.entries(INITIAL_COUNTS).map(([key, count]) => [`services.${key}`, count])),
-      stepTimeoutSeconds: 60,
-      "sidekiq.intervalSeconds": 1,
-      "sidekiq.windowSeconds": 3,
-      "sidekiq.settleSeconds": 2,
-      // The least the validation accepts for settle 2 at interval 1: 12 s (a Sidekiq 7/8 heartbeat + 2 s) + 2 intervals.
-      "sidekiq.timeoutSeconds": 14,
-      "sidekiq.preflightSeconds": 2,
-      "database.backup.directory": backupDir,
-    });
     await stack.setSecret("sidekiq.redisUrl", redisUrl);
     await stack.setSecret("database.url", database.url);
   });

@@ -17,8 +17,9 @@ import {
   startRedis,
   type RunningServer,
 } from "../test/servers/localServers";
-import { createEcsServices, ecsDesiredCounts, type MotoEcs } from "./motoEcs";
-import { E2eStack } from "./pulumiCli";
+import { createEcsStack, MOTO_CREDENTIALS, MOTO_REGION } from "./ecsStack";
+import { ecsDesiredCounts, type MotoEcs } from "./motoEcs";
+import type { E2eStack } from "./pulumiCli";
 
 const COUNTS = { "tines-app": 2, "tines-command-runner": 1 };
 const SECRET_ID = "tines/production/env";
@@ -46,37 +47,29 @@ describe("endpoint switch in Secrets Manager, real Pulumi CLI", () => {
     servers = [pg, redis, moto];
     pgPort = Number(new URL(pg.url).port);
     newRedisUrl = `redis://tines:${TEST_REDIS_USER_PASSWORD}@127.0.0.1:${new URL(redis.url).port}/0`;
-    ecs = { endpoint: moto.url, region: "us-east-1", cluster: "tines-e2e-endpoints" };
-    await createEcsServices(ecs, COUNTS);
     secrets = new SecretsManagerClient({
       endpoint: moto.url,
-      region: "us-east-1",
-      credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
+      region: MOTO_REGION,
+      credentials: MOTO_CREDENTIALS,
     });
     await secrets.send(new CreateSecretCommand({ Name: SECRET_ID, SecretString: JSON.stringify(OLD_ENV) }));
 
-    stack = new E2eStack({
+    ({ stack, ecs } = await createEcsStack({
       stack: "e2e-endpoints",
-      env: { AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing", AWS_REGION: "us-east-1" },
-    });
-    await stack.init();
-    await stack.setConfig({
-      phase: "shutdown",
-      platform: "ecs",
-      "ecs.cluster": ecs.cluster,
-      "ecs.endpoint": moto.url,
-      "ecs.region": "us-east-1",
-      ...Object.fromEntries(Object.entries(COUNTS).map(([key, count]) => [`services.${key}`, count])),
-      stepTimeoutSeconds: 60,
-      "endpoints.databaseHost": "127.0.0.1",
-      "endpoints.databasePort": pgPort,
-      "endpoints.target.kind": "secrets-manager",
-      "endpoints.target.secretId": SECRET_ID,
-      "endpoints.target.endpoint": moto.url,
-      "endpoints.target.region": "us-east-1",
-      "endpoints.propagation.intervalSeconds": 1,
-      "endpoints.propagation.timeoutSeconds": 30,
-    });
+      moto,
+      cluster: "tines-e2e-endpoints",
+      counts: COUNTS,
+      config: {
+        "endpoints.databaseHost": "127.0.0.1",
+        "endpoints.databasePort": pgPort,
+        "endpoints.target.kind": "secrets-manager",
+        "endpoints.target.secretId": SECRET_ID,
+        "endpoints.target.endpoint": moto.url,
+        "endpoints.target.region": MOTO_REGION,
+        "endpoints.propagation.intervalSeconds": 1,
+        "endpoints.propagation.timeoutSeconds": 30,
+      },
+    }));
     await stack.setSecret("endpoints.redisUrl", newRedisUrl);
   });
 

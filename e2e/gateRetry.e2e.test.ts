@@ -12,10 +12,11 @@
 import { UpdateServiceCommand, ECSClient } from "@aws-sdk/client-ecs";
 import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { enqueue } from "../lib/sidekiq/testFixtures";
+import { enqueue } from "../test/support/sidekiqJobs";
 import { startMoto, startRedis, type RunningServer } from "../test/servers/localServers";
-import { createEcsServices, ecsDesiredCounts, type MotoEcs } from "./motoEcs";
-import { E2eStack, type CliResult } from "./pulumiCli";
+import { createEcsStack, MOTO_CREDENTIALS } from "./ecsStack";
+import { ecsDesiredCounts, type MotoEcs } from "./motoEcs";
+import type { CliResult, E2eStack } from "./pulumiCli";
 
 const COUNTS = { "tines-app": 2, "tines-sidekiq": 2, "tines-command-runner": 1, "pypi-server": 1 };
 const QUEUE = "default";
@@ -37,37 +38,25 @@ describe("a retried shutdown runs the drain gate again (real Pulumi CLI, ECS on 
     const [redisServer, moto] = await Promise.all([startRedis(), startMoto()]);
     servers = [redisServer, moto];
     redis = new Redis(redisServer.url);
-    ecs = { endpoint: moto.url, region: "us-east-1", cluster: "tines-e2e-retry" };
-    await createEcsServices(ecs, COUNTS);
-    stack = new E2eStack({
+    const { "pypi-server": pypiServer, ...tines } = COUNTS;
+    ({ stack, ecs } = await createEcsStack({
       stack: "e2e-retry",
-      env: {
-        AWS_ACCESS_KEY_ID: "testing",
-        AWS_SECRET_ACCESS_KEY: "testing",
-        AWS_REGION: "us-east-1",
+      moto,
+      cluster: "tines-e2e-retry",
+      counts: COUNTS,
+      services: tines,
+      config: {
+        // A workload name that does not exist, on the last step (the version guard reads only
+        // the Tines services before the first stop): the shutdown fails after the drain gate.
+        "services.pypi-server.count": pypiServer,
+        "services.pypi-server.name": "pypi-server-typo",
+        "sidekiq.intervalSeconds": 1,
+        "sidekiq.windowSeconds": 3,
+        "sidekiq.settleSeconds": 2,
+        "sidekiq.timeoutSeconds": 14,
+        "sidekiq.preflight": "off",
       },
-    });
-    await stack.init();
-    await stack.setConfig({
-      phase: "shutdown",
-      platform: "ecs",
-      "ecs.cluster": ecs.cluster,
-      "ecs.endpoint": moto.url,
-      "ecs.region": "us-east-1",
-      "services.tines-app": COUNTS["tines-app"],
-      "services.tines-sidekiq": COUNTS["tines-sidekiq"],
-      "services.tines-command-runner": COUNTS["tines-command-runner"],
-      // A workload name that does not exist, on the last step (the version guard reads only
-      // the Tines services before the first stop): the shutdown fails after the drain gate.
-      "services.pypi-server.count": COUNTS["pypi-server"],
-      "services.pypi-server.name": "pypi-server-typo",
-      stepTimeoutSeconds: 60,
-      "sidekiq.intervalSeconds": 1,
-      "sidekiq.windowSeconds": 3,
-      "sidekiq.settleSeconds": 2,
-      "sidekiq.timeoutSeconds": 14,
-      "sidekiq.preflight": "off",
-    });
+    }));
     await stack.setSecret("sidekiq.redisUrl", redisServer.url);
   });
 
@@ -92,7 +81,7 @@ describe("a retried shutdown runs the drain gate again (real Pulumi CLI, ECS on 
     const client = new ECSClient({
       endpoint: ecs.endpoint,
       region: ecs.region,
-      credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
+      credentials: MOTO_CREDENTIALS,
     });
     await client.send(
       new UpdateServiceCommand({ cluster: ecs.cluster, service: "tines-sidekiq", desiredCount: 2 }),

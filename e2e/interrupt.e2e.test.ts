@@ -8,15 +8,16 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { enqueue } from "../lib/sidekiq/testFixtures";
+import { enqueue } from "../test/support/sidekiqJobs";
 import {
   TEST_REDIS_USER_PASSWORD,
   startMoto,
   startRedis,
   type RunningServer,
 } from "../test/servers/localServers";
-import { createEcsServices, ecsDesiredCounts, type MotoEcs } from "./motoEcs";
-import { E2eStack, type CliResult } from "./pulumiCli";
+import { createEcsStack } from "./ecsStack";
+import { ecsDesiredCounts, type MotoEcs } from "./motoEcs";
+import type { CliResult, E2eStack } from "./pulumiCli";
 
 const COUNTS = { "tines-app": 2, "tines-sidekiq": 2 };
 const QUEUE = "default";
@@ -62,28 +63,19 @@ describe("an update interrupted during the drain gate (real Pulumi CLI, ECS on m
     const [redisServer, moto] = await Promise.all([startRedis(), startMoto()]);
     servers = [redisServer, moto];
     redis = new Redis(redisServer.url);
-    ecs = { endpoint: moto.url, region: "us-east-1", cluster: "tines-e2e-interrupt" };
-    await createEcsServices(ecs, COUNTS);
-    stack = new E2eStack({
+    ({ stack, ecs } = await createEcsStack({
       stack: "e2e-interrupt",
-      env: { AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing", AWS_REGION: "us-east-1" },
-    });
-    await stack.init();
-    await stack.setConfig({
-      phase: "shutdown",
-      platform: "ecs",
-      "ecs.cluster": ecs.cluster,
-      "ecs.endpoint": moto.url,
-      "ecs.region": "us-east-1",
-      "services.tines-app": COUNTS["tines-app"],
-      "services.tines-sidekiq": COUNTS["tines-sidekiq"],
-      stepTimeoutSeconds: 60,
-      "sidekiq.intervalSeconds": 1,
-      "sidekiq.windowSeconds": 3,
-      "sidekiq.settleSeconds": 2,
-      "sidekiq.timeoutSeconds": 20,
-      "sidekiq.preflight": "off",
-    });
+      moto,
+      cluster: "tines-e2e-interrupt",
+      counts: COUNTS,
+      config: {
+        "sidekiq.intervalSeconds": 1,
+        "sidekiq.windowSeconds": 3,
+        "sidekiq.settleSeconds": 2,
+        "sidekiq.timeoutSeconds": 20,
+        "sidekiq.preflight": "off",
+      },
+    }));
     const port = new URL(redisServer.url).port;
     await stack.setSecret(
       "sidekiq.redisUrl",

@@ -9,8 +9,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestEngine, type TestEngine } from "../lib/compose/testing";
-import { ComposeCli, writeTinesProject } from "../test/support/compose";
+import { startTestEngine, type TestEngine } from "../test/support/dockerEngine";
+import { ComposeCli, findComposeBinary, writeTinesProject } from "../test/support/compose";
 import { E2eStack, type CliResult } from "./pulumiCli";
 
 const PROJECT = "tines";
@@ -75,6 +75,7 @@ describe("an update interrupted during a service step (real Pulumi CLI, real doc
       "compose.projectName": PROJECT,
       "compose.projectDirectory": projectDir,
       "compose.dockerHost": engine.dockerHost,
+      "compose.cli": findComposeBinary(),
       "services.tines-app": 1,
       "services.tines-command-runner": 1,
       "services.pypi-server": 1,

@@ -7,10 +7,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDatabase, fillTinesLike, withClient, type TestDatabase } from "../lib/database/testDatabases";
+import { createDatabase, fillTinesLike, withClient, type TestDatabase } from "../test/support/databases";
 import { TEST_PG_PASSWORD, startMoto, startPostgres, type RunningServer } from "../test/servers/localServers";
-import { createEcsServices, ecsDesiredCounts, type MotoEcs } from "./motoEcs";
-import { E2eStack } from "./pulumiCli";
+import { createEcsStack, logRun } from "./ecsStack";
+import { ecsDesiredCounts, type MotoEcs } from "./motoEcs";
+import type { E2eStack } from "./pulumiCli";
 
 const COUNTS = { "tines-app": 2, "tines-command-runner": 1 };
 
@@ -47,29 +48,18 @@ describe("database migration to a second PostgreSQL, real Pulumi CLI", () => {
     ]);
     servers = [pgSource, pgTarget, moto];
     targetServer = pgTarget;
-    ecs = { endpoint: moto.url, region: "us-east-1", cluster: "tines-e2e-mig" };
-    await createEcsServices(ecs, COUNTS);
     source = await createDatabase(pgSource.url, "tines_src");
     await fillTinesLike(source.url, { rows: 3000, largeRows: 2 });
     target = await createDatabase(pgTarget.url, "tines_dst");
     backupDir = mkdtempSync(path.join(os.tmpdir(), "tines-maint-e2e-mig-backup-"));
 
-    stack = new E2eStack({
+    ({ stack, ecs } = await createEcsStack({
       stack: "e2e-migration",
-      env: { AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing", AWS_REGION: "us-east-1" },
-    });
-    await stack.init();
-    await stack.setConfig({
-      phase: "shutdown",
-      platform: "ecs",
-      "ecs.cluster": ecs.cluster,
-      "ecs.endpoint": moto.url,
-      "ecs.region": "us-east-1",
-      ...Object.fromEntries(Object.entries(COUNTS).map(([key, count]) => [`services.${key}`, count])),
-      stepTimeoutSeconds: 60,
-      "database.backup.directory": backupDir,
-      "database.migration.jobs": 2,
-    });
+      moto,
+      cluster: "tines-e2e-mig",
+      counts: COUNTS,
+      config: { "database.backup.directory": backupDir, "database.migration.jobs": 2 },
+    }));
     await stack.setSecret("database.url", source.url);
     await stack.setSecret("database.migration.targetUrl", target.url);
   });
@@ -90,9 +80,7 @@ describe("database migration to a second PostgreSQL, real Pulumi CLI", () => {
     expect(await rowCounts(target.url)).toEqual({});
 
     const result = await stack.up("e2e: migrate the database");
-    const output = result.stdout + result.stderr;
-    console.log(`--- up (shutdown + migration): exit ${result.code} in ${result.seconds.toFixed(1)} s`);
-    console.log(output.slice(output.indexOf("Diagnostics:")));
+    const output = logRun("up (shutdown + migration)", result);
     expect(result.code, output).toBe(0);
 
     expect(await ecsDesiredCounts(ecs, Object.keys(COUNTS))).toEqual({

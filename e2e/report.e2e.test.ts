@@ -11,8 +11,8 @@ import path from "node:path";
 import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeWindowReport } from "../cli/commands/report";
-import { createDatabase, fillTinesLike, type TestDatabase } from "../lib/database/testDatabases";
-import { enqueue } from "../lib/sidekiq/testFixtures";
+import { createDatabase, fillTinesLike, type TestDatabase } from "../test/support/databases";
+import { enqueue } from "../test/support/sidekiqJobs";
 import {
   TEST_PG_PASSWORD,
   TEST_REDIS_USER_PASSWORD,
@@ -21,8 +21,8 @@ import {
   startRedis,
   type RunningServer,
 } from "../test/servers/localServers";
-import { createEcsServices, type MotoEcs } from "./motoEcs";
-import { E2eStack } from "./pulumiCli";
+import { createEcsStack } from "./ecsStack";
+import type { E2eStack } from "./pulumiCli";
 
 const COUNTS = { "tines-app": 2, "tines-sidekiq": 2, "tines-command-runner": 1 };
 const CLUSTER = "tines-report";
@@ -68,36 +68,24 @@ describe("maint report on a real stack's history", () => {
     servers = await Promise.all([startRedis(), startPostgres("report-source"), startMoto()]);
     const [redisServer, pg, moto] = servers;
     redisUrl = `redis://tines:${TEST_REDIS_USER_PASSWORD}@127.0.0.1:${new URL(redisServer.url).port}/0`;
-    const ecs: MotoEcs = { endpoint: moto.url, region: "us-east-1", cluster: CLUSTER };
-    await createEcsServices(ecs, COUNTS);
     database = await createDatabase(pg.url, "tines_report");
     await fillTinesLike(database.url, { rows: 300, largeRows: 0 });
     dir = mkdtempSync(path.join(os.tmpdir(), "tines-maint-report-e2e-"));
-    stack = new E2eStack({
+    ({ stack } = await createEcsStack({
       stack: "report",
-      env: {
-        AWS_ACCESS_KEY_ID: "testing",
-        AWS_SECRET_ACCESS_KEY: "testing",
-        AWS_REGION: "us-east-1",
-        PULUMI_NODEJS_TRANSPILE_ONLY: "true",
+      moto,
+      cluster: CLUSTER,
+      counts: COUNTS,
+      env: { PULUMI_NODEJS_TRANSPILE_ONLY: "true" },
+      config: {
+        "sidekiq.intervalSeconds": 1,
+        "sidekiq.windowSeconds": 3,
+        "sidekiq.settleSeconds": 2,
+        "sidekiq.timeoutSeconds": 30,
+        "sidekiq.preflightSeconds": 2,
+        "database.backup.directory": dir,
       },
-    });
-    await stack.init();
-    await stack.setConfig({
-      phase: "shutdown",
-      platform: "ecs",
-      "ecs.cluster": CLUSTER,
-      "ecs.endpoint": moto.url,
-      "ecs.region": "us-east-1",
-      ...Object.fromEntries(Object.entries(COUNTS).map(([key, count]) => [`services.${key}`, count])),
-      stepTimeoutSeconds: 60,
-      "sidekiq.intervalSeconds": 1,
-      "sidekiq.windowSeconds": 3,
-      "sidekiq.settleSeconds": 2,
-      "sidekiq.timeoutSeconds": 30,
-      "sidekiq.preflightSeconds": 2,
-      "database.backup.directory": dir,
-    });
+    }));
     await stack.setSecret("sidekiq.redisUrl", redisUrl);
     await stack.setSecret("database.url", database.url);
   });

@@ -9,12 +9,18 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createComposeContainer, startTestEngine, TEST_IMAGE, type TestEngine } from "../lib/compose/testing";
+import {
+  createComposeContainer,
+  startTestEngine,
+  TEST_IMAGE,
+  type TestEngine,
+} from "../test/support/dockerEngine";
 import { NUMBER_LABEL, ONEOFF_LABEL, PROJECT_LABEL, SERVICE_LABEL } from "../lib/compose/engine";
 import { startMoto, startPostgres, startRedis, type RunningServer } from "../test/servers/localServers";
 import { startSidekiq, type SidekiqServer } from "../test/support/sidekiq";
 import { startTinesHealthServer, type TinesHealthServer } from "../test/support/tinesHealth";
-import { createEcsServices, ecsDesiredCounts, type MotoEcs } from "./motoEcs";
+import { createEcsStack, logRun } from "./ecsStack";
+import { ecsDesiredCounts, type MotoEcs } from "./motoEcs";
 import { E2eStack, type CliResult } from "./pulumiCli";
 
 interface VersionAudit {
@@ -29,10 +35,7 @@ interface VersionAudit {
 
 async function up(stack: E2eStack, message: string): Promise<CliResult & { output: string }> {
   const result = await stack.up(message);
-  const output = result.stdout + result.stderr;
-  console.log(`--- ${message}: exit ${result.code} in ${result.seconds.toFixed(1)} s`);
-  console.log(output.slice(Math.max(0, output.indexOf("Diagnostics:"))));
-  return { ...result, output };
+  return { ...result, output: logRun(message, result) };
 }
 
 describe("version guard and health gate on ECS (moto), real Pulumi CLI", () => {
@@ -52,25 +55,17 @@ describe("version guard and health gate on ECS (moto), real Pulumi CLI", () => {
     health = await startTinesHealthServer({ databaseUrl: pg.url, redisUrl: redis.url });
     sidekiq = await startSidekiq({ redisUrl: redis.url });
     moto = await startMoto();
-    ecs = { endpoint: moto.url, region: "us-east-1", cluster: "tines-e2e-versions" };
-    await createEcsServices(ecs, COUNTS);
-    stack = new E2eStack({
+    ({ stack, ecs } = await createEcsStack({
       stack: "e2e-versions-ecs",
-      env: { AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing", AWS_REGION: "us-east-1" },
-    });
-    await stack.init();
-    await stack.setConfig({
-      phase: "shutdown",
-      platform: "ecs",
-      "ecs.cluster": ecs.cluster,
-      "ecs.endpoint": moto.url,
-      "ecs.region": "us-east-1",
-      ...Object.fromEntries(Object.entries(COUNTS).map(([key, count]) => [`services.${key}`, count])),
-      stepTimeoutSeconds: 60,
-      "health.url": `${health.url}/is_up`,
-      "health.timeoutSeconds": 60,
-      "health.intervalSeconds": 1,
-    });
+      moto,
+      cluster: "tines-e2e-versions",
+      counts: COUNTS,
+      config: {
+        "health.url": `${health.url}/is_up`,
+        "health.timeoutSeconds": 60,
+        "health.intervalSeconds": 1,
+      },
+    }));
   });
 
   afterAll(async () => {

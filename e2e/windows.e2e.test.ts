@@ -16,8 +16,8 @@ import os from "node:os";
 import path from "node:path";
 import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDatabase, withClient, type TestDatabase } from "../lib/database/testDatabases";
-import { enqueue } from "../lib/sidekiq/testFixtures";
+import { createDatabase, withClient, type TestDatabase } from "../test/support/databases";
+import { enqueue } from "../test/support/sidekiqJobs";
 import {
   TEST_PG_PASSWORD,
   TEST_REDIS_USER_PASSWORD,
@@ -27,8 +27,9 @@ import {
   startRedis,
   type RunningServer,
 } from "../test/servers/localServers";
-import { createEcsServices, ecsDesiredCounts, type MotoEcs } from "./motoEcs";
-import { E2eStack, type CliResult } from "./pulumiCli";
+import { createEcsStack, logRun, MOTO_CREDENTIALS, MOTO_REGION } from "./ecsStack";
+import { ecsDesiredCounts, type MotoEcs } from "./motoEcs";
+import type { CliResult, E2eStack } from "./pulumiCli";
 
 const COUNTS = { "tines-app": 2, "tines-sidekiq": 1, "tines-command-runner": 1 };
 const SECRET_ID = "tines/windows/env";
@@ -54,10 +55,7 @@ describe("two windows: the second after Redis and PostgreSQL moved, real Pulumi 
 
   async function up(message: string): Promise<CliResult> {
     const result = await stack.up(message);
-    const output = result.stdout + result.stderr;
-    outputs.push(output);
-    console.log(`--- ${message}: exit ${result.code} in ${result.seconds.toFixed(1)} s`);
-    console.log(output.slice(Math.max(0, output.indexOf("Diagnostics:"))));
+    outputs.push(logRun(message, result));
     return result;
   }
 
@@ -87,12 +85,10 @@ describe("two windows: the second after Redis and PostgreSQL moved, real Pulumi 
     newDb = await createDatabase(pgNew.url, "tines");
     backupDir = mkdtempSync(path.join(os.tmpdir(), "tines-maint-e2e-win-backup-"));
 
-    ecs = { endpoint: moto.url, region: "us-east-1", cluster: "tines-e2e-windows" };
-    await createEcsServices(ecs, COUNTS);
     const secrets = new SecretsManagerClient({
       endpoint: moto.url,
-      region: "us-east-1",
-      credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
+      region: MOTO_REGION,
+      credentials: MOTO_CREDENTIALS,
     });
     await secrets.send(
       new CreateSecretCommand({
@@ -102,38 +98,32 @@ describe("two windows: the second after Redis and PostgreSQL moved, real Pulumi 
     );
     await secrets.send(new GetSecretValueCommand({ SecretId: SECRET_ID }));
 
-    stack = new E2eStack({
+    ({ stack, ecs } = await createEcsStack({
       stack: "e2e-windows",
-      env: { AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing", AWS_REGION: "us-east-1" },
-    });
-    await stack.init();
-    await stack.setConfig({
-      phase: "shutdown",
-      platform: "ecs",
-      "ecs.cluster": ecs.cluster,
-      "ecs.endpoint": moto.url,
-      "ecs.region": "us-east-1",
-      ...Object.fromEntries(Object.entries(COUNTS).map(([key, count]) => [`services.${key}`, count])),
-      stepTimeoutSeconds: 60,
-      "sidekiq.intervalSeconds": 1,
-      "sidekiq.windowSeconds": 20,
-      "sidekiq.settleSeconds": 11,
-      "sidekiq.timeoutSeconds": 120,
-      "sidekiq.preflightSeconds": 2,
-      "database.backup.directory": backupDir,
-      "database.migration.jobs": 2,
-      // Meant for window 1 only.
-      "database.migration.allowNonEmptyTarget": true,
-      "endpoints.databaseHost": "127.0.0.1",
-      "endpoints.databasePort": Number(new URL(pgNew.url).port),
-      "endpoints.target.kind": "secrets-manager",
-      "endpoints.target.secretId": SECRET_ID,
-      "endpoints.target.endpoint": moto.url,
-      "endpoints.target.region": "us-east-1",
-      "endpoints.propagation.intervalSeconds": 1,
-      "endpoints.propagation.timeoutSeconds": 30,
-      "endpoints.propagation.ttlSeconds": 0,
-    });
+      moto,
+      cluster: "tines-e2e-windows",
+      counts: COUNTS,
+      config: {
+        "sidekiq.intervalSeconds": 1,
+        "sidekiq.windowSeconds": 20,
+        "sidekiq.settleSeconds": 11,
+        "sidekiq.timeoutSeconds": 120,
+        "sidekiq.preflightSeconds": 2,
+        "database.backup.directory": backupDir,
+        "database.migration.jobs": 2,
+        // Meant for window 1 only.
+        "database.migration.allowNonEmptyTarget": true,
+        "endpoints.databaseHost": "127.0.0.1",
+        "endpoints.databasePort": Number(new URL(pgNew.url).port),
+        "endpoints.target.kind": "secrets-manager",
+        "endpoints.target.secretId": SECRET_ID,
+        "endpoints.target.endpoint": moto.url,
+        "endpoints.target.region": "us-east-1",
+        "endpoints.propagation.intervalSeconds": 1,
+        "endpoints.propagation.timeoutSeconds": 30,
+        "endpoints.propagation.ttlSeconds": 0,
+      },
+    }));
     await stack.setSecret("sidekiq.redisUrl", oldRedisUrl);
     await stack.setSecret("database.url", oldDb.url);
     await stack.setSecret("database.migration.targetUrl", newDb.url);

@@ -17,6 +17,7 @@ import {
   type WorkloadKind,
 } from "./services";
 import { PROJECT_NAME } from "./names";
+import { dockerHostSchema, listOf, oneOf, wholeNumber } from "./validation";
 
 export { PROJECT_NAME };
 
@@ -26,18 +27,7 @@ export { PROJECT_NAME };
  */
 export const SECRET_PLACEHOLDER = "[secret]";
 
-const list = (values: readonly string[]) => values.join(", ");
-
-function oneOf(allowed: readonly string[], input: unknown): string {
-  return input === undefined
-    ? `required; allowed: ${list(allowed)}`
-    : `must be one of: ${list(allowed)} (got ${JSON.stringify(input)})`;
-}
-
-const countSchema = z
-  .number({ error: "must be a whole number >= 0" })
-  .int({ error: "must be a whole number >= 0" })
-  .min(0, { error: "must be a whole number >= 0" });
+const countSchema = wholeNumber(0);
 
 /** A workload name as ECS, Kubernetes and Compose all accept it. */
 const workloadNameSchema = z
@@ -52,7 +42,7 @@ const serviceEntrySchema = z.preprocess(
     {
       count: countSchema,
       name: workloadNameSchema.optional(),
-      kind: z.enum(WORKLOAD_KINDS, { error: `must be one of: ${list(WORKLOAD_KINDS)}` }).optional(),
+      kind: oneOf(WORKLOAD_KINDS).optional(),
     },
     { error: "must be a count (whole number >= 0) or {count, name?, kind?}" },
   ),
@@ -61,15 +51,11 @@ const serviceEntrySchema = z.preprocess(
 export const serviceSchema = serviceEntrySchema;
 
 export const coreConfigShape = {
-  phase: z.enum(PHASES, { error: (issue) => oneOf(PHASES, issue.input) }),
-  platform: z.enum(PLATFORMS, { error: (issue) => oneOf(PLATFORMS, issue.input) }),
+  phase: oneOf(PHASES),
+  platform: oneOf(PLATFORMS),
   services: z.record(z.string(), serviceEntrySchema, { error: "required; a map of service key to count" }),
   keepRunning: z.array(z.string(), { error: "must be a list of service keys" }).default([]),
-  stepTimeoutSeconds: z
-    .number({ error: "must be a whole number of seconds >= 30" })
-    .int({ error: "must be a whole number of seconds >= 30" })
-    .min(30, { error: "must be a whole number of seconds >= 30" })
-    .default(900),
+  stepTimeoutSeconds: wholeNumber(30, undefined, "seconds").default(900),
   ecs: z
     .strictObject({
       cluster: z.string().min(1, { error: "must be a non-empty string" }).default("tines"),
@@ -90,9 +76,8 @@ export const coreConfigShape = {
         error: "must be lowercase letters, digits, '-' or '_' (a Compose project name)",
       }),
       projectDirectory: z.string().min(1, { error: "must be a directory path" }),
-      dockerHost: z
-        .string()
-        .regex(/^(unix|tcp):\/\/./, { error: "must be unix:///path/to/docker.sock or tcp://host:port" }),
+      dockerHost: dockerHostSchema,
+      cli: z.string().min(1, { error: "must be the path of a docker-compose binary" }),
     })
     .partial()
     .default({}),
@@ -114,54 +99,7 @@ export interface CoreConfig {
   stepTimeoutSeconds: number;
   ecs: { cluster: string; region?: string; endpoint?: string };
   kubernetes: { namespace: string; context?: string };
-  compose: { projectName?: string; projectDirectory?: string; dockerHost?: string };
-}
-
-/** The keys an object in `schema` at `path` allows, for "unknown key" messages. */
-function allowedKeysAt(schema: z.core.$ZodType, path: readonly PropertyKey[]): string[] {
-  let current: z.core.$ZodType | undefined = schema;
-  const unwrap = (s: z.core.$ZodType | undefined): z.core.$ZodType | undefined => {
-    const def = s?._zod.def as
-      { type?: string; innerType?: z.core.$ZodType; out?: z.core.$ZodType } | undefined;
-    if (!def) return undefined;
-    if (def.type === "optional" || def.type === "default" || def.type === "nullable")
-      return unwrap(def.innerType);
-    if (def.type === "pipe") return unwrap(def.out);
-    return s;
-  };
-  for (const segment of path) {
-    current = unwrap(current);
-    const def = current?._zod.def as {
-      type?: string;
-      shape?: Record<string, z.core.$ZodType>;
-      valueType?: z.core.$ZodType;
-    };
-    if (def?.type === "object") current = def.shape?.[String(segment)];
-    else if (def?.type === "record") current = def.valueType;
-    else return [];
-  }
-  const def = unwrap(current)?._zod.def as { type?: string; shape?: Record<string, unknown> } | undefined;
-  return def?.type === "object" && def.shape ? Object.keys(def.shape) : [];
-}
-
-/** Turn zod's issues into one line: `project:key.path: problem; project:other.key: problem`. */
-export function formatIssues(issues: readonly z.core.$ZodIssue[], schema?: z.core.$ZodType): string {
-  const lines: string[] = [];
-  const add = (path: readonly PropertyKey[], message: string) => {
-    const line = `${PROJECT_NAME}:${path.map(String).join(".") || "(config)"}: ${message}`;
-    if (!lines.includes(line)) lines.push(line);
-  };
-  for (const issue of issues) {
-    if (issue.code === "unrecognized_keys") {
-      const allowed = schema ? allowedKeysAt(schema, issue.path) : [];
-      for (const key of issue.keys) {
-        add([...issue.path, key], `unknown key${allowed.length ? `; allowed: ${list(allowed)}` : ""}`);
-      }
-    } else {
-      add(issue.path, issue.message);
-    }
-  }
-  return lines.join("; ");
+  compose: { projectName?: string; projectDirectory?: string; dockerHost?: string; cli?: string };
 }
 
 type RawCoreConfig = z.infer<z.ZodObject<typeof coreConfigShape>>;
@@ -173,7 +111,7 @@ export function coreRules(
 ): void {
   for (const [key, entry] of Object.entries(raw.services)) {
     if (!isServiceKey(key)) {
-      addIssue(["services", key], `unknown service key; allowed: ${list(SCALE_DOWN_ORDER)}`);
+      addIssue(["services", key], `unknown service key; allowed: ${listOf(SCALE_DOWN_ORDER)}`);
       continue;
     }
     if (entry.kind && raw.platform !== "kubernetes") {
@@ -184,15 +122,15 @@ export function coreRules(
     }
   }
   if (Object.keys(raw.services).length === 0) {
-    addIssue(["services"], `must list at least one service; allowed keys: ${list(SCALE_DOWN_ORDER)}`);
+    addIssue(["services"], `must list at least one service; allowed keys: ${listOf(SCALE_DOWN_ORDER)}`);
   }
   raw.keepRunning.forEach((key, index) => {
     if (!isServiceKey(key)) {
-      addIssue(["keepRunning", index], `unknown service key "${key}"; allowed: ${list(SCALE_DOWN_ORDER)}`);
+      addIssue(["keepRunning", index], `unknown service key "${key}"; allowed: ${listOf(SCALE_DOWN_ORDER)}`);
     } else if (!(key in raw.services)) {
       addIssue(
         ["keepRunning", index],
-        `"${key}" is not in services; allowed: ${list(Object.keys(raw.services).filter(isServiceKey)) || "(no services)"}`,
+        `"${key}" is not in services; allowed: ${listOf(Object.keys(raw.services).filter(isServiceKey)) || "(no services)"}`,
       );
     }
   });
@@ -249,7 +187,7 @@ export function assertNoDottedKeys(raw: Record<string, unknown>, allowedTopLevel
   if (dotted.length > 0) {
     throw new ConfigError(
       `${PROJECT_NAME}:${dotted[0]}: structured keys must be set with \`pulumi config set --path ${dotted[0]} ...\`; ` +
-        `allowed top-level keys: ${list(allowedTopLevel)}`,
+        `allowed top-level keys: ${listOf(allowedTopLevel)}`,
     );
   }
 }

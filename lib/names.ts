@@ -29,9 +29,16 @@ export const SIDEKIQ_DRAIN_NAME = "sidekiq-drain" satisfies GateName;
 /** Component resource types (`<project>:index:<Name>`). */
 export const COMPONENT_TYPES = {
   maintenanceRun: `${PROJECT_NAME}:index:MaintenanceRun`,
+  /** ServiceStepComponent; the token predates that class name and stays, as it is in every step's URN. */
   serviceStep: `${PROJECT_NAME}:index:ServiceStep`,
   endpointSwitch: `${PROJECT_NAME}:index:EndpointSwitch`,
   sidekiqDrainGate: `${PROJECT_NAME}:index:SidekiqDrainGate`,
+  sidekiqPreflight: `${PROJECT_NAME}:index:SidekiqPreflight`,
+  databaseBackup: `${PROJECT_NAME}:index:DatabaseBackup`,
+  databaseMigration: `${PROJECT_NAME}:index:DatabaseMigration`,
+  endpointPropagationGate: `${PROJECT_NAME}:index:EndpointPropagationGate`,
+  maintenanceWindow: `${PROJECT_NAME}:index:MaintenanceWindow`,
+  tinesHealthGate: `${PROJECT_NAME}:index:TinesHealthGate`,
 } as const;
 
 /** A dynamic resource's module and type, as `pulumi.dynamic.Resource`'s constructor takes them. */
@@ -46,6 +53,13 @@ export const DYNAMIC_TYPES = {
   kubernetesRollout: { module: "kubernetes", type: "Rollout" },
   sidekiqDrain: { module: "sidekiq", type: "DrainGate" },
   endpointSwitch: { module: "endpoints", type: "Switch" },
+  endpointPropagation: { module: "endpoints", type: "Propagation" },
+  kedaPause: { module: "kubernetes", type: "KedaPause" },
+  sidekiqPreflight: { module: "sidekiq", type: "Preflight" },
+  databaseBackup: { module: "database", type: "Backup" },
+  databaseMigration: { module: "database", type: "Migration" },
+  maintenanceWindow: { module: "window", type: "Record" },
+  tinesHealth: { module: "tines", type: "Health" },
 } as const satisfies Record<string, DynamicType>;
 
 /** The type token the SDK registers a dynamic resource under. */

@@ -4,7 +4,26 @@ import { parseStackConfig } from "./stackConfig";
 import { SCALE_DOWN_ORDER } from "./services";
 
 const allServices = Object.fromEntries(SCALE_DOWN_ORDER.map((key, i) => [key, i + 1]));
-const allGates: PlanGates = { sidekiq: true, databaseBackup: true, databaseMigration: true, endpoints: true };
+const sections = parseStackConfig({
+  phase: "shutdown",
+  platform: "compose",
+  compose: { projectName: "tines", projectDirectory: "/srv/tines" },
+  services: { postgres: 1 },
+  keepRunning: ["postgres"],
+  sidekiq: { redisUrl: "redis://:queue-pw@redis:6379" },
+  database: {
+    url: "postgresql://tines:db-pw@old-db/tines",
+    backup: { directory: "/var/backups" },
+    migration: { targetUrl: "postgresql://tines:new-pw@new-db/tines" },
+  },
+  endpoints: { databaseHost: "new-db" },
+});
+const allGates: PlanGates = {
+  sidekiq: sections.sidekiq,
+  databaseBackup: sections.database,
+  databaseMigration: { ...sections.database!, migration: sections.database!.migration! },
+  endpoints: sections.endpoints,
+};
 
 function plan(raw: Record<string, unknown>, gates?: PlanGates) {
   return buildPlan(

@@ -14,7 +14,12 @@ import {
   type ServiceKey,
   type WorkloadKind,
 } from "./services";
+import type { DatabaseConfig, MigrationConfig } from "./database/config";
+import type { EndpointsConfig } from "./endpoints/config";
+import type { HealthConfig } from "./health/config";
 import type { GateName } from "./names";
+import type { SidekiqConfig } from "./sidekiq/config";
+import type { WindowSettings } from "./window/record";
 
 export interface ServiceStep {
   type: "service";
@@ -32,11 +37,30 @@ export interface ServiceStep {
 
 export { GATE_NAMES, type GateName } from "./names";
 
-export interface GateStep {
+interface Gate<N extends GateName> {
   type: "gate";
-  name: GateName;
+  name: N;
   description: string;
 }
+
+/**
+ * A gate step, with the config section it runs on: the program registers it from the step
+ * alone. Secrets (URLs) are in here: print a step's name and description, never the step.
+ */
+export type GateStep =
+  | (Gate<"sidekiq-preflight"> & { sidekiq: SidekiqConfig })
+  | (Gate<"sidekiq-drain"> & { sidekiq: SidekiqConfig })
+  | (Gate<"database-backup"> & { database: DatabaseConfig })
+  | (Gate<"database-migration"> & { database: DatabaseConfig; migration: MigrationConfig })
+  | (Gate<"endpoint-switch"> & { endpoints: EndpointsConfig })
+  | (Gate<"endpoint-propagation"> & { endpoints: EndpointsConfig })
+  | (Gate<"maintenance-window"> & {
+      /** `versionGuard.allowChange`. */
+      allowVersionChange: boolean;
+      /** The URLs this update's gates use, checked against the last endpoint switch. */
+      settings: WindowSettings;
+    })
+  | (Gate<"tines-health"> & { health: HealthConfig });
 
 export type PlanStep = ServiceStep | GateStep;
 
@@ -47,28 +71,26 @@ export interface Plan {
   steps: PlanStep[];
 }
 
-/** Which optional gates the rest of the config switches on. */
+/** The config sections that switch optional gates on (lib/stackConfig.ts `planGates`). */
 export interface PlanGates {
   /** `sidekiq.redisUrl` is set. */
-  sidekiq: boolean;
+  sidekiq?: SidekiqConfig;
   /** A database backup is configured and enabled for shutdown. */
-  databaseBackup: boolean;
-  /** A migration to a new database instance is configured. */
-  databaseMigration: boolean;
+  databaseBackup?: DatabaseConfig;
+  /** A migration to a new database instance is configured for shutdown. */
+  databaseMigration?: DatabaseConfig & { migration: MigrationConfig };
   /** New endpoints (DATABASE_HOST / REDIS_URL) are configured. */
-  endpoints: boolean;
-  /** The window record: version guard, first-stop time, settings checked against the last switch. */
-  window?: boolean;
+  endpoints?: EndpointsConfig;
+  /**
+   * The window record: version guard, first-stop time, settings checked against the last
+   * switch. `database` is the whole section (its migration target is checked in both phases).
+   */
+  window?: { allowVersionChange: boolean; database?: DatabaseConfig };
   /** `health.url` is set: the startup ends by waiting for Tines to report healthy. */
-  health?: boolean;
+  health?: HealthConfig;
 }
 
-export const NO_GATES: PlanGates = {
-  sidekiq: false,
-  databaseBackup: false,
-  databaseMigration: false,
-  endpoints: false,
-};
+export const NO_GATES: PlanGates = {};
 
 const GATE_DESCRIPTIONS: Record<GateName, string> = {
   "sidekiq-preflight": "sample the Sidekiq queue; warn or refuse if it is non-zero and not falling",
@@ -85,8 +107,11 @@ const GATE_DESCRIPTIONS: Record<GateName, string> = {
 const WINDOW_AT_STARTUP =
   "refuse to start anything if a Tines version changed during the window (unless versionGuard.allowChange)";
 
-function gate(name: GateName): GateStep {
-  return { type: "gate", name, description: GATE_DESCRIPTIONS[name] };
+type WithoutKeys<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** A gate step: its name and config; the description comes from GATE_DESCRIPTIONS. */
+function gate(step: WithoutKeys<GateStep, "type" | "description">): GateStep {
+  return { type: "gate", description: GATE_DESCRIPTIONS[step.name], ...step } as GateStep;
 }
 
 export function buildPlan(config: CoreConfig, gates: PlanGates = NO_GATES): Plan {
@@ -107,44 +132,71 @@ export function buildPlan(config: CoreConfig, gates: PlanGates = NO_GATES): Plan
     });
   }
 
+  const shutdown = config.phase === "shutdown";
+  const sidekiqStep = serviceSteps.get("tines-sidekiq");
+  const sidekiq = shutdown && sidekiqStep?.targetCount === 0 ? gates.sidekiq : undefined;
+  const backup = shutdown ? gates.databaseBackup : undefined;
+  const migration = shutdown ? gates.databaseMigration : undefined;
+  const window = gates.window && {
+    allowVersionChange: gates.window.allowVersionChange,
+    settings: {
+      sidekiqRedisUrl: sidekiq?.redisUrl,
+      databaseUrl: (backup ?? migration)?.url,
+      migrationTargetUrl: gates.window.database?.migration?.targetUrl,
+      allowNonEmptyTarget: gates.window.database?.migration?.allowNonEmptyTarget,
+    },
+  };
+
   const steps: PlanStep[] = [];
-  if (config.phase === "shutdown") {
-    const sidekiq = serviceSteps.get("tines-sidekiq");
-    const sidekiqStops = sidekiq !== undefined && sidekiq.targetCount === 0;
-    if (gates.sidekiq && sidekiqStops) steps.push(gate("sidekiq-preflight"));
+  if (shutdown) {
+    if (sidekiq) steps.push(gate({ name: "sidekiq-preflight", sidekiq }));
     // Right before the first stop: its time opens the downtime record.
-    let windowRecorded = !gates.window;
+    let windowRecorded = !window;
+    const recordWindow = () => {
+      if (!windowRecorded && window) steps.push(gate({ name: "maintenance-window", ...window }));
+      windowRecorded = true;
+    };
     const pushService = (step: ServiceStep | undefined) => {
       if (!step) return;
-      if (!windowRecorded) steps.push(gate("maintenance-window"));
-      windowRecorded = true;
+      recordWindow();
       steps.push(step);
     };
     for (const key of SCALE_DOWN_ORDER.filter((k) => APPLICATION_TIER.includes(k))) {
-      if (key === "tines-sidekiq" && gates.sidekiq && sidekiqStops) {
-        if (!windowRecorded) steps.push(gate("maintenance-window"));
-        windowRecorded = true;
-        steps.push(gate("sidekiq-drain"));
+      if (key === "tines-sidekiq" && sidekiq) {
+        recordWindow();
+        steps.push(gate({ name: "sidekiq-drain", sidekiq }));
       }
       pushService(serviceSteps.get(key));
     }
     // Taken once nothing writes to the database any more, and before any data store changes.
-    if (gates.databaseBackup) steps.push(gate("database-backup"));
+    if (backup) steps.push(gate({ name: "database-backup", database: backup }));
     for (const key of SCALE_DOWN_ORDER.filter((k) => !APPLICATION_TIER.includes(k))) {
       pushService(serviceSteps.get(key));
     }
-    if (gates.databaseMigration) steps.push(gate("database-migration"));
-    if (gates.endpoints) steps.push(gate("endpoint-switch"));
+    if (migration) {
+      steps.push(gate({ name: "database-migration", database: migration, migration: migration.migration }));
+    }
+    if (gates.endpoints) steps.push(gate({ name: "endpoint-switch", endpoints: gates.endpoints }));
   } else {
-    if (gates.window) steps.push({ ...gate("maintenance-window"), description: WINDOW_AT_STARTUP });
-    if (gates.endpoints) steps.push(gate("endpoint-propagation"));
+    if (window) {
+      steps.push({ ...gate({ name: "maintenance-window", ...window }), description: WINDOW_AT_STARTUP });
+    }
+    if (gates.endpoints) steps.push(gate({ name: "endpoint-propagation", endpoints: gates.endpoints }));
     for (const key of [...SCALE_DOWN_ORDER].reverse()) {
       const step = serviceSteps.get(key);
       if (step) steps.push(step);
     }
-    if (gates.health) steps.push(gate("tines-health"));
+    if (gates.health) steps.push(gate({ name: "tines-health", health: gates.health }));
   }
   return { phase: config.phase, platform: config.platform, steps };
+}
+
+/** The plan's step for one gate, if the plan has it. */
+export function gateStep<N extends GateName>(
+  plan: Plan,
+  name: N,
+): Extract<GateStep, { name: N }> | undefined {
+  return plan.steps.find((s): s is Extract<GateStep, { name: N }> => s.type === "gate" && s.name === name);
 }
 
 export function serviceSteps(plan: Plan): ServiceStep[] {

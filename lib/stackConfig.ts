@@ -9,7 +9,6 @@ import {
   assertNoDottedKeys,
   coreConfigShape,
   coreRules,
-  formatIssues,
   toCoreConfig,
   type CoreConfig,
 } from "./config";
@@ -23,6 +22,7 @@ import {
 } from "./health/config";
 import type { PlanGates } from "./plan";
 import { sidekiqConfigSchema, type SidekiqConfig } from "./sidekiq/config";
+import { parseConfig, parseSection } from "./validation";
 
 /** Sections with rules of their own, validated once the core keys are known to be good. */
 const sectionShape = {
@@ -50,26 +50,16 @@ export interface StackConfig extends CoreConfig {
   versionGuard: VersionGuardConfig;
 }
 
-function parseSection<T extends z.ZodType>(key: string, schema: T, raw: unknown): z.output<T> | undefined {
-  if (raw === undefined) return undefined;
-  // Parsed under its stack key so that messages name `<key>.<field>` and list the allowed fields.
-  const wrapper = z.strictObject({ [key]: schema });
-  const parsed = wrapper.safeParse({ [key]: raw });
-  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error.issues, wrapper));
-  return (parsed.data as Record<string, z.output<T>>)[key];
-}
-
 /** Validate everything; any problem is one ConfigError naming each key and what it allows. */
 export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
   assertNoDottedKeys(raw, STACK_CONFIG_KEYS);
-  const parsed = stackConfigSchema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error.issues, stackConfigSchema));
-  const core = toCoreConfig(parsed.data);
+  const checked = parseConfig(stackConfigSchema, raw);
+  const core = toCoreConfig(checked);
   const sidekiqStops =
     core.phase === "shutdown" &&
     core.services.some((s) => s.key === "tines-sidekiq") &&
     !core.keepRunning.includes("tines-sidekiq");
-  if (sidekiqStops && parsed.data.sidekiq === undefined) {
+  if (sidekiqStops && checked.sidekiq === undefined) {
     throw new ConfigError(
       `${PROJECT_NAME}:sidekiq.redisUrl: required to stop tines-sidekiq, so that the drain gate can read its queues; ` +
         "set it with `pulumi config set --secret --path sidekiq.redisUrl redis://...`",
@@ -77,25 +67,30 @@ export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
   }
   return {
     ...core,
-    sidekiq: parseSection("sidekiq", sidekiqConfigSchema, parsed.data.sidekiq),
-    database: validateDatabaseConfig(core, parsed.data.database),
+    sidekiq: parseSection("sidekiq", sidekiqConfigSchema, checked.sidekiq),
+    database: validateDatabaseConfig(core, checked.database),
     endpoints:
-      parsed.data.endpoints === undefined
+      checked.endpoints === undefined
         ? undefined
-        : parseEndpointsConfig(parsed.data.endpoints, { platform: core.platform, compose: core.compose }),
-    health: parseSection("health", healthConfigSchema, parsed.data.health),
-    versionGuard: parseSection("versionGuard", versionGuardConfigSchema, parsed.data.versionGuard) ?? {
+        : parseEndpointsConfig(checked.endpoints, { platform: core.platform, compose: core.compose }),
+    health: parseSection("health", healthConfigSchema, checked.health),
+    versionGuard: parseSection("versionGuard", versionGuardConfigSchema, checked.versionGuard) ?? {
       allowChange: false,
     },
   };
 }
 
 export function planGates(config: StackConfig): PlanGates {
+  const database = databaseGates(config, config.database);
   return {
-    sidekiq: config.sidekiq !== undefined,
-    ...databaseGates(config, config.database),
-    endpoints: config.endpoints !== undefined,
-    window: true,
-    health: config.health !== undefined,
+    sidekiq: config.sidekiq,
+    databaseBackup: database.databaseBackup ? config.database : undefined,
+    databaseMigration:
+      database.databaseMigration && config.database?.migration
+        ? { ...config.database, migration: config.database.migration }
+        : undefined,
+    endpoints: config.endpoints,
+    window: { allowVersionChange: config.versionGuard.allowChange, database: config.database },
+    health: config.health,
   };
 }

@@ -15,14 +15,10 @@ import {
   type EngineResource,
 } from "../test/support/programStacks";
 
-// Under vitest's transform these providers cannot be serialized; mocks never call them.
-vi.mock("../components/providers/databaseBackupProvider", async (original) => ({
-  ...(await original<object>()),
-  databaseBackupProvider: { create: async () => ({ id: "unused-under-mocks" }) },
-}));
-vi.mock("../components/providers/databaseMigrationProvider", async (original) => ({
-  ...(await original<object>()),
-  databaseMigrationProvider: { create: async () => ({ id: "unused-under-mocks" }) },
+// Under vitest's transform the database gates' providers cannot be serialized, and mocks
+// never call a provider: every gate gets a stand-in.
+vi.mock("../components/resources/gateProvider", () => ({
+  gateProvider: () => ({ create: async () => ({ id: "unused-under-mocks" }) }),
 }));
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

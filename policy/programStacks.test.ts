@@ -24,15 +24,10 @@ import {
   type StackResource,
 } from "./rules";
 
-// As in test/program.test.ts: under vitest's transform these providers cannot be
-// serialized, and mocks never call a provider.
-vi.mock("../components/providers/databaseBackupProvider", async (original) => ({
-  ...(await original<object>()),
-  databaseBackupProvider: { create: async () => ({ id: "unused-under-mocks" }) },
-}));
-vi.mock("../components/providers/databaseMigrationProvider", async (original) => ({
-  ...(await original<object>()),
-  databaseMigrationProvider: { create: async () => ({ id: "unused-under-mocks" }) },
+// As in test/program.test.ts: under vitest's transform the database gates' providers
+// cannot be serialized, and mocks never call a provider, so every gate gets a stand-in.
+vi.mock("../components/resources/gateProvider", () => ({
+  gateProvider: () => ({ create: async () => ({ id: "unused-under-mocks" }) }),
 }));
 
 /** Every subset of the gates, in a stable order. */

@@ -14,8 +14,8 @@ import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
 import { afterAll, describe, expect, it } from "vitest";
 import { awsClientConfig, awsSettingsFromConfig } from "../lib/aws/settings";
 import type { EcsEndpoint } from "../lib/ecs/api";
-import { createMotoService } from "../lib/ecs/testing";
-import { createDatabase, serverUrl, type TestDatabase } from "../lib/database/testDatabases";
+import { createMotoService } from "./support/motoEcs";
+import { createDatabase, serverUrl, type TestDatabase } from "./support/databases";
 import { readTarget } from "../lib/endpoints/targets";
 import { createSerialized } from "./runSerialized";
 

@@ -1,17 +1,14 @@
+import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it, vi } from "vitest";
 import { SCALE_DOWN_ORDER } from "../lib/services";
 import { runProgram, type ProgramRun, type Registration } from "./pulumiProgram";
 
-// Under vitest's module transform some providers cannot be serialized (it captures vite's
-// helpers); mocks never call providers anyway. test/providerSerialization.test.ts proves
-// that every real provider serializes and loads as the Pulumi CLI runs it.
-vi.mock("../components/providers/databaseBackupProvider", async (original) => ({
-  ...(await original<object>()),
-  databaseBackupProvider: { create: async () => ({ id: "unused-under-mocks" }) },
-}));
-vi.mock("../components/providers/databaseMigrationProvider", async (original) => ({
-  ...(await original<object>()),
-  databaseMigrationProvider: { create: async () => ({ id: "unused-under-mocks" }) },
+// Under vitest's module transform the database gates' providers cannot be serialized (it
+// captures vite's helpers); mocks never call providers anyway, so every gate gets a
+// stand-in. test/providerSerialization.test.ts proves that every real provider serializes
+// and loads as the Pulumi CLI runs it.
+vi.mock("../components/resources/gateProvider", () => ({
+  gateProvider: () => ({ create: async () => ({ id: "unused-under-mocks" }) }),
 }));
 
 const SERVICE_STEP = "tines-maintenance:index:ServiceStep";
@@ -276,7 +273,10 @@ describe("program with bad config", () => {
     ],
   ])("registers nothing for %j", async (config, message) => {
     let registered = 0;
-    await expect(runProgram(config, { state: () => (registered++, {}) })).rejects.toThrow(message);
+    const run = runProgram(config, { state: () => (registered++, {}) });
+    await expect(run).rejects.toThrow(message);
+    // Pulumi prints a RunError's message alone, without a stack trace.
+    await expect(run).rejects.toBeInstanceOf(pulumi.RunError);
     expect(registered).toBe(0);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * Runs dynamic providers as the Pulumi CLI does: serializes each one from
- * `components/providers/index.ts` as `pulumi up` does and loads the text back as the
+ * `test/support/allProviders.ts` as `pulumi up` does and loads the text back as the
  * dynamic provider host does. Run in a child process with ts-node (vitest's module
  * transform breaks closure serialization) through `test/runSerialized.ts`:
  *
@@ -13,7 +13,7 @@
  * The report is the last line on stdout: `pulumi.log` writes to stdout outside an engine.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { allProviders } from "../components/providers/index";
+import { allProviders } from "./support/allProviders";
 import { oneLine } from "../lib/errors";
 
 const requireFromString = require("require-from-string") as (

@@ -1,8 +1,8 @@
 import { backupDatabase } from "../../lib/database/backup";
-import { resolveUrlFlag } from "../../lib/database/cliUrl";
+import { urlFlag } from "../urlFlag";
 import { ConfigError } from "../../lib/errors";
 import { stderrReporter } from "../../lib/progress";
-import { numberFlag, parseFlags, requiredFlag, type CliCommand } from "../command";
+import { numberFlag, parseFlags, type CliCommand } from "../command";
 
 const usage =
   "db-backup --url URL|env:VAR (--dir DIR | --s3-bucket B [--s3-prefix P] [--s3-region R] [--s3-endpoint URL]) " +
@@ -30,7 +30,7 @@ export const dbBackupCommand: CliCommand = {
       },
       usage,
     );
-    const url = resolveUrlFlag(requiredFlag(flags.url, "url"), "--url", stderrReporter);
+    const url = urlFlag(flags.url, "--url", { reporter: stderrReporter }).url;
     if (!flags.dir && !flags["s3-bucket"])
       throw new ConfigError(`--dir or --s3-bucket is required; usage: ${usage}`);
     const compressLevel =

@@ -16,7 +16,7 @@ import {
   serverUrl,
   withClient,
   type TestDatabase,
-} from "../../lib/database/testDatabases";
+} from "../../test/support/databases";
 
 const root = path.resolve(__dirname, "../..");
 

@@ -19,7 +19,7 @@ import {
   serverUrl,
   withClient,
   type TestDatabase,
-} from "../../lib/database/testDatabases";
+} from "../../test/support/databases";
 
 const dbs: TestDatabase[] = [];
 let source: TestDatabase;

@@ -1,7 +1,7 @@
-import { resolveUrlFlag } from "../../lib/database/cliUrl";
+import { urlFlag } from "../urlFlag";
 import { migrateDatabase } from "../../lib/database/migrate";
 import { stderrReporter } from "../../lib/progress";
-import { numberFlag, parseFlags, requiredFlag, type CliCommand } from "../command";
+import { numberFlag, parseFlags, type CliCommand } from "../command";
 
 const usage =
   "db-migrate --from URL|env:VAR --to URL|env:VAR [--jobs N] [--allow-non-empty-target] [--no-owner] " +
@@ -27,8 +27,8 @@ export const dbMigrateCommand: CliCommand = {
       },
       usage,
     );
-    const sourceUrl = resolveUrlFlag(requiredFlag(flags.from, "from"), "--from", stderrReporter);
-    const targetUrl = resolveUrlFlag(requiredFlag(flags.to, "to"), "--to", stderrReporter);
+    const sourceUrl = urlFlag(flags.from, "--from", { reporter: stderrReporter }).url;
+    const targetUrl = urlFlag(flags.to, "--to", { reporter: stderrReporter }).url;
     const jobs =
       flags.jobs === undefined ? undefined : numberFlag(flags.jobs, "jobs", { min: 1, integer: true });
     const checksumMiB =

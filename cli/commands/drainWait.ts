@@ -3,12 +3,12 @@
  * operators. Progress goes to stderr; exit 0 once drained, 1 with the samples on timeout.
  */
 import { readSnapshot } from "../../lib/sidekiq/api";
-import { namespaceFlag, redisUrlFlag } from "../../lib/sidekiq/cliFlags";
+import { redisUrlFlag } from "../urlFlag";
 import { drainSettingsIssues, SIDEKIQ_DEFAULTS, type DrainSettings } from "../../lib/sidekiq/config";
 import { formatSamples, waitForDrain } from "../../lib/sidekiq/drain";
 import { ConfigError } from "../../lib/errors";
 import { stderrReporter } from "../../lib/progress";
-import { numberFlag, parseFlags, type CliCommand } from "../command";
+import { namespaceFlag, numberFlag, parseFlags, type CliCommand } from "../command";
 
 const usage =
   "drain-wait --redis-url URL --interval S --window S --max-size N --timeout S " +
@@ -62,7 +62,7 @@ export const drainWaitCommand: CliCommand = {
       },
       usage,
     );
-    const url = redisUrlFlag(flags["redis-url"]);
+    const url = redisUrlFlag(flags["redis-url"], stderrReporter);
     const namespace = namespaceFlag(flags.namespace);
     const settings = drainWaitSettings(flags);
     const controller = new AbortController();

@@ -1,4 +1,4 @@
-import { resolveUrlFlag } from "../../lib/database/cliUrl";
+import { urlFlag } from "../urlFlag";
 import {
   isHostname,
   parseDnsServer,
@@ -92,7 +92,7 @@ function endpointFromFlags(flags: {
     ) {
       throw new ConfigError(`--redis-url names the host, port and kind itself; usage: ${usage}`);
     }
-    const url = resolveUrlFlag(flags["redis-url"], "--redis-url", stderrReporter);
+    const url = urlFlag(flags["redis-url"], "--redis-url", { reporter: stderrReporter }).url;
     const problem = redisUrlProblem(url);
     if (problem) throw new ConfigError(`--redis-url ${problem}`);
     return { kind: "redis", host: redisHost(url), port: redisPort(url), url };

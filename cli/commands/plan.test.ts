@@ -284,4 +284,55 @@ describe("plan command module", () => {
     expect(planText([], { cwd: () => dir, env: {} })).toMatch(/phase running on ecs/);
     expect(fs.readFileSync(path.join(dir, "Pulumi.ecs.yaml"), "utf8")).toBe(before);
   });
+
+  it("never prints a secret, now that every gate step carries its config section", () => {
+    // Plain-text URLs with passwords (a stack file may hold them unencrypted): every gate that
+    // carries one is planned, in each phase.
+    const passwords = ["redisPw1", "dbPw2", "targetPw3", "newRedisPw4", "healthPw5", "probePw6"];
+    const secrets = projectWith({
+      prod: [
+        "config:",
+        "  tines-maintenance:platform: compose",
+        "  tines-maintenance:compose:",
+        "    projectName: tines",
+        "    projectDirectory: /srv/tines",
+        "  tines-maintenance:services:",
+        "    tines-app: 2",
+        "    tines-sidekiq: 2",
+        "    postgres: 1",
+        "  tines-maintenance:keepRunning: [postgres]",
+        "  tines-maintenance:sidekiq:",
+        "    redisUrl: redis://:redisPw1@redis.internal:6379/0",
+        "  tines-maintenance:database:",
+        "    url: postgresql://tines:dbPw2@old-db.internal:5432/tines",
+        "    backup:",
+        "      directory: /var/backups/tines",
+        "    migration:",
+        "      targetUrl: postgresql://tines:targetPw3@new-db.internal:5432/tines",
+        "  tines-maintenance:endpoints:",
+        "    databaseHost: new-db.internal",
+        "    redisUrl: redis://:newRedisPw4@new-redis.internal:6379/0",
+        "    propagation:",
+        "      database:",
+        "        user: tines",
+        "        password: probePw6",
+        "        name: tines",
+        "  tines-maintenance:health:",
+        "    url: https://ops:healthPw5@tines.internal/is_up",
+        "",
+      ].join("\n"),
+    });
+    const shutdown = planText(["--stack", "prod", "--phase", "shutdown"], { cwd: () => secrets, env: {} });
+    const running = planText(["--stack", "prod", "--phase", "running"], { cwd: () => secrets, env: {} });
+    expect(shutdown).toMatch(/gate +sidekiq-drain/);
+    expect(shutdown).toMatch(/gate +database-migration/);
+    expect(shutdown).toMatch(/gate +endpoint-switch/);
+    expect(running).toMatch(/gate +endpoint-propagation/);
+    expect(running).toMatch(/gate +tines-health/);
+    for (const password of passwords) {
+      expect(shutdown).not.toContain(password);
+      expect(running).not.toContain(password);
+    }
+    expect(`${shutdown}${running}`).not.toContain("[object Object]");
+  });
 });

@@ -5,7 +5,7 @@ import path from "node:path";
 import Redis from "ioredis";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { freePort, TEST_REDIS_USER_PASSWORD } from "../../test/servers/localServers";
-import { consume, enqueue, pauseQueue, urlWithDb } from "../../lib/sidekiq/testFixtures";
+import { consume, enqueue, pauseQueue, urlWithDb } from "../../test/support/sidekiqJobs";
 import { pushJobs, rubyReport, startSidekiq, waitUntil } from "../../test/support/sidekiq";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -121,6 +121,19 @@ describe("maint queue (child process, real redis-server)", () => {
     expect(run.stdout).toMatch(/enqueued 4, scheduled 0, retries 0, dead 0, busy 0 \(in 0 live processes\)/);
   });
 
+  it("warns about a password on the command line", async () => {
+    const port = new URL(url).port;
+    const run = await maint([
+      "queue",
+      "--redis-url",
+      `redis://tines:${TEST_REDIS_USER_PASSWORD}@127.0.0.1:${port}/5`,
+      "--json",
+    ]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/--redis-url: a password on the command line is visible in the process list/);
+    expect(run.stderr).not.toContain(TEST_REDIS_USER_PASSWORD);
+  });
+
   it("takes REDIS_URL from the environment, keeping the password out of the process list", async () => {
     const port = new URL(url).port;
     const run = await maint(["queue", "--json"], {
@@ -144,7 +157,7 @@ describe("maint queue (child process, real redis-server)", () => {
         /^maint queue: Unknown option '--jsn'.*; usage: queue --redis-url URL/,
       ],
       [
-        ["queue", "--redis-url", `redis://tines:wrong-pw-77@127.0.0.1:${port}/5`],
+        ["queue", "--redis-url", "env:WRONG_PASSWORD_URL"],
         /^maint queue: Redis redis:\/\/tines:\*\*\*@127\.0\.0\.1:\d+\/5: authentication failed \(wrong user or password in the URL\)\n$/,
       ],
       [
@@ -153,7 +166,7 @@ describe("maint queue (child process, real redis-server)", () => {
       ],
     ];
     for (const [args, expected] of cases) {
-      const run = await maint(args);
+      const run = await maint(args, { WRONG_PASSWORD_URL: `redis://tines:wrong-pw-77@127.0.0.1:${port}/5` });
       expect(run.code, args.join(" ")).toBe(1);
       expect(run.stderr).toMatch(expected);
       expect(run.stderr).not.toContain("wrong-pw-77");

@@ -4,8 +4,9 @@
  * sets and the jobs in flight.
  */
 import { readSnapshot, type SidekiqSnapshot } from "../../lib/sidekiq/api";
-import { namespaceFlag, redisUrlFlag } from "../../lib/sidekiq/cliFlags";
-import { parseFlags, type CliCommand } from "../command";
+import { redisUrlFlag } from "../urlFlag";
+import { stderrReporter } from "../../lib/progress";
+import { namespaceFlag, parseFlags, type CliCommand } from "../command";
 
 const usage = "queue --redis-url URL [--namespace NS] [--json]";
 
@@ -47,7 +48,7 @@ export const queueCommand: CliCommand = {
       { "redis-url": { type: "string" }, namespace: { type: "string" }, json: { type: "boolean" } },
       usage,
     );
-    const url = redisUrlFlag(flags["redis-url"]);
+    const url = redisUrlFlag(flags["redis-url"], stderrReporter);
     const namespace = namespaceFlag(flags.namespace);
     const snapshot = await readSnapshot({ url, namespace }, 0);
     process.stdout.write(`${flags.json ? JSON.stringify(queueReport(snapshot)) : queueText(snapshot)}\n`);

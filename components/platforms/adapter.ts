@@ -4,7 +4,7 @@ import type { Phase } from "../../lib/services";
 import type { VersionSource } from "../../lib/window/versions";
 
 export interface ScaleServiceOptions {
-  /** The TinesServiceStep component: parent of every resource the adapter registers. */
+  /** The ServiceStepComponent: parent of every resource the adapter registers. */
   parent: pulumi.Resource;
   phase: Phase;
   /** How long the platform may take to reach the target before the update fails. */

@@ -3,14 +3,14 @@ import * as pulumi from "@pulumi/pulumi";
 import type { CoreConfig } from "../../lib/config";
 import { gracePeriodWarning } from "../../lib/kubernetes/workload";
 import type { ServiceStep } from "../../lib/plan";
-import { KedaPause } from "../providers/kedaPauseProvider";
-import { KubernetesRollout } from "../providers/kubernetesRolloutProvider";
+import { KedaPause } from "../resources/kedaPause";
+import { KubernetesRollout } from "../resources/kubernetesRollout";
 import type { PlatformAdapter, ScaleServiceOptions, ScaledService } from "./adapter";
 
 export interface KubernetesAdapterOptions {
   /** Parent of the one Kubernetes provider; default: the stack. Must not change between updates. */
   parent?: pulumi.Resource;
-  /** Seconds between two polls of the rollout wait; default 5. */
+  /** Longest pause between two polls of the rollout wait (the first are shorter); default 5. */
   pollSeconds?: number;
 }
 

@@ -2,7 +2,14 @@
  * The inputs of one Compose scaling step as the dynamic provider receives them, checked at
  * preview without talking to the engine.
  */
-import type { InputFailure } from "../ecs/inputs";
+import {
+  dockerHostFailure,
+  nonEmptyStringFailure,
+  waitFailures,
+  wholeFailure,
+  type InputFailure,
+  type Inputs,
+} from "../validation";
 
 export interface ComposeServiceInputs {
   projectName: string;
@@ -12,35 +19,30 @@ export interface ComposeServiceInputs {
   dockerHost?: string;
   timeoutSeconds: number;
   pollSeconds: number;
+  /** The project's directory: a startup re-creates containers whose config no longer matches its files. */
+  projectDirectory?: string;
+  /** A standalone `docker-compose` binary; unset: `docker compose` on the provider's PATH. */
+  composeCli?: string;
 }
 
 export interface ComposeServiceOutputs extends ComposeServiceInputs {
   previousCount: number;
   reachedCount: number;
   containers: number;
+  /** Containers re-created with the project's current config (after an endpoint switch). */
+  recreated?: number;
 }
 
-const isWhole = (v: unknown, min: number) => typeof v === "number" && Number.isInteger(v) && v >= min;
-
-export function checkComposeInputs(news: Record<string, unknown>): InputFailure[] {
-  const failures: InputFailure[] = [];
-  for (const key of ["projectName", "service"] as const) {
-    if (typeof news[key] !== "string" || news[key] === "")
-      failures.push({ property: key, reason: "must be a non-empty string" });
-  }
-  if (!isWhole(news.count, 0)) failures.push({ property: "count", reason: "must be a whole number >= 0" });
-  if (!isWhole(news.timeoutSeconds, 1))
-    failures.push({ property: "timeoutSeconds", reason: "must be a whole number >= 1" });
-  if (typeof news.pollSeconds !== "number" || !(news.pollSeconds > 0)) {
-    failures.push({ property: "pollSeconds", reason: "must be a number > 0" });
-  }
-  if (news.dockerHost !== undefined && !/^(unix|tcp|http):\/\/./.test(String(news.dockerHost))) {
-    failures.push({
-      property: "dockerHost",
-      reason: "must be unix:///path/to/docker.sock or tcp://host:port",
-    });
-  }
-  return failures;
+export function checkComposeInputs(news: Inputs): InputFailure[] {
+  return [
+    ...nonEmptyStringFailure(news, "projectName"),
+    ...nonEmptyStringFailure(news, "service"),
+    ...wholeFailure(news, "count", 0),
+    ...waitFailures(news),
+    ...nonEmptyStringFailure(news, "projectDirectory", { optional: true }),
+    ...nonEmptyStringFailure(news, "composeCli", { optional: true }),
+    ...dockerHostFailure(news, "dockerHost"),
+  ];
 }
 
 export function diffComposeInputs(

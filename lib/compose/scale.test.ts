@@ -4,7 +4,7 @@ import { MaintenanceError } from "../errors";
 import type { ProgressReporter } from "../progress";
 import { parseDockerHost, type DockerEngine } from "./engine";
 import { readiness, scaleComposeService } from "./scale";
-import { createComposeContainer, startTestEngine, type TestEngine } from "./testing";
+import { createComposeContainer, startTestEngine, type TestEngine } from "../../test/support/dockerEngine";
 
 let test: TestEngine;
 let engine: DockerEngine;
@@ -39,7 +39,7 @@ describe("scaleComposeService against a real Docker engine", () => {
       { ...request, project: p, service: "tines-sidekiq", count: 0 },
       recorder(),
     );
-    expect(down).toEqual({ previousCount: 2, reachedCount: 0, containers: 2 });
+    expect(down).toEqual({ previousCount: 2, reachedCount: 0, containers: 2, recreated: 0 });
     for (const id of ids) expect(await stateOf(id)).toMatchObject({ Running: false, Status: "exited" });
     expect(await stateOf(other)).toMatchObject({ Running: true });
 
@@ -48,7 +48,7 @@ describe("scaleComposeService against a real Docker engine", () => {
       { ...request, project: p, service: "tines-sidekiq", count: 2 },
       recorder(),
     );
-    expect(up).toEqual({ previousCount: 0, reachedCount: 2, containers: 2 });
+    expect(up).toEqual({ previousCount: 0, reachedCount: 2, containers: 2, recreated: 0 });
     for (const id of ids) expect(await stateOf(id)).toMatchObject({ Running: true });
   });
 
@@ -78,7 +78,7 @@ describe("scaleComposeService against a real Docker engine", () => {
       { ...request, project: p, service: "tines-app", count: 1 },
       recorder(),
     );
-    expect(result).toEqual({ previousCount: 2, reachedCount: 1, containers: 2 });
+    expect(result).toEqual({ previousCount: 2, reachedCount: 1, containers: 2, recreated: 0 });
     expect(await stateOf(first)).toMatchObject({ Running: true });
     expect(await stateOf(second)).toMatchObject({ Running: false });
   });

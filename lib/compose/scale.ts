@@ -1,12 +1,14 @@
 /**
  * One Compose maintenance step, as `docker compose stop SERVICE` / `start SERVICE` would do it:
  * stop or start the service's existing containers, then wait until the engine reports them
- * exited, or running and (when they have a healthcheck) healthy. Containers are never created
- * or removed: a project scaled to fewer containers than the config asks for is refused.
+ * exited, or running and (when they have a healthcheck) healthy. The service is never scaled:
+ * a project with fewer containers than the config asks for is refused. A startup first lets
+ * Compose re-create the containers whose configuration changed (./recreate.ts), same number.
  */
 import { MaintenanceError } from "../errors";
 import { formatSeconds, quietProgress, realClock, type Clock, type ProgressReporter } from "../progress";
 import { NUMBER_LABEL, type ContainerInspect, type ContainerSummary, type DockerEngine } from "./engine";
+import { CONFIG_HASH_LABEL, recreateChangedContainers, type ComposeCliSettings } from "./recreate";
 
 export interface ComposeScaleRequest {
   project: string;
@@ -14,6 +16,13 @@ export interface ComposeScaleRequest {
   count: number;
   timeoutSeconds: number;
   pollSeconds: number;
+  /**
+   * Where the project's files are, for a startup: containers whose config no longer matches
+   * them (an endpoint switch rewrote `.env`) are re-created first. Unset: started as they are.
+   */
+  compose?: Omit<ComposeCliSettings, "projectName">;
+  /** Aborts the wait (the engine that asked for the step has gone); calls already made finish. */
+  signal?: AbortSignal;
 }
 
 export interface ComposeScaleResult {
@@ -23,6 +32,8 @@ export interface ComposeScaleResult {
   reachedCount: number;
   /** Containers the service has, running or not. */
   containers: number;
+  /** Containers re-created with the project's current config before they were started. */
+  recreated: number;
 }
 
 /** `paused` still holds its jobs in memory: for a shutdown it counts as running, as `docker compose ps` shows it. */
@@ -51,9 +62,11 @@ export async function scaleComposeService(
 ): Promise<ComposeScaleResult> {
   const { project, service, count } = request;
   const label = `compose service "${service}" (project ${project})`;
-  const containers = (await engine.listServiceContainers(project, service)).sort(
-    (a, b) => containerNumber(a) - containerNumber(b),
-  );
+  const list = async () =>
+    (await engine.listServiceContainers(project, service)).sort(
+      (a, b) => containerNumber(a) - containerNumber(b),
+    );
+  let containers = await list();
   if (containers.length === 0) {
     throw new MaintenanceError(
       `${label}: no containers found on ${engine.dockerHost}; check compose.projectName and services.<key>.name ` +
@@ -70,6 +83,20 @@ export async function scaleComposeService(
   }
 
   const deadline = clock.now() + request.timeoutSeconds * 1000;
+  let recreated = 0;
+  // Only containers Compose made carry a config hash; others are started as they are, without the CLI.
+  if (count > 0 && request.compose && containers.some((c) => c.Labels[CONFIG_HASH_LABEL])) {
+    const before = new Set(containers.map((c) => c.Id));
+    await recreateChangedContainers({ ...request.compose, projectName: project }, service, containers.length);
+    containers = await list();
+    recreated = containers.filter((c) => !before.has(c.Id)).length;
+    if (recreated > 0) {
+      reporter.info(
+        `${label}: re-created ${recreated} container(s) whose configuration changed since they were created ` +
+          `(e.g. DATABASE_HOST / REDIS_URL in .env), as \`docker compose up\` does; volumes kept`,
+      );
+    }
+  }
   // The highest-numbered containers go first and come back last, as `docker compose up --scale` treats them.
   const keep = containers.slice(0, count);
   const stopping = containers.slice(count).filter((c) => isUp(c.State));
@@ -95,17 +122,22 @@ export async function scaleComposeService(
     const up = keptStates.filter((s) => s === "up").length;
     const stillUp = otherStates.filter((s) => s !== "down").length;
     if (up === count && stillUp === 0)
-      return { previousCount, reachedCount: up, containers: containers.length };
+      return { previousCount, reachedCount: up, containers: containers.length, recreated };
     const left = (deadline - clock.now()) / 1000;
     const counts = `${up}/${count} up${stillUp > 0 ? `, ${stillUp} still stopping` : ""}`;
-    if (left <= 0) {
+    if (left <= 0 || request.signal?.aborted) {
+      const why = request.signal?.aborted
+        ? "stopped waiting: the Pulumi engine that asked for it has gone"
+        : `did not reach ${count} running within ${formatSeconds(request.timeoutSeconds)}`;
       throw new MaintenanceError(
-        `${label} did not reach ${count} running within ${formatSeconds(request.timeoutSeconds)}: last ${counts} ` +
-          `(states: ${[...keptStates, ...otherStates].join(", ")})`,
+        `${label} ${why}: last ${counts} ` + `(states: ${[...keptStates, ...otherStates].join(", ")})`,
       );
     }
     const line = `${label}: ${counts}`;
     progress(line, `${line}, waiting; ${formatSeconds(left)} left`);
-    await clock.sleep(Math.min(request.pollSeconds * 1000, Math.max(0, deadline - clock.now())));
+    await clock.sleep(
+      Math.min(request.pollSeconds * 1000, Math.max(0, deadline - clock.now())),
+      request.signal,
+    );
   }
 }

@@ -10,7 +10,7 @@ import type { ProgressReporter } from "../progress";
 import { backupDatabase, backupFileName, s3Client, s3Key, uploadFile } from "./backup";
 import { parsePgUrl } from "./connection";
 import { verifyCopy } from "./migrate";
-import { createDatabase, fillTinesLike, serverUrl, type TestDatabase } from "./testDatabases";
+import { createDatabase, fillTinesLike, serverUrl, type TestDatabase } from "../../test/support/databases";
 
 function recorder(): ProgressReporter & { lines: string[] } {
   const lines: string[] = [];

@@ -28,6 +28,14 @@ function core(
 }
 
 describe("databaseConfigSchema", () => {
+  it("an unknown key lists the allowed keys, as every other section does", () => {
+    expect(() =>
+      parseDatabaseConfig({ url: URL_A, backup: { directory: "/backups", dirctory: "/x" } }),
+    ).toThrow(
+      "tines-maintenance:database.backup.dirctory: unknown key; allowed: enabled, directory, s3Bucket, s3Prefix, s3Region, s3Endpoint, compressLevel",
+    );
+  });
+
   it("applies the defaults: backup on, gzip level 1, migration keeps owners and refuses non-empty targets", () => {
     const config = parseDatabaseConfig({
       url: URL_A,

@@ -3,32 +3,22 @@
  * a new PostgreSQL instance. Pure (no Pulumi), so the program and the `plan` CLI share it.
  */
 import { z } from "zod";
-import { SECRET_PLACEHOLDER, formatIssues, type CoreConfig } from "../config";
+import { SECRET_PLACEHOLDER, type CoreConfig } from "../config";
 import { ConfigError } from "../errors";
+import { booleanSchema, isUrlWith, parseSection, wholeNumber } from "../validation";
 
-const postgresUrlSchema = z.string({ error: "must be a postgresql:// URL (a secret)" }).refine(
-  (value) => {
-    if (value === SECRET_PLACEHOLDER) return true;
-    try {
-      const url = new URL(value);
-      return (url.protocol === "postgresql:" || url.protocol === "postgres:") && url.hostname !== "";
-    } catch {
-      return false;
-    }
-  },
-  { error: "must be a postgresql://user:password@host:port/database URL (a secret)" },
-);
+const postgresUrlSchema = z
+  .string({ error: "must be a postgresql:// URL (a secret)" })
+  .refine((value) => value === SECRET_PLACEHOLDER || isUrlWith(value, ["postgresql:", "postgres:"]), {
+    error: "must be a postgresql://user:password@host:port/database URL (a secret)",
+  });
 
-const jobsSchema = z
-  .number({ error: "must be a whole number from 1 to 64" })
-  .int({ error: "must be a whole number from 1 to 64" })
-  .min(1, { error: "must be a whole number from 1 to 64" })
-  .max(64, { error: "must be a whole number from 1 to 64" });
+const jobsSchema = wholeNumber(1, 64);
 
 export const backupConfigSchema = z
   .strictObject({
     /** Taken during shutdown once the application tier is down. */
-    enabled: z.boolean({ error: "must be true or false" }).default(true),
+    enabled: booleanSchema.default(true),
     /** Local directory for the dump (created if missing). */
     directory: z.string().min(1, { error: "must be a directory path" }).optional(),
     s3Bucket: z
@@ -42,12 +32,7 @@ export const backupConfigSchema = z
     /** For tests and private endpoints (VPC endpoint, emulator); path-style addressing. */
     s3Endpoint: z.url({ error: "must be a URL" }).optional(),
     /** gzip level of the custom-format archive: 0 (none) to 9 (smallest). */
-    compressLevel: z
-      .number({ error: "must be a whole number from 0 to 9" })
-      .int({ error: "must be a whole number from 0 to 9" })
-      .min(0, { error: "must be a whole number from 0 to 9" })
-      .max(9, { error: "must be a whole number from 0 to 9" })
-      .default(1),
+    compressLevel: wholeNumber(0, 9).default(1),
   })
   .default({ enabled: true, s3Prefix: "", compressLevel: 1 });
 
@@ -57,15 +42,11 @@ export const migrationConfigSchema = z.strictObject({
   /** Parallel dump/restore workers; gains flatten past the core count. */
   jobs: jobsSchema.optional(),
   /** Restore over an existing copy (`pg_restore --clean --if-exists`), e.g. to retry a failed run. */
-  allowNonEmptyTarget: z.boolean({ error: "must be true or false" }).default(false),
+  allowNonEmptyTarget: booleanSchema.default(false),
   /** Keep owners (default; the roles must exist on the target) or let the target user own everything. */
-  noOwner: z.boolean({ error: "must be true or false" }).default(false),
+  noOwner: booleanSchema.default(false),
   /** Content checksums for tables up to this size (MiB); larger ones get row counts only. 0 = none. */
-  checksumMaxTableMiB: z
-    .number({ error: "must be a whole number of MiB >= 0" })
-    .int({ error: "must be a whole number of MiB >= 0" })
-    .min(0, { error: "must be a whole number of MiB >= 0" })
-    .default(10240),
+  checksumMaxTableMiB: wholeNumber(0, undefined, "MiB").default(10240),
 });
 
 export const databaseConfigSchema = z
@@ -92,14 +73,7 @@ export type MigrationConfig = NonNullable<DatabaseConfig["migration"]>;
 
 /** Parse `database` (undefined when the section is absent), one ConfigError naming the key. */
 export function parseDatabaseConfig(raw: unknown): DatabaseConfig | undefined {
-  if (raw === undefined) return undefined;
-  const parsed = databaseConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new ConfigError(
-      formatIssues(parsed.error.issues.map((issue) => ({ ...issue, path: ["database", ...issue.path] }))),
-    );
-  }
-  return parsed.data;
+  return parseSection("database", databaseConfigSchema, raw);
 }
 
 /**

@@ -194,3 +194,14 @@ export function restoreList(toc: string, built: Iterable<string>): string {
     })
     .join("\n");
 }
+
+/**
+ * What pg_restore still has to do of the post-data section (`pg_restore -l --section=post-data`):
+ * the list with the built items commented out, or undefined when nothing is left (then no
+ * pg_restore runs at all; comments on the built indexes and constraints are items of their own
+ * and keep it running).
+ */
+export function remainingPostData(postDataToc: string, built: Iterable<string>): string | undefined {
+  const list = restoreList(postDataToc, built);
+  return /^\d+; /m.test(list) ? list : undefined;
+}

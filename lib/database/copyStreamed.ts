@@ -14,7 +14,7 @@ import type { Client } from "pg";
 import { removeOnExit } from "./cleanup";
 import type { ProgressReporter } from "../progress";
 import { connectionArgs, childEnv, secretsOf, type PgTarget } from "./connection";
-import { readCopyPlan, restoreList, type CopyPlan } from "./copyPlan";
+import { readCopyPlan, remainingPostData, type CopyPlan } from "./copyPlan";
 import { describeSchema, type DatabaseDescription } from "./inspect";
 import { pgToolOutput, runPgTool, serverMajor, type PgTools } from "./pgTools";
 import { formatBytes, tableProgress, type TableProgress } from "./progress";
@@ -121,7 +121,9 @@ export async function streamedCopy(options: StreamedCopyOptions): Promise<Stream
     if (archived.status === "rejected") throw archived.reason;
     if (opened.status === "rejected") throw opened.reason;
     const archive = archived.value;
-    const listing = pgToolOutput(tools.pgRestore, ["-l"], {
+    // The post-data section's table of contents: what is left of it after the items built
+    // here goes to pg_restore at the end (nothing at all, often: then pg_restore is not run).
+    const listing = pgToolOutput(tools.pgRestore, ["-l", "--section=post-data"], {
       env: childEnv(target),
       secrets,
       what: "pg_restore -l of the schema",
@@ -171,36 +173,35 @@ export async function streamedCopy(options: StreamedCopyOptions): Promise<Stream
     timer.mark("scheduled work");
 
     await timer.busy("post-data", async () => {
-      // pg_restore opens its -L list by name, and Node's pipes are sockets it cannot open:
-      // a file then, of object names only, removed on every way out.
-      const listDir = mkdtempSync(path.join(os.tmpdir(), "tines-db-migrate-"));
-      const releaseList = removeOnExit(listDir);
-      const listFile = path.join(listDir, "post-data.list");
-      writeFileSync(
-        listFile,
-        restoreList(
-          toc,
-          [...plan.indexes, ...plan.foreignKeys].map((i) => i.tocKey),
-        ),
-        { mode: 0o600 },
+      const postData = remainingPostData(
+        toc,
+        [...plan.indexes, ...plan.foreignKeys].map((i) => i.tocKey),
       );
-      await runPgTool(
-        tools.pgRestore,
-        [
-          ...connectionArgs(target),
-          "--section=post-data",
-          "--exit-on-error",
-          "-L",
-          listFile,
-          ...ownerFlags(options.noOwner),
-        ],
-        {
-          env: childEnv(target),
-          secrets,
-          what: "pg_restore of triggers, rules and the rest of the post-data section",
-          input: archive,
-        },
-      ).done.finally(releaseList);
+      if (postData !== undefined) {
+        // pg_restore opens its -L list by name, and Node's pipes are sockets it cannot open:
+        // a file then, of object names only, removed on every way out.
+        const listDir = mkdtempSync(path.join(os.tmpdir(), "tines-db-migrate-"));
+        const releaseList = removeOnExit(listDir);
+        const listFile = path.join(listDir, "post-data.list");
+        writeFileSync(listFile, postData, { mode: 0o600 });
+        await runPgTool(
+          tools.pgRestore,
+          [
+            ...connectionArgs(target),
+            "--section=post-data",
+            "--exit-on-error",
+            "-L",
+            listFile,
+            ...ownerFlags(options.noOwner),
+          ],
+          {
+            env: childEnv(target),
+            secrets,
+            what: "pg_restore of triggers, rules and the rest of the post-data section",
+            input: archive,
+          },
+        ).done.finally(releaseList);
+      }
       // Materialized views got their rows just now, partitioned parents have no rows of
       // their own: both get their statistics here.
       const { rows } = await loaders[0].query<{ name: string }>(
@@ -266,20 +267,24 @@ function buildTasks(
       cost: part.bytes * COST.copy,
       after: [],
       run: (slot) =>
-        timer.busy("copy", async () => {
-          const table = byName.get(part.table)!;
-          await copyPart(
-            readers[slot],
-            loaders[slot],
-            part,
-            plan.columns.get(part.table) ?? "",
-            table.binary,
-          );
-          const left = remainingParts.get(part.table)! - 1;
-          remainingParts.set(part.table, left);
-          if (left === 0) copied.finish(part.table);
-          if (++partsDone === plan.parts.length) timer.mark("rows");
-        }),
+        timer.busy(
+          "copy",
+          async () => {
+            const table = byName.get(part.table)!;
+            await copyPart(
+              readers[slot],
+              loaders[slot],
+              part,
+              plan.columns.get(part.table) ?? "",
+              table.binary,
+            );
+            const left = remainingParts.get(part.table)! - 1;
+            remainingParts.set(part.table, left);
+            if (left === 0) copied.finish(part.table);
+            if (++partsDone === plan.parts.length) timer.mark("rows");
+          },
+          part.id,
+        ),
     });
   }
   let built = 0;
@@ -291,10 +296,14 @@ function buildTasks(
       cost: item.bytes * COST.indexSize + (plan.mainBytes.get(item.table) ?? 0) * COST.indexHeap,
       after: partsOf.get(item.table) ?? [],
       run: (slot) =>
-        timer.busy("index", async () => {
-          await loaders[slot].query(item.sql);
-          reporter.info(`indexes: ${item.label} done (${++built} of ${plan.indexes.length})`);
-        }),
+        timer.busy(
+          "index",
+          async () => {
+            await loaders[slot].query(item.sql);
+            reporter.info(`indexes: ${item.label} done (${++built} of ${plan.indexes.length})`);
+          },
+          item.label,
+        ),
     });
   }
   for (const item of plan.foreignKeys) {
@@ -308,7 +317,8 @@ function buildTasks(
         ...(indexesOf.get(item.table) ?? []),
         ...(indexesOf.get(references) ?? []),
       ],
-      run: (slot) => timer.busy("foreign key", () => loaders[slot].query(item.sql).then(() => undefined)),
+      run: (slot) =>
+        timer.busy("foreign key", () => loaders[slot].query(item.sql).then(() => undefined), item.label),
     });
   }
   for (const table of tables) {
@@ -317,17 +327,25 @@ function buildTasks(
       cost: (plan.mainBytes.get(table.name) ?? 0) * COST.analyze,
       after: [...(partsOf.get(table.name) ?? []), ...(indexesOf.get(table.name) ?? [])],
       run: (slot) =>
-        timer.busy("analyze", () => loaders[slot].query(`ANALYZE ${table.name}`).then(() => undefined)),
+        timer.busy(
+          "analyze",
+          () => loaders[slot].query(`ANALYZE ${table.name}`).then(() => undefined),
+          table.name,
+        ),
     });
     tasks.push({
       id: `target checksum ${table.name}`,
       cost: table.bytes * COST.checksum,
       after: partsOf.get(table.name) ?? [],
       run: (slot) =>
-        timer.busy("checksum", async () => {
-          known.set(table.name, await tableContent(loaders[slot], table.name, rules, "target"));
-          verified.finish(table.name);
-        }),
+        timer.busy(
+          "checksum",
+          async () => {
+            known.set(table.name, await tableContent(loaders[slot], table.name, rules, "target"));
+            verified.finish(table.name);
+          },
+          `target ${table.name}`,
+        ),
     });
   }
   for (const table of sourceSchema.tables) {
@@ -336,9 +354,13 @@ function buildTasks(
       cost: table.bytes * COST.checksum,
       after: [],
       run: (slot) =>
-        timer.busy("checksum", async () => {
-          sourceContent.set(table.name, await tableContent(readers[slot], table.name, rules, "source"));
-        }),
+        timer.busy(
+          "checksum",
+          async () => {
+            sourceContent.set(table.name, await tableContent(readers[slot], table.name, rules, "source"));
+          },
+          `source ${table.name}`,
+        ),
     });
   }
   return tasks;

@@ -6,6 +6,7 @@
 import type { AwsSettings } from "../aws/settings";
 import type { ProgressReporter } from "../progress";
 import { redactUrl } from "../redact";
+import { isNonEmptyString, ruleFailure, type InputFailure, type Inputs } from "../validation";
 import { backupDatabase } from "./backup";
 import { migrateDatabase } from "./migrate";
 
@@ -73,32 +74,25 @@ export function backupDestination(
     .join(" ");
 }
 
-export function checkBackupInputs(
-  inputs: Record<string, unknown>,
-): Array<{ property: string; reason: string }> {
-  const failures: Array<{ property: string; reason: string }> = [];
-  if (typeof inputs.url !== "string" || inputs.url === "")
-    failures.push({ property: "url", reason: "database.url is required" });
-  if (!inputs.directory && !inputs.s3Bucket) {
-    failures.push({
-      property: "directory",
-      reason: "database.backup.directory or database.backup.s3Bucket is required",
-    });
-  }
-  return failures;
+export function checkBackupInputs(inputs: Inputs): InputFailure[] {
+  return [
+    ...ruleFailure(inputs, "url", isNonEmptyString, "database.url is required"),
+    ...(inputs.directory || inputs.s3Bucket
+      ? []
+      : [
+          {
+            property: "directory",
+            reason: "database.backup.directory or database.backup.s3Bucket is required",
+          },
+        ]),
+  ];
 }
 
-export function checkMigrationInputs(
-  inputs: Record<string, unknown>,
-): Array<{ property: string; reason: string }> {
-  const failures: Array<{ property: string; reason: string }> = [];
-  if (typeof inputs.sourceUrl !== "string" || inputs.sourceUrl === "") {
-    failures.push({ property: "sourceUrl", reason: "database.url is required" });
-  }
-  if (typeof inputs.targetUrl !== "string" || inputs.targetUrl === "") {
-    failures.push({ property: "targetUrl", reason: "database.migration.targetUrl is required" });
-  }
-  return failures;
+export function checkMigrationInputs(inputs: Inputs): InputFailure[] {
+  return [
+    ...ruleFailure(inputs, "sourceUrl", isNonEmptyString, "database.url is required"),
+    ...ruleFailure(inputs, "targetUrl", isNonEmptyString, "database.migration.targetUrl is required"),
+  ];
 }
 
 /** Re-run only for a new trigger or destination: a backup or migration is not repeated by accident. */

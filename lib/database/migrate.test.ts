@@ -11,7 +11,7 @@ import {
   serverUrl,
   withClient,
   type TestDatabase,
-} from "./testDatabases";
+} from "../../test/support/databases";
 import { TEST_PG_PASSWORD } from "../../test/servers/localServers";
 
 function recorder(): ProgressReporter & { lines: string[] } {

@@ -3,7 +3,7 @@
  * with passwords kept out of argv and their stderr turned into progress and one-line errors.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, realpathSync } from "node:fs";
 import path from "node:path";
 import { MaintenanceError } from "../errors";
 import { redactSecrets } from "../redact";
@@ -40,7 +40,21 @@ function candidateDirs(binDir?: string): string[] {
         .sort((a, b) => Number(b) - Number(a))
         .map((v) => path.join(root, v, "bin"))
     : [];
-  return [...(process.env.PATH ?? "").split(path.delimiter).filter(Boolean), ...versioned];
+  const onPath = (process.env.PATH ?? "").split(path.delimiter).filter(Boolean);
+  // Debian's /usr/bin/pg_dump is pg_wrapper, a Perl script that picks the newest
+  // /usr/lib/postgresql/<major>/bin for a remote server anyway: going there directly saves a
+  // Perl start on every run (about 0.15 s each on a loaded machine, six per migration).
+  const wrapped = onPath.filter((dir) => isPgWrapper(path.join(dir, "pg_dump")));
+  return [...onPath.filter((dir) => !wrapped.includes(dir)), ...versioned, ...wrapped];
+}
+
+/** Debian's postgresql-common version dispatcher, not a pg_dump itself. */
+export function isPgWrapper(binary: string): boolean {
+  try {
+    return path.basename(realpathSync(binary)) === "pg_wrapper";
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -22,7 +22,7 @@ import {
   serverUrl,
   withClient,
   type TestDatabase,
-} from "./testDatabases";
+} from "../../test/support/databases";
 
 const created: TestDatabase[] = [];
 let tmp: string;

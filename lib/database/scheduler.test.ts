@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { restoreList, splitTable } from "./copyPlan";
+import { remainingPostData, restoreList, splitTable } from "./copyPlan";
 import { chainLengths, runTasks, type Task } from "./scheduler";
 
 const tick = () => new Promise((r) => setTimeout(r, 5));
@@ -101,5 +101,23 @@ describe("the copy plan", () => {
       ";3350; 2606 16430 FK CONSTRAINT public events events_story_fkey postgres",
       "3360; 2620 16440 TRIGGER public stories stories_touch postgres",
     ]);
+  });
+
+  it("leaves nothing for pg_restore when the copy built every post-data item, but keeps their comments", () => {
+    const built = ["2606 16390", "1259 16391", "2606 16395"];
+    const toc = [
+      ";",
+      "; Selected TOC Entries:",
+      "3206; 2606 16390 CONSTRAINT public t t_pkey postgres",
+      "3207; 1259 16391 INDEX public t_v postgres",
+      "3209; 2606 16395 FK CONSTRAINT public u u_id_fkey postgres",
+    ];
+    expect(remainingPostData(toc.join("\n"), built)).toBeUndefined();
+    const withComment = [...toc, "3367; 0 0 COMMENT public INDEX t_v postgres"].join("\n");
+    expect(
+      remainingPostData(withComment, built)
+        ?.split("\n")
+        .filter((l) => !l.startsWith(";")),
+    ).toEqual(["3367; 0 0 COMMENT public INDEX t_v postgres"]);
   });
 });

@@ -2,7 +2,13 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { ProgressReporter } from "../progress";
 import { migrateDatabase } from "./migrate";
 import { copyOrder, exactPattern, splitQualified, tablesToCopy } from "./streamCopy";
-import { createDatabase, fillTinesLike, serverUrl, withClient, type TestDatabase } from "./testDatabases";
+import {
+  createDatabase,
+  fillTinesLike,
+  serverUrl,
+  withClient,
+  type TestDatabase,
+} from "../../test/support/databases";
 
 function recorder(onLine?: (line: string) => void): ProgressReporter & { lines: string[] } {
   const lines: string[] = [];

@@ -7,12 +7,20 @@ export interface PhaseTimes {
   marks: Record<string, number>;
   /** Busy seconds summed over workers, per kind of task (copy, index, checksum, analyze, ...). */
   busy: Record<string, number>;
+  /**
+   * The tasks that finished last, latest first (`kind label start-end`, wall seconds): the
+   * tail of the schedule, where the critical path shows.
+   */
+  tail: string[];
 }
+
+/** How many of the last tasks `tail` keeps. */
+const TAIL = 8;
 
 export interface PhaseTimer {
   mark(name: string): void;
-  /** Time `work` and add it to the busy seconds of `kind`. */
-  busy<T>(kind: string, work: () => Promise<T>): Promise<T>;
+  /** Time `work` and add it to the busy seconds of `kind`; `label` names it in the tail. */
+  busy<T>(kind: string, work: () => Promise<T>, label?: string): Promise<T>;
   elapsed(): number;
   result(): PhaseTimes;
 }
@@ -21,21 +29,29 @@ export function phaseTimer(): PhaseTimer {
   const start = Date.now();
   const marks: Record<string, number> = {};
   const busy: Record<string, number> = {};
+  const finished: Array<{ text: string; end: number }> = [];
   const seconds = () => (Date.now() - start) / 1000;
   return {
     mark: (name) => {
       marks[name] = seconds();
     },
-    async busy(kind, work) {
-      const begun = Date.now();
+    async busy(kind, work, label) {
+      const begun = seconds();
       try {
         return await work();
       } finally {
-        busy[kind] = (busy[kind] ?? 0) + (Date.now() - begun) / 1000;
+        const end = seconds();
+        busy[kind] = (busy[kind] ?? 0) + (end - begun);
+        finished.push({
+          text: `${kind}${label ? ` ${label}` : ""} ${begun.toFixed(1)}-${end.toFixed(1)}`,
+          end,
+        });
+        finished.sort((a, b) => b.end - a.end);
+        finished.length = Math.min(finished.length, TAIL);
       }
     },
     elapsed: seconds,
-    result: () => ({ marks: { ...marks }, busy: { ...busy } }),
+    result: () => ({ marks: { ...marks }, busy: { ...busy }, tail: finished.map((f) => f.text) }),
   };
 }
 

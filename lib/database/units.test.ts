@@ -1,11 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../errors";
 import { childEnv, connectionArgs, parsePgUrl, withDatabase } from "./connection";
-import { checkVersions, parseToolMajor, serverMajor, findPgTools } from "./pgTools";
+import { checkVersions, parseToolMajor, serverMajor, findPgTools, isPgWrapper } from "./pgTools";
 import { tableProgress, parsePgLine } from "./progress";
 import { compareDescriptions, formatComparison, type DatabaseDescription } from "./inspect";
 import { backupDiff, migrationDiff } from "./gates";
-import { resolveUrlFlag } from "./cliUrl";
 
 describe("connection", () => {
   it("parses a URL into libpq flags without the password", () => {
@@ -95,6 +94,17 @@ describe("pg tool versions", () => {
       /pg_dump\/pg_restore 99 or newer are needed for these servers; found only .*\(15\)/,
     );
     expect(() => findPgTools(15, "/nonexistent")).toThrow(/not found in \/nonexistent/);
+  });
+
+  it("takes the versioned binaries over Debian's pg_wrapper on PATH (a Perl start per call)", () => {
+    // This machine's setup (scripts/setup.sh) installs Debian's postgresql-15: /usr/bin/pg_dump is the wrapper.
+    expect(isPgWrapper("/usr/bin/pg_dump")).toBe(true);
+    expect(isPgWrapper("/usr/lib/postgresql/15/bin/pg_dump")).toBe(false);
+    const tools = findPgTools(15);
+    expect(isPgWrapper(tools.pgDump) || isPgWrapper(tools.pgRestore)).toBe(false);
+    expect(tools.pgDump).toMatch(/^\/usr\/lib\/postgresql\/\d+\/bin\/pg_dump$/);
+    // An explicit directory is taken as given, wrapper or not.
+    expect(findPgTools(15, "/usr/bin").pgDump).toBe("/usr/bin/pg_dump");
   });
 });
 
@@ -200,23 +210,5 @@ describe("gate diffs", () => {
     expect(backupDiff(olds, { trigger: "", directory: "/c" }).changes).toBe(true);
     expect(migrationDiff(olds, { trigger: "", targetUrl: "postgresql://u:pw@new/db" }).changes).toBe(false);
     expect(migrationDiff(olds, { trigger: "", targetUrl: "postgresql://u:pw@newer/db" }).changes).toBe(true);
-  });
-});
-
-describe("URL flags", () => {
-  it("reads env:VAR and warns about passwords on the command line", () => {
-    const warnings: string[] = [];
-    const r = { info: () => undefined, warn: (m: string) => warnings.push(m) };
-    expect(resolveUrlFlag("env:SRC", "--from", r, { SRC: "postgresql://u:p@h/d" })).toBe(
-      "postgresql://u:p@h/d",
-    );
-    expect(warnings).toEqual([]);
-    expect(() => resolveUrlFlag("env:NOPE", "--from", r, {})).toThrow(
-      /--from: environment variable NOPE is not set/,
-    );
-    resolveUrlFlag("postgresql://u:p@h/d", "--to", r, {});
-    expect(warnings).toEqual([
-      "--to: a password on the command line is visible in the process list; prefer --to env:VARIABLE",
-    ]);
   });
 });

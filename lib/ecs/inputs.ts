@@ -2,6 +2,13 @@
  * The inputs of one ECS scaling step as the dynamic provider receives them (plain JSON from
  * state or from the program), checked at preview without calling AWS.
  */
+import {
+  nonEmptyStringFailure,
+  waitFailures,
+  wholeFailure,
+  type InputFailure,
+  type Inputs,
+} from "../validation";
 import type { ScalableTargetBounds } from "./api";
 
 export interface EcsServiceCountInputs {
@@ -22,32 +29,15 @@ export interface EcsServiceCountOutputs extends EcsServiceCountInputs {
   scalableTarget?: ScalableTargetBounds;
 }
 
-export interface InputFailure {
-  property: string;
-  reason: string;
-}
-
-const isWhole = (v: unknown, min: number) => typeof v === "number" && Number.isInteger(v) && v >= min;
-
-export function checkEcsInputs(news: Record<string, unknown>): InputFailure[] {
-  const failures: InputFailure[] = [];
-  for (const key of ["cluster", "service"] as const) {
-    if (typeof news[key] !== "string" || news[key] === "")
-      failures.push({ property: key, reason: "must be a non-empty string" });
-  }
-  if (!isWhole(news.desiredCount, 0))
-    failures.push({ property: "desiredCount", reason: "must be a whole number >= 0" });
-  if (!isWhole(news.timeoutSeconds, 1))
-    failures.push({ property: "timeoutSeconds", reason: "must be a whole number >= 1" });
-  if (typeof news.pollSeconds !== "number" || !(news.pollSeconds > 0)) {
-    failures.push({ property: "pollSeconds", reason: "must be a number > 0" });
-  }
-  for (const key of ["region", "endpoint"] as const) {
-    if (news[key] !== undefined && (typeof news[key] !== "string" || news[key] === "")) {
-      failures.push({ property: key, reason: "must be a non-empty string when set" });
-    }
-  }
-  return failures;
+export function checkEcsInputs(news: Inputs): InputFailure[] {
+  return [
+    ...nonEmptyStringFailure(news, "cluster"),
+    ...nonEmptyStringFailure(news, "service"),
+    ...wholeFailure(news, "desiredCount", 0),
+    ...waitFailures(news),
+    ...nonEmptyStringFailure(news, "region", { optional: true }),
+    ...nonEmptyStringFailure(news, "endpoint", { optional: true }),
+  ];
 }
 
 /** Which input changes need an update, and which point the resource at another service. */

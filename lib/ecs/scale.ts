@@ -21,6 +21,8 @@ export interface EcsScaleRequest {
   pollSeconds: number;
   /** Auto scaling bounds an earlier step pinned and saved (from the resource's previous state). */
   savedBounds?: ScalableTargetBounds;
+  /** Aborts the wait (the engine that asked for the step has gone); the count already set stays. */
+  signal?: AbortSignal;
 }
 
 export interface EcsScaleResult {
@@ -111,14 +113,17 @@ async function waitUntilStable(
     if (state.kind === "failed") throw new MaintenanceError(`${label}: ${state.reason}`);
     last = state;
     const left = (deadline - clock.now()) / 1000;
-    if (left <= 0) {
-      throw new MaintenanceError(
-        `${label} did not become stable at desired count ${request.desiredCount} within ${formatSeconds(request.timeoutSeconds)}: ` +
-          `last ${formatCounts(last.counts)} (${last.reason})`,
-      );
+    if (left <= 0 || request.signal?.aborted) {
+      const why = request.signal?.aborted
+        ? "stopped waiting to become stable: the Pulumi engine that asked for it has gone"
+        : `did not become stable at desired count ${request.desiredCount} within ${formatSeconds(request.timeoutSeconds)}`;
+      throw new MaintenanceError(`${label} ${why}: ` + `last ${formatCounts(last.counts)} (${last.reason})`);
     }
     const line = `${label}: ${formatCounts(state.counts)}, waiting for ${request.desiredCount}`;
     progress(line, `${line} (${state.reason}); ${formatSeconds(left)} left`);
-    await clock.sleep(Math.min(request.pollSeconds * 1000, Math.max(0, deadline - clock.now())));
+    await clock.sleep(
+      Math.min(request.pollSeconds * 1000, Math.max(0, deadline - clock.now())),
+      request.signal,
+    );
   }
 }

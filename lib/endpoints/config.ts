@@ -4,8 +4,9 @@
  * No Pulumi in here: the program, the providers and the CLI share it.
  */
 import { z } from "zod";
-import { PROJECT_NAME, SECRET_PLACEHOLDER, formatIssues } from "../config";
+import { PROJECT_NAME, SECRET_PLACEHOLDER } from "../config";
 import { ConfigError } from "../errors";
+import { parseSection, wholeNumber } from "../validation";
 import type { Platform } from "../services";
 
 const HOSTNAME =
@@ -117,11 +118,7 @@ const envKeySchema = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "must be an environment variable name" });
 
-const seconds = (min: number) =>
-  z
-    .number({ error: `must be a whole number of seconds >= ${min}` })
-    .int({ error: `must be a whole number of seconds >= ${min}` })
-    .min(min, { error: `must be a whole number of seconds >= ${min}` });
+const seconds = (min: number) => wholeNumber(min, undefined, "seconds");
 
 /** `IP` or `IP:PORT` (`[IPv6]:PORT`): a DNS server the gate asks directly. */
 export function parseDnsServer(value: string): { address: string; port: number } | undefined {
@@ -209,11 +206,8 @@ export interface EndpointsContext {
  * naming each bad key and the allowed values.
  */
 export function parseEndpointsConfig(raw: unknown, context: EndpointsContext): EndpointsConfig {
-  // Parsed under its stack key so that messages name `endpoints.<key>` and list allowed keys.
-  const wrapper = z.strictObject({ endpoints: endpointsConfigSchema });
-  const parsed = wrapper.safeParse({ endpoints: raw });
-  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error.issues, wrapper));
-  const config = parsed.data.endpoints;
+  const config = parseSection("endpoints", endpointsConfigSchema, raw);
+  if (config === undefined) throw new ConfigError(`${PROJECT_NAME}:endpoints: must be an object`);
   const allowed = TARGETS_BY_PLATFORM[context.platform];
   let target = config.target;
   if (!target) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { GateError } from "../errors";
-import { buildPlan } from "../plan";
+import { NO_GATES, buildPlan } from "../plan";
 import type { CoreConfig } from "../config";
 import { appliedFrom, assertSwitchAllowed, endpointChanges, sha256, switchRefusal } from "./guard";
 import { redisHost } from "./config";
@@ -22,7 +22,7 @@ function core(overrides: Partial<CoreConfig>): CoreConfig {
     ...overrides,
   };
 }
-const gates = { sidekiq: false, databaseBackup: false, databaseMigration: false, endpoints: true };
+const gates = NO_GATES;
 const applied = appliedFrom({ databaseHost: "old-db", redisUrl: "redis://:pw@old-redis:6379/1" }, redisHost);
 
 describe("endpoint guard", () => {

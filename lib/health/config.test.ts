@@ -17,7 +17,8 @@ describe("health and versionGuard config", () => {
     const config = parseStackConfig(base);
     expect(config.health).toBeUndefined();
     expect(config.versionGuard).toEqual({ allowChange: false });
-    expect(planGates(config)).toMatchObject({ window: true, health: false });
+    expect(planGates(config)).toMatchObject({ window: { allowVersionChange: false } });
+    expect(planGates(config).health).toBeUndefined();
   });
 
   it("fills in the health gate's defaults", () => {
@@ -27,7 +28,7 @@ describe("health and versionGuard config", () => {
       timeoutSeconds: 900,
       intervalSeconds: 5,
     });
-    expect(planGates(config).health).toBe(true);
+    expect(planGates(config).health).toEqual(config.health);
   });
 
   it.each([

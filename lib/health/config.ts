@@ -4,30 +4,21 @@
  */
 import { z } from "zod";
 import { SECRET_PLACEHOLDER } from "../config";
+import { booleanSchema, isUrlWith, wholeNumber } from "../validation";
 
 const HEALTH_URL_MESSAGE =
   "must be an http:// or https:// URL of tines-app's /is_up or /health (e.g. http://tines-app:3000/is_up)";
 
-const seconds = (min: number, max: number) => {
-  const error = `must be a whole number of seconds from ${min} to ${max}`;
-  return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
-};
+const seconds = (min: number, max: number) => wholeNumber(min, max, "seconds");
 
 export const healthConfigSchema = z
   .strictObject({
     /** Where Tines reports its health: the proxy, a load balancer or the service itself. */
-    url: z.string({ error: `required; ${HEALTH_URL_MESSAGE}` }).refine(
-      (value) => {
-        if (value === SECRET_PLACEHOLDER) return true;
-        try {
-          const url = new URL(value);
-          return (url.protocol === "http:" || url.protocol === "https:") && url.hostname !== "";
-        } catch {
-          return false;
-        }
-      },
-      { error: HEALTH_URL_MESSAGE },
-    ),
+    url: z
+      .string({ error: `required; ${HEALTH_URL_MESSAGE}` })
+      .refine((value) => value === SECRET_PLACEHOLDER || isUrlWith(value, ["http:", "https:"]), {
+        error: HEALTH_URL_MESSAGE,
+      }),
     /** How long the startup waits for a healthy answer before it fails. */
     timeoutSeconds: seconds(10, 86_400).default(900),
     /** Time between two requests. */
@@ -47,7 +38,7 @@ export type HealthConfig = z.infer<typeof healthConfigSchema>;
 
 export const versionGuardConfigSchema = z.strictObject({
   /** Start even though a Tines image changed during the window; the startup's audit records it. */
-  allowChange: z.boolean({ error: "must be true or false" }).default(false),
+  allowChange: booleanSchema.default(false),
 });
 
 export type VersionGuardConfig = z.infer<typeof versionGuardConfigSchema>;

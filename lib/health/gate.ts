@@ -4,6 +4,7 @@
  */
 import type { ProgressReporter } from "../progress";
 import { redactUrl } from "../redact";
+import { isNonEmptyString, ruleFailure, type InputFailure, type Inputs } from "../validation";
 import { waitForTinesHealth } from "./tinesHealth";
 
 export interface HealthGateInputs {
@@ -23,12 +24,8 @@ export interface HealthGateOutputs {
   windowStartedAt: string;
 }
 
-export function checkHealthInputs(
-  inputs: Record<string, unknown>,
-): Array<{ property: string; reason: string }> {
-  return typeof inputs.url === "string" && inputs.url !== ""
-    ? []
-    : [{ property: "url", reason: "health.url is required" }];
+export function checkHealthInputs(inputs: Inputs): InputFailure[] {
+  return ruleFailure(inputs, "url", isNonEmptyString, "health.url is required");
 }
 
 /** Wait again for a new window or a new URL; a running update within the same window keeps the answer. */

@@ -15,7 +15,7 @@ import { ConfigError, MaintenanceError } from "../errors";
 import type { ProgressReporter } from "../progress";
 import { createKubeClient } from "./client";
 import { resolveConnection } from "./kubeconfig";
-import { waitForRollout } from "./rollout";
+import { pollDelayMs, waitForRollout } from "./rollout";
 
 let plane: ReturnType<typeof sharedPlane>;
 let admin: KubeTestClient;
@@ -109,6 +109,39 @@ describe("waitForRollout down, against the real API server", () => {
     expect(result.hpa).toBeUndefined();
     expect(lines.at(-1)).toMatch(new RegExp(`^info Deployment ${ns}/tines-app: no pods left after \\d+s$`));
     expect(await admin.list(`/api/v1/namespaces/${ns}/pods`, "app.kubernetes.io/name=tines-app")).toEqual([]);
+  });
+
+  it("sees the last pod gone within seconds, not at the next poll of a long interval", async () => {
+    await createReadyWorkload(admin, "Deployment", ns, "quick", 2, { podFinalizers: ["tines.test/hold"] });
+    await scale("Deployment", "quick", 0);
+    const { lines, reporter } = recorder();
+    // With a flat 30 s cadence the first re-check would come 30 s after the first look.
+    const waiting = waitForRollout(
+      clientFor(tokenUser()),
+      { namespace: ns, kind: "Deployment", name: "quick", targetCount: 0 },
+      { timeoutSeconds: 120, pollSeconds: 30, reporter },
+    );
+    await waitUntil(async () => lines.length > 0, 10_000);
+    await releasePods(admin, ns, "app.kubernetes.io/name=quick");
+    const released = Date.now();
+    await waitUntil(
+      async () =>
+        (await admin.list(`/api/v1/namespaces/${ns}/pods`, "app.kubernetes.io/name=quick")).length === 0,
+      30_000,
+    );
+    const gone = Date.now();
+    await waiting;
+    // The pods went (gone - released) after the release; the wait saw it within a few polls.
+    expect(Date.now() - gone).toBeLessThan(10_000);
+    expect(Date.now() - released).toBeLessThan(20_000);
+  });
+
+  it("polls a quarter second after the first look, doubling up to the configured interval", () => {
+    expect([0, 1, 2, 3, 4, 5, 6].map((a) => pollDelayMs(a, 5000))).toEqual([
+      250, 500, 1000, 2000, 4000, 5000, 5000,
+    ]);
+    expect(pollDelayMs(0, 200)).toBe(200);
+    expect(pollDelayMs(1000, 5000)).toBe(5000);
   });
 
   it("fails after the timeout with what it still waits for", async () => {

@@ -1,7 +1,9 @@
 /**
  * Wait until a scaled Deployment/StatefulSet has reached its target: every pod gone on the
- * way down, every replica updated and ready on the way up. Polls the API (a watch would save
- * little at a 5 s cadence and is harder to resume), reports progress, fails after a timeout.
+ * way down, every replica updated and ready on the way up. Polls the API (a watch is harder
+ * to resume), reports progress, fails after a timeout. The polls start a quarter second apart
+ * and double up to the configured interval: most scale steps settle within a second or two (a
+ * pod's shutdown), and a flat 5 s cadence made each such step last 5 s (bench/window.ts).
  */
 import { MaintenanceError } from "../errors";
 import { formatSeconds, quietProgress, realClock, type Clock, type ProgressReporter } from "../progress";
@@ -41,6 +43,16 @@ export interface WaitOptions {
   /** Progress at most this often while nothing changes. */
   reportEverySeconds?: number;
   clock?: Clock;
+  /** Aborts the wait (the engine that asked for the step has gone); the replicas already set stay. */
+  signal?: AbortSignal;
+}
+
+/** First delay between two polls; each next one doubles, up to the configured interval. */
+export const FIRST_POLL_MS = 250;
+
+/** Delay before poll `attempt + 1` (attempt 0 is the first re-check). */
+export function pollDelayMs(attempt: number, pollMs: number): number {
+  return Math.min(pollMs, FIRST_POLL_MS * 2 ** Math.min(attempt, 30));
 }
 
 export async function readWorkload(client: KubeClient, target: RolloutTarget): Promise<Workload> {
@@ -90,7 +102,7 @@ export async function waitForRollout(
 
   const progress = quietProgress(reporter, clock, reportEveryMs);
   let state: RolloutState | undefined;
-  for (;;) {
+  for (let attempt = 0; ; attempt++) {
     const workload = await readWorkload(client, target);
     const pods = await client.list<Pod>(
       kubePaths.pods(target.namespace),
@@ -126,12 +138,17 @@ export async function waitForRollout(
       };
     }
     if (left <= 0) break;
+    if (options.signal?.aborted) {
+      throw new MaintenanceError(
+        `${label}: stopped waiting for ${state.waitingFor}: the Pulumi engine that asked for it has gone`,
+      );
+    }
     const line =
       target.targetCount === 0
         ? `${label}: ${state.podsLeft} pod(s) left, waiting for ${state.waitingFor}`
         : `${label}: ${state.ready}/${state.desired} ready, waiting for ${state.waitingFor}`;
     progress(line, `${line}; ${formatSeconds(left / 1000)} left`);
-    await clock.sleep(Math.min(pollMs, left));
+    await clock.sleep(Math.min(pollDelayMs(attempt, pollMs), left), options.signal);
   }
   throw new MaintenanceError(
     `${label} did not reach ${target.targetCount} replica(s) within ${formatSeconds(options.timeoutSeconds)}: ` +

@@ -3,7 +3,14 @@ import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { freePort, TEST_REDIS_USER_PASSWORD } from "../../test/servers/localServers";
 import { MaintenanceError } from "../errors";
 import { jobLatencySeconds, jobTimestampSeconds, readSnapshot } from "./api";
-import { enqueue, heartbeat, jobJson, pauseQueue, scheduleJob, urlWithDb } from "./testFixtures";
+import {
+  enqueue,
+  heartbeat,
+  jobJson,
+  pauseQueue,
+  scheduleJob,
+  urlWithDb,
+} from "../../test/support/sidekiqJobs";
 
 const base = process.env.TEST_REDIS_URL;
 if (!base) throw new Error("TEST_REDIS_URL must be set by test/servers/globalSetup.ts");

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { SECRET_PLACEHOLDER, formatIssues } from "../config";
+import { SECRET_PLACEHOLDER } from "../config";
+import { formatIssues } from "../validation";
 import { parseRedisUrl, sidekiqConfigSchema, SIDEKIQ_DEFAULTS } from "./config";
 
 function problems(value: unknown): string {
@@ -32,7 +33,7 @@ describe("sidekiqConfigSchema", () => {
     expect(problems({ redisUrl: "redis://h/x" })).toMatch(/sidekiq.redisUrl: path must be a database number/);
     expect(problems({})).toMatch(/sidekiq.redisUrl: required/);
     expect(problems({ redisUrl: "redis://h", preflight: "maybe" })).toBe(
-      "tines-maintenance:sidekiq.preflight: must be one of: warn, refuse, off",
+      'tines-maintenance:sidekiq.preflight: must be one of: warn, refuse, off (got "maybe")',
     );
     expect(problems({ redisUrl: "redis://h", maxSize: -1 })).toBe(
       "tines-maintenance:sidekiq.maxSize: must be a whole number >= 0",

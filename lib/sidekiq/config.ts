@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { SECRET_PLACEHOLDER } from "../config";
 import { ConfigError } from "../errors";
+import { oneOf, wholeNumber } from "../validation";
 
 export const PREFLIGHT_MODES = ["warn", "refuse", "off"] as const;
 export type PreflightMode = (typeof PREFLIGHT_MODES)[number];
@@ -48,31 +49,32 @@ export const SIDEKIQ_DEFAULTS = {
 
 const REDIS_SCHEMES = ["redis:", "rediss:"];
 
-/** A redis:// or rediss:// URL as Sidekiq's REDIS_URL takes it; throws naming `what`. */
-export function parseRedisUrl(value: string, what: string): URL {
+/** What is wrong with a redis:// or rediss:// URL as Sidekiq's REDIS_URL takes it, if anything. */
+export function sidekiqRedisUrlProblem(value: string): string | undefined {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new ConfigError(`${what} must be a redis:// or rediss:// URL (e.g. redis://host:6379/1)`);
+    return "must be a redis:// or rediss:// URL (e.g. redis://host:6379/1)";
   }
   if (!REDIS_SCHEMES.includes(url.protocol)) {
-    throw new ConfigError(
-      `${what} must be a redis:// or rediss:// URL, got scheme "${url.protocol.replace(":", "")}"`,
-    );
+    return `must be a redis:// or rediss:// URL, got scheme "${url.protocol.replace(":", "")}"`;
   }
-  if (!url.hostname) throw new ConfigError(`${what} must name a host (redis://host:6379/1)`);
+  if (!url.hostname) return "must name a host (redis://host:6379/1)";
   const db = url.pathname.replace(/^\//, "");
-  if (db !== "" && !/^\d+$/.test(db)) {
-    throw new ConfigError(`${what} path must be a database number (redis://host:6379/1), got "/${db}"`);
-  }
-  return url;
+  if (db !== "" && !/^\d+$/.test(db))
+    return `path must be a database number (redis://host:6379/1), got "/${db}"`;
+  return undefined;
 }
 
-const whole = (min: number) => {
-  const error = `must be a whole number >= ${min}`;
-  return z.number({ error }).int({ error }).min(min, { error });
-};
+/** The URL, or a ConfigError naming `what` (the flag or key) and the rule. */
+export function parseRedisUrl(value: string, what: string): URL {
+  const problem = sidekiqRedisUrlProblem(value);
+  if (problem) throw new ConfigError(`${what} ${problem}`);
+  return new URL(value);
+}
+
+const whole = (min: number) => wholeNumber(min);
 
 /**
  * The redis-namespace gem's prefix (keys become `<ns>:queue:default`). A plain function,
@@ -94,12 +96,8 @@ export const sidekiqConfigSchema = z
     redisUrl: z
       .string({ error: "required; a redis:// or rediss:// URL (set it with --secret)" })
       .superRefine((value, ctx) => {
-        if (value === SECRET_PLACEHOLDER) return;
-        try {
-          parseRedisUrl(value, "value");
-        } catch (error) {
-          ctx.addIssue({ code: "custom", message: (error as Error).message.replace(/^value /, "") });
-        }
+        const problem = value === SECRET_PLACEHOLDER ? undefined : sidekiqRedisUrlProblem(value);
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
       }),
     namespace: namespaceSchema.optional(),
     intervalSeconds: whole(1).default(SIDEKIQ_DEFAULTS.intervalSeconds),
@@ -108,9 +106,7 @@ export const sidekiqConfigSchema = z
     maxSize: whole(0).default(SIDEKIQ_DEFAULTS.maxSize),
     maxBusy: whole(0).default(SIDEKIQ_DEFAULTS.maxBusy),
     timeoutSeconds: whole(10).default(SIDEKIQ_DEFAULTS.timeoutSeconds),
-    preflight: z
-      .enum(PREFLIGHT_MODES, { error: `must be one of: ${PREFLIGHT_MODES.join(", ")}` })
-      .default(SIDEKIQ_DEFAULTS.preflight),
+    preflight: oneOf(PREFLIGHT_MODES).default(SIDEKIQ_DEFAULTS.preflight),
     preflightSeconds: whole(0).default(SIDEKIQ_DEFAULTS.preflightSeconds),
   })
   .superRefine((raw, ctx) => {

@@ -6,7 +6,7 @@ import type { Clock, ProgressReporter } from "../progress";
 import { readSnapshot, type ProcessBeat } from "./api";
 import type { DrainSettings } from "./config";
 import { evaluateWindow, preflightVerdict, samplePreflight, waitForDrain, type DrainSample } from "./drain";
-import { enqueue, pauseQueue, scheduleJob, urlWithDb } from "./testFixtures";
+import { enqueue, pauseQueue, scheduleJob, urlWithDb } from "../../test/support/sidekiqJobs";
 
 const base = process.env.TEST_REDIS_URL;
 if (!base) throw new Error("TEST_REDIS_URL must be set by test/servers/globalSetup.ts");

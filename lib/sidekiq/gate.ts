@@ -6,12 +6,21 @@
 import { GateError } from "../errors";
 import type { Clock, ProgressReporter } from "../progress";
 import { redactUrl } from "../redact";
+import {
+  numberFailure,
+  oneOfFailure,
+  ruleFailure,
+  stringFailure,
+  wholeFailure,
+  type InputFailure,
+  type Inputs,
+} from "../validation";
 import { readSnapshot } from "./api";
 import {
   drainSettingsIssues,
   isValidNamespace,
   NAMESPACE_RULE,
-  parseRedisUrl,
+  sidekiqRedisUrlProblem,
   PREFLIGHT_MODES,
   type DrainSettings,
   type PreflightMode,
@@ -62,53 +71,37 @@ export interface GateAudit {
 export type DrainGateOutputs = Omit<DrainGateInputs, "redisUrl"> & GateAudit;
 export type PreflightOutputs = Omit<PreflightInputs, "redisUrl"> & GateAudit;
 
-export interface CheckFailure {
-  property: string;
-  reason: string;
-}
-
 /** Stack outputs keep at most this many samples: enough to audit a 15-minute wait at 5 s. */
 export const MAX_AUDIT_SAMPLES = 200;
 
-function wholeFailure(inputs: Record<string, unknown>, key: string, min: number): CheckFailure[] {
-  const value = inputs[key];
-  return typeof value === "number" && Number.isFinite(value) && value >= min
-    ? []
-    : [{ property: key, reason: `must be a number >= ${min}` }];
-}
-
-function targetFailures(inputs: Record<string, unknown>): CheckFailure[] {
-  const failures: CheckFailure[] = [];
+function targetFailures(inputs: Inputs): InputFailure[] {
+  const failures: InputFailure[] = [];
   if (typeof inputs.redisUrl !== "string") {
     failures.push({ property: "redisUrl", reason: "required; a redis:// or rediss:// URL" });
   } else {
-    try {
-      parseRedisUrl(inputs.redisUrl, "must be");
-    } catch (error) {
-      failures.push({
-        property: "redisUrl",
-        reason: (error as Error).message.replace(/^must be must be/, "must be"),
-      });
-    }
+    const problem = sidekiqRedisUrlProblem(inputs.redisUrl);
+    if (problem) failures.push({ property: "redisUrl", reason: problem });
   }
-  const ns = inputs.namespace;
   // "" is how the components pass "no namespace".
-  if (ns !== undefined && ns !== "" && !isValidNamespace(ns)) {
-    failures.push({ property: "namespace", reason: NAMESPACE_RULE });
-  }
-  if (typeof inputs.trigger !== "string") failures.push({ property: "trigger", reason: "must be a string" });
+  if (inputs.namespace !== "")
+    failures.push(...ruleFailure(inputs, "namespace", isValidNamespace, NAMESPACE_RULE, { optional: true }));
+  failures.push(...stringFailure(inputs, "trigger"));
   return failures;
 }
 
-export function checkDrainInputs(inputs: Record<string, unknown>): CheckFailure[] {
+/*
+ * Counts must be whole. Durations may be fractions of a second: the program passes whole
+ * seconds (lib/sidekiq/config.ts), tests poll every 0.1 s.
+ */
+export function checkDrainInputs(inputs: Inputs): InputFailure[] {
   const failures = [
     ...targetFailures(inputs),
-    ...wholeFailure(inputs, "intervalSeconds", 0.1),
-    ...wholeFailure(inputs, "windowSeconds", 1),
-    ...wholeFailure(inputs, "settleSeconds", 0),
+    ...numberFailure(inputs, "intervalSeconds", 0.1),
+    ...numberFailure(inputs, "windowSeconds", 1),
+    ...numberFailure(inputs, "settleSeconds", 0),
     ...wholeFailure(inputs, "maxSize", 0),
     ...wholeFailure(inputs, "maxBusy", 0),
-    ...wholeFailure(inputs, "timeoutSeconds", 1),
+    ...numberFailure(inputs, "timeoutSeconds", 1),
   ];
   if (failures.length > 0) return failures;
   return drainSettingsIssues(inputs as unknown as DrainSettings).map((i) => ({
@@ -117,18 +110,15 @@ export function checkDrainInputs(inputs: Record<string, unknown>): CheckFailure[
   }));
 }
 
-export function checkPreflightInputs(inputs: Record<string, unknown>): CheckFailure[] {
-  const failures = [
+export function checkPreflightInputs(inputs: Inputs): InputFailure[] {
+  return [
     ...targetFailures(inputs),
-    ...wholeFailure(inputs, "preflightSeconds", 0),
-    ...wholeFailure(inputs, "intervalSeconds", 0.1),
-    ...wholeFailure(inputs, "windowSeconds", 0),
+    ...numberFailure(inputs, "preflightSeconds", 0),
+    ...numberFailure(inputs, "intervalSeconds", 0.1),
+    ...numberFailure(inputs, "windowSeconds", 0),
     ...wholeFailure(inputs, "maxSize", 0),
+    ...oneOfFailure(inputs, "mode", PREFLIGHT_MODES),
   ];
-  if (!(PREFLIGHT_MODES as readonly unknown[]).includes(inputs.mode)) {
-    failures.push({ property: "mode", reason: `must be one of: ${PREFLIGHT_MODES.join(", ")}` });
-  }
-  return failures;
 }
 
 /**

@@ -16,7 +16,7 @@ import type { ProgressReporter } from "../progress";
 import { pendingTotal, readSnapshot } from "./api";
 import type { DrainSettings } from "./config";
 import { waitForDrain } from "./drain";
-import { urlWithDb } from "./testFixtures";
+import { urlWithDb } from "../../test/support/sidekiqJobs";
 
 const base = process.env.TEST_REDIS_URL;
 if (!base) throw new Error("TEST_REDIS_URL must be set by test/servers/globalSetup.ts");

@@ -1,7 +1,7 @@
 /**
  * The real Docker Compose v2 CLI (built from the Go module proxy by scripts/go-tools/compose.sh)
  * as a `docker compose` plugin of the Debian docker CLI, against the private dockerd that
- * lib/compose/testing.ts starts, and a Tines-shaped Compose project made of busybox containers.
+ * test/support/dockerEngine.ts starts, and a Tines-shaped Compose project made of busybox containers.
  */
 import { execFile } from "node:child_process";
 import {
@@ -15,7 +15,7 @@ import {
 } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { TEST_IMAGE } from "../../lib/compose/testing";
+import { TEST_IMAGE } from "./dockerEngine";
 
 const ROOT = path.resolve(__dirname, "../..");
 
@@ -148,6 +148,8 @@ export interface TinesProjectOptions {
   ignoreTerm: string[];
   /** Replicas per service (compose `scale`), 1 when unset. */
   scale?: Record<string, number>;
+  /** Anonymous volumes (container paths) per service, whose data must survive a re-creation. */
+  volumes?: Record<string, string[]>;
   env: Record<string, string>;
 }
 
@@ -176,6 +178,8 @@ export function writeTinesProject(dir: string, options: TinesProjectOptions): vo
     ];
     if (options.graces[name] !== undefined) lines.push(`    stop_grace_period: ${options.graces[name]}s`);
     if ((options.scale?.[name] ?? 1) !== 1) lines.push(`    scale: ${options.scale?.[name]}`);
+    const volumes = options.volumes?.[name] ?? [];
+    if (volumes.length > 0) lines.push("    volumes:", ...volumes.map((v) => `      - ${v}`));
     if (name === "tines-app") {
       lines.push(
         "    healthcheck:",

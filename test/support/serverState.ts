@@ -3,7 +3,7 @@
  * its databases and roles, and in each given database its schemas, relations and the
  * row count of every table.
  */
-import { withClient } from "../../lib/database/testDatabases";
+import { withClient } from "./databases";
 
 export interface ServerState {
   databases: string[];

@@ -1,0 +1,68 @@
+/**
+ * The set-up most end-to-end tests share: Tines-shaped ECS services on moto, as other
+ * tooling would have created them, and a stack on the real Pulumi CLI configured for them.
+ * The servers (moto and whatever else a test needs) are started by the test, in parallel.
+ */
+import type { RunningServer } from "../test/servers/localServers";
+import { createEcsServices, type MotoEcs } from "./motoEcs";
+import { E2eStack, type CliResult } from "./pulumiCli";
+
+export const MOTO_REGION = "us-east-1";
+
+/** moto accepts any credentials; explicit ones keep the SDK away from the machine's own. */
+export const MOTO_CREDENTIALS = { accessKeyId: "testing", secretAccessKey: "testing" };
+
+export const MOTO_ENV = {
+  AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
+  AWS_REGION: MOTO_REGION,
+};
+
+type ConfigValues = Record<string, string | number | boolean>;
+
+export interface EcsStackOptions {
+  /** The Pulumi stack name. */
+  stack: string;
+  moto: RunningServer;
+  cluster: string;
+  /** The ECS services created on moto with these desired counts. */
+  counts: Record<string, number>;
+  /** The counts the stack config lists as `services.<key>` (default: `counts`). */
+  services?: Record<string, number>;
+  /** More stack config, set with the ECS keys (it wins over them). */
+  config?: ConfigValues;
+  /** More environment for the Pulumi CLI, on top of the moto credentials and region. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** `services.<key>: count` for the stack config. */
+export function servicesConfig(counts: Record<string, number>): ConfigValues {
+  return Object.fromEntries(Object.entries(counts).map(([key, count]) => [`services.${key}`, count]));
+}
+
+/** The services on moto and a stack in phase shutdown on them, initialised and configured. */
+export async function createEcsStack(options: EcsStackOptions): Promise<{ stack: E2eStack; ecs: MotoEcs }> {
+  const ecs: MotoEcs = { endpoint: options.moto.url, region: MOTO_REGION, cluster: options.cluster };
+  await createEcsServices(ecs, options.counts);
+  const stack = new E2eStack({ stack: options.stack, env: { ...MOTO_ENV, ...options.env } });
+  await stack.init();
+  await stack.setConfig({
+    phase: "shutdown",
+    platform: "ecs",
+    "ecs.cluster": ecs.cluster,
+    "ecs.endpoint": ecs.endpoint,
+    "ecs.region": MOTO_REGION,
+    ...servicesConfig(options.services ?? options.counts),
+    stepTimeoutSeconds: 60,
+    ...options.config,
+  });
+  return { stack, ecs };
+}
+
+/** Prints how a CLI run ended and its diagnostics; returns its whole output. */
+export function logRun(step: string, result: CliResult): string {
+  const output = result.stdout + result.stderr;
+  console.log(`--- ${step}: exit ${result.code} in ${result.seconds.toFixed(1)} s`);
+  console.log(output.slice(Math.max(0, output.indexOf("Diagnostics:"))));
+  return output;
+}
