@@ -9,7 +9,8 @@ import { backupDiff, checkBackupInputs, runBackupGate } from "../../lib/database
 import { DYNAMIC_TYPES } from "../../lib/names";
 import { withAwsSettings } from "./awsSettings";
 import { gateProvider } from "./gateProvider";
-import { GateResource, type PerUpdateGateArgs } from "./gateResource";
+import { type PerUpdateGateArgs } from "./gateOptions";
+import { MaintenanceResource } from "./maintenanceResource";
 
 export const databaseBackupProvider: pulumi.dynamic.ResourceProvider = withAwsSettings((aws) =>
   gateProvider({
@@ -32,7 +33,7 @@ export interface DatabaseBackupDumpArgs extends PerUpdateGateArgs {
   phase: string;
 }
 
-export class DatabaseBackupDump extends GateResource {
+export class DatabaseBackupDump extends MaintenanceResource {
   declare public readonly name: pulumi.Output<string>;
   declare public readonly location: pulumi.Output<string>;
   declare public readonly bytes: pulumi.Output<number>;

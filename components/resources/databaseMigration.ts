@@ -8,7 +8,7 @@ import type { MigrationConfig } from "../../lib/database/config";
 import { checkMigrationInputs, migrationDiff, runMigrationGate } from "../../lib/database/gates";
 import { DYNAMIC_TYPES } from "../../lib/names";
 import { gateProvider } from "./gateProvider";
-import { GateResource } from "./gateResource";
+import { MaintenanceResource } from "./maintenanceResource";
 
 export const databaseMigrationProvider = gateProvider({
   check: checkMigrationInputs,
@@ -25,7 +25,7 @@ export interface DatabaseCopyArgs {
   migration: MigrationConfig;
 }
 
-export class DatabaseCopy extends GateResource {
+export class DatabaseCopy extends MaintenanceResource {
   declare public readonly target: pulumi.Output<string>;
   declare public readonly tables: pulumi.Output<number>;
   declare public readonly rows: pulumi.Output<string>;

@@ -2,7 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { sha256 } from "../../lib/endpoints/guard";
 import { waitForPropagation, type EndpointToCheck } from "../../lib/endpoints/propagation";
 import { DYNAMIC_TYPES } from "../../lib/names";
-import { GateResource, beyondGateTimeout } from "./gateResource";
+import { beyondGateTimeout } from "./gateOptions";
+import { MaintenanceResource } from "./maintenanceResource";
 import { pulumiReporter } from "./pulumiReporter";
 import { operatorFacing } from "./operatorFacing";
 import { timed } from "./timed";
@@ -81,7 +82,7 @@ export const endpointPropagationProvider: pulumi.dynamic.ResourceProvider = oper
 );
 
 /** The `endpoint-propagation` gate's resource; its inputs are EndpointPropagationInputs. */
-export class EndpointPropagationResource extends GateResource {
+export class EndpointPropagationResource extends MaintenanceResource {
   declare readonly checkedAt: pulumi.Output<string>;
   declare readonly endpoints: pulumi.Output<EndpointPropagationOutputs["endpoints"]>;
 

@@ -20,7 +20,7 @@ import { MaintenanceError, oneLine } from "../../lib/errors";
 import type { Phase } from "../../lib/services";
 import { DYNAMIC_TYPES } from "../../lib/names";
 import { withAwsSettings } from "./awsSettings";
-import { GateResource } from "./gateResource";
+import { MaintenanceResource } from "./maintenanceResource";
 import { operatorFacing } from "./operatorFacing";
 import { timed } from "./timed";
 
@@ -182,7 +182,7 @@ export const endpointSwitchProvider: pulumi.dynamic.ResourceProvider = withAwsSe
 );
 
 /** The `endpoint-switch` gate's resource; its inputs are EndpointSwitchInputs. */
-export class EndpointSwitchResource extends GateResource {
+export class EndpointSwitchResource extends MaintenanceResource {
   declare readonly target: pulumi.Output<string>;
   declare readonly databaseHost: pulumi.Output<string | undefined>;
   declare readonly redisHost: pulumi.Output<string | undefined>;

@@ -21,6 +21,7 @@ import { DYNAMIC_TYPES } from "../../lib/names";
 import { pulumiReporter } from "./pulumiReporter";
 import { operatorFacing } from "./operatorFacing";
 import { timed } from "./timed";
+import { MaintenanceResource } from "./maintenanceResource";
 
 /**
  * Before a Kubernetes step patches replicas: in shutdown, pauses the KEDA ScaledObject that
@@ -130,14 +131,19 @@ export const kedaPauseProvider: pulumi.dynamic.ResourceProvider = operatorFacing
 );
 
 export interface KedaPauseArgs {
+  /** Namespace of the workload and of its ScaledObject. */
   namespace: pulumi.Input<string>;
+  /** Kind of the workload the ScaledObject targets. */
   kind: pulumi.Input<"Deployment" | "StatefulSet">;
+  /** Name of the workload the ScaledObject targets. */
   name: pulumi.Input<string>;
+  /** True at shutdown (pause KEDA at 0 replicas), false at startup (remove our pause). */
   paused: pulumi.Input<boolean>;
+  /** kubeconfig context; the current one when unset. */
   context?: pulumi.Input<string>;
 }
 
-export class KedaPause extends pulumi.dynamic.Resource {
+export class KedaPause extends MaintenanceResource {
   declare readonly scaledObject: pulumi.Output<string | undefined>;
   declare readonly pausedReplicas: pulumi.Output<string | undefined>;
   declare readonly ownedByUs: pulumi.Output<boolean>;
@@ -145,11 +151,11 @@ export class KedaPause extends pulumi.dynamic.Resource {
   constructor(name: string, args: KedaPauseArgs, opts?: pulumi.CustomResourceOptions) {
     super(
       kedaPauseProvider,
+      DYNAMIC_TYPES.kedaPause,
       name,
-      { scaledObject: undefined, pausedReplicas: undefined, ownedByUs: undefined, ...args },
+      args,
+      ["scaledObject", "pausedReplicas", "ownedByUs"],
       opts,
-      DYNAMIC_TYPES.kedaPause.module,
-      DYNAMIC_TYPES.kedaPause.type,
     );
   }
 }

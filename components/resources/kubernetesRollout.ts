@@ -16,6 +16,7 @@ import {
 import { pulumiReporter } from "./pulumiReporter";
 import { operatorFacing } from "./operatorFacing";
 import { timed } from "./timed";
+import { MaintenanceResource } from "./maintenanceResource";
 import { engineLiveness } from "../../lib/engineLiveness";
 
 /**
@@ -91,16 +92,23 @@ export const kubernetesRolloutProvider: pulumi.dynamic.ResourceProvider = operat
 );
 
 export interface KubernetesRolloutArgs {
+  /** Namespace of the workload. */
   namespace: pulumi.Input<string>;
+  /** Kind of the workload. */
   kind: pulumi.Input<"Deployment" | "StatefulSet">;
+  /** Name of the workload. */
   name: pulumi.Input<string>;
+  /** The replicas to wait for: 0 waits until no pod is left, terminating ones included. */
   targetCount: pulumi.Input<number>;
+  /** How long to wait before the step fails. */
   timeoutSeconds: pulumi.Input<number>;
+  /** kubeconfig context; the current one when unset. */
   context?: pulumi.Input<string>;
+  /** Longest pause between two reads of the workload (the first reads come sooner). */
   pollSeconds?: pulumi.Input<number>;
 }
 
-export class KubernetesRollout extends pulumi.dynamic.Resource {
+export class KubernetesRollout extends MaintenanceResource {
   declare readonly reachedCount: pulumi.Output<number>;
   declare readonly readyReplicas: pulumi.Output<number>;
   declare readonly seconds: pulumi.Output<number>;
@@ -109,11 +117,11 @@ export class KubernetesRollout extends pulumi.dynamic.Resource {
   constructor(name: string, args: KubernetesRolloutArgs, opts?: pulumi.CustomResourceOptions) {
     super(
       kubernetesRolloutProvider,
+      DYNAMIC_TYPES.kubernetesRollout,
       name,
-      { reachedCount: undefined, readyReplicas: undefined, seconds: undefined, hpa: undefined, ...args },
+      args,
+      ["reachedCount", "readyReplicas", "seconds", "hpa"],
       opts,
-      DYNAMIC_TYPES.kubernetesRollout.module,
-      DYNAMIC_TYPES.kubernetesRollout.type,
     );
   }
 }

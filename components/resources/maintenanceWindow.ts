@@ -11,7 +11,7 @@ import type { Phase } from "../../lib/services";
 import { assessWindow, type WindowInputs, type WindowRecord } from "../../lib/window/record";
 import { readWorkloadVersions, type VersionSource, type VersionedWorkload } from "../../lib/window/versions";
 import { withAwsSettings } from "./awsSettings";
-import { GateResource } from "./gateResource";
+import { MaintenanceResource } from "./maintenanceResource";
 import { pulumiReporter } from "./pulumiReporter";
 import { operatorFacing } from "./operatorFacing";
 import { timed } from "./timed";
@@ -62,7 +62,7 @@ export const maintenanceWindowProvider: pulumi.dynamic.ResourceProvider = withAw
 );
 
 /** The `maintenance-window` gate's resource; its inputs are MaintenanceWindowInputs. */
-export class MaintenanceWindowRecord extends GateResource {
+export class MaintenanceWindowRecord extends MaintenanceResource {
   declare readonly phase: pulumi.Output<Phase>;
   declare readonly windowStartedAt: pulumi.Output<string>;
   declare readonly firstStopAt: pulumi.Output<string | undefined>;

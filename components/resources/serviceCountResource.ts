@@ -1,15 +1,13 @@
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import type { DynamicType } from "../../lib/names";
 import type { ScaledService } from "../platforms/adapter";
+import { MaintenanceResource } from "./maintenanceResource";
 
 /**
  * A dynamic resource that both brings one service to a count and reports the counts the
  * audit trail reads (ECS, Compose). Kubernetes splits the two across a patch and a rollout.
- * Same shape as GateResource: the type token from lib/names.ts, every output starting undefined.
  */
-export abstract class ServiceCountResource extends pulumi.dynamic.Resource {
-  // `declare`: with ES2022 class fields a plain `!` field would be reset to undefined after
-  // super() has filled it with the provider's output.
+export abstract class ServiceCountResource extends MaintenanceResource {
   declare public readonly previousCount: pulumi.Output<number>;
   declare public readonly reachedCount: pulumi.Output<number>;
 
@@ -23,17 +21,7 @@ export abstract class ServiceCountResource extends pulumi.dynamic.Resource {
     outputs: readonly string[],
     opts: pulumi.CustomResourceOptions | undefined,
   ) {
-    super(
-      provider,
-      name,
-      {
-        ...Object.fromEntries(["previousCount", "reachedCount", ...outputs].map((key) => [key, undefined])),
-        ...inputs,
-      },
-      opts,
-      dynamicType.module,
-      dynamicType.type,
-    );
+    super(provider, dynamicType, name, inputs, ["previousCount", "reachedCount", ...outputs], opts);
   }
 
   scaled(): ScaledService {

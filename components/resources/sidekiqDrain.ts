@@ -9,7 +9,8 @@ import { DYNAMIC_TYPES } from "../../lib/names";
 import type { DrainSettings } from "../../lib/sidekiq/config";
 import { checkDrainInputs, gateDiff, runDrainGate, type AuditSample } from "../../lib/sidekiq/gate";
 import { gateProvider } from "./gateProvider";
-import { GateResource, type PerUpdateGateArgs } from "./gateResource";
+import { type PerUpdateGateArgs } from "./gateOptions";
+import { MaintenanceResource } from "./maintenanceResource";
 
 export const sidekiqDrainProvider = gateProvider({
   check: checkDrainInputs,
@@ -39,7 +40,7 @@ export function drainGateInputs(args: SidekiqDrainArgs) {
   };
 }
 
-export class SidekiqDrain extends GateResource {
+export class SidekiqDrain extends MaintenanceResource {
   declare public readonly outcome: pulumi.Output<string>;
   declare public readonly reason: pulumi.Output<string>;
   declare public readonly waitedSeconds: pulumi.Output<number>;

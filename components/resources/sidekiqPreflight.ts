@@ -8,7 +8,8 @@ import { DYNAMIC_TYPES } from "../../lib/names";
 import type { PreflightMode } from "../../lib/sidekiq/config";
 import { checkPreflightInputs, gateDiff, runPreflight, type AuditSample } from "../../lib/sidekiq/gate";
 import { gateProvider } from "./gateProvider";
-import { GateResource, type PerUpdateGateArgs } from "./gateResource";
+import { type PerUpdateGateArgs } from "./gateOptions";
+import { MaintenanceResource } from "./maintenanceResource";
 
 export const sidekiqPreflightProvider = gateProvider({
   check: checkPreflightInputs,
@@ -47,7 +48,7 @@ export function preflightInputs(args: SidekiqPreflightArgs) {
   };
 }
 
-export class SidekiqPreflightCheck extends GateResource {
+export class SidekiqPreflightCheck extends MaintenanceResource {
   declare public readonly outcome: pulumi.Output<string>;
   declare public readonly reason: pulumi.Output<string>;
   declare public readonly samples: pulumi.Output<AuditSample[]>;

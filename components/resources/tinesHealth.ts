@@ -8,7 +8,8 @@ import type { HealthConfig } from "../../lib/health/config";
 import { checkHealthInputs, healthDiff, runHealthGate } from "../../lib/health/gate";
 import { DYNAMIC_TYPES } from "../../lib/names";
 import { gateProvider } from "./gateProvider";
-import { GateResource, beyondGateTimeout } from "./gateResource";
+import { beyondGateTimeout } from "./gateOptions";
+import { MaintenanceResource } from "./maintenanceResource";
 
 export const tinesHealthProvider = gateProvider({
   check: checkHealthInputs,
@@ -25,7 +26,7 @@ export interface TinesHealthCheckArgs {
   windowStartedAt: pulumi.Input<string>;
 }
 
-export class TinesHealthCheck extends GateResource {
+export class TinesHealthCheck extends MaintenanceResource {
   /** The URL waited on, without credentials. */
   declare readonly target: pulumi.Output<string>;
   /** ISO time of Tines' first healthy answer. */
