@@ -22,6 +22,7 @@ import {
 } from "../test/servers/localServers";
 import { E2eStack, PROJECT_ROOT, type CliResult } from "./pulumiCli";
 import { createEcsStack } from "./ecsStack";
+import { quickDrainConfig, tinesRedisUrl } from "./stackConfig";
 import { ecsDesiredCounts, type MotoEcs } from "./motoEcs";
 
 /** Live counts before maintenance, as the operator's other tooling left them. */
@@ -68,9 +69,8 @@ describe("ecs on moto, real Redis and PostgreSQL, real Pulumi CLI", () => {
       startMoto(),
     ]);
     redis = new Redis(redisServer.url);
-    const port = new URL(redisServer.url).port;
     // The ACL user with a password, so that the state can be searched for that password.
-    redisUrl = `redis://tines:${TEST_REDIS_USER_PASSWORD}@127.0.0.1:${port}/0`;
+    redisUrl = tinesRedisUrl(redisServer);
     database = await createDatabase(pgSource.url, "tines_e2e");
     await fillTinesLike(database.url, { rows: 500, largeRows: 1 });
     backupDir = mkdtempSync(path.join(os.tmpdir(), "tines-maint-e2e-backup-"));
@@ -82,11 +82,7 @@ describe("ecs on moto, real Redis and PostgreSQL, real Pulumi CLI", () => {
       counts: INITIAL_COUNTS,
       env: { AWS_DEFAULT_REGION: "us-east-1" },
       config: {
-        "sidekiq.intervalSeconds": 1,
-        "sidekiq.windowSeconds": 3,
-        "sidekiq.settleSeconds": 2,
-        // The least the validation accepts for settle 2 at interval 1: 12 s (a Sidekiq 7/8 heartbeat + 2 s) + 2 intervals.
-        "sidekiq.timeoutSeconds": 14,
+        ...quickDrainConfig(14),
         "sidekiq.preflightSeconds": 2,
         "database.backup.directory": backupDir,
       },

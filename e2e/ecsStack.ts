@@ -6,6 +6,7 @@
 import type { RunningServer } from "../test/servers/localServers";
 import { createEcsServices, type MotoEcs } from "./motoEcs";
 import { E2eStack, type CliResult } from "./pulumiCli";
+import type { ConfigValues } from "./stackConfig";
 
 export const MOTO_REGION = "us-east-1";
 
@@ -17,8 +18,6 @@ export const MOTO_ENV = {
   AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
   AWS_REGION: MOTO_REGION,
 };
-
-type ConfigValues = Record<string, string | number | boolean>;
 
 export interface EcsStackOptions {
   /** The Pulumi stack name. */

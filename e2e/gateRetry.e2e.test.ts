@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { enqueue } from "../test/support/sidekiqJobs";
 import { startMoto, startRedis, type RunningServer } from "../test/servers/localServers";
 import { createEcsStack, MOTO_CREDENTIALS } from "./ecsStack";
+import { quickDrainConfig } from "./stackConfig";
 import { ecsDesiredCounts, type MotoEcs } from "./motoEcs";
 import type { CliResult, E2eStack } from "./pulumiCli";
 
@@ -50,10 +51,7 @@ describe("a retried shutdown runs the drain gate again (real Pulumi CLI, ECS on 
         // the Tines services before the first stop): the shutdown fails after the drain gate.
         "services.pypi-server.count": pypiServer,
         "services.pypi-server.name": "pypi-server-typo",
-        "sidekiq.intervalSeconds": 1,
-        "sidekiq.windowSeconds": 3,
-        "sidekiq.settleSeconds": 2,
-        "sidekiq.timeoutSeconds": 14,
+        ...quickDrainConfig(14),
         "sidekiq.preflight": "off",
       },
     }));

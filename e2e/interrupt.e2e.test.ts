@@ -16,6 +16,7 @@ import {
   type RunningServer,
 } from "../test/servers/localServers";
 import { createEcsStack } from "./ecsStack";
+import { quickDrainConfig, tinesRedisUrl } from "./stackConfig";
 import { ecsDesiredCounts, type MotoEcs } from "./motoEcs";
 import type { CliResult, E2eStack } from "./pulumiCli";
 
@@ -69,18 +70,11 @@ describe("an update interrupted during the drain gate (real Pulumi CLI, ECS on m
       cluster: "tines-e2e-interrupt",
       counts: COUNTS,
       config: {
-        "sidekiq.intervalSeconds": 1,
-        "sidekiq.windowSeconds": 3,
-        "sidekiq.settleSeconds": 2,
-        "sidekiq.timeoutSeconds": 20,
+        ...quickDrainConfig(20),
         "sidekiq.preflight": "off",
       },
     }));
-    const port = new URL(redisServer.url).port;
-    await stack.setSecret(
-      "sidekiq.redisUrl",
-      `redis://tines:${TEST_REDIS_USER_PASSWORD}@127.0.0.1:${port}/0`,
-    );
+    await stack.setSecret("sidekiq.redisUrl", tinesRedisUrl(redisServer));
   });
 
   afterAll(async () => {

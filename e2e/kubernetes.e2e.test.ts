@@ -17,6 +17,7 @@ import {
   startRedis,
   type RunningServer,
 } from "../test/servers/localServers";
+import { quickDrainConfig, tinesRedisUrl } from "./stackConfig";
 import { E2eStack, type CliResult } from "./pulumiCli";
 
 const NS = "tines";
@@ -152,7 +153,7 @@ describe("kubernetes on a real control plane, helm-installed workloads, real Pul
     const [pg, redis] = await Promise.all([startPostgres("e2e-k8s-new-db"), startRedis()]);
     servers = [pg, redis];
     pgPort = Number(new URL(pg.url).port);
-    newRedisUrl = `redis://tines:${TEST_REDIS_USER_PASSWORD}@127.0.0.1:${new URL(redis.url).port}/0`;
+    newRedisUrl = tinesRedisUrl(redis);
     const started = Date.now();
     plane = await startKubePlane({ podDeleteDelayMs: 1000 });
     console.log(
@@ -206,10 +207,7 @@ describe("kubernetes on a real control plane, helm-installed workloads, real Pul
         ).flat(),
       ),
       stepTimeoutSeconds: 120,
-      "sidekiq.intervalSeconds": 1,
-      "sidekiq.windowSeconds": 3,
-      "sidekiq.settleSeconds": 2,
-      "sidekiq.timeoutSeconds": 30,
+      ...quickDrainConfig(30),
       "sidekiq.preflightSeconds": 2,
       "endpoints.databaseHost": "127.0.0.1",
       "endpoints.databasePort": pgPort,

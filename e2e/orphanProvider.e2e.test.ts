@@ -9,13 +9,9 @@ import { readFileSync } from "node:fs";
 import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { enqueue } from "../test/support/sidekiqJobs";
-import {
-  TEST_REDIS_USER_PASSWORD,
-  startMoto,
-  startRedis,
-  type RunningServer,
-} from "../test/servers/localServers";
+import { startMoto, startRedis, type RunningServer } from "../test/servers/localServers";
 import { createEcsStack } from "./ecsStack";
+import { quickDrainConfig, tinesRedisUrl } from "./stackConfig";
 import { ecsDesiredCounts, type MotoEcs } from "./motoEcs";
 import { E2eStack } from "./pulumiCli";
 
@@ -71,19 +67,12 @@ describe("a dynamic provider orphaned by SIGKILL of pulumi up during the drain g
       cluster: "tines-e2e-orphan",
       counts: COUNTS,
       config: {
-        "sidekiq.intervalSeconds": 1,
-        "sidekiq.windowSeconds": 3,
-        "sidekiq.settleSeconds": 2,
         // Long enough that only the engine's death can end the wait within the test.
-        "sidekiq.timeoutSeconds": 3600,
+        ...quickDrainConfig(3600),
         "sidekiq.preflight": "off",
       },
     }));
-    const port = new URL(redisServer.url).port;
-    await stack.setSecret(
-      "sidekiq.redisUrl",
-      `redis://tines:${TEST_REDIS_USER_PASSWORD}@127.0.0.1:${port}/0`,
-    );
+    await stack.setSecret("sidekiq.redisUrl", tinesRedisUrl(redisServer));
   });
 
   afterAll(async () => {

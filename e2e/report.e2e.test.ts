@@ -22,6 +22,7 @@ import {
   type RunningServer,
 } from "../test/servers/localServers";
 import { createEcsStack } from "./ecsStack";
+import { quickDrainConfig, tinesRedisUrl } from "./stackConfig";
 import type { E2eStack } from "./pulumiCli";
 
 const COUNTS = { "tines-app": 2, "tines-sidekiq": 2, "tines-command-runner": 1 };
@@ -67,7 +68,7 @@ describe("maint report on a real stack's history", () => {
   beforeAll(async () => {
     servers = await Promise.all([startRedis(), startPostgres("report-source"), startMoto()]);
     const [redisServer, pg, moto] = servers;
-    redisUrl = `redis://tines:${TEST_REDIS_USER_PASSWORD}@127.0.0.1:${new URL(redisServer.url).port}/0`;
+    redisUrl = tinesRedisUrl(redisServer);
     database = await createDatabase(pg.url, "tines_report");
     await fillTinesLike(database.url, { rows: 300, largeRows: 0 });
     dir = mkdtempSync(path.join(os.tmpdir(), "tines-maint-report-e2e-"));
@@ -78,10 +79,7 @@ describe("maint report on a real stack's history", () => {
       counts: COUNTS,
       env: { PULUMI_NODEJS_TRANSPILE_ONLY: "true" },
       config: {
-        "sidekiq.intervalSeconds": 1,
-        "sidekiq.windowSeconds": 3,
-        "sidekiq.settleSeconds": 2,
-        "sidekiq.timeoutSeconds": 30,
+        ...quickDrainConfig(30),
         "sidekiq.preflightSeconds": 2,
         "database.backup.directory": dir,
       },
