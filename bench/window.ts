@@ -20,7 +20,7 @@
  * project's Pulumi.yaml named tsconfig.pulumi.json) and with the project's fast path.
  */
 import { execFile, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -28,6 +28,7 @@ import { DescribeServicesCommand, ECSClient } from "@aws-sdk/client-ecs";
 import { createEcsServices } from "../e2e/motoEcs";
 import { E2eStack } from "../e2e/pulumiCli";
 import { startMoto, startRedis, type RunningServer } from "../test/servers/localServers";
+import { findComposeBinary } from "../test/support/compose";
 
 const { values } = parseArgs({
   options: {
@@ -201,18 +202,6 @@ async function ecsPlatform(): Promise<Platform> {
   };
 }
 
-/** Compose v2 from the machine's tools cache (scripts/build-go-tools.sh), else the docker CLI plugin. */
-function composeCommand(): [string, string[]] {
-  const toolsDir = process.env.TINES_TOOLS_DIR ?? "/var/cache/tines-maintenance";
-  const cached = existsSync(toolsDir)
-    ? readdirSync(toolsDir)
-        .filter((d) => d.startsWith("compose-v"))
-        .map((d) => path.join(toolsDir, d, "bin", "docker-compose"))
-        .find((bin) => existsSync(bin))
-    : undefined;
-  return cached ? [cached, []] : ["docker", ["compose"]];
-}
-
 async function composePlatform(): Promise<Platform> {
   const { startTestEngine, TEST_IMAGE } = await import("../test/support/dockerEngine");
   const test = await startTestEngine();
@@ -225,9 +214,10 @@ async function composePlatform(): Promise<Platform> {
   );
   writeFileSync(path.join(dir, "compose.yaml"), `name: ${project}\nservices:\n${services.join("")}`);
   const dockerEnv = { DOCKER_HOST: test.dockerHost };
-  const [composeBin, composePrefix] = composeCommand();
-  const compose = (args: string[]) =>
-    run(composeBin, [...composePrefix, "--project-directory", dir, ...args], dockerEnv);
+  // Compose v2 from the tools cache, for the seed script and for the program's startup, which
+  // re-creates containers whose configuration changed (compose.cli).
+  const composeBin = findComposeBinary();
+  const compose = (args: string[]) => run(composeBin, ["--project-directory", dir, ...args], dockerEnv);
   await compose(["up", "-d"]);
   return {
     name: "compose (private dockerd)",
@@ -257,12 +247,11 @@ async function composePlatform(): Promise<Platform> {
       "compose.projectName": project,
       "compose.projectDirectory": dir,
       "compose.dockerHost": test.dockerHost,
+      "compose.cli": composeBin,
     },
     env: dockerEnv,
     async stop() {
-      await run("docker", ["compose", "--project-directory", dir, "down", "-t", "1"], dockerEnv).catch(
-        () => undefined,
-      );
+      await compose(["down", "-t", "1"]).catch(() => undefined);
       await test.stop();
       rmSync(dir, { recursive: true, force: true });
     },
