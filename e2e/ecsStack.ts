@@ -3,10 +3,12 @@
  * tooling would have created them, and a stack on the real Pulumi CLI configured for them.
  * The servers (moto and whatever else a test needs) are started by the test, in parallel.
  */
-import type { RunningServer } from "../test/servers/localServers";
-import { createEcsServices, type MotoEcs } from "./motoEcs";
+import Redis from "ioredis";
+import { startMoto, startRedis, type RunningServer } from "../test/servers/localServers";
+import { enqueue } from "../test/support/sidekiqJobs";
+import { createEcsServices, ecsDesiredCounts, type MotoEcs } from "./motoEcs";
 import { E2eStack, type CliResult } from "./pulumiCli";
-import type { ConfigValues } from "./stackConfig";
+import { quickDrainConfig, tinesRedisUrl, type ConfigValues } from "./stackConfig";
 
 export const MOTO_REGION = "us-east-1";
 
@@ -64,4 +66,65 @@ export function logRun(step: string, result: CliResult): string {
   console.log(`--- ${step}: exit ${result.code} in ${result.seconds.toFixed(1)} s`);
   console.log(output.slice(Math.max(0, output.indexOf("Diagnostics:"))));
   return output;
+}
+
+/** An ECS stack whose shutdown waits in the drain gate on a real Redis nobody consumes. */
+export interface DrainGateStack {
+  stack: E2eStack;
+  ecs: MotoEcs;
+  /** A client of the stack's Redis, to queue and take jobs. */
+  redis: Redis;
+  /** Disconnects, stops Redis and moto, removes the stack (unless E2E_KEEP). */
+  stop(): Promise<void>;
+}
+
+/** Redis and moto started in parallel, the services on moto, the stack with the quick drain. */
+export async function createDrainGateStack(options: {
+  stack: string;
+  cluster: string;
+  counts: Record<string, number>;
+  /** The drain gate's timeout: how long an undisturbed gate may wait. */
+  drainTimeoutSeconds: number;
+}): Promise<DrainGateStack> {
+  const [redisServer, moto] = await Promise.all([startRedis(), startMoto()]);
+  const redis = new Redis(redisServer.url);
+  const { stack, ecs } = await createEcsStack({
+    stack: options.stack,
+    moto,
+    cluster: options.cluster,
+    counts: options.counts,
+    config: { ...quickDrainConfig(options.drainTimeoutSeconds), "sidekiq.preflight": "off" },
+  });
+  await stack.setSecret("sidekiq.redisUrl", tinesRedisUrl(redisServer));
+  return {
+    stack,
+    ecs,
+    redis,
+    async stop() {
+      redis.disconnect();
+      await Promise.all([redisServer.stop(), moto.stop()]);
+      if (!process.env.E2E_KEEP) stack.remove();
+    },
+  };
+}
+
+/**
+ * Queues `jobs` jobs on `queue`, starts the shutdown and resolves once tines-app is down and
+ * the drain gate has polled for 3 s: the moment an operator's Ctrl-C or a killed CI job meets.
+ */
+export async function shutdownIntoDrainGate(
+  { stack, ecs, redis }: DrainGateStack,
+  queue: string,
+  jobs: number,
+  message: string,
+): Promise<ReturnType<E2eStack["startUp"]>> {
+  await enqueue(redis, queue, jobs);
+  const run = stack.startUp(message);
+  const deadline = Date.now() + 300_000;
+  while ((await ecsDesiredCounts(ecs, ["tines-app"]))["tines-app"] !== 0) {
+    if (Date.now() > deadline) throw new Error(`tines-app never reached 0:\n${run.output()}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  await new Promise((r) => setTimeout(r, 3000));
+  return run;
 }

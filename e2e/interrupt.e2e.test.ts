@@ -8,15 +8,8 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { enqueue } from "../test/support/sidekiqJobs";
-import {
-  TEST_REDIS_USER_PASSWORD,
-  startMoto,
-  startRedis,
-  type RunningServer,
-} from "../test/servers/localServers";
-import { createEcsStack } from "./ecsStack";
-import { quickDrainConfig, tinesRedisUrl } from "./stackConfig";
+import { TEST_REDIS_USER_PASSWORD } from "../test/servers/localServers";
+import { createDrainGateStack, shutdownIntoDrainGate, type DrainGateStack } from "./ecsStack";
 import { ecsDesiredCounts, type MotoEcs } from "./motoEcs";
 import type { CliResult, E2eStack } from "./pulumiCli";
 
@@ -37,7 +30,7 @@ function filesUnder(dir: string): string[] {
 }
 
 describe("an update interrupted during the drain gate (real Pulumi CLI, ECS on moto, real Redis)", () => {
-  let servers: RunningServer[] = [];
+  let drainGate: DrainGateStack;
   let ecs: MotoEcs;
   let redis: Redis;
   let stack: E2eStack;
@@ -46,41 +39,30 @@ describe("an update interrupted during the drain gate (real Pulumi CLI, ECS on m
     while ((await redis.rpop(`queue:${QUEUE}`)) !== null);
   };
 
-  /** Starts the shutdown and signals it once tines-app is down, i.e. while the drain gate waits. */
+  /** Signals the shutdown while the drain gate waits. */
   async function interruptDuringDrain(signal: NodeJS.Signals): Promise<CliResult> {
-    await enqueue(redis, QUEUE, JOBS);
-    const run = stack.startUp(`e2e: shutdown, ${signal} during the drain`);
-    const deadline = Date.now() + 300_000;
-    while ((await ecsDesiredCounts(ecs, ["tines-app"]))["tines-app"] !== 0) {
-      if (Date.now() > deadline) throw new Error(`tines-app never reached 0:\n${run.output()}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    await new Promise((r) => setTimeout(r, 3000));
+    const run = await shutdownIntoDrainGate(
+      drainGate,
+      QUEUE,
+      JOBS,
+      `e2e: shutdown, ${signal} during the drain`,
+    );
     process.kill(-run.child.pid!, signal);
     return run.done;
   }
 
   beforeAll(async () => {
-    const [redisServer, moto] = await Promise.all([startRedis(), startMoto()]);
-    servers = [redisServer, moto];
-    redis = new Redis(redisServer.url);
-    ({ stack, ecs } = await createEcsStack({
+    drainGate = await createDrainGateStack({
       stack: "e2e-interrupt",
-      moto,
       cluster: "tines-e2e-interrupt",
       counts: COUNTS,
-      config: {
-        ...quickDrainConfig(20),
-        "sidekiq.preflight": "off",
-      },
-    }));
-    await stack.setSecret("sidekiq.redisUrl", tinesRedisUrl(redisServer));
+      drainTimeoutSeconds: 20,
+    });
+    ({ stack, ecs, redis } = drainGate);
   });
 
   afterAll(async () => {
-    redis?.disconnect();
-    await Promise.all(servers.map((s) => s.stop()));
-    if (stack && !process.env.E2E_KEEP) stack.remove();
+    await drainGate?.stop();
   });
 
   it("SIGINT: the update stops before tines-sidekiq; a rerun after the drain completes the window", async () => {

@@ -8,10 +8,7 @@
 import { readFileSync } from "node:fs";
 import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { enqueue } from "../test/support/sidekiqJobs";
-import { startMoto, startRedis, type RunningServer } from "../test/servers/localServers";
-import { createEcsStack } from "./ecsStack";
-import { quickDrainConfig, tinesRedisUrl } from "./stackConfig";
+import { createDrainGateStack, shutdownIntoDrainGate, type DrainGateStack } from "./ecsStack";
 import { ecsDesiredCounts, type MotoEcs } from "./motoEcs";
 import { E2eStack } from "./pulumiCli";
 
@@ -52,45 +49,34 @@ function cmdline(pid: number): string {
 }
 
 describe("a dynamic provider orphaned by SIGKILL of pulumi up during the drain gate (real Pulumi CLI)", () => {
-  let servers: RunningServer[] = [];
+  let drainGate: DrainGateStack;
   let ecs: MotoEcs;
   let redis: Redis;
   let stack: E2eStack;
 
   beforeAll(async () => {
-    const [redisServer, moto] = await Promise.all([startRedis(), startMoto()]);
-    servers = [redisServer, moto];
-    redis = new Redis(redisServer.url);
-    ({ stack, ecs } = await createEcsStack({
+    drainGate = await createDrainGateStack({
       stack: "e2e-orphan",
-      moto,
       cluster: "tines-e2e-orphan",
       counts: COUNTS,
-      config: {
-        // Long enough that only the engine's death can end the wait within the test.
-        ...quickDrainConfig(3600),
-        "sidekiq.preflight": "off",
-      },
-    }));
-    await stack.setSecret("sidekiq.redisUrl", tinesRedisUrl(redisServer));
+      // Long enough that only the engine's death can end the wait within the test.
+      drainTimeoutSeconds: 3600,
+    });
+    ({ stack, ecs, redis } = drainGate);
   });
 
   afterAll(async () => {
-    redis?.disconnect();
-    await Promise.all(servers.map((s) => s.stop()));
-    if (stack && !process.env.E2E_KEEP) stack.remove();
+    await drainGate?.stop();
   });
 
   it(`the provider exits within ${EXIT_WITHIN_SECONDS} s of the kill, without growing, and changed nothing`, async () => {
-    await enqueue(redis, QUEUE, JOBS);
-    const run = stack.startUp("e2e: shutdown, SIGKILL during the drain");
-    const deadline = Date.now() + 300_000;
-    while ((await ecsDesiredCounts(ecs, ["tines-app"]))["tines-app"] !== 0) {
-      if (Date.now() > deadline) throw new Error(`tines-app never reached 0:\n${run.output()}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    // The drain gate is polling now (5 jobs queued, nobody consuming).
-    await new Promise((r) => setTimeout(r, 3000));
+    // The drain gate is polling once this returns (5 jobs queued, nobody consuming).
+    const run = await shutdownIntoDrainGate(
+      drainGate,
+      QUEUE,
+      JOBS,
+      "e2e: shutdown, SIGKILL during the drain",
+    );
     expect(run.output()).toMatch(/sidekiq-drain: pending 5/);
     const providers = stack.strayProcesses().filter((pid) => cmdline(pid).includes("dynamic-provider"));
     expect(providers.length, `no dynamic-provider process found:\n${run.output()}`).toBeGreaterThan(0);
