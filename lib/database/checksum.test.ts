@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "pg";
-import { contentQuery, rowHashExpression, tableColumns } from "./checksum";
+import { contentQuery, DIRECT_HASH, rowHashExpression, tableColumns } from "./checksum";
 import { createDatabase, serverUrl, withClient, type TestDatabase } from "../../test/support/databases";
 
 let db: TestDatabase;
@@ -63,6 +63,70 @@ describe("hashed content checksums against a real PostgreSQL", () => {
     });
   });
 
+  it("calls each type's own hash support function (bool: int4's on 0/1)", async () => {
+    await withClient(db.url, async (c) => {
+      for (const [oid, { fn, cast }] of Object.entries(DIRECT_HASH)) {
+        const { rows } = await c.query<{ support: string }>(
+          `SELECT ap.amproc::text AS support
+             FROM pg_opclass oc JOIN pg_amproc ap ON ap.amprocfamily = oc.opcfamily AND ap.amprocnum = 2
+                  AND ap.amproclefttype = oc.opcintype AND ap.amprocrighttype = oc.opcintype
+            WHERE oc.opcdefault AND oc.opcmethod = (SELECT oid FROM pg_am WHERE amname = 'hash')
+              AND oc.opcintype = (CASE WHEN $1::oid = 'varchar'::regtype THEN 'text'::regtype ELSE $1::oid END)`,
+          [oid],
+        );
+        expect(rows.map((r) => r.support)).toEqual([cast === "int" ? "hashcharextended" : fn]);
+      }
+    });
+  });
+
+  it("catches a change, a NULL and a move to another column, in every faithful type", async () => {
+    const columns: Array<[string, string, string, string]> = [
+      ["b", "bool", "true", "false"],
+      ["ch", '"char"', `'a'`, `'b'`],
+      ["nm", "name", `'tines'`, `'tinez'`],
+      ["i8", "bigint", "8", "9"],
+      ["i2", "smallint", "2", "3"],
+      ["i4", "integer", "4", "5"],
+      ["tx", "text", `'text'`, `'texts'`],
+      ["o", "oid", "26", "27"],
+      ["bp", "char(5)", `'ab'`, `'abc'`],
+      ["vc", "varchar(9)", `'vc'`, `'vd'`],
+      ["d", "date", `'2026-12-01'`, `'infinity'`],
+      ["tm", "time", `'10:00'`, `'10:00:00.000001'`],
+      ["ts", "timestamp", `'2026-12-01 10:00'`, `'-infinity'`],
+      ["tz", "timestamptz", `'2026-12-01 10:00Z'`, `'2026-12-01 10:00:00.000001Z'`],
+      ["u", "uuid", `'00000000-0000-0000-0000-000000000001'`, `'00000000-0000-0000-0000-000000000002'`],
+      ["by", "bytea", `'\\x00'`, `'\\x0000'`],
+      ["i8b", "bigint", "8", "9"],
+    ];
+    await withClient(db.url, async (c) => {
+      await c.query(`CREATE TABLE every_type (${columns.map(([n, type]) => `${n} ${type}`).join(", ")})`);
+      await c.query(
+        `INSERT INTO every_type SELECT ${columns.map(([, , a]) => a).join(", ")} FROM generate_series(1, 2)`,
+      );
+      const base = (await checksum(c, "public.every_type")).checksum;
+      const seen = new Set([base]);
+      for (const [name, , a, b] of columns) {
+        for (const value of [b, "NULL"]) {
+          await c.query(
+            `UPDATE every_type SET ${name} = ${value} WHERE ctid = (SELECT min(ctid) FROM every_type)`,
+          );
+          const changed = (await checksum(c, "public.every_type")).checksum;
+          expect(seen.has(changed), `${name} = ${value}`).toBe(false);
+          seen.add(changed);
+          await c.query(`UPDATE every_type SET ${name} = ${a}`);
+        }
+      }
+      expect((await checksum(c, "public.every_type")).checksum).toBe(base);
+      // The same value in the other bigint column of the row.
+      await c.query(`UPDATE every_type SET i8 = 9 WHERE ctid = (SELECT min(ctid) FROM every_type)`);
+      const inFirstColumn = (await checksum(c, "public.every_type")).checksum;
+      await c.query(`UPDATE every_type SET i8 = 8, i8b = 9 WHERE ctid = (SELECT min(ctid) FROM every_type)`);
+      const inSecondColumn = (await checksum(c, "public.every_type")).checksum;
+      expect(new Set([base, inFirstColumn, inSecondColumn]).size).toBe(3);
+    });
+  });
+
   it("hashes faithful types directly and renders the others as text", () => {
     const expr = rowHashExpression(
       [
@@ -73,8 +137,19 @@ describe("hashed content checksums against a real PostgreSQL", () => {
       true,
     );
     expect(expr).toBe(
-      `hash_record_extended(ROW(t.id, (t.payload::text COLLATE "C"), (t.name::text COLLATE "C")), 0)`,
+      `coalesce(hashint8extended(t.id, 1), 1) # coalesce(hashtextextended((t.payload::text COLLATE "C"), 2), 2) # ` +
+        `coalesce(hashtextextended((t.name::text COLLATE "C"), 3), 3)`,
     );
+    expect(
+      rowHashExpression(
+        [
+          { name: "id", baseType: 23, deterministic: true },
+          { name: "body", baseType: 17, deterministic: true },
+          { name: "on", baseType: 1082, deterministic: true },
+        ],
+        true,
+      ),
+    ).toBe(`coalesce(hashint4extended(t.id, 1), 1) # hash_record_extended(ROW(t.body, t.on), 0)`);
     expect(rowHashExpression([], false)).toMatch(/md5\(t::text\)/);
   });
 });
