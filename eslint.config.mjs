@@ -10,6 +10,10 @@ export default tseslint.config(
       ".tools/**",
       "policy/node_modules/**",
       "**/*.js",
+      "!main.js",
+      "!policy/main.js",
+      "!lib/compiledEntry.js",
+      "!scripts/build-program.js",
       "**/*.mjs",
     ],
   },
@@ -23,6 +27,14 @@ export default tseslint.config(
       "@typescript-eslint/no-require-imports": "off",
       eqeqeq: ["error", "always"],
       "no-console": "off",
+    },
+  },
+  {
+    // The entry points that load before any TypeScript can (lib/compiledEntry.js).
+    files: ["**/*.js"],
+    languageOptions: {
+      sourceType: "commonjs",
+      globals: { __dirname: "readonly", process: "readonly", console: "readonly" },
     },
   },
 );

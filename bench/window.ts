@@ -3,7 +3,7 @@
  * engine, against a shell script doing the seed's commands in order with the platform's own
  * wait command, on the same platform in the same run.
  *
- *   npx tsx bench/window.ts [--platform ecs|compose|kubernetes] [--runs 1] [--modes typecheck,fast]
+ *   npx tsx bench/window.ts [--platform ecs|compose|kubernetes] [--runs 1] [--modes sources,compiled]
  *
  * ecs: moto plays ECS (the aws CLI from PyPI `awscli` runs the script); compose: the private
  * dockerd of test/support/dockerEngine.ts with Tines-labelled containers (`docker compose stop/start`);
@@ -15,9 +15,10 @@
  * 100 ms and records when each service's target was set and when the platform reported it
  * reached. From those: the wall time; the platform's own wait (target set -> reached, summed);
  * the start cost (launch -> first service touched) and the cost per step (one service touched
- * -> the next, minus any gate's own wait in between). The program runs twice: with Pulumi's
- * per-run TypeScript type-check (PULUMI_NODEJS_TRANSPILE_ONLY=false, the default before this
- * project's Pulumi.yaml named tsconfig.pulumi.json) and with the project's fast path.
+ * -> the next, minus any gate's own wait in between). The program runs twice: from its
+ * TypeScript sources (TINES_MAINTENANCE_FROM_SOURCES=1: ts-node transpiles the program and
+ * Pulumi's policy runner type-checks the policy pack on every run, as before the compiled
+ * entry) and compiled (`npm run build:program`, which the benchmark runs first).
  */
 import { execFile, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -34,19 +35,24 @@ const { values } = parseArgs({
   options: {
     platform: { type: "string", default: "ecs" },
     runs: { type: "string", default: "1" },
-    modes: { type: "string", default: "typecheck,fast" },
+    modes: { type: "string", default: "sources,compiled" },
   },
 });
+type Mode = "sources" | "compiled";
+const MODE_LABEL: Record<Mode, string> = {
+  sources: "program (TypeScript sources)",
+  compiled: "program (compiled)",
+};
 const runs = Number(values.runs);
 const platformName = values.platform as "ecs" | "compose" | "kubernetes";
-const modes = values.modes.split(",") as Array<"typecheck" | "fast">;
+const modes = values.modes.split(",") as Mode[];
 if (
   !(runs >= 1) ||
   !["ecs", "compose", "kubernetes"].includes(platformName) ||
-  modes.some((m) => !["typecheck", "fast"].includes(m))
+  modes.some((m) => !["sources", "compiled"].includes(m))
 ) {
   process.stderr.write(
-    "usage: --platform ecs|compose|kubernetes --runs N (N >= 1) --modes typecheck,fast (either or both)\n",
+    "usage: --platform ecs|compose|kubernetes --runs N (N >= 1) --modes sources,compiled (either or both)\n",
   );
   process.exit(2);
 }
@@ -328,13 +334,13 @@ function run(cmd: string, args: string[], env: Record<string, string>): Promise<
 async function programWindow(
   platform: Platform,
   redis: RunningServer,
-  mode: "typecheck" | "fast",
+  mode: Mode,
   rows: WindowRow[],
   measure: boolean,
 ) {
   const stack = new E2eStack({
     stack: `bench-${mode}`,
-    env: { ...platform.env, ...(mode === "typecheck" ? { PULUMI_NODEJS_TRANSPILE_ONLY: "false" } : {}) },
+    env: { ...platform.env, ...(mode === "sources" ? { TINES_MAINTENANCE_FROM_SOURCES: "1" } : {}) },
     pathDirs: platform.pathDirs,
   });
   try {
@@ -366,14 +372,7 @@ async function programWindow(
         const drain = (outputs.audit as { sidekiqDrain?: { waitedSeconds?: number } } | undefined)
           ?.sidekiqDrain;
         if (round === 1 || !measure)
-          rows.push(
-            summarise(
-              `program (${mode === "fast" ? "fast path" : "type-check"})`,
-              phase,
-              observed,
-              drain?.waitedSeconds ?? 0,
-            ),
-          );
+          rows.push(summarise(MODE_LABEL[mode], phase, observed, drain?.waitedSeconds ?? 0));
       }
     }
   } finally {
@@ -389,6 +388,10 @@ async function main(): Promise<void> {
     throw new Error(
       platformName === "ecs" ? "the aws CLI is missing: pip install awscli" : "docker CLI missing",
     );
+  }
+  if (modes.includes("compiled")) {
+    const build = spawnSync(process.execPath, ["scripts/build-program.js"], { stdio: "inherit" });
+    if (build.status !== 0) throw new Error("npm run build:program failed");
   }
   const redis = await startRedis();
   const platform =
@@ -427,7 +430,7 @@ async function main(): Promise<void> {
     return xs.reduce((a, b) => a + b, 0) / xs.length;
   };
   const seed = mean("seed script", "perStep");
-  for (const method of modes.map((m) => (m === "fast" ? "program (fast path)" : "program (type-check)"))) {
+  for (const method of modes.map((m) => MODE_LABEL[m])) {
     console.log(
       `${method}: per-step overhead vs the seed script ${f(mean(method, "perStep") - seed)} s; ` +
         `fixed cost (launch + exit) ${f(mean(method, "start") + mean(method, "tail"))} s vs ${f(mean("seed script", "start") + mean("seed script", "tail"))} s`,

@@ -79,8 +79,6 @@ export class DemoStack {
       PULUMI_CONFIG_PASSPHRASE: randomBytes(16).toString("hex"),
       PULUMI_SKIP_UPDATE_CHECK: "true",
       PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-      // `npm test` type-checks the program; the demo need not pay ts-node's check on every run.
-      PULUMI_NODEJS_TRANSPILE_ONLY: "true",
       NO_COLOR: "1",
     };
   }

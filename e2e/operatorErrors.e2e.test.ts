@@ -50,8 +50,7 @@ describe("operator-facing errors under the real Pulumi CLI (compose, preview)", 
     );
 
   beforeAll(async () => {
-    // Type-checking is `npm test`'s job; it would add ~8 s to every preview here.
-    stack = new E2eStack({ stack: "e2e-errors", env: { PULUMI_NODEJS_TRANSPILE_ONLY: "true" } });
+    stack = new E2eStack({ stack: "e2e-errors" });
     await stack.init();
     salt = /encryptionsalt: (\S+)/.exec(readFileSync(stack.configFile, "utf8"))![1];
     projectDir = path.join(stack.dir, "compose-project");

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { ProgressReporter } from "../progress";
 import { migrateDatabase } from "./migrate";
-import { copyOrder, exactPattern, splitQualified, tablesToCopy } from "./streamCopy";
+import { parsePgUrl } from "./connection";
+import { copyOrder, exactPattern, openLoaders, splitQualified, tablesToCopy } from "./streamCopy";
 import {
   createDatabase,
   fillTinesLike,
@@ -44,6 +45,29 @@ describe("table names for pg_dump patterns", () => {
       { name: "c", bytes: 10 },
     ]).map((t) => t.name);
     expect(order).toEqual(["a", "b", "c"]);
+  });
+});
+
+describe("loader sessions", () => {
+  it("cancel a blocking autovacuum after 100 ms where the role may, and open without the right", async () => {
+    const db = await database("TEST_PG_TARGET_URL");
+    const role = `loader_${Math.random().toString(36).slice(2, 8)}`;
+    await withClient(db.url, (c) => c.query(`CREATE ROLE ${role} LOGIN PASSWORD 'loader-pw'`));
+    try {
+      const superuser = await openLoaders(parsePgUrl(db.url, "--target"), "UTF8", 1);
+      const asOwner = new URL(db.url);
+      asOwner.username = role;
+      asOwner.password = "loader-pw";
+      const plain = await openLoaders(parsePgUrl(asOwner.toString(), "--target"), "UTF8", 1);
+      const setting = async (c: (typeof plain)[number]) =>
+        (await c.query<{ deadlock_timeout: string }>("SHOW deadlock_timeout")).rows[0].deadlock_timeout;
+      expect(await setting(superuser[0])).toBe("100ms");
+      expect(await setting(plain[0])).toBe("1s");
+      expect((await plain[0].query<{ ok: number }>("SELECT 1 AS ok")).rows[0].ok).toBe(1);
+      await Promise.all([...superuser, ...plain].map((c) => c.end()));
+    } finally {
+      await withClient(db.url, (c) => c.query(`DROP ROLE ${role}`));
+    }
   });
 });
 

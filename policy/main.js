@@ -1,0 +1,2 @@
+// The policy pack's entry (package.json `main`): index.ts, compiled when the build is current.
+module.exports = require("../lib/compiledEntry").load("policy/index");
