@@ -74,7 +74,16 @@ function load(entry, root = PROJECT_ROOT) {
   if (compiled !== undefined) return require(compiled);
   // The policy runner has registered its own ts-node already; the program's runtime has not.
   if (require.extensions[".ts"] === undefined) {
-    require("ts-node").register({ transpileOnly: true, project: path.join(root, "tsconfig.pulumi.json") });
+    let tsNode;
+    try {
+      tsNode = require("ts-node");
+    } catch {
+      throw new Error(
+        "tines-maintenance: bin/ holds no build of the sources as they are, and ts-node (a development " +
+          "dependency) is not installed to load them: run `npm ci` (which builds bin/) or `npm run build:program`",
+      );
+    }
+    tsNode.register({ transpileOnly: true, project: path.join(root, "tsconfig.pulumi.json") });
   }
   return require(path.join(root, `${entry}.ts`));
 }

@@ -4,7 +4,7 @@
  * Run in a child `node`, as Pulumi's language host runs it.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -15,6 +15,7 @@ let root: string;
 function node(script: string, env: NodeJS.ProcessEnv = {}): string {
   return execFileSync(process.execPath, ["-e", script], {
     encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, TINES_MAINTENANCE_FROM_SOURCES: "", ...env },
   });
 }
@@ -70,6 +71,13 @@ describe("compiled entry", () => {
     expect(loaded()).toBe("sources 42");
     recordDigest();
     expect(loaded()).toBe("compiled");
+  });
+
+  it("names the fix when there is neither a current build nor ts-node", () => {
+    // A copy of the entry outside the project resolves no ts-node, as after `npm ci --omit=dev`.
+    write("lib/compiledEntry.js", readFileSync(ENTRY, "utf8"));
+    const script = `require(${JSON.stringify(path.join(root, "lib", "compiledEntry.js"))}).load("index")`;
+    expect(() => node(script)).toThrow(/no build of the sources as they are.*run `npm ci`/s);
   });
 
   it("loads the sources when asked to, build or not", () => {
