@@ -88,4 +88,4 @@ function load(entry, root = PROJECT_ROOT) {
   return require(path.join(root, `${entry}.ts`));
 }
 
-module.exports = { load, sourcesDigest, digestPath, OUT_DIR, PROJECT_ROOT };
+module.exports = { load, sourcesDigest, digestPath, PROJECT_ROOT };
