@@ -26,7 +26,8 @@ const DIGEST_FILE = ".sources.sha256";
 const SOURCE_DIRS = ["lib", "components", "policy"];
 const SOURCE_FILES = ["index.ts", "tsconfig.json", "tsconfig.pulumi.json"];
 
-function sourceFiles(root) {
+/** The project-relative paths the digest covers, sorted. */
+function sourceFiles(root = PROJECT_ROOT) {
   const found = SOURCE_FILES.filter((file) => fs.existsSync(path.join(root, file)));
   const walk = (dir) => {
     for (const entry of fs.readdirSync(path.join(root, dir), { withFileTypes: true })) {
@@ -88,4 +89,4 @@ function load(entry, root = PROJECT_ROOT) {
   return require(path.join(root, `${entry}.ts`));
 }
 
-module.exports = { load, sourcesDigest, digestPath, PROJECT_ROOT };
+module.exports = { load, sourceFiles, sourcesDigest, digestPath, PROJECT_ROOT };

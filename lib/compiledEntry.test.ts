@@ -80,6 +80,24 @@ describe("compiled entry", () => {
     expect(() => node(script)).toThrow(/no build of the sources as they are.*run `npm ci`/s);
   });
 
+  it("digests every project file the program and the policy pack compile from", () => {
+    // A file outside the digest (an import from cli/, say) could change without the stale build noticing.
+    const project = path.resolve(__dirname, "..");
+    const compiled = execFileSync(
+      process.execPath,
+      [require.resolve("typescript/bin/tsc"), "-p", "tsconfig.pulumi.json", "--listFilesOnly"],
+      { cwd: project, encoding: "utf8" },
+    )
+      .split("\n")
+      .filter((file) => file !== "" && !file.includes("/node_modules/"))
+      .map((file) => path.relative(project, file));
+    const digested: string[] = JSON.parse(
+      node(`process.stdout.write(JSON.stringify(require(${JSON.stringify(ENTRY)}).sourceFiles()))`),
+    );
+    expect(compiled.length).toBeGreaterThan(50);
+    expect(compiled.filter((file) => !digested.includes(file))).toEqual([]);
+  });
+
   it("loads the sources when asked to, build or not", () => {
     recordDigest();
     expect(loaded({ TINES_MAINTENANCE_FROM_SOURCES: "1" })).toBe("sources 42");
