@@ -12,7 +12,7 @@ export default tseslint.config(
       "**/*.js",
       "!main.js",
       "!policy/main.js",
-      "!lib/compiledEntry.js",
+      "!entry/compiledEntry.js",
       "!scripts/build-program.js",
       "**/*.mjs",
     ],
@@ -30,7 +30,7 @@ export default tseslint.config(
     },
   },
   {
-    // The entry points that load before any TypeScript can (lib/compiledEntry.js).
+    // The entry points that load before any TypeScript can (entry/compiledEntry.js).
     files: ["**/*.js"],
     languageOptions: {
       sourceType: "commonjs",

@@ -12,9 +12,9 @@
  */
 import os from "node:os";
 import * as pulumi from "@pulumi/pulumi";
-import { rawConfigFromPulumi } from "./lib/config";
+import { rawConfigFromPulumi } from "./lib/config/core";
 import { isMaintenanceError } from "./lib/errors";
-import { parseStackConfig } from "./lib/stackConfig";
+import { parseStackConfig } from "./lib/config/stackConfig";
 import { buildMaintenance } from "./components/maintenance";
 
 /** Operator-facing errors as RunError: Pulumi prints the message alone, without a stack trace. */

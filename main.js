@@ -1,2 +1,2 @@
 // The program's entry (Pulumi.yaml `main`): index.ts, compiled when the build is current.
-module.exports = require("./lib/compiledEntry").load("index");
+module.exports = require("./entry/compiledEntry").load("index");

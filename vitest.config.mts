@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: [
       "lib/**/*.test.ts",
+      "entry/**/*.test.ts",
       "components/**/*.test.ts",
       "cli/**/*.test.ts",
       "policy/**/*.test.ts",

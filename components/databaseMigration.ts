@@ -4,7 +4,7 @@
  * otherwise, before anything is registered). Outputs: the comparison summary, no secrets.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { COMPONENT_TYPES } from "../lib/names";
+import { COMPONENT_TYPES } from "../lib/plan/names";
 import { DatabaseCopy, type DatabaseCopyArgs } from "./resources/databaseMigration";
 
 export type DatabaseMigrationArgs = DatabaseCopyArgs;

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { redisHost, redisPort, type EndpointsConfig } from "../lib/endpoints/config";
 import type { EndpointToCheck } from "../lib/endpoints/propagation";
-import { COMPONENT_TYPES } from "../lib/names";
+import { COMPONENT_TYPES } from "../lib/plan/names";
 import { EndpointPropagationResource } from "./resources/endpointPropagation";
 
 export interface EndpointPropagationGateArgs {

@@ -5,8 +5,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import { buildPlan, type Plan, type PlanGates } from "../lib/plan";
-import type { CoreConfig } from "../lib/config";
+import { buildPlan, type Plan, type PlanGates } from "../lib/plan/plan";
+import type { CoreConfig } from "../lib/config/core";
 import { parseEndpointsConfig } from "../lib/endpoints/config";
 import { sha256 } from "../lib/endpoints/guard";
 import { endpointSwitchProvider } from "./resources/endpointSwitch";

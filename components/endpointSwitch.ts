@@ -3,9 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { envFilePath, type EndpointsConfig } from "../lib/endpoints/config";
 import { switchRefusal } from "../lib/endpoints/guard";
 import type { EndpointValues, TargetSpec } from "../lib/endpoints/targets";
-import { COMPONENT_TYPES } from "../lib/names";
-import type { Plan } from "../lib/plan";
-import { APPLICATION_TIER } from "../lib/services";
+import { COMPONENT_TYPES } from "../lib/plan/names";
+import type { Plan } from "../lib/plan/plan";
+import { APPLICATION_TIER } from "../lib/plan/services";
 import { EndpointSwitchResource, type EndpointSwitchInputs } from "./resources/endpointSwitch";
 
 export interface EndpointSwitchArgs {

@@ -4,9 +4,9 @@
  * index.ts exports: the plan, the service counts and the audit record.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ENDPOINT_SWITCH_NAME, MAINTENANCE_RUN_NAME, type GateName } from "../lib/names";
-import { buildPlan, type GateStep, type Plan, type ServiceStep } from "../lib/plan";
-import { planGates, type StackConfig } from "../lib/stackConfig";
+import { ENDPOINT_SWITCH_NAME, MAINTENANCE_RUN_NAME, type GateName } from "../lib/plan/names";
+import { buildPlan, type GateStep, type Plan, type ServiceStep } from "../lib/plan/plan";
+import { planGates, type StackConfig } from "../lib/config/stackConfig";
 import type { EndpointsConfig } from "../lib/endpoints/config";
 import { DatabaseBackup } from "./databaseBackup";
 import { DatabaseMigration } from "./databaseMigration";

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { COMPONENT_TYPES } from "../lib/names";
-import type { Phase, Platform } from "../lib/services";
+import { COMPONENT_TYPES } from "../lib/plan/names";
+import type { Phase, Platform } from "../lib/plan/services";
 
 export interface MaintenanceRunArgs {
   phase: Phase;

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { COMPONENT_TYPES } from "../lib/names";
-import type { ServiceStep } from "../lib/plan";
-import type { Phase } from "../lib/services";
+import { COMPONENT_TYPES } from "../lib/plan/names";
+import type { ServiceStep } from "../lib/plan/plan";
+import type { Phase } from "../lib/plan/services";
 import type { PlatformAdapter } from "./platforms/adapter";
 
 export interface ServiceStepComponentArgs {

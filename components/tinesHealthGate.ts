@@ -3,7 +3,7 @@
  * through `health.url`. Its `healthyAt` closes the downtime record the window opened.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { COMPONENT_TYPES } from "../lib/names";
+import { COMPONENT_TYPES } from "../lib/plan/names";
 import { TinesHealthCheck, type TinesHealthCheckArgs } from "./resources/tinesHealth";
 
 export type TinesHealthGateArgs = TinesHealthCheckArgs;

@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PROJECT_NAME } from "../lib/names";
+import { PROJECT_NAME } from "../lib/plan/names";
 import { E2eStack, type CliResult } from "./pulumiCli";
 
 const POLICY_PACK = "tines-maintenance-seed-rules";

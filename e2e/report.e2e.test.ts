@@ -77,7 +77,7 @@ describe("maint report on a real stack's history", () => {
       moto,
       cluster: CLUSTER,
       counts: COUNTS,
-      // The rest of the suite runs the compiled program (lib/compiledEntry.js); this one the
+      // The rest of the suite runs the compiled program (entry/compiledEntry.js); this one the
       // TypeScript sources, as a run after an edit and before the next build does.
       env: { TINES_MAINTENANCE_FROM_SOURCES: "1" },
       config: {

@@ -1,2 +1,2 @@
 // The policy pack's entry (package.json `main`): index.ts, compiled when the build is current.
-module.exports = require("../lib/compiledEntry").load("policy/index");
+module.exports = require("../entry/compiledEntry").load("policy/index");

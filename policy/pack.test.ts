@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { COMPONENT_TYPES, ENDPOINT_SWITCH_NAME } from "../lib/names";
+import { COMPONENT_TYPES, ENDPOINT_SWITCH_NAME } from "../lib/plan/names";
 import {
   combinationConfig,
   programStack,

@@ -5,10 +5,10 @@
  * the same stacks, broken the way an edited program could break them, must not.
  */
 import { describe, expect, it, vi } from "vitest";
-import { buildPlan } from "../lib/plan";
-import { parseStackConfig, planGates } from "../lib/stackConfig";
-import { COMPONENT_TYPES, ENDPOINT_SWITCH_NAME, MAINTENANCE_RUN_NAME } from "../lib/names";
-import { SCALE_DOWN_ORDER, type Phase, type Platform } from "../lib/services";
+import { buildPlan } from "../lib/plan/plan";
+import { parseStackConfig, planGates } from "../lib/config/stackConfig";
+import { COMPONENT_TYPES, ENDPOINT_SWITCH_NAME, MAINTENANCE_RUN_NAME } from "../lib/plan/names";
+import { SCALE_DOWN_ORDER, type Phase, type Platform } from "../lib/plan/services";
 import {
   GATES,
   combinationConfig,

@@ -19,8 +19,8 @@ import {
   KUBERNETES_REPLICA_PATCH_TYPES,
   MAINTENANCE_RUN_NAME,
   dynamicTypeToken,
-} from "../lib/names";
-import { SCALE_DOWN_ORDER, type Phase, type ServiceKey, isServiceKey } from "../lib/services";
+} from "../lib/plan/names";
+import { SCALE_DOWN_ORDER, type Phase, type ServiceKey, isServiceKey } from "../lib/plan/services";
 
 /** The part of `@pulumi/policy`'s `PolicyResource` the rules read. */
 export interface StackResource {

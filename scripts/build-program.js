@@ -1,7 +1,7 @@
 /**
  * Compiles the Pulumi program and the policy pack into bin/ and records the digest of the
  * sources they were compiled from, so that `pulumi up` loads them instead of transpiling
- * (lib/compiledEntry.js). Run by `npm ci` / `npm install` (the `prepare` script) and by
+ * (entry/compiledEntry.js). Run by `npm ci` / `npm install` (the `prepare` script) and by
  * `npm run build:program`. Emits without type-checking (tsconfig.pulumi.json `noCheck`):
  * `npm test` type-checks the same files.
  */
@@ -9,7 +9,7 @@
 const { spawnSync } = require("node:child_process");
 const fs = require("node:fs");
 const path = require("node:path");
-const { digestPath, sourcesDigest, PROJECT_ROOT } = require("../lib/compiledEntry");
+const { digestPath, sourcesDigest, PROJECT_ROOT } = require("../entry/compiledEntry");
 
 let tsc;
 try {

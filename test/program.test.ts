@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it, vi } from "vitest";
-import { SCALE_DOWN_ORDER } from "../lib/services";
+import { SCALE_DOWN_ORDER } from "../lib/plan/services";
 import { runProgram, type ProgramRun, type Registration } from "./pulumiProgram";
 
 // Under vitest's module transform the database gates' providers cannot be serialized (it

@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { vi } from "vitest";
-import { PROJECT_NAME } from "../lib/config";
+import { PROJECT_NAME } from "../lib/config/core";
 
 export interface Registration {
   type: string;

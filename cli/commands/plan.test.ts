@@ -3,7 +3,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { parseStackConfig } from "../../lib/stackConfig";
+import { parseStackConfig } from "../../lib/config/stackConfig";
 import { makePlanCommand, planText } from "./plan";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -233,7 +233,7 @@ describe("maint plan (child process, as operators and CI run it)", () => {
       // The same validation the program runs, on the same values, gives the same words.
       let programMessage = "";
       try {
-        const { readStackFile } = await import("../../lib/stackFile");
+        const { readStackFile } = await import("../../lib/config/stackFile");
         parseStackConfig(readStackFile({ projectDir: bad, stack: "bad" }).raw);
       } catch (error) {
         programMessage = (error as Error).message;

@@ -5,10 +5,10 @@
  */
 import path from "node:path";
 import { ConfigError } from "../../lib/errors";
-import { buildPlan, formatPlan } from "../../lib/plan";
-import { PHASES, type Phase } from "../../lib/services";
-import { parseStackConfig, planGates } from "../../lib/stackConfig";
-import { readStackFile } from "../../lib/stackFile";
+import { buildPlan, formatPlan } from "../../lib/plan/plan";
+import { PHASES, type Phase } from "../../lib/plan/services";
+import { parseStackConfig, planGates } from "../../lib/config/stackConfig";
+import { readStackFile } from "../../lib/config/stackFile";
 import { parseFlags, type CliCommand } from "../command";
 
 const USAGE = "plan [--stack NAME] [--phase running|shutdown] [--project-dir DIR]";

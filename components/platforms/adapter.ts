@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
-import type { ServiceStep } from "../../lib/plan";
-import type { Phase } from "../../lib/services";
+import type { ServiceStep } from "../../lib/plan/plan";
+import type { Phase } from "../../lib/plan/services";
 import type { VersionSource } from "../../lib/window/versions";
 
 export interface ScaleServiceOptions {

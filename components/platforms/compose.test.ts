@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import type { ServiceStep } from "../../lib/plan";
+import type { ServiceStep } from "../../lib/plan/plan";
 import { COMPOSE_POLL_SECONDS, createComposeAdapter } from "./compose";
 
 interface Registered {

@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { sidekiqGraceWarning } from "../../lib/compose/grace";
-import type { CoreConfig } from "../../lib/config";
+import type { CoreConfig } from "../../lib/config/core";
 import { ConfigError } from "../../lib/errors";
 import { ComposeService } from "../resources/composeService";
 import type { PlatformAdapter } from "./adapter";

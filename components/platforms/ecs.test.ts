@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
-import type { ServiceStep } from "../../lib/plan";
+import type { ServiceStep } from "../../lib/plan/plan";
 import { createEcsAdapter, ECS_POLL_SECONDS } from "./ecs";
 
 interface Registered {

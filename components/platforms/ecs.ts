@@ -2,7 +2,7 @@
  * ECS: each step sets desiredCount of an existing service and finishes once ECS reports the
  * service stable at that count. The stack records the count but never owns the service.
  */
-import type { CoreConfig } from "../../lib/config";
+import type { CoreConfig } from "../../lib/config/core";
 import { EcsServiceCount } from "../resources/ecsServiceCount";
 import type { PlatformAdapter } from "./adapter";
 

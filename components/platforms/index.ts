@@ -1,5 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
-import type { StackConfig } from "../../lib/stackConfig";
+import type { StackConfig } from "../../lib/config/stackConfig";
 import type { PlatformAdapter } from "./adapter";
 import { createComposeAdapter } from "./compose";
 import { createEcsAdapter } from "./ecs";

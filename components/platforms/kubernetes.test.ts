@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from "vitest";
-import type { ServiceStep } from "../../lib/plan";
+import type { ServiceStep } from "../../lib/plan/plan";
 import { createKubernetesAdapter, KUBERNETES_PROVIDER_NAME } from "./kubernetes";
 
 interface Registered {

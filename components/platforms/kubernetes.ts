@@ -1,8 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { CoreConfig } from "../../lib/config";
+import type { CoreConfig } from "../../lib/config/core";
 import { gracePeriodWarning } from "../../lib/kubernetes/workload";
-import type { ServiceStep } from "../../lib/plan";
+import type { ServiceStep } from "../../lib/plan/plan";
 import { KedaPause } from "../resources/kedaPause";
 import { KubernetesRollout } from "../resources/kubernetesRollout";
 import type { PlatformAdapter, ScaleServiceOptions, ScaledService } from "./adapter";

@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { createDockerEngine, resolveDockerHost } from "../../lib/compose/engine";
-import { engineLiveness } from "../../lib/engineLiveness";
+import { engineLiveness } from "../provider/engineLiveness";
 import {
   checkComposeInputs,
   diffComposeInputs,
@@ -14,7 +14,7 @@ import {
   type ComposeServiceOutputs,
 } from "../../lib/compose/inputs";
 import { isUp, scaleComposeService } from "../../lib/compose/scale";
-import { DYNAMIC_TYPES } from "../../lib/names";
+import { DYNAMIC_TYPES } from "../../lib/plan/names";
 import { pulumiReporter } from "./pulumiReporter";
 import { ServiceCountResource } from "./serviceCountResource";
 import { operatorFacing } from "./operatorFacing";

@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { BackupConfig } from "../../lib/database/config";
 import { backupDiff, checkBackupInputs, runBackupGate } from "../../lib/database/gates";
-import { DYNAMIC_TYPES } from "../../lib/names";
+import { DYNAMIC_TYPES } from "../../lib/plan/names";
 import { withAwsSettings } from "./awsSettings";
 import { gateProvider } from "./gateProvider";
 import { type PerUpdateGateArgs } from "./gateOptions";

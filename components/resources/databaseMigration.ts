@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { MigrationConfig } from "../../lib/database/config";
 import { checkMigrationInputs, migrationDiff, runMigrationGate } from "../../lib/database/gates";
-import { DYNAMIC_TYPES } from "../../lib/names";
+import { DYNAMIC_TYPES } from "../../lib/plan/names";
 import { gateProvider } from "./gateProvider";
 import { MaintenanceResource } from "./maintenanceResource";
 

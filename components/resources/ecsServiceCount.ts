@@ -14,13 +14,13 @@ import {
   type EcsServiceCountOutputs,
 } from "../../lib/ecs/inputs";
 import { scaleEcsService } from "../../lib/ecs/scale";
-import { DYNAMIC_TYPES } from "../../lib/names";
+import { DYNAMIC_TYPES } from "../../lib/plan/names";
 import { withAwsSettings } from "./awsSettings";
 import { pulumiReporter } from "./pulumiReporter";
 import { ServiceCountResource } from "./serviceCountResource";
 import { operatorFacing } from "./operatorFacing";
 import { timed } from "./timed";
-import { engineLiveness } from "../../lib/engineLiveness";
+import { engineLiveness } from "../provider/engineLiveness";
 
 async function apply(
   inputs: EcsServiceCountInputs,

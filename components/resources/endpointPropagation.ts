@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { sha256 } from "../../lib/endpoints/guard";
 import { waitForPropagation, type EndpointToCheck } from "../../lib/endpoints/propagation";
-import { DYNAMIC_TYPES } from "../../lib/names";
+import { DYNAMIC_TYPES } from "../../lib/plan/names";
 import { beyondGateTimeout } from "./gateOptions";
 import { MaintenanceResource } from "./maintenanceResource";
 import { pulumiReporter } from "./pulumiReporter";

@@ -17,8 +17,8 @@ import {
   type TargetSpec,
 } from "../../lib/endpoints/targets";
 import { MaintenanceError, oneLine } from "../../lib/errors";
-import type { Phase } from "../../lib/services";
-import { DYNAMIC_TYPES } from "../../lib/names";
+import type { Phase } from "../../lib/plan/services";
+import { DYNAMIC_TYPES } from "../../lib/plan/names";
 import { withAwsSettings } from "./awsSettings";
 import { MaintenanceResource } from "./maintenanceResource";
 import { operatorFacing } from "./operatorFacing";

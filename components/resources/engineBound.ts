@@ -1,8 +1,8 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { engineLiveness } from "../../lib/engineLiveness";
+import { engineLiveness } from "../provider/engineLiveness";
 
 /**
- * The provider with each call counted by the process-wide engine watch (lib/engineLiveness):
+ * The provider with each call counted by the process-wide engine watch (../provider/engineLiveness):
  * once the engine that started this provider host is gone, its waits are aborted and the
  * host exits as soon as no call is running, instead of polling on as an orphan.
  */

@@ -7,7 +7,7 @@ import {
   resumeScaledObject,
 } from "../../lib/kubernetes/keda";
 import { resolveConnection } from "../../lib/kubernetes/kubeconfig";
-import { WORKLOAD_KINDS } from "../../lib/services";
+import { WORKLOAD_KINDS } from "../../lib/plan/services";
 import {
   booleanFailure,
   isKubernetesName,
@@ -16,8 +16,8 @@ import {
   ruleFailure,
   type InputFailure,
   type Inputs,
-} from "../../lib/validation";
-import { DYNAMIC_TYPES } from "../../lib/names";
+} from "../../lib/config/validation";
+import { DYNAMIC_TYPES } from "../../lib/plan/names";
 import { pulumiReporter } from "./pulumiReporter";
 import { operatorFacing } from "./operatorFacing";
 import { timed } from "./timed";

@@ -2,8 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { createKubeClient } from "../../lib/kubernetes/client";
 import { resolveConnection } from "../../lib/kubernetes/kubeconfig";
 import { waitForRollout } from "../../lib/kubernetes/rollout";
-import { DYNAMIC_TYPES } from "../../lib/names";
-import { WORKLOAD_KINDS } from "../../lib/services";
+import { DYNAMIC_TYPES } from "../../lib/plan/names";
+import { WORKLOAD_KINDS } from "../../lib/plan/services";
 import {
   isKubernetesName,
   nonEmptyStringFailure,
@@ -12,12 +12,12 @@ import {
   wholeFailure,
   type InputFailure,
   type Inputs,
-} from "../../lib/validation";
+} from "../../lib/config/validation";
 import { pulumiReporter } from "./pulumiReporter";
 import { operatorFacing } from "./operatorFacing";
 import { timed } from "./timed";
 import { MaintenanceResource } from "./maintenanceResource";
-import { engineLiveness } from "../../lib/engineLiveness";
+import { engineLiveness } from "../provider/engineLiveness";
 
 /**
  * Waits, after the replicas patch, until the workload has really reached its target (see

@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { DynamicType } from "../../lib/names";
+import type { DynamicType } from "../../lib/plan/names";
 
 /**
  * The base of every dynamic resource the program registers: gates, service counts, rollouts
- * and KEDA pauses. Its type token comes from lib/names.ts (part of every URN, so never spelled
+ * and KEDA pauses. Its type token comes from lib/plan/names.ts (part of every URN, so never spelled
  * twice), and every output the provider returns starts undefined so the SDK knows it. Every
  * provider goes through `timed`, which adds `startedAt` / `finishedAt` for the report.
  */

@@ -6,8 +6,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { AwsSettings } from "../../lib/aws/settings";
-import { DYNAMIC_TYPES } from "../../lib/names";
-import type { Phase } from "../../lib/services";
+import { DYNAMIC_TYPES } from "../../lib/plan/names";
+import type { Phase } from "../../lib/plan/services";
 import { assessWindow, type WindowInputs, type WindowRecord } from "../../lib/window/record";
 import { readWorkloadVersions, type VersionSource, type VersionedWorkload } from "../../lib/window/versions";
 import { withAwsSettings } from "./awsSettings";

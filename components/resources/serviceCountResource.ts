@@ -1,5 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
-import type { DynamicType } from "../../lib/names";
+import type { DynamicType } from "../../lib/plan/names";
 import type { ScaledService } from "../platforms/adapter";
 import { MaintenanceResource } from "./maintenanceResource";
 

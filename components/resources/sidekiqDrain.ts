@@ -5,7 +5,7 @@
  * touch Redis.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { DYNAMIC_TYPES } from "../../lib/names";
+import { DYNAMIC_TYPES } from "../../lib/plan/names";
 import type { DrainSettings } from "../../lib/sidekiq/config";
 import { checkDrainInputs, gateDiff, runDrainGate, type AuditSample } from "../../lib/sidekiq/gate";
 import { gateProvider } from "./gateProvider";

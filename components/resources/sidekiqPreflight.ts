@@ -4,7 +4,7 @@
  * and not falling. `check` and `diff` never touch Redis.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { DYNAMIC_TYPES } from "../../lib/names";
+import { DYNAMIC_TYPES } from "../../lib/plan/names";
 import type { PreflightMode } from "../../lib/sidekiq/config";
 import { checkPreflightInputs, gateDiff, runPreflight, type AuditSample } from "../../lib/sidekiq/gate";
 import { gateProvider } from "./gateProvider";

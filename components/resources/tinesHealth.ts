@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { HealthConfig } from "../../lib/health/config";
 import { checkHealthInputs, healthDiff, runHealthGate } from "../../lib/health/gate";
-import { DYNAMIC_TYPES } from "../../lib/names";
+import { DYNAMIC_TYPES } from "../../lib/plan/names";
 import { gateProvider } from "./gateProvider";
 import { beyondGateTimeout } from "./gateOptions";
 import { MaintenanceResource } from "./maintenanceResource";

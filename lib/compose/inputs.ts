@@ -9,7 +9,7 @@ import {
   wholeFailure,
   type InputFailure,
   type Inputs,
-} from "../validation";
+} from "../config/validation";
 
 export interface ComposeServiceInputs {
   projectName: string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { CoreConfig } from "../config";
-import { SECRET_PLACEHOLDER } from "../config";
+import type { CoreConfig } from "../config/core";
+import { SECRET_PLACEHOLDER } from "../config/core";
 import { ConfigError } from "../errors";
 import {
   assertMigrationPreconditions,

@@ -3,9 +3,9 @@
  * a new PostgreSQL instance. Pure (no Pulumi), so the program and the `plan` CLI share it.
  */
 import { z } from "zod";
-import { SECRET_PLACEHOLDER, type CoreConfig } from "../config";
+import { SECRET_PLACEHOLDER, type CoreConfig } from "../config/core";
 import { ConfigError } from "../errors";
-import { booleanSchema, isUrlWith, parseSection, wholeNumber } from "../validation";
+import { booleanSchema, isUrlWith, parseSection, wholeNumber } from "../config/validation";
 
 const postgresUrlSchema = z
   .string({ error: "must be a postgresql:// URL (a secret)" })
@@ -103,7 +103,7 @@ export function assertMigrationPreconditions(
   }
 }
 
-/** Which database gates the plan includes (see lib/plan.ts PlanGates). */
+/** Which database gates the plan includes (see lib/plan/plan.ts PlanGates). */
 export function databaseGates(
   core: Pick<CoreConfig, "phase">,
   database: DatabaseConfig | undefined,

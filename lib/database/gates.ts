@@ -6,7 +6,7 @@
 import type { AwsSettings } from "../aws/settings";
 import type { ProgressReporter } from "../progress";
 import { redactUrl } from "../redact";
-import { isNonEmptyString, ruleFailure, type InputFailure, type Inputs } from "../validation";
+import { isNonEmptyString, ruleFailure, type InputFailure, type Inputs } from "../config/validation";
 import { backupDatabase } from "./backup";
 import { migrateDatabase } from "./migrate";
 

@@ -8,7 +8,7 @@ import {
   wholeFailure,
   type InputFailure,
   type Inputs,
-} from "../validation";
+} from "../config/validation";
 import type { ScalableTargetBounds } from "./api";
 
 export interface EcsServiceCountInputs {

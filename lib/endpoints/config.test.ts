@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../errors";
-import { SECRET_PLACEHOLDER } from "../config";
+import { SECRET_PLACEHOLDER } from "../config/core";
 import { envFilePath, parseDnsServer, parseEndpointsConfig, redisHost, redisPort } from "./config";
 
 const compose = { platform: "compose" as const, compose: { projectDirectory: "/srv/tines" } };

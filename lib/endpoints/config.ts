@@ -4,10 +4,10 @@
  * No Pulumi in here: the program, the providers and the CLI share it.
  */
 import { z } from "zod";
-import { PROJECT_NAME, SECRET_PLACEHOLDER } from "../config";
+import { PROJECT_NAME, SECRET_PLACEHOLDER } from "../config/core";
 import { ConfigError } from "../errors";
-import { parseSection, wholeNumber } from "../validation";
-import type { Platform } from "../services";
+import { parseSection, wholeNumber } from "../config/validation";
+import type { Platform } from "../plan/services";
 
 const HOSTNAME =
   /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { GateError } from "../errors";
-import { NO_GATES, buildPlan } from "../plan";
-import type { CoreConfig } from "../config";
+import { NO_GATES, buildPlan } from "../plan/plan";
+import type { CoreConfig } from "../config/core";
 import { appliedFrom, assertSwitchAllowed, endpointChanges, sha256, switchRefusal } from "./guard";
 import { redisHost } from "./config";
 

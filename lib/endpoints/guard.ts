@@ -4,8 +4,8 @@
  * again just before writing) and tests all apply the same ones.
  */
 import { GateError } from "../errors";
-import type { Plan } from "../plan";
-import { APPLICATION_TIER } from "../services";
+import type { Plan } from "../plan/plan";
+import { APPLICATION_TIER } from "../plan/services";
 
 /** What the switch last wrote (or found already in place), without any secret in clear. */
 export interface AppliedEndpoints {

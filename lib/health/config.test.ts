@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { planGates, parseStackConfig } from "../stackConfig";
+import { planGates, parseStackConfig } from "../config/stackConfig";
 
 const base = { phase: "running", platform: "ecs", services: { "tines-app": 2 } };
 

@@ -3,8 +3,8 @@
  * Pure, so the program and the `plan` CLI validate them the same way.
  */
 import { z } from "zod";
-import { SECRET_PLACEHOLDER } from "../config";
-import { booleanSchema, isUrlWith, wholeNumber } from "../validation";
+import { SECRET_PLACEHOLDER } from "../config/core";
+import { booleanSchema, isUrlWith, wholeNumber } from "../config/validation";
 
 const HEALTH_URL_MESSAGE =
   "must be an http:// or https:// URL of tines-app's /is_up or /health (e.g. http://tines-app:3000/is_up)";

@@ -4,7 +4,7 @@
  */
 import type { ProgressReporter } from "../progress";
 import { redactUrl } from "../redact";
-import { isNonEmptyString, ruleFailure, type InputFailure, type Inputs } from "../validation";
+import { isNonEmptyString, ruleFailure, type InputFailure, type Inputs } from "../config/validation";
 import { waitForTinesHealth } from "./tinesHealth";
 
 export interface HealthGateInputs {

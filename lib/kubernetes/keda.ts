@@ -8,7 +8,7 @@
  * resume removes only what this manager applied.
  */
 import { MaintenanceError } from "../errors";
-import type { WorkloadKind } from "../services";
+import type { WorkloadKind } from "../plan/services";
 import type { KubeClient } from "./client";
 
 export const KEDA_PAUSED_REPLICAS = "autoscaling.keda.sh/paused-replicas";

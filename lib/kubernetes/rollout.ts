@@ -7,7 +7,7 @@
  */
 import { MaintenanceError } from "../errors";
 import { formatSeconds, quietProgress, realClock, type Clock, type ProgressReporter } from "../progress";
-import type { WorkloadKind } from "../services";
+import type { WorkloadKind } from "../plan/services";
 import { kubePaths, type KubeClient } from "./client";
 import {
   findHpa,

@@ -3,7 +3,7 @@
  * reached its target, which HPA drives it, and whether Sidekiq's pods get enough time to
  * stop. No I/O here, so every condition is tested on recorded API objects.
  */
-import type { WorkloadKind } from "../services";
+import type { WorkloadKind } from "../plan/services";
 
 export interface LabelSelectorRequirement {
   key: string;

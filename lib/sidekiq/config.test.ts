@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { SECRET_PLACEHOLDER } from "../config";
-import { formatIssues } from "../validation";
+import { SECRET_PLACEHOLDER } from "../config/core";
+import { formatIssues } from "../config/validation";
 import { parseRedisUrl, sidekiqConfigSchema, SIDEKIQ_DEFAULTS } from "./config";
 
 function problems(value: unknown): string {

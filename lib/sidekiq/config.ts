@@ -3,9 +3,9 @@
  * shutdown pre-flight judge them. Defaults are for production (README, "Sidekiq gate").
  */
 import { z } from "zod";
-import { SECRET_PLACEHOLDER } from "../config";
+import { SECRET_PLACEHOLDER } from "../config/core";
 import { ConfigError } from "../errors";
-import { oneOf, wholeNumber } from "../validation";
+import { oneOf, wholeNumber } from "../config/validation";
 
 export const PREFLIGHT_MODES = ["warn", "refuse", "off"] as const;
 export type PreflightMode = (typeof PREFLIGHT_MODES)[number];

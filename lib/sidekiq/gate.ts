@@ -14,7 +14,7 @@ import {
   wholeFailure,
   type InputFailure,
   type Inputs,
-} from "../validation";
+} from "../config/validation";
 import { readSnapshot } from "./api";
 import {
   drainSettingsIssues,

@@ -11,7 +11,7 @@
  * Pure: reading the live images is the caller's; every refusal is a GateError naming the key.
  */
 import { GateError } from "../errors";
-import type { Phase } from "../services";
+import type { Phase } from "../plan/services";
 
 /** The Tines images (or ECS task definition revisions) by service key. */
 export type WorkloadVersions = Record<string, string>;

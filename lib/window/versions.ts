@@ -11,7 +11,7 @@ import { MaintenanceError } from "../errors";
 import { createKubeClient, kubePaths, type KubeClient } from "../kubernetes/client";
 import { resolveConnection } from "../kubernetes/kubeconfig";
 import { templateImages, type Workload } from "../kubernetes/workload";
-import type { ServiceKey, WorkloadKind } from "../services";
+import type { ServiceKey, WorkloadKind } from "../plan/services";
 import type { WorkloadVersions } from "./record";
 
 /** The services whose version the guard records: Tines' own images, not the data stores or proxy. */

@@ -13,8 +13,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { vi } from "vitest";
-import { PROJECT_NAME } from "../../lib/names";
-import { SCALE_DOWN_ORDER, type Phase, type Platform } from "../../lib/services";
+import { PROJECT_NAME } from "../../lib/plan/names";
+import { SCALE_DOWN_ORDER, type Phase, type Platform } from "../../lib/plan/services";
 import type { StackResource } from "../../policy/rules";
 import { toPulumiConfig } from "../pulumiProgram";
 

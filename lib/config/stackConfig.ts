@@ -1,9 +1,9 @@
 /**
- * The whole stack config: the core keys (lib/config.ts) plus each concern's own section.
+ * The whole stack config: the core keys (./core.ts) plus each concern's own section.
  * `parseStackConfig` is the one validation the program and the `plan` CLI both run.
  */
 import { z } from "zod";
-import { ConfigError } from "./errors";
+import { ConfigError } from "../errors";
 import {
   PROJECT_NAME,
   assertNoDottedKeys,
@@ -11,17 +11,17 @@ import {
   coreRules,
   toCoreConfig,
   type CoreConfig,
-} from "./config";
-import { databaseGates, validateDatabaseConfig, type DatabaseConfig } from "./database/config";
-import { parseEndpointsConfig, type EndpointsConfig } from "./endpoints/config";
+} from "./core";
+import { databaseGates, validateDatabaseConfig, type DatabaseConfig } from "../database/config";
+import { parseEndpointsConfig, type EndpointsConfig } from "../endpoints/config";
 import {
   healthConfigSchema,
   versionGuardConfigSchema,
   type HealthConfig,
   type VersionGuardConfig,
-} from "./health/config";
-import type { PlanGates } from "./plan";
-import { sidekiqConfigSchema, type SidekiqConfig } from "./sidekiq/config";
+} from "../health/config";
+import type { PlanGates } from "../plan/plan";
+import { sidekiqConfigSchema, type SidekiqConfig } from "../sidekiq/config";
 import { parseConfig, parseSection } from "./validation";
 
 /** Sections with rules of their own, validated once the core keys are known to be good. */

@@ -2,8 +2,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { SECRET_PLACEHOLDER } from "./config";
-import { ConfigError } from "./errors";
+import { SECRET_PLACEHOLDER } from "./core";
+import { ConfigError } from "../errors";
 import { projectConfigDefaults, rawConfigFromStackFile, readStackFile, stackFileName } from "./stackFile";
 
 const dirs: string[] = [];

@@ -4,7 +4,7 @@
  * and the allowed values. No Pulumi in here, so the `plan` CLI and the program share it.
  */
 import { z } from "zod";
-import { ConfigError } from "./errors";
+import { ConfigError } from "../errors";
 import {
   PHASES,
   PLATFORMS,
@@ -15,8 +15,8 @@ import {
   type Platform,
   type ServiceKey,
   type WorkloadKind,
-} from "./services";
-import { PROJECT_NAME } from "./names";
+} from "../plan/services";
+import { PROJECT_NAME } from "../plan/names";
 import { dockerHostSchema, listOf, oneOf, wholeNumber } from "./validation";
 
 export { PROJECT_NAME };

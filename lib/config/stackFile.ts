@@ -7,8 +7,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { PROJECT_NAME, SECRET_PLACEHOLDER, rawConfigFromPulumi } from "./config";
-import { ConfigError } from "./errors";
+import { PROJECT_NAME, SECRET_PLACEHOLDER, rawConfigFromPulumi } from "./core";
+import { ConfigError } from "../errors";
 
 export interface StackFile {
   /** The stack name as Pulumi spells it in the file name (`dev` for `org/dev`). */

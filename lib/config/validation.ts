@@ -8,8 +8,8 @@
  * (its bound methods do not serialize) nor anything else at module level but constants.
  */
 import { z } from "zod";
-import { ConfigError } from "./errors";
-import { PROJECT_NAME } from "./names";
+import { ConfigError } from "../errors";
+import { PROJECT_NAME } from "../plan/names";
 
 /** One bad input: the key and what it allows. pulumi.dynamic.CheckFailure has this shape. */
 export interface InputFailure {

@@ -3,7 +3,7 @@
  * function of the validated config, shared by the program (which turns each step into a
  * resource that dependsOn the one before) and the `plan` CLI (which prints it).
  */
-import type { CoreConfig } from "./config";
+import type { CoreConfig } from "../config/core";
 import {
   APPLICATION_TIER,
   SCALE_DOWN_ORDER,
@@ -14,12 +14,12 @@ import {
   type ServiceKey,
   type WorkloadKind,
 } from "./services";
-import type { DatabaseConfig, MigrationConfig } from "./database/config";
-import type { EndpointsConfig } from "./endpoints/config";
-import type { HealthConfig } from "./health/config";
+import type { DatabaseConfig, MigrationConfig } from "../database/config";
+import type { EndpointsConfig } from "../endpoints/config";
+import type { HealthConfig } from "../health/config";
 import type { GateName } from "./names";
-import type { SidekiqConfig } from "./sidekiq/config";
-import type { WindowSettings } from "./window/record";
+import type { SidekiqConfig } from "../sidekiq/config";
+import type { WindowSettings } from "../window/record";
 
 export interface ServiceStep {
   type: "service";
@@ -71,7 +71,7 @@ export interface Plan {
   steps: PlanStep[];
 }
 
-/** The config sections that switch optional gates on (lib/stackConfig.ts `planGates`). */
+/** The config sections that switch optional gates on (lib/config/stackConfig.ts `planGates`). */
 export interface PlanGates {
   /** `sidekiq.redisUrl` is set. */
   sidekiq?: SidekiqConfig;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { checkDrainInputs, checkPreflightInputs } from "./sidekiq/gate";
-import { checkComposeInputs } from "./compose/inputs";
+import { checkDrainInputs, checkPreflightInputs } from "../sidekiq/gate";
+import { checkComposeInputs } from "../compose/inputs";
 import {
   dockerHostSchema,
   numberFailure,

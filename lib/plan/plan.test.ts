@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { buildPlan, formatPlan, serviceSteps, type PlanGates } from "./plan";
-import { parseStackConfig } from "./stackConfig";
+import { parseStackConfig } from "../config/stackConfig";
 import { SCALE_DOWN_ORDER } from "./services";
 
 const allServices = Object.fromEntries(SCALE_DOWN_ORDER.map((key, i) => [key, i + 1]));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "./errors";
+import { ConfigError } from "../errors";
 import { parseStackConfig } from "./stackConfig";
-import { rawConfigFromPulumi } from "./config";
+import { rawConfigFromPulumi } from "./core";
 
 const base = { phase: "running", platform: "ecs", services: { "tines-app": 2 } };
 

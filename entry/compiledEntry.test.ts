@@ -75,8 +75,8 @@ describe("compiled entry", () => {
 
   it("names the fix when there is neither a current build nor ts-node", () => {
     // A copy of the entry outside the project resolves no ts-node, as after `npm ci --omit=dev`.
-    write("lib/compiledEntry.js", readFileSync(ENTRY, "utf8"));
-    const script = `require(${JSON.stringify(path.join(root, "lib", "compiledEntry.js"))}).load("index")`;
+    write("entry/compiledEntry.js", readFileSync(ENTRY, "utf8"));
+    const script = `require(${JSON.stringify(path.join(root, "entry", "compiledEntry.js"))}).load("index")`;
     expect(() => node(script)).toThrow(/no build of the sources as they are.*run `npm ci`/s);
   });
 
