@@ -8,17 +8,17 @@ import { ENDPOINT_SWITCH_NAME, MAINTENANCE_RUN_NAME, type GateName } from "../li
 import { buildPlan, type GateStep, type Plan, type ServiceStep } from "../lib/plan/plan";
 import { planGates, type StackConfig } from "../lib/config/stackConfig";
 import type { EndpointsConfig } from "../lib/endpoints/config";
-import { DatabaseBackup } from "./databaseBackup";
-import { DatabaseMigration } from "./databaseMigration";
-import { EndpointPropagationGate } from "./endpointPropagationGate";
-import { EndpointSwitch } from "./endpointSwitch";
+import { DatabaseBackup } from "./gates/databaseBackup";
+import { DatabaseMigration } from "./gates/databaseMigration";
+import { EndpointPropagationGate } from "./gates/endpointPropagation";
+import { EndpointSwitch } from "./gates/endpointSwitch";
 import { MaintenanceRun } from "./maintenanceRun";
-import { MaintenanceWindow } from "./maintenanceWindow";
+import { MaintenanceWindow } from "./gates/maintenanceWindow";
 import { createPlatformAdapter } from "./platforms";
 import { ServiceStepComponent } from "./serviceStep";
-import { SidekiqDrainGate } from "./sidekiqDrainGate";
-import { SidekiqPreflight } from "./sidekiqPreflight";
-import { TinesHealthGate } from "./tinesHealthGate";
+import { SidekiqDrainGate } from "./gates/sidekiqDrain";
+import { SidekiqPreflight } from "./gates/sidekiqPreflight";
+import { TinesHealthGate } from "./gates/tinesHealth";
 
 /** Who runs this update, and when it started. */
 export interface MaintenanceContext {

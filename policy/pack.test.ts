@@ -17,7 +17,7 @@ import {
 
 // Under vitest's transform the database gates' providers cannot be serialized, and mocks
 // never call a provider: every gate gets a stand-in.
-vi.mock("../components/resources/gateProvider", () => ({
+vi.mock("../components/provider/gateProvider", () => ({
   gateProvider: () => ({ create: async () => ({ id: "unused-under-mocks" }) }),
 }));
 

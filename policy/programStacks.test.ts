@@ -26,7 +26,7 @@ import {
 
 // As in test/program.test.ts: under vitest's transform the database gates' providers
 // cannot be serialized, and mocks never call a provider, so every gate gets a stand-in.
-vi.mock("../components/resources/gateProvider", () => ({
+vi.mock("../components/provider/gateProvider", () => ({
   gateProvider: () => ({ create: async () => ({ id: "unused-under-mocks" }) }),
 }));
 

@@ -10,7 +10,7 @@ import { gateDiff } from "../lib/sidekiq/gate";
 import { runProgram } from "./pulumiProgram";
 
 // Mocks never call a provider; the database gates' real ones do not serialize under vitest.
-vi.mock("../components/resources/gateProvider", () => ({
+vi.mock("../components/provider/gateProvider", () => ({
   gateProvider: () => ({ create: async () => ({ id: "unused-under-mocks" }) }),
 }));
 

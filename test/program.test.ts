@@ -7,7 +7,7 @@ import { runProgram, type ProgramRun, type Registration } from "./pulumiProgram"
 // captures vite's helpers); mocks never call providers anyway, so every gate gets a
 // stand-in. test/providerSerialization.test.ts proves that every real provider serializes
 // and loads as the Pulumi CLI runs it.
-vi.mock("../components/resources/gateProvider", () => ({
+vi.mock("../components/provider/gateProvider", () => ({
   gateProvider: () => ({ create: async () => ({ id: "unused-under-mocks" }) }),
 }));
 

@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { sidekiqGraceWarning } from "../../lib/compose/grace";
 import type { CoreConfig } from "../../lib/config/core";
 import { ConfigError } from "../../lib/errors";
-import { ComposeService } from "../resources/composeService";
+import { ComposeService } from "./composeService";
 import type { PlatformAdapter } from "./adapter";
 
 /** Local engine calls are cheap; a healthcheck interval is rarely under a second. */

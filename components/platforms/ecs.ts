@@ -3,7 +3,7 @@
  * service stable at that count. The stack records the count but never owns the service.
  */
 import type { CoreConfig } from "../../lib/config/core";
-import { EcsServiceCount } from "../resources/ecsServiceCount";
+import { EcsServiceCount } from "./ecsServiceCount";
 import type { PlatformAdapter } from "./adapter";
 
 /** ECS's own waiter polls every 15 s; a little faster keeps each step short without throttling. */

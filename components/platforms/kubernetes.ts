@@ -3,8 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { CoreConfig } from "../../lib/config/core";
 import { gracePeriodWarning } from "../../lib/kubernetes/workload";
 import type { ServiceStep } from "../../lib/plan/plan";
-import { KedaPause } from "../resources/kedaPause";
-import { KubernetesRollout } from "../resources/kubernetesRollout";
+import { KedaPause } from "./kedaPause";
+import { KubernetesRollout } from "./kubernetesRollout";
 import type { PlatformAdapter, ScaleServiceOptions, ScaledService } from "./adapter";
 
 export interface KubernetesAdapterOptions {

@@ -1,16 +1,16 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { databaseBackupProvider } from "../../components/resources/databaseBackup";
-import { databaseMigrationProvider } from "../../components/resources/databaseMigration";
-import { kedaPauseProvider } from "../../components/resources/kedaPause";
-import { kubernetesRolloutProvider } from "../../components/resources/kubernetesRollout";
-import { composeServiceProvider } from "../../components/resources/composeService";
-import { ecsServiceCountProvider } from "../../components/resources/ecsServiceCount";
-import { endpointPropagationProvider } from "../../components/resources/endpointPropagation";
-import { endpointSwitchProvider } from "../../components/resources/endpointSwitch";
-import { sidekiqDrainProvider } from "../../components/resources/sidekiqDrain";
-import { sidekiqPreflightProvider } from "../../components/resources/sidekiqPreflight";
-import { maintenanceWindowProvider } from "../../components/resources/maintenanceWindow";
-import { tinesHealthProvider } from "../../components/resources/tinesHealth";
+import { databaseBackupProvider } from "../../components/gates/databaseBackupResource";
+import { databaseMigrationProvider } from "../../components/gates/databaseMigrationResource";
+import { kedaPauseProvider } from "../../components/platforms/kedaPause";
+import { kubernetesRolloutProvider } from "../../components/platforms/kubernetesRollout";
+import { composeServiceProvider } from "../../components/platforms/composeService";
+import { ecsServiceCountProvider } from "../../components/platforms/ecsServiceCount";
+import { endpointPropagationProvider } from "../../components/gates/endpointPropagationResource";
+import { endpointSwitchProvider } from "../../components/gates/endpointSwitchResource";
+import { sidekiqDrainProvider } from "../../components/gates/sidekiqDrainResource";
+import { sidekiqPreflightProvider } from "../../components/gates/sidekiqPreflightResource";
+import { maintenanceWindowProvider } from "../../components/gates/maintenanceWindowResource";
+import { tinesHealthProvider } from "../../components/gates/tinesHealthResource";
 
 /**
  * Every dynamic provider of the program, so one test can prove that each serializes and

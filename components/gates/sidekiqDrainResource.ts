@@ -8,9 +8,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { DYNAMIC_TYPES } from "../../lib/plan/names";
 import type { DrainSettings } from "../../lib/sidekiq/config";
 import { checkDrainInputs, gateDiff, runDrainGate, type AuditSample } from "../../lib/sidekiq/gate";
-import { gateProvider } from "./gateProvider";
-import { type PerUpdateGateArgs } from "./gateOptions";
-import { MaintenanceResource } from "./maintenanceResource";
+import { gateProvider } from "../provider/gateProvider";
+import { type PerUpdateGateArgs } from "../provider/gateOptions";
+import { MaintenanceResource } from "../provider/maintenanceResource";
 
 export const sidekiqDrainProvider = gateProvider({
   check: checkDrainInputs,

@@ -4,8 +4,8 @@
  * dump is, how big, and its sha256; the URL stays a secret input and never comes back.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { COMPONENT_TYPES } from "../lib/plan/names";
-import { DatabaseBackupDump, type DatabaseBackupDumpArgs } from "./resources/databaseBackup";
+import { COMPONENT_TYPES } from "../../lib/plan/names";
+import { DatabaseBackupDump, type DatabaseBackupDumpArgs } from "./databaseBackupResource";
 
 export type DatabaseBackupArgs = DatabaseBackupDumpArgs;
 

@@ -18,10 +18,10 @@ import {
   type Inputs,
 } from "../../lib/config/validation";
 import { DYNAMIC_TYPES } from "../../lib/plan/names";
-import { pulumiReporter } from "./pulumiReporter";
-import { operatorFacing } from "./operatorFacing";
-import { timed } from "./timed";
-import { MaintenanceResource } from "./maintenanceResource";
+import { pulumiReporter } from "../provider/pulumiReporter";
+import { operatorFacing } from "../provider/operatorFacing";
+import { timed } from "../provider/timed";
+import { MaintenanceResource } from "../provider/maintenanceResource";
 
 /**
  * Before a Kubernetes step patches replicas: in shutdown, pauses the KEDA ScaledObject that

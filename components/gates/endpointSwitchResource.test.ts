@@ -7,7 +7,7 @@ import {
   endpointSwitchProvider as provider,
   type EndpointSwitchInputs,
   type EndpointSwitchOutputs,
-} from "./endpointSwitch";
+} from "./endpointSwitchResource";
 
 const OLD_URL = "redis://:0ldSecret@old-redis:6379/1";
 const NEW_URL = "redis://:N3wSecret@new-redis.internal:6379/1";

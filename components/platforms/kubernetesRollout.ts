@@ -13,10 +13,10 @@ import {
   type InputFailure,
   type Inputs,
 } from "../../lib/config/validation";
-import { pulumiReporter } from "./pulumiReporter";
-import { operatorFacing } from "./operatorFacing";
-import { timed } from "./timed";
-import { MaintenanceResource } from "./maintenanceResource";
+import { pulumiReporter } from "../provider/pulumiReporter";
+import { operatorFacing } from "../provider/operatorFacing";
+import { timed } from "../provider/timed";
+import { MaintenanceResource } from "../provider/maintenanceResource";
 import { engineLiveness } from "../provider/engineLiveness";
 
 /**

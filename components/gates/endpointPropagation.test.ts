@@ -4,7 +4,7 @@ import { freePort, TEST_REDIS_USER_PASSWORD } from "../../test/servers/localServ
 import {
   endpointPropagationProvider as provider,
   type EndpointPropagationInputs,
-} from "./endpointPropagation";
+} from "./endpointPropagationResource";
 
 const redisPort = Number(new URL(process.env.TEST_REDIS_URL ?? "redis://missing:0").port);
 const pgPort = Number(new URL(process.env.TEST_PG_SOURCE_URL ?? "postgresql://missing:0").port);

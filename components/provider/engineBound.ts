@@ -1,5 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { engineLiveness } from "../provider/engineLiveness";
+import { engineLiveness } from "./engineLiveness";
 
 /**
  * The provider with each call counted by the process-wide engine watch (../provider/engineLiveness):

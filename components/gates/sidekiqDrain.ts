@@ -5,9 +5,9 @@
  * it without touching Redis or waiting.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { COMPONENT_TYPES } from "../lib/plan/names";
-import type { AuditSample } from "../lib/sidekiq/gate";
-import { SidekiqDrain, type SidekiqDrainArgs } from "./resources/sidekiqDrain";
+import { COMPONENT_TYPES } from "../../lib/plan/names";
+import type { AuditSample } from "../../lib/sidekiq/gate";
+import { SidekiqDrain, type SidekiqDrainArgs } from "./sidekiqDrainResource";
 
 export type SidekiqDrainGateArgs = SidekiqDrainArgs;
 

@@ -5,8 +5,8 @@ import type { DrainGateInputs, PreflightInputs } from "../../lib/sidekiq/gate";
 import { enqueue, heartbeat, urlWithDb } from "../../test/support/sidekiqJobs";
 import { createSerialized } from "../../test/runSerialized";
 import { freePort, TEST_REDIS_USER_PASSWORD } from "../../test/servers/localServers";
-import { sidekiqDrainProvider as drain } from "./sidekiqDrain";
-import { sidekiqPreflightProvider as preflight } from "./sidekiqPreflight";
+import { sidekiqDrainProvider as drain } from "./sidekiqDrainResource";
+import { sidekiqPreflightProvider as preflight } from "./sidekiqPreflightResource";
 
 const base = process.env.TEST_REDIS_URL;
 if (!base) throw new Error("TEST_REDIS_URL must be set by test/servers/globalSetup.ts");

@@ -5,8 +5,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it, vi } from "vitest";
-import { parseDatabaseConfig } from "../lib/database/config";
-import { checkBackupInputs, checkMigrationInputs } from "../lib/database/gates";
+import { parseDatabaseConfig } from "../../lib/database/config";
+import { checkBackupInputs, checkMigrationInputs } from "../../lib/database/gates";
 import { DatabaseBackup } from "./databaseBackup";
 import { DatabaseMigration } from "./databaseMigration";
 
@@ -14,8 +14,8 @@ import { DatabaseMigration } from "./databaseMigration";
 // (docs/DEVELOPING.md): the components get stand-ins, and the mock engine calls the real
 // check/diff, built from the same gate specs, as preview does.
 const real = vi.hoisted(() => new Map<unknown, import("@pulumi/pulumi").dynamic.ResourceProvider>());
-vi.mock("./resources/gateProvider", async (original) => {
-  const actual = await original<typeof import("./resources/gateProvider")>();
+vi.mock("../provider/gateProvider", async (original) => {
+  const actual = await original<typeof import("../provider/gateProvider")>();
   return {
     ...actual,
     gateProvider: (spec: Parameters<typeof actual.gateProvider>[0]) => {

@@ -19,10 +19,10 @@ import {
 import { MaintenanceError, oneLine } from "../../lib/errors";
 import type { Phase } from "../../lib/plan/services";
 import { DYNAMIC_TYPES } from "../../lib/plan/names";
-import { withAwsSettings } from "./awsSettings";
-import { MaintenanceResource } from "./maintenanceResource";
-import { operatorFacing } from "./operatorFacing";
-import { timed } from "./timed";
+import { withAwsSettings } from "../provider/awsSettings";
+import { MaintenanceResource } from "../provider/maintenanceResource";
+import { operatorFacing } from "../provider/operatorFacing";
+import { timed } from "../provider/timed";
 
 export interface EndpointSwitchInputs {
   phase: Phase;

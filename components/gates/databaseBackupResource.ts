@@ -7,10 +7,10 @@ import * as pulumi from "@pulumi/pulumi";
 import type { BackupConfig } from "../../lib/database/config";
 import { backupDiff, checkBackupInputs, runBackupGate } from "../../lib/database/gates";
 import { DYNAMIC_TYPES } from "../../lib/plan/names";
-import { withAwsSettings } from "./awsSettings";
-import { gateProvider } from "./gateProvider";
-import { type PerUpdateGateArgs } from "./gateOptions";
-import { MaintenanceResource } from "./maintenanceResource";
+import { withAwsSettings } from "../provider/awsSettings";
+import { gateProvider } from "../provider/gateProvider";
+import { type PerUpdateGateArgs } from "../provider/gateOptions";
+import { MaintenanceResource } from "../provider/maintenanceResource";
 
 export const databaseBackupProvider: pulumi.dynamic.ResourceProvider = withAwsSettings((aws) =>
   gateProvider({

@@ -4,9 +4,9 @@
  * operator to scale tines-sidekiq up first (`warn`) or refuses the update (`refuse`).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { COMPONENT_TYPES } from "../lib/plan/names";
-import type { AuditSample } from "../lib/sidekiq/gate";
-import { SidekiqPreflightCheck, type SidekiqPreflightArgs } from "./resources/sidekiqPreflight";
+import { COMPONENT_TYPES } from "../../lib/plan/names";
+import type { AuditSample } from "../../lib/sidekiq/gate";
+import { SidekiqPreflightCheck, type SidekiqPreflightArgs } from "./sidekiqPreflightResource";
 
 export type { SidekiqPreflightArgs };
 

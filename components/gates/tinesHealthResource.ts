@@ -7,9 +7,9 @@ import * as pulumi from "@pulumi/pulumi";
 import type { HealthConfig } from "../../lib/health/config";
 import { checkHealthInputs, healthDiff, runHealthGate } from "../../lib/health/gate";
 import { DYNAMIC_TYPES } from "../../lib/plan/names";
-import { gateProvider } from "./gateProvider";
-import { beyondGateTimeout } from "./gateOptions";
-import { MaintenanceResource } from "./maintenanceResource";
+import { gateProvider } from "../provider/gateProvider";
+import { beyondGateTimeout } from "../provider/gateOptions";
+import { MaintenanceResource } from "../provider/maintenanceResource";
 
 export const tinesHealthProvider = gateProvider({
   check: checkHealthInputs,

@@ -1,12 +1,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { envFilePath, type EndpointsConfig } from "../lib/endpoints/config";
-import { switchRefusal } from "../lib/endpoints/guard";
-import type { EndpointValues, TargetSpec } from "../lib/endpoints/targets";
-import { COMPONENT_TYPES } from "../lib/plan/names";
-import type { Plan } from "../lib/plan/plan";
-import { APPLICATION_TIER } from "../lib/plan/services";
-import { EndpointSwitchResource, type EndpointSwitchInputs } from "./resources/endpointSwitch";
+import { envFilePath, type EndpointsConfig } from "../../lib/endpoints/config";
+import { switchRefusal } from "../../lib/endpoints/guard";
+import type { EndpointValues, TargetSpec } from "../../lib/endpoints/targets";
+import { COMPONENT_TYPES } from "../../lib/plan/names";
+import type { Plan } from "../../lib/plan/plan";
+import { APPLICATION_TIER } from "../../lib/plan/services";
+import { EndpointSwitchResource, type EndpointSwitchInputs } from "./endpointSwitchResource";
 
 export interface EndpointSwitchArgs {
   plan: Plan;

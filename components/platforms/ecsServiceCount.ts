@@ -15,11 +15,11 @@ import {
 } from "../../lib/ecs/inputs";
 import { scaleEcsService } from "../../lib/ecs/scale";
 import { DYNAMIC_TYPES } from "../../lib/plan/names";
-import { withAwsSettings } from "./awsSettings";
-import { pulumiReporter } from "./pulumiReporter";
+import { withAwsSettings } from "../provider/awsSettings";
+import { pulumiReporter } from "../provider/pulumiReporter";
 import { ServiceCountResource } from "./serviceCountResource";
-import { operatorFacing } from "./operatorFacing";
-import { timed } from "./timed";
+import { operatorFacing } from "../provider/operatorFacing";
+import { timed } from "../provider/timed";
 import { engineLiveness } from "../provider/engineLiveness";
 
 async function apply(

@@ -1,7 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { DynamicType } from "../../lib/plan/names";
-import type { ScaledService } from "../platforms/adapter";
-import { MaintenanceResource } from "./maintenanceResource";
+import type { ScaledService } from "./adapter";
+import { MaintenanceResource } from "../provider/maintenanceResource";
 
 /**
  * A dynamic resource that both brings one service to a count and reports the counts the

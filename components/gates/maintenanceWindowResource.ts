@@ -10,11 +10,11 @@ import { DYNAMIC_TYPES } from "../../lib/plan/names";
 import type { Phase } from "../../lib/plan/services";
 import { assessWindow, type WindowInputs, type WindowRecord } from "../../lib/window/record";
 import { readWorkloadVersions, type VersionSource, type VersionedWorkload } from "../../lib/window/versions";
-import { withAwsSettings } from "./awsSettings";
-import { MaintenanceResource } from "./maintenanceResource";
-import { pulumiReporter } from "./pulumiReporter";
-import { operatorFacing } from "./operatorFacing";
-import { timed } from "./timed";
+import { withAwsSettings } from "../provider/awsSettings";
+import { MaintenanceResource } from "../provider/maintenanceResource";
+import { pulumiReporter } from "../provider/pulumiReporter";
+import { operatorFacing } from "../provider/operatorFacing";
+import { timed } from "../provider/timed";
 
 export interface MaintenanceWindowInputs extends WindowInputs {
   source: VersionSource;

@@ -7,8 +7,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { MigrationConfig } from "../../lib/database/config";
 import { checkMigrationInputs, migrationDiff, runMigrationGate } from "../../lib/database/gates";
 import { DYNAMIC_TYPES } from "../../lib/plan/names";
-import { gateProvider } from "./gateProvider";
-import { MaintenanceResource } from "./maintenanceResource";
+import { gateProvider } from "../provider/gateProvider";
+import { MaintenanceResource } from "../provider/maintenanceResource";
 
 export const databaseMigrationProvider = gateProvider({
   check: checkMigrationInputs,

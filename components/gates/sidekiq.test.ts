@@ -1,9 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import { SIDEKIQ_DEFAULTS } from "../lib/sidekiq/config";
-import { drainGateInputs } from "./resources/sidekiqDrain";
-import { preflightInputs } from "./resources/sidekiqPreflight";
-import { SidekiqDrainGate } from "./sidekiqDrainGate";
+import { SIDEKIQ_DEFAULTS } from "../../lib/sidekiq/config";
+import { drainGateInputs } from "./sidekiqDrainResource";
+import { preflightInputs } from "./sidekiqPreflightResource";
+import { SidekiqDrainGate } from "./sidekiqDrain";
 import { SidekiqPreflight } from "./sidekiqPreflight";
 
 interface Registered {

@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { ProgressReporter } from "../../lib/progress";
-import { engineLiveness } from "../provider/engineLiveness";
+import { engineLiveness } from "./engineLiveness";
 import { operatorFacing } from "./operatorFacing";
 import { pulumiReporter } from "./pulumiReporter";
 import { timed } from "./timed";

@@ -6,11 +6,11 @@
  * Tines away from; in running, first of all, it refuses to start anything if a version changed.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { Plan } from "../lib/plan/plan";
-import type { SwitchInput, WindowSettings } from "../lib/window/record";
-import { VERSIONED_SERVICES, type VersionSource, type VersionedWorkload } from "../lib/window/versions";
-import { COMPONENT_TYPES } from "../lib/plan/names";
-import { MaintenanceWindowRecord } from "./resources/maintenanceWindow";
+import type { Plan } from "../../lib/plan/plan";
+import type { SwitchInput, WindowSettings } from "../../lib/window/record";
+import { VERSIONED_SERVICES, type VersionSource, type VersionedWorkload } from "../../lib/window/versions";
+import { COMPONENT_TYPES } from "../../lib/plan/names";
+import { MaintenanceWindowRecord } from "./maintenanceWindowResource";
 
 export interface MaintenanceWindowArgs {
   /** The plan: its phase, and the Tines services whose versions are guarded. */

@@ -3,8 +3,8 @@
  * through `health.url`. Its `healthyAt` closes the downtime record the window opened.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { COMPONENT_TYPES } from "../lib/plan/names";
-import { TinesHealthCheck, type TinesHealthCheckArgs } from "./resources/tinesHealth";
+import { COMPONENT_TYPES } from "../../lib/plan/names";
+import { TinesHealthCheck, type TinesHealthCheckArgs } from "./tinesHealthResource";
 
 export type TinesHealthGateArgs = TinesHealthCheckArgs;
 

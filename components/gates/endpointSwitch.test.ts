@@ -5,13 +5,13 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import { buildPlan, type Plan, type PlanGates } from "../lib/plan/plan";
-import type { CoreConfig } from "../lib/config/core";
-import { parseEndpointsConfig } from "../lib/endpoints/config";
-import { sha256 } from "../lib/endpoints/guard";
-import { endpointSwitchProvider } from "./resources/endpointSwitch";
+import { buildPlan, type Plan, type PlanGates } from "../../lib/plan/plan";
+import type { CoreConfig } from "../../lib/config/core";
+import { parseEndpointsConfig } from "../../lib/endpoints/config";
+import { sha256 } from "../../lib/endpoints/guard";
+import { endpointSwitchProvider } from "./endpointSwitchResource";
 import { EndpointSwitch } from "./endpointSwitch";
-import { EndpointPropagationGate } from "./endpointPropagationGate";
+import { EndpointPropagationGate } from "./endpointPropagation";
 
 const OLD_URL = "redis://:0ldSecret@old-redis:6379/1";
 const NEW_URL = "redis://:N3wSecret@new-redis.internal:6379/1";

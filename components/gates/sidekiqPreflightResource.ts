@@ -7,9 +7,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { DYNAMIC_TYPES } from "../../lib/plan/names";
 import type { PreflightMode } from "../../lib/sidekiq/config";
 import { checkPreflightInputs, gateDiff, runPreflight, type AuditSample } from "../../lib/sidekiq/gate";
-import { gateProvider } from "./gateProvider";
-import { type PerUpdateGateArgs } from "./gateOptions";
-import { MaintenanceResource } from "./maintenanceResource";
+import { gateProvider } from "../provider/gateProvider";
+import { type PerUpdateGateArgs } from "../provider/gateOptions";
+import { MaintenanceResource } from "../provider/maintenanceResource";
 
 export const sidekiqPreflightProvider = gateProvider({
   check: checkPreflightInputs,

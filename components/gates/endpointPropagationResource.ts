@@ -2,11 +2,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { sha256 } from "../../lib/endpoints/guard";
 import { waitForPropagation, type EndpointToCheck } from "../../lib/endpoints/propagation";
 import { DYNAMIC_TYPES } from "../../lib/plan/names";
-import { beyondGateTimeout } from "./gateOptions";
-import { MaintenanceResource } from "./maintenanceResource";
-import { pulumiReporter } from "./pulumiReporter";
-import { operatorFacing } from "./operatorFacing";
-import { timed } from "./timed";
+import { beyondGateTimeout } from "../provider/gateOptions";
+import { MaintenanceResource } from "../provider/maintenanceResource";
+import { pulumiReporter } from "../provider/pulumiReporter";
+import { operatorFacing } from "../provider/operatorFacing";
+import { timed } from "../provider/timed";
 
 export interface EndpointPropagationInputs {
   /** Secret: a Redis URL or a database password may be in it. */

@@ -4,8 +4,8 @@
  * otherwise, before anything is registered). Outputs: the comparison summary, no secrets.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { COMPONENT_TYPES } from "../lib/plan/names";
-import { DatabaseCopy, type DatabaseCopyArgs } from "./resources/databaseMigration";
+import { COMPONENT_TYPES } from "../../lib/plan/names";
+import { DatabaseCopy, type DatabaseCopyArgs } from "./databaseMigrationResource";
 
 export type DatabaseMigrationArgs = DatabaseCopyArgs;
 

@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
-import { redisHost, redisPort, type EndpointsConfig } from "../lib/endpoints/config";
-import type { EndpointToCheck } from "../lib/endpoints/propagation";
-import { COMPONENT_TYPES } from "../lib/plan/names";
-import { EndpointPropagationResource } from "./resources/endpointPropagation";
+import { redisHost, redisPort, type EndpointsConfig } from "../../lib/endpoints/config";
+import type { EndpointToCheck } from "../../lib/endpoints/propagation";
+import { COMPONENT_TYPES } from "../../lib/plan/names";
+import { EndpointPropagationResource } from "./endpointPropagationResource";
 
 export interface EndpointPropagationGateArgs {
   endpoints: EndpointsConfig;

@@ -15,10 +15,10 @@ import {
 } from "../../lib/compose/inputs";
 import { isUp, scaleComposeService } from "../../lib/compose/scale";
 import { DYNAMIC_TYPES } from "../../lib/plan/names";
-import { pulumiReporter } from "./pulumiReporter";
+import { pulumiReporter } from "../provider/pulumiReporter";
 import { ServiceCountResource } from "./serviceCountResource";
-import { operatorFacing } from "./operatorFacing";
-import { timed } from "./timed";
+import { operatorFacing } from "../provider/operatorFacing";
+import { timed } from "../provider/timed";
 
 async function apply(inputs: ComposeServiceInputs): Promise<ComposeServiceOutputs> {
   const dockerHost = resolveDockerHost(inputs.dockerHost);
