@@ -1,255 +1,98 @@
 /**
  * The whole maintenance update from a validated stack config: the plan, then one component
- * per step under one MaintenanceRun, each depending on the step before it. Returns what
+ * per step under one MaintenanceRun, each depending on the step before it. A service step
+ * goes to the platform adapter, a gate step to its gate in GATES (./gates). Returns what
  * index.ts exports: the plan, the service counts and the audit record.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ENDPOINT_SWITCH_NAME, MAINTENANCE_RUN_NAME, type GateName } from "../lib/plan/names";
-import { buildPlan, type GateStep, type Plan, type ServiceStep } from "../lib/plan/plan";
-import { planGates, type StackConfig } from "../lib/config/stackConfig";
-import type { EndpointsConfig } from "../lib/endpoints/config";
-import { DatabaseBackup } from "./gates/databaseBackup";
-import { DatabaseMigration } from "./gates/databaseMigration";
-import { EndpointPropagationGate } from "./gates/endpointPropagation";
-import { EndpointSwitch } from "./gates/endpointSwitch";
+import type { StackConfig } from "../lib/config/stackConfig";
+import type { GateName } from "../lib/plan/gates";
+import { MAINTENANCE_RUN_NAME } from "../lib/plan/names";
+import { buildPlan, type Plan } from "../lib/plan/plan";
+import { GATES, type Gate, type GateContext, type MaintenanceContext } from "./gates";
 import { MaintenanceRun } from "./maintenanceRun";
-import { MaintenanceWindow } from "./gates/maintenanceWindow";
 import { createPlatformAdapter } from "./platforms";
 import { ServiceStepComponent } from "./serviceStep";
-import { SidekiqDrainGate } from "./gates/sidekiqDrain";
-import { SidekiqPreflight } from "./gates/sidekiqPreflight";
-import { TinesHealthGate } from "./gates/tinesHealth";
 
-/** Who runs this update, and when it started. */
-export interface MaintenanceContext {
-  stack: string;
-  /** ISO time; also the gates' run id, so that a retried update runs every gate again. */
-  startedAt: string;
-  /** `user@host`, for the audit record. */
-  ranBy: string;
-}
+export type { MaintenanceContext };
 
-/** The component registered for each gate step. */
-interface GateComponents {
-  "sidekiq-preflight": SidekiqPreflight;
-  "sidekiq-drain": SidekiqDrainGate;
-  "database-backup": DatabaseBackup;
-  "database-migration": DatabaseMigration;
-  "endpoint-switch": EndpointSwitch;
-  "endpoint-propagation": EndpointPropagationGate;
-  "maintenance-window": MaintenanceWindow;
-  "tines-health": TinesHealthGate;
-}
-
-interface Registered {
+export interface Maintenance {
   plan: Plan;
   run: MaintenanceRun;
-  serviceSteps: Map<string, ServiceStepComponent>;
-  /** Each registered gate's component, by gate name. */
-  gates: Partial<GateComponents>;
-  /** The endpoint switch: a step of the shutdown, the record ahead of the chain in running. */
-  endpointSwitch?: EndpointSwitch;
-}
-
-export interface Maintenance extends Registered {
+  serviceSteps: ReadonlyMap<string, ServiceStepComponent>;
+  /** Each gate's component, by gate name: its step's, or the one standing ahead of the steps. */
+  gates: ReadonlyMap<GateName, pulumi.ComponentResource>;
   /** Each service step's counts: configured, target, before and reached. */
   services: ReturnType<typeof serviceCounts>;
   /** What the gates saw and did. */
-  audit: ReturnType<typeof auditRecord>;
+  audit: pulumi.Output<pulumi.Unwrap<Record<string, pulumi.Input<unknown>>>>;
 }
 
+/** The gate registered for a gate step (GATES is complete by its type: one gate per name). */
+const gateOf = (name: GateName) => GATES[name] as unknown as Gate;
+
 export function buildMaintenance(config: StackConfig, context: MaintenanceContext): Maintenance {
-  const plan = buildPlan(config, planGates(config));
+  const plan = buildPlan(config);
   const run = new MaintenanceRun(MAINTENANCE_RUN_NAME, { phase: plan.phase, platform: plan.platform });
   const adapter = createPlatformAdapter(config, run);
   const serviceSteps = new Map<string, ServiceStepComponent>();
-  const gates: Partial<GateComponents> = {};
-  const keep = <N extends GateName>(name: N, component: GateComponents[N]) => {
-    gates[name] = component;
-    return component;
+  const gates = new Map<GateName, pulumi.ComponentResource>();
+  const gateContext: GateContext = {
+    config,
+    plan,
+    maintenance: context,
+    adapter,
+    serviceSteps,
+    registered: (name, type) => {
+      const component = gates.get(name);
+      return component instanceof type ? component : undefined;
+    },
   };
 
-  const registerEndpointSwitch = (endpoints: EndpointsConfig, after: pulumi.Resource[]) =>
-    new EndpointSwitch(
-      ENDPOINT_SWITCH_NAME,
-      {
-        plan,
-        endpoints,
-        composeProjectDirectory: config.compose.projectDirectory,
-        kubernetesNamespace: config.kubernetes.namespace,
-        kubernetesProvider: adapter.provider,
-        reached: Object.fromEntries([...serviceSteps].map(([key, s]) => [key, s.reachedCount])),
-      },
-      { parent: run, dependsOn: after },
-    );
-
-  // In running phase the switch writes nothing: it holds the values last applied, so that a
-  // change made with phase running is refused (at preview already) before anything starts.
-  // The window and the propagation gate read it, so it stands ahead of the chain.
-  const endpointRecord =
-    plan.phase === "running" && config.endpoints ? registerEndpointSwitch(config.endpoints, []) : undefined;
-
-  function registerGate(step: GateStep, after: pulumi.Resource[]): pulumi.Resource {
-    const opts = { parent: run, dependsOn: after };
-    switch (step.name) {
-      case "sidekiq-preflight":
-        return keep(
-          step.name,
-          new SidekiqPreflight(
-            step.name,
-            {
-              redisUrl: pulumi.secret(step.sidekiq.redisUrl),
-              namespace: step.sidekiq.namespace,
-              mode: step.sidekiq.preflight,
-              preflightSeconds: step.sidekiq.preflightSeconds,
-              intervalSeconds: step.sidekiq.intervalSeconds,
-              windowSeconds: step.sidekiq.windowSeconds,
-              maxSize: step.sidekiq.maxSize,
-              runId: context.startedAt,
-            },
-            opts,
-          ),
-        );
-      case "sidekiq-drain": {
-        const s = step.sidekiq;
-        return keep(
-          step.name,
-          new SidekiqDrainGate(
-            step.name,
-            {
-              redisUrl: pulumi.secret(s.redisUrl),
-              namespace: s.namespace,
-              settings: {
-                intervalSeconds: s.intervalSeconds,
-                windowSeconds: s.windowSeconds,
-                settleSeconds: s.settleSeconds,
-                maxSize: s.maxSize,
-                maxBusy: s.maxBusy,
-                timeoutSeconds: s.timeoutSeconds,
-              },
-              runId: context.startedAt,
-            },
-            opts,
-          ),
-        );
-      }
-      case "database-backup":
-        return keep(
-          step.name,
-          new DatabaseBackup(
-            step.name,
-            {
-              url: pulumi.secret(step.database.url),
-              backup: step.database.backup,
-              stack: context.stack,
-              phase: plan.phase,
-              runId: context.startedAt,
-            },
-            opts,
-          ),
-        );
-      case "database-migration":
-        return keep(
-          step.name,
-          new DatabaseMigration(
-            step.name,
-            { sourceUrl: pulumi.secret(step.database.url), migration: step.migration },
-            opts,
-          ),
-        );
-      case "endpoint-switch":
-        return keep(step.name, registerEndpointSwitch(step.endpoints, after));
-      case "maintenance-window":
-        return keep(step.name, maintenanceWindow(step, opts));
-      case "tines-health":
-        return keep(
-          step.name,
-          new TinesHealthGate(
-            step.name,
-            { health: step.health, windowStartedAt: windowOf(step.name).windowStartedAt },
-            opts,
-          ),
-        );
-      case "endpoint-propagation": {
-        const record = recordOf(step.name);
-        return keep(
-          step.name,
-          new EndpointPropagationGate(
-            step.name,
-            { endpoints: step.endpoints, switchedAt: record.switchedAt },
-            { ...opts, dependsOn: [...after, record.done] },
-          ),
-        );
-      }
-    }
+  const planned = new Set(plan.steps.map((step) => step.name));
+  for (const gate of Object.keys(GATES).map((name) => gateOf(name as GateName))) {
+    if (planned.has(gate.name)) continue;
+    const standing = gate.standing?.(gateContext, { parent: run });
+    if (standing) gates.set(gate.name, standing);
   }
-
-  /** The window record; in running it also carries what the endpoint switch last applied. */
-  function maintenanceWindow(
-    step: Extract<GateStep, { name: "maintenance-window" }>,
-    opts: pulumi.ComponentResourceOptions,
-  ): MaintenanceWindow {
-    const endpoints = config.endpoints;
-    return new MaintenanceWindow(
-      step.name,
-      {
-        plan,
-        versionSource: adapter.versionSource,
-        allowVersionChange: step.allowVersionChange,
-        settings: step.settings,
-        switched:
-          endpointRecord && endpoints
-            ? endpointRecord.switchedAt.apply((switchedAt) => ({
-                switchedAt,
-                databaseHost: endpoints.databaseHost,
-                databasePort: endpoints.databasePort,
-                redisUrl: endpoints.redisUrl,
-              }))
-            : undefined,
-      },
-      opts,
-    );
-  }
-
-  // The plan puts the window before the health gate, and the record before the propagation gate.
-  const windowOf = (gate: GateName) => required(gates["maintenance-window"], gate, "the window record");
-  const recordOf = (gate: GateName) => required(endpointRecord, gate, "the endpoint record");
 
   let previous: pulumi.Resource | undefined;
   for (const step of plan.steps) {
-    const after = previous ? [previous] : [];
-    previous = step.type === "service" ? registerService(step, after) : registerGate(step, after);
+    const opts = { parent: run, dependsOn: previous ? [previous] : [] };
+    if (step.type === "service") {
+      const component = new ServiceStepComponent(
+        step.name,
+        { step, phase: plan.phase, adapter, timeoutSeconds: config.stepTimeoutSeconds },
+        opts,
+      );
+      serviceSteps.set(step.name, component);
+      previous = component;
+    } else {
+      const component = gateOf(step.name).register(step, gateContext, opts);
+      gates.set(step.name, component);
+      previous = component;
+    }
   }
 
-  function registerService(step: ServiceStep, after: pulumi.Resource[]): ServiceStepComponent {
-    const component = new ServiceStepComponent(
-      step.name,
-      { step, phase: plan.phase, adapter, timeoutSeconds: config.stepTimeoutSeconds },
-      { parent: run, dependsOn: after },
-    );
-    serviceSteps.set(step.name, component);
-    return component;
-  }
-
-  const registered = {
+  const entries: Record<string, pulumi.Input<unknown>> = Object.assign(
+    {},
+    ...[...gates].map(([name, component]) => gateOf(name).audit(component, gateContext)),
+  );
+  return {
     plan,
     run,
     serviceSteps,
     gates,
-    endpointSwitch: gates["endpoint-switch"] ?? endpointRecord,
+    services: serviceCounts(serviceSteps),
+    // Host names only, never secrets.
+    audit: pulumi.output({ startedAt: context.startedAt, ranBy: context.ranBy, ...entries }),
   };
-  return { ...registered, services: serviceCounts(registered), audit: auditRecord(registered, context) };
-}
-
-function required<T>(value: T | undefined, gate: GateName, what: string): T {
-  if (value === undefined) throw new Error(`internal: the plan put ${gate} before ${what}`);
-  return value;
 }
 
 /** The counts of every service step, as the stack outputs `services`. */
-function serviceCounts(maintenance: Registered) {
+function serviceCounts(serviceSteps: ReadonlyMap<string, ServiceStepComponent>) {
   return pulumi.all(
-    [...maintenance.serviceSteps].map(([name, s]) =>
+    [...serviceSteps].map(([name, s]) =>
       pulumi.output({
         name,
         workloadName: s.workloadName,
@@ -260,65 +103,4 @@ function serviceCounts(maintenance: Registered) {
       }),
     ),
   );
-}
-
-/** The audit record of this update: what the gates saw and did. Host names only, never secrets. */
-function auditRecord(maintenance: Registered, context: MaintenanceContext) {
-  const { gates, endpointSwitch } = maintenance;
-  const preflight = gates["sidekiq-preflight"];
-  const drain = gates["sidekiq-drain"];
-  const backup = gates["database-backup"];
-  const migration = gates["database-migration"];
-  const window = gates["maintenance-window"];
-  const health = gates["tines-health"];
-  const propagation = gates["endpoint-propagation"];
-  return pulumi.output({
-    startedAt: context.startedAt,
-    ranBy: context.ranBy,
-    sidekiqPreflight: preflight && { outcome: preflight.outcome, samples: preflight.samples },
-    sidekiqDrain: drain && {
-      outcome: drain.outcome,
-      waitedSeconds: drain.waitedSeconds,
-      samples: drain.samples,
-    },
-    databaseBackup: backup && { location: backup.location, bytes: backup.bytes, sha256: backup.sha256 },
-    databaseMigration: migration && {
-      tables: migration.tables,
-      mismatches: migration.mismatches,
-      summary: migration.summary,
-    },
-    endpointSwitch: endpointSwitch && {
-      databaseHost: endpointSwitch.databaseHost,
-      redisHost: endpointSwitch.redisHost,
-      previousDatabaseHost: endpointSwitch.previousDatabaseHost,
-      previousRedisHost: endpointSwitch.previousRedisHost,
-      switchedAt: endpointSwitch.switchedAt,
-      backup: endpointSwitch.backup,
-    },
-    window: window && {
-      windowStartedAt: window.windowStartedAt,
-      firstStopAt: window.firstStopAt,
-      versions: window.images,
-      versionOverride: window.versionOverride,
-    },
-    tinesHealth: health && {
-      url: health.target,
-      healthyAt: health.healthyAt,
-      waitedSeconds: health.waitedSeconds,
-      status: health.status,
-    },
-    // From the first service stopped to Tines healthy again: closed by the startup's health gate.
-    downtime:
-      health &&
-      window &&
-      pulumi.all([window.firstStopAt, health.healthyAt]).apply(([from, to]) => ({
-        from,
-        to,
-        seconds: from ? Math.round((Date.parse(to) - Date.parse(from)) / 1000) : undefined,
-      })),
-    endpointPropagation: propagation && {
-      checkedAt: propagation.checkedAt,
-      endpoints: propagation.endpoints,
-    },
-  });
 }

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { COMPONENT_TYPES, ENDPOINT_SWITCH_NAME } from "../lib/plan/names";
+import { COMPONENT_TYPES, ENDPOINT_SWITCH_NAME, GATE_TYPES } from "../lib/plan/names";
 import {
   combinationConfig,
   programStack,
@@ -17,9 +17,9 @@ import {
 
 // Under vitest's transform the database gates' providers cannot be serialized, and mocks
 // never call a provider: every gate gets a stand-in.
-vi.mock("../components/provider/gateProvider", () => ({
-  gateProvider: () => ({ create: async () => ({ id: "unused-under-mocks" }) }),
-}));
+vi.mock("../components/provider/defineProvider", async (original) =>
+  (await import("../test/pulumiProgram")).withStandInProviders(await original()),
+);
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
@@ -144,7 +144,7 @@ describe("policy pack served as the Pulumi CLI runs it", () => {
       if ("desiredCount" in r.outputs) r.outputs.desiredCount = 0;
       if ("targetCount" in r.outputs) r.outputs.targetCount = 0;
     }
-    delete named(ENDPOINT_SWITCH_NAME, COMPONENT_TYPES.endpointSwitch).outputs.refusal;
+    delete named(ENDPOINT_SWITCH_NAME, GATE_TYPES[ENDPOINT_SWITCH_NAME].component).outputs.refusal;
     const diagnostics = await analyzeStack(resources);
     expect(diagnostics).toEqual([
       {
@@ -164,7 +164,7 @@ describe("policy pack served as the Pulumi CLI runs it", () => {
         message: expect.stringContaining(
           "endpoint-switch may change DATABASE_HOST / REDIS_URL while the phase is running",
         ),
-        urn: named(ENDPOINT_SWITCH_NAME, COMPONENT_TYPES.endpointSwitch).urn,
+        urn: named(ENDPOINT_SWITCH_NAME, GATE_TYPES[ENDPOINT_SWITCH_NAME].component).urn,
         mandatory: true,
       },
       {

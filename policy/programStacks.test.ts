@@ -6,8 +6,8 @@
  */
 import { describe, expect, it, vi } from "vitest";
 import { buildPlan } from "../lib/plan/plan";
-import { parseStackConfig, planGates } from "../lib/config/stackConfig";
-import { COMPONENT_TYPES, ENDPOINT_SWITCH_NAME, MAINTENANCE_RUN_NAME } from "../lib/plan/names";
+import { parseStackConfig } from "../lib/config/stackConfig";
+import { COMPONENT_TYPES, ENDPOINT_SWITCH_NAME, GATE_TYPES, MAINTENANCE_RUN_NAME } from "../lib/plan/names";
 import { SCALE_DOWN_ORDER, type Phase, type Platform } from "../lib/plan/services";
 import {
   GATES,
@@ -26,9 +26,9 @@ import {
 
 // As in test/program.test.ts: under vitest's transform the database gates' providers
 // cannot be serialized, and mocks never call a provider, so every gate gets a stand-in.
-vi.mock("../components/provider/gateProvider", () => ({
-  gateProvider: () => ({ create: async () => ({ id: "unused-under-mocks" }) }),
-}));
+vi.mock("../components/provider/defineProvider", async (original) =>
+  (await import("../test/pulumiProgram")).withStandInProviders(await original()),
+);
 
 /** Every subset of the gates, in a stable order. */
 const GATE_SETS: Gate[][] = Array.from({ length: 1 << GATES.length }, (_, bits) =>
@@ -68,7 +68,7 @@ function distinctCombinations(phase: Phase, platform: Platform): Array<[string, 
   const groups = new Map<string, { labels: string[]; gates: Gate[] }>();
   for (const gates of GATE_SETS) {
     const config = parseStackConfig(combinationConfig(phase, platform, gates));
-    const key = buildPlan(config, planGates(config))
+    const key = buildPlan(config)
       .steps.map((s) => s.name)
       .join(",");
     const group = groups.get(key) ?? { labels: [], gates };
@@ -106,7 +106,11 @@ describe.each(["ecs", "kubernetes", "compose"] as const)("the real program on %s
 describe("the same stacks, broken, are refused", () => {
   it("an endpoint switch that may write in phase running (no refusal stated)", async () => {
     const stack = await run("running", "compose", ["endpoints"], true, true);
-    const component = byName(stack.resources, ENDPOINT_SWITCH_NAME, COMPONENT_TYPES.endpointSwitch);
+    const component = byName(
+      stack.resources,
+      ENDPOINT_SWITCH_NAME,
+      GATE_TYPES[ENDPOINT_SWITCH_NAME].component,
+    );
     expect(component.outputs.refusal).toMatch(/^phase is running/);
     delete component.outputs.refusal;
     expect(violations(toPolicyResources(stack.resources))).toEqual([

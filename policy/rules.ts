@@ -16,6 +16,7 @@ import {
   COMPONENT_TYPES,
   DYNAMIC_TYPES,
   ENDPOINT_SWITCH_NAME,
+  GATE_TYPES,
   KUBERNETES_REPLICA_PATCH_TYPES,
   MAINTENANCE_RUN_NAME,
   dynamicTypeToken,
@@ -169,7 +170,7 @@ export function checkNoAppWithoutDataStores(resources: readonly StackResource[])
  */
 export function checkEndpointChangeOnlyInShutdown(resources: readonly StackResource[]): Violation[] {
   const component = resources.find(
-    (r) => r.type === COMPONENT_TYPES.endpointSwitch && r.name === ENDPOINT_SWITCH_NAME,
+    (r) => r.type === GATE_TYPES[ENDPOINT_SWITCH_NAME].component && r.name === ENDPOINT_SWITCH_NAME,
   );
   if (!component) return [];
   const refusal = component.props.refusal;

@@ -18,6 +18,7 @@ import { createMotoService } from "./support/motoEcs";
 import { createDatabase, serverUrl, type TestDatabase } from "./support/databases";
 import { readTarget } from "../lib/endpoints/targets";
 import { createSerialized } from "./runSerialized";
+import { DYNAMIC_TYPES, GATE_TYPES } from "../lib/plan/names";
 
 const moto = process.env.TEST_AWS_ENDPOINT;
 if (!moto) throw new Error("TEST_AWS_ENDPOINT is not set: moto (test/servers/globalSetup.ts) did not start");
@@ -60,7 +61,7 @@ async function scaleSerialized(
   env: Record<string, string | undefined>,
   config: Record<string, string> = {},
 ) {
-  return createSerialized("ecsServiceCount", inputs, { env: { ...NO_AWS_ENV, ...env }, config });
+  return createSerialized(DYNAMIC_TYPES.ecsServiceCount, inputs, { env: { ...NO_AWS_ENV, ...env }, config });
 }
 
 describe("AWS settings reach the ECS client of the serialized provider (moto)", () => {
@@ -217,7 +218,7 @@ describe("AWS settings reach the S3 client of the serialized database-backup pro
       "aws:secretKey": "testing",
       "aws:endpoints": JSON.stringify([{ s3: moto }]),
     };
-    const run = await createSerialized("databaseBackup", inputs, {
+    const run = await createSerialized(GATE_TYPES["database-backup"].resources.dump, inputs, {
       env: NO_AWS_ENV,
       config,
       timeoutMs: 110_000,
@@ -230,7 +231,7 @@ describe("AWS settings reach the S3 client of the serialized database-backup pro
 
     // Without the stack's settings the SDK has no endpoint, region or keys: it fails, uploading nothing.
     const without = await createSerialized(
-      "databaseBackup",
+      GATE_TYPES["database-backup"].resources.dump,
       { ...inputs, trigger: "2" },
       { env: NO_AWS_ENV, timeoutMs: 110_000 },
     );

@@ -10,9 +10,9 @@ import { gateDiff } from "../lib/sidekiq/gate";
 import { runProgram } from "./pulumiProgram";
 
 // Mocks never call a provider; the database gates' real ones do not serialize under vitest.
-vi.mock("../components/provider/gateProvider", () => ({
-  gateProvider: () => ({ create: async () => ({ id: "unused-under-mocks" }) }),
-}));
+vi.mock("../components/provider/defineProvider", async (original) =>
+  (await import("./pulumiProgram")).withStandInProviders(await original()),
+);
 
 const config = {
   phase: "shutdown",

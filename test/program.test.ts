@@ -7,9 +7,9 @@ import { runProgram, type ProgramRun, type Registration } from "./pulumiProgram"
 // captures vite's helpers); mocks never call providers anyway, so every gate gets a
 // stand-in. test/providerSerialization.test.ts proves that every real provider serializes
 // and loads as the Pulumi CLI runs it.
-vi.mock("../components/provider/gateProvider", () => ({
-  gateProvider: () => ({ create: async () => ({ id: "unused-under-mocks" }) }),
-}));
+vi.mock("../components/provider/defineProvider", async (original) =>
+  (await import("./pulumiProgram")).withStandInProviders(await original()),
+);
 
 const SERVICE_STEP = "tines-maintenance:index:ServiceStep";
 const counts = Object.fromEntries(SCALE_DOWN_ORDER.map((key, i) => [key, i + 1]));

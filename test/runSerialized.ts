@@ -4,6 +4,7 @@
  */
 import { execFile } from "node:child_process";
 import path from "node:path";
+import { dynamicTypeToken, type DynamicType } from "../lib/plan/names";
 import type { CreateReport, SerializationReport } from "./serializedProviders";
 
 const root = path.resolve(__dirname, "..");
@@ -39,7 +40,7 @@ function lastLine(stdout: string): string {
   return stdout.trim().split("\n").pop() ?? "";
 }
 
-/** Every provider of `allProviders`, serialized and loaded with full type-checking, as the Pulumi CLI may. */
+/** Every provider the program defines, serialized and loaded with full type-checking, as the Pulumi CLI may. */
 export async function checkAllSerialized(timeoutMs = 150_000): Promise<SerializationReport[]> {
   const run = await runChild(["-P", "tsconfig.json"], ["check-all"], process.env, timeoutMs);
   if (run.code !== 0) throw new Error(`serializedProviders check-all failed: ${run.stderr}`);
@@ -49,12 +50,19 @@ export async function checkAllSerialized(timeoutMs = 150_000): Promise<Serializa
 export type CreateRun =
   ({ ok: true; stdout: string } & CreateReport) | { ok: false; stdout: string; stderr: string };
 
+/** Every provider's serialized text by type token, as the Pulumi CLI loads the program (transpiled). */
+export async function serializeAll(timeoutMs = 120_000): Promise<Record<string, string>> {
+  const run = await runChild(["-T", "-P", "tsconfig.json"], ["serialize-all"], process.env, timeoutMs);
+  if (run.code !== 0) throw new Error(`serializedProviders serialize-all failed: ${run.stderr}`);
+  return JSON.parse(lastLine(run.stdout)) as Record<string, string>;
+}
+
 /**
- * `create` of the serialized copy of `allProviders[name]`. Type-checking is left to
+ * `create` of the serialized copy of the provider of `definition`. Type-checking is left to
  * `checkAllSerialized`, so each run starts fast. `env` adds to (or, with undefined, removes from) this process's environment.
  */
 export async function createSerialized(
-  name: string,
+  type: DynamicType,
   inputs: unknown,
   options: {
     env?: Record<string, string | undefined>;
@@ -73,7 +81,7 @@ export async function createSerialized(
   for (const [key, value] of Object.entries(options.env ?? {})) if (value === undefined) delete env[key];
   const run = await runChild(
     ["-T", "-P", "tsconfig.json"],
-    ["create", name],
+    ["create", dynamicTypeToken(type)],
     env,
     options.timeoutMs ?? 55_000,
   );

@@ -1,11 +1,12 @@
 /**
- * Runs dynamic providers as the Pulumi CLI does: serializes each one from
- * `test/support/allProviders.ts` as `pulumi up` does and loads the text back as the
- * dynamic provider host does. Run in a child process with ts-node (vitest's module
+ * Runs dynamic providers as the Pulumi CLI does: serializes each provider the program defines
+ * (PROVIDERS of components/provider/defineProvider.ts) as `pulumi up` does and loads the text
+ * back as the dynamic-provider host does. Run in a child process with ts-node (vitest's module
  * transform breaks closure serialization) through `test/runSerialized.ts`:
  *
  *   serializedProviders.ts check-all      every provider loads and runs `check({}, {})`
- *   serializedProviders.ts create NAME    the loaded copy's `create` with the JSON inputs
+ *   serializedProviders.ts serialize-all  every provider's serialized text, by type token
+ *   serializedProviders.ts create TOKEN   the loaded copy's `create` with the JSON inputs
  *                                         in $SERIALIZED_INPUTS (not argv: they may hold passwords),
  *                                         after `configure` with the stack config in
  *                                         $SERIALIZED_CONFIG ({"aws:region": ...}), as the engine does
@@ -13,8 +14,12 @@
  * The report is the last line on stdout: `pulumi.log` writes to stdout outside an engine.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { allProviders } from "./support/allProviders";
+// Every provider the program registers is defined by loading these two.
+import "../components/gates";
+import "../components/platforms";
+import { PROVIDERS } from "../components/provider/defineProvider";
 import { oneLine } from "../lib/errors";
+import { dynamicTypeToken } from "../lib/plan/names";
 
 const requireFromString = require("require-from-string") as (
   code: string,
@@ -24,12 +29,15 @@ const requireFromString = require("require-from-string") as (
 const METHODS = ["configure", "check", "diff", "create", "read", "update", "delete"] as const;
 
 export interface SerializationReport {
+  /** The provider's type token. */
   name: string;
   ok: boolean;
   bytes?: number;
   methods?: string[];
   /** What `check({}, {})` on the loaded copy did: a ReferenceError or TypeError means a lost capture. */
   check?: string;
+  /** Module-level values captured by value that lose their insides in the text (a Set, a Map...). */
+  lostCaptures?: string[];
   error?: string;
 }
 
@@ -39,34 +47,63 @@ export interface CreateReport {
   result: { id: string; outs: Record<string, unknown> };
 }
 
-async function load(name: string): Promise<{ bytes: number; handler: pulumi.dynamic.ResourceProvider }> {
-  const provider = allProviders[name];
-  if (!provider)
-    throw new Error(`unknown provider "${name}"; one of: ${Object.keys(allProviders).join(", ")}`);
-  const serialized = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });
-  const loaded = requireFromString(serialized.text, `${name}.js`)[
-    serialized.exportName
-  ] as () => pulumi.dynamic.ResourceProvider;
-  return { bytes: serialized.text.length, handler: loaded() };
+function providerOf(token: string): pulumi.dynamic.ResourceProvider {
+  const definition = PROVIDERS.find((d) => dynamicTypeToken(d.type) === token);
+  if (!definition) {
+    throw new Error(
+      `unknown provider "${token}"; one of: ${PROVIDERS.map((d) => dynamicTypeToken(d.type)).join(", ")}`,
+    );
+  }
+  return definition.provider;
 }
 
-async function checkOne(name: string): Promise<SerializationReport> {
+/** As `pulumi.dynamic.Resource` serializes its provider. */
+async function serialize(token: string) {
+  const provider = providerOf(token);
+  return pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });
+}
+
+/** As the dynamic-provider host loads it: `requireFromString(text).handler()`. */
+async function load(
+  token: string,
+): Promise<{ bytes: number; text: string; handler: pulumi.dynamic.ResourceProvider }> {
+  const serialized = await serialize(token);
+  const loaded = requireFromString(serialized.text, `${token}.js`)[
+    serialized.exportName
+  ] as () => pulumi.dynamic.ResourceProvider;
+  return { bytes: serialized.text.length, text: serialized.text, handler: loaded() };
+}
+
+/**
+ * A captured built-in object serializes as an empty object holding the built-in's methods:
+ * `Set.prototype.has` then throws "called on incompatible receiver" in the provider host.
+ */
+function lostCaptures(text: string): string[] {
+  const found = text.matchAll(
+    /defineProperty\((__\w+), "\w+", \{[^\n]*value: global\.(\w+)\.prototype\.\w+ \}\)/g,
+  );
+  return [...new Set([...found].map((m) => `${m[1].replace(/^__/, "")} (a ${m[2]})`))];
+}
+
+async function checkOne(token: string): Promise<SerializationReport> {
   try {
-    const { bytes, handler } = await load(name);
+    const { bytes, text, handler } = await load(token);
     const has = (p: object, m: string) => typeof (p as Record<string, unknown>)[m] === "function";
-    const expected = METHODS.filter((m) => has(allProviders[name], m));
+    const expected = METHODS.filter((m) => has(providerOf(token), m));
     const methods = expected.filter((m) => has(handler, m));
     const check = await runCheck(handler);
+    const lost = lostCaptures(text);
     const ok =
       methods.length === expected.length &&
       expected.includes("create") &&
-      !/^(ReferenceError|TypeError)/.test(check);
-    return { name, ok, bytes, methods, check };
+      !/^(ReferenceError|TypeError)/.test(check) &&
+      lost.length === 0;
+    return { name: token, ok, bytes, methods, check, lostCaptures: lost };
   } catch (error) {
     // Keep the capture chain: it names the module and function that could not be serialized.
     const text = error instanceof Error ? error.message : String(error);
     return {
-      name,
+      name: token,
       ok: false,
       error: text.split("Function code:")[0].replace(/\s+/g, " ").trim().slice(0, 1000),
     };
@@ -85,13 +122,18 @@ async function runCheck(handler: pulumi.dynamic.ResourceProvider): Promise<strin
 }
 
 async function main(): Promise<void> {
-  const [mode, name] = process.argv.slice(2);
+  const [mode, token] = process.argv.slice(2);
+  const tokens = PROVIDERS.map((d) => dynamicTypeToken(d.type));
   if (mode === "check-all") {
     const reports: SerializationReport[] = [];
-    for (const each of Object.keys(allProviders)) reports.push(await checkOne(each));
+    for (const each of tokens) reports.push(await checkOne(each));
     process.stdout.write(`${JSON.stringify(reports)}\n`);
-  } else if (mode === "create" && name) {
-    const { bytes, handler } = await load(name);
+  } else if (mode === "serialize-all") {
+    const texts: Record<string, string> = {};
+    for (const each of tokens) texts[each] = (await serialize(each)).text;
+    process.stdout.write(`\n${JSON.stringify(texts)}\n`);
+  } else if (mode === "create" && token) {
+    const { bytes, handler } = await load(token);
     if (handler.configure) {
       const config = JSON.parse(process.env.SERIALIZED_CONFIG ?? "{}") as Record<string, string>;
       const get = (key: string) => config[key.includes(":") ? key : `tines-maintenance:${key}`];
@@ -110,7 +152,9 @@ async function main(): Promise<void> {
     const report: CreateReport = { bytes, result: { id: result.id, outs: result.outs ?? {} } };
     process.stdout.write(`\n${JSON.stringify(report)}\n`);
   } else {
-    throw new Error("usage: serializedProviders.ts check-all | create NAME (inputs in $SERIALIZED_INPUTS)");
+    throw new Error(
+      "usage: serializedProviders.ts check-all | serialize-all | create TOKEN (inputs in $SERIALIZED_INPUTS)",
+    );
   }
 }
 

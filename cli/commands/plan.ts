@@ -7,7 +7,7 @@ import path from "node:path";
 import { ConfigError } from "../../lib/errors";
 import { buildPlan, formatPlan } from "../../lib/plan/plan";
 import { PHASES, type Phase } from "../../lib/plan/services";
-import { parseStackConfig, planGates } from "../../lib/config/stackConfig";
+import { parseStackConfig } from "../../lib/config/stackConfig";
 import { readStackFile } from "../../lib/config/stackFile";
 import { parseFlags, type CliCommand } from "../command";
 
@@ -39,7 +39,7 @@ export function planText(args: string[], io: Pick<PlanCommandIo, "cwd" | "env">)
   const stackFile = readStackFile({ projectDir, stack: flags.stack, env: io.env });
   const raw = phase === undefined ? stackFile.raw : { ...stackFile.raw, phase };
   const config = parseStackConfig(raw);
-  const plan = buildPlan(config, planGates(config));
+  const plan = buildPlan(config);
   const source = phase === undefined ? "" : ` with --phase ${phase}`;
   // Relative, so that a CI comment does not show the runner's checkout path.
   const file = path.relative(projectDir, stackFile.file);

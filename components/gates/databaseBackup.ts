@@ -1,26 +1,93 @@
 /**
- * The backup before any database work (Pulumi name `database-backup`): taken once the
- * application tier is down and before redis/postgres change. Its outputs say where the
- * dump is, how big, and its sha256; the URL stays a secret input and never comes back.
+ * The backup before any database work (`database-backup`): taken once the application tier is
+ * down and before redis/postgres change; `create` (and `update` with a new run id or
+ * destination) dumps the database and records where, how big and its sha256. The URL stays a
+ * secret input and never comes back. `check` and `diff` touch nothing. An S3 upload uses the
+ * stack's `aws:*` settings.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { COMPONENT_TYPES } from "../../lib/plan/names";
-import { DatabaseBackupDump, type DatabaseBackupDumpArgs } from "./databaseBackupResource";
+import type { BackupConfig } from "../../lib/database/config";
+import {
+  backupDiff,
+  checkBackupInputs,
+  runBackupGate,
+  type BackupGateInputs,
+} from "../../lib/database/gates";
+import { GATE_TYPES } from "../../lib/plan/names";
+import { defineProvider, dynamicResource, type ProviderContext } from "../provider/defineProvider";
+import { defineGate, outputsOf, type PerUpdateGateArgs } from "./gate";
 
-export type DatabaseBackupArgs = DatabaseBackupDumpArgs;
+const TYPES = GATE_TYPES["database-backup"];
+
+export const databaseBackupProvider = defineProvider(
+  {
+    type: TYPES.resources.dump,
+    outputs: ["name", "location", "bytes", "sha256", "tables", "seconds"],
+    check: checkBackupInputs,
+    diff: backupDiff,
+    create: (inputs: BackupGateInputs, { reporter, aws }: ProviderContext) =>
+      runBackupGate(inputs, reporter, aws),
+    id: (outs) => `database-backup-${outs.sha256.slice(0, 16)}`,
+    delete: "The dump stays where it was written: removing the resource must not remove a backup.",
+  },
+  { aws: true },
+);
+
+export class DatabaseBackupResource extends dynamicResource(databaseBackupProvider) {}
+
+/** `runId`: a dump holds only for the update that took it, once the application tier was down. */
+export interface DatabaseBackupArgs extends PerUpdateGateArgs {
+  /** `database.url`; wrapped as a secret here whatever the caller passes. */
+  url: pulumi.Input<string>;
+  /** `database.backup`: where the dump goes and how it is compressed. */
+  backup: BackupConfig;
+  /** The stack and phase, in the dump's file name. */
+  stack: string;
+  phase: string;
+}
+
+/** What the component registers and the audit record shows. */
+const AUDITED = ["location", "bytes", "sha256"] as const;
 
 export class DatabaseBackup extends pulumi.ComponentResource {
-  public readonly dump: DatabaseBackupDump;
-  public readonly location: pulumi.Output<string>;
-  public readonly bytes: pulumi.Output<number>;
-  public readonly sha256: pulumi.Output<string>;
+  public readonly resource: DatabaseBackupResource;
 
   constructor(name: string, args: DatabaseBackupArgs, opts?: pulumi.ComponentResourceOptions) {
-    super(COMPONENT_TYPES.databaseBackup, name, {}, opts);
-    this.dump = new DatabaseBackupDump(name, args, { parent: this });
-    this.location = this.dump.location;
-    this.bytes = this.dump.bytes;
-    this.sha256 = this.dump.sha256;
-    this.registerOutputs({ location: this.location, bytes: this.bytes, sha256: this.sha256 });
+    super(TYPES.component, name, {}, opts);
+    const b = args.backup;
+    this.resource = new DatabaseBackupResource(
+      name,
+      {
+        url: pulumi.secret(args.url),
+        stack: args.stack,
+        phase: args.phase,
+        directory: b.directory ?? "",
+        s3Bucket: b.s3Bucket ?? "",
+        s3Prefix: b.s3Prefix,
+        s3Region: b.s3Region ?? "",
+        s3Endpoint: b.s3Endpoint ?? "",
+        compressLevel: b.compressLevel,
+        // The provider's re-run key (backupDiff).
+        trigger: args.runId,
+      },
+      { parent: this },
+    );
+    this.registerOutputs(outputsOf(this.resource, AUDITED));
   }
 }
+
+export const databaseBackupGate = defineGate("database-backup", {
+  register: ({ name, database }, { maintenance, plan }, opts) =>
+    new DatabaseBackup(
+      name,
+      {
+        url: pulumi.secret(database.url),
+        backup: database.backup,
+        stack: maintenance.stack,
+        phase: plan.phase,
+        runId: maintenance.startedAt,
+      },
+      opts,
+    ),
+  audit: ({ resource }) => ({ databaseBackup: outputsOf(resource, AUDITED) }),
+});

@@ -1,33 +1,70 @@
 /**
- * Copy of the database to a new instance (Pulumi name `database-migration`), at the end
- * of a shutdown with every service down but postgres (config validation refuses a migration
- * otherwise, before anything is registered). Outputs: the comparison summary, no secrets.
+ * Copy of the database to a new instance (`database-migration`), at the end of a shutdown with
+ * every service down but postgres (config validation refuses a migration otherwise, before
+ * anything is registered): `create` (and `update` with a new target) copies and fails the
+ * update on any verification mismatch. `check` and `diff` touch nothing. Outputs: the
+ * comparison summary, no secrets.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { COMPONENT_TYPES } from "../../lib/plan/names";
-import { DatabaseCopy, type DatabaseCopyArgs } from "./databaseMigrationResource";
+import type { MigrationConfig } from "../../lib/database/config";
+import {
+  checkMigrationInputs,
+  migrationDiff,
+  runMigrationGate,
+  type MigrationGateInputs,
+} from "../../lib/database/gates";
+import { GATE_TYPES } from "../../lib/plan/names";
+import { defineProvider, dynamicResource, type ProviderContext } from "../provider/defineProvider";
+import { defineGate, outputsOf } from "./gate";
 
-export type DatabaseMigrationArgs = DatabaseCopyArgs;
+const TYPES = GATE_TYPES["database-migration"];
+
+export const databaseMigrationProvider = defineProvider({
+  type: TYPES.resources.copy,
+  outputs: ["target", "tables", "rows", "mismatches", "summary", "seconds"],
+  check: checkMigrationInputs,
+  diff: migrationDiff,
+  create: (inputs: MigrationGateInputs, { reporter }: ProviderContext) => runMigrationGate(inputs, reporter),
+  id: (outs) => `database-migration-${Date.parse(outs.finishedAt)}`,
+  delete: "The new instance now holds the data Tines will use: never drop it.",
+});
+
+export class DatabaseMigrationResource extends dynamicResource(databaseMigrationProvider) {}
+
+export interface DatabaseMigrationArgs {
+  /** `database.url` (the current instance); wrapped as a secret here. */
+  sourceUrl: pulumi.Input<string>;
+  /** `database.migration`; its targetUrl is wrapped as a secret here. */
+  migration: MigrationConfig;
+}
 
 export class DatabaseMigration extends pulumi.ComponentResource {
-  public readonly copy: DatabaseCopy;
-  public readonly tables: pulumi.Output<number>;
-  public readonly rows: pulumi.Output<string>;
-  public readonly mismatches: pulumi.Output<number>;
-  public readonly summary: pulumi.Output<string>;
+  public readonly resource: DatabaseMigrationResource;
 
   constructor(name: string, args: DatabaseMigrationArgs, opts?: pulumi.ComponentResourceOptions) {
-    super(COMPONENT_TYPES.databaseMigration, name, {}, opts);
-    this.copy = new DatabaseCopy(name, args, { parent: this });
-    this.tables = this.copy.tables;
-    this.rows = this.copy.rows;
-    this.mismatches = this.copy.mismatches;
-    this.summary = this.copy.summary;
-    this.registerOutputs({
-      tables: this.tables,
-      rows: this.rows,
-      mismatches: this.mismatches,
-      summary: this.summary,
-    });
+    super(TYPES.component, name, {}, opts);
+    const m = args.migration;
+    this.resource = new DatabaseMigrationResource(
+      name,
+      {
+        sourceUrl: pulumi.secret(args.sourceUrl),
+        targetUrl: pulumi.secret(m.targetUrl),
+        jobs: m.jobs ?? 0,
+        allowNonEmptyTarget: m.allowNonEmptyTarget,
+        noOwner: m.noOwner,
+        checksumMaxTableMiB: m.checksumMaxTableMiB,
+        // Never re-run by itself: copying again needs a new target (migrationDiff). Kept as
+        // the constant it always was, so that the inputs in existing stacks do not change.
+        trigger: "",
+      },
+      { parent: this },
+    );
+    this.registerOutputs(outputsOf(this.resource, ["tables", "rows", "mismatches", "summary"]));
   }
 }
+
+export const databaseMigrationGate = defineGate("database-migration", {
+  register: ({ name, database, migration }, _context, opts) =>
+    new DatabaseMigration(name, { sourceUrl: pulumi.secret(database.url), migration }, opts),
+  audit: ({ resource }) => ({ databaseMigration: outputsOf(resource, ["tables", "mismatches", "summary"]) }),
+});

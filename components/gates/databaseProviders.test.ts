@@ -7,13 +7,20 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createSerialized } from "../../test/runSerialized";
+import { GATE_TYPES } from "../../lib/plan/names";
 import { TEST_PG_PASSWORD } from "../../test/servers/localServers";
 import { createDatabase, fillTinesLike, serverUrl, type TestDatabase } from "../../test/support/databases";
 
 function createDb(which: "backup" | "migration", inputs: Record<string, unknown>) {
-  return createSerialized(which === "backup" ? "databaseBackup" : "databaseMigration", inputs, {
-    timeoutMs: 110_000,
-  });
+  return createSerialized(
+    which === "backup"
+      ? GATE_TYPES["database-backup"].resources.dump
+      : GATE_TYPES["database-migration"].resources.copy,
+    inputs,
+    {
+      timeoutMs: 110_000,
+    },
+  );
 }
 
 function migrationInputs(source: TestDatabase, target: TestDatabase) {

@@ -1,10 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { GateError } from "../../lib/errors";
 import { freePort, TEST_REDIS_USER_PASSWORD } from "../../test/servers/localServers";
-import {
-  endpointPropagationProvider as provider,
-  type EndpointPropagationInputs,
-} from "./endpointPropagationResource";
+import { endpointPropagationProvider, type EndpointPropagationInputs } from "./endpointPropagation";
+
+const provider = endpointPropagationProvider.provider;
 
 const redisPort = Number(new URL(process.env.TEST_REDIS_URL ?? "redis://missing:0").port);
 const pgPort = Number(new URL(process.env.TEST_PG_SOURCE_URL ?? "postgresql://missing:0").port);

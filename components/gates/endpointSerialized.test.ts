@@ -2,15 +2,16 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { GATE_TYPES, type DynamicType } from "../../lib/plan/names";
 import { createSerialized } from "../../test/runSerialized";
 import { TEST_REDIS_USER_PASSWORD } from "../../test/servers/localServers";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "endpoint-serialized-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function runSerialized(name: string, inputs: unknown) {
-  const run = await createSerialized(name, inputs);
-  if (!run.ok) throw new Error(`${name}: ${run.stderr}`);
+async function runSerialized(type: DynamicType, inputs: unknown) {
+  const run = await createSerialized(type, inputs);
+  if (!run.ok) throw new Error(`${type.type}: ${run.stderr}`);
   return run;
 }
 
@@ -18,7 +19,7 @@ describe("endpoint providers as the Pulumi CLI loads them (serialized, then run)
   it("the switch rewrites a real .env file from its serialized copy", async () => {
     const file = path.join(dir, ".env");
     writeFileSync(file, "# keep\nDATABASE_HOST=old-db\n");
-    const report = await runSerialized("endpointSwitch", {
+    const report = await runSerialized(GATE_TYPES["endpoint-switch"].resources.switch, {
       phase: "shutdown",
       target: { kind: "env-file", path: file },
       keys: { databaseHost: "DATABASE_HOST", redisUrl: "REDIS_URL" },
@@ -38,7 +39,7 @@ describe("endpoint providers as the Pulumi CLI loads them (serialized, then run)
   it("the propagation gate resolves, connects and pings from its serialized copy", async () => {
     const redisPort = Number(new URL(process.env.TEST_REDIS_URL!).port);
     const pgPort = Number(new URL(process.env.TEST_PG_SOURCE_URL!).port);
-    const report = await runSerialized("endpointPropagation", {
+    const report = await runSerialized(GATE_TYPES["endpoint-propagation"].resources.check, {
       checks: [
         { kind: "postgres", host: "localhost", port: pgPort },
         {

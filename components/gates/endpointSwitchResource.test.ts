@@ -4,10 +4,12 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { sha256 } from "../../lib/endpoints/guard";
 import {
-  endpointSwitchProvider as provider,
+  endpointSwitchProvider,
   type EndpointSwitchInputs,
   type EndpointSwitchOutputs,
-} from "./endpointSwitchResource";
+} from "./endpointSwitch";
+
+const provider = endpointSwitchProvider.provider;
 
 const OLD_URL = "redis://:0ldSecret@old-redis:6379/1";
 const NEW_URL = "redis://:N3wSecret@new-redis.internal:6379/1";

@@ -1,16 +1,88 @@
 /**
- * The record of a maintenance window (Pulumi name `maintenance-window`), registered in both
- * phases so that its state carries from the shutdown to the startup and on to the next window:
- * in shutdown, just before the first service stops, it records the Tines versions and the time
- * of the first stop, and refuses settings that still point where the last endpoint switch moved
- * Tines away from; in running, first of all, it refuses to start anything if a version changed.
+ * The record of a maintenance window (`maintenance-window`), registered in both phases so that
+ * its state carries from the shutdown to the startup and on to the next window: in shutdown,
+ * just before the first service stops, it records the Tines versions and the time of the first
+ * stop, and refuses settings that still point where the last endpoint switch moved Tines away
+ * from; in running, first of all, it refuses to start anything if a version changed.
+ * Its provider reads the versions and writes the record (lib/window/record.ts). Refusals come
+ * from `diff` already, so `pulumi preview` shows them; `diff` and `check` only read. It runs
+ * on every update, because what it guards (images, settings) can change without any input
+ * changing.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { AwsSettings } from "../../lib/aws/settings";
 import type { Plan } from "../../lib/plan/plan";
-import type { SwitchInput, WindowSettings } from "../../lib/window/record";
-import { VERSIONED_SERVICES, type VersionSource, type VersionedWorkload } from "../../lib/window/versions";
-import { COMPONENT_TYPES } from "../../lib/plan/names";
-import { MaintenanceWindowRecord } from "./maintenanceWindowResource";
+import { GATE_TYPES } from "../../lib/plan/names";
+import type { ProgressReporter } from "../../lib/progress";
+import {
+  assessWindow,
+  type SwitchInput,
+  type WindowInputs,
+  type WindowRecord,
+  type WindowSettings,
+} from "../../lib/window/record";
+import {
+  VERSIONED_SERVICES,
+  readWorkloadVersions,
+  type VersionSource,
+  type VersionedWorkload,
+} from "../../lib/window/versions";
+import { defineProvider, dynamicResource, type ProviderContext } from "../provider/defineProvider";
+import { EndpointSwitch } from "./endpointSwitch";
+import { defineGate, outputsOf } from "./gate";
+
+const TYPES = GATE_TYPES["maintenance-window"];
+
+export interface MaintenanceWindowInputs extends WindowInputs {
+  source: VersionSource;
+  workloads: Record<string, VersionedWorkload>;
+}
+
+/** The record in state, or undefined when the outputs are not one (first update). */
+function previousRecord(outs: Record<string, unknown> | undefined): WindowRecord | undefined {
+  return outs && typeof outs.windowStartedAt === "string" ? (outs as unknown as WindowRecord) : undefined;
+}
+
+async function assess(inputs: MaintenanceWindowInputs, previous: WindowRecord | undefined, aws: AwsSettings) {
+  const current = await readWorkloadVersions(inputs.source, inputs.workloads, aws);
+  return assessWindow(previous, inputs, current, Date.now());
+}
+
+async function record(
+  inputs: MaintenanceWindowInputs,
+  previous: WindowRecord | undefined,
+  { aws, reporter }: { aws: AwsSettings; reporter: ProgressReporter },
+): Promise<WindowRecord> {
+  const { record: outs, warnings } = await assess(inputs, previous, aws);
+  for (const warning of warnings) reporter.warn(warning);
+  return outs;
+}
+
+export const maintenanceWindowProvider = defineProvider(
+  {
+    type: TYPES.resources.record,
+    outputs: [
+      "windowStartedAt",
+      "firstStopAt",
+      "images",
+      "versionOverride",
+      "lastSwitch",
+      "allowNonEmptyTargetWindow",
+    ],
+    async diff(olds, news, { aws }) {
+      await assess(news as unknown as MaintenanceWindowInputs, previousRecord(olds), aws);
+      return { changes: true, replaces: [], deleteBeforeReplace: false };
+    },
+    create: (inputs: MaintenanceWindowInputs, context: ProviderContext) => record(inputs, undefined, context),
+    id: () => "maintenance-window",
+    update: (olds, news, context) =>
+      record(news, previousRecord(olds as unknown as Record<string, unknown>), context),
+    delete: "Forgetting the record changes nothing on any platform.",
+  },
+  { aws: true },
+);
+
+export class MaintenanceWindowResource extends dynamicResource(maintenanceWindowProvider) {}
 
 export interface MaintenanceWindowArgs {
   /** The plan: its phase, and the Tines services whose versions are guarded. */
@@ -25,18 +97,13 @@ export interface MaintenanceWindowArgs {
   switched?: pulumi.Input<SwitchInput | undefined>;
 }
 
+const OUTPUTS = ["windowStartedAt", "firstStopAt", "images", "versionOverride"] as const;
+
 export class MaintenanceWindow extends pulumi.ComponentResource {
-  /** Identifies the window: ISO time of its first shutdown update. */
-  public readonly windowStartedAt: pulumi.Output<string>;
-  /** ISO time at which the first service of the window was sent its stop. */
-  public readonly firstStopAt: pulumi.Output<string | undefined>;
-  /** Tines version by service key, as recorded at the window's shutdown. */
-  public readonly images: pulumi.Output<Record<string, string>>;
-  /** Set when a startup went ahead with a changed version because of versionGuard.allowChange. */
-  public readonly versionOverride: pulumi.Output<{ changes: string[]; at: string } | undefined>;
+  public readonly resource: MaintenanceWindowResource;
 
   constructor(name: string, args: MaintenanceWindowArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super(COMPONENT_TYPES.maintenanceWindow, name, {}, opts);
+    super(TYPES.component, name, {}, opts);
     const workloads: Record<string, VersionedWorkload> = {};
     for (const step of args.plan.steps) {
       if (step.type === "service" && VERSIONED_SERVICES.includes(step.name)) {
@@ -46,7 +113,7 @@ export class MaintenanceWindow extends pulumi.ComponentResource {
         };
       }
     }
-    const resource = new MaintenanceWindowRecord(
+    this.resource = new MaintenanceWindowResource(
       name,
       {
         phase: args.plan.phase,
@@ -58,15 +125,45 @@ export class MaintenanceWindow extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    this.windowStartedAt = resource.windowStartedAt;
-    this.firstStopAt = resource.firstStopAt;
-    this.images = resource.images;
-    this.versionOverride = resource.versionOverride;
-    this.registerOutputs({
-      windowStartedAt: this.windowStartedAt,
-      firstStopAt: this.firstStopAt,
-      images: this.images,
-      versionOverride: this.versionOverride,
-    });
+    this.registerOutputs(outputsOf(this.resource, OUTPUTS));
   }
 }
+
+export const maintenanceWindowGate = defineGate("maintenance-window", {
+  register: ({ name, allowVersionChange, settings }, { config, plan, adapter, registered }, opts) => {
+    // In running, the endpoint record stands ahead of the steps: the window checks the
+    // settings against what the switch last applied.
+    const record = registered("endpoint-switch", EndpointSwitch);
+    const endpoints = config.endpoints;
+    return new MaintenanceWindow(
+      name,
+      {
+        plan,
+        versionSource: adapter.versionSource,
+        allowVersionChange,
+        settings,
+        switched:
+          record && endpoints
+            ? record.resource.switchedAt.apply((switchedAt) => ({
+                switchedAt,
+                databaseHost: endpoints.databaseHost,
+                databasePort: endpoints.databasePort,
+                redisUrl: endpoints.redisUrl,
+              }))
+            : undefined,
+      },
+      opts,
+    );
+  },
+  audit: ({ resource }) => {
+    const { images, ...rest } = outputsOf(resource, OUTPUTS);
+    return {
+      window: {
+        windowStartedAt: rest.windowStartedAt,
+        firstStopAt: rest.firstStopAt,
+        versions: images,
+        versionOverride: rest.versionOverride,
+      },
+    };
+  },
+});

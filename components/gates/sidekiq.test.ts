@@ -1,32 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { SIDEKIQ_DEFAULTS } from "../../lib/sidekiq/config";
-import { drainGateInputs } from "./sidekiqDrainResource";
-import { preflightInputs } from "./sidekiqPreflightResource";
-import { SidekiqDrainGate } from "./sidekiqDrain";
-import { SidekiqPreflight } from "./sidekiqPreflight";
+import { known, mockEngine } from "../../test/pulumiProgram";
+import { SidekiqDrain, drainGateInputs } from "./sidekiqDrain";
+import { SidekiqPreflight, preflightInputs } from "./sidekiqPreflight";
 
-interface Registered {
-  type: string;
-  name: string;
-}
-
-const registered: Registered[] = [];
 // Preview: the engine calls only check/diff there, never create, so nothing reads Redis.
-pulumi.runtime.setMocks(
-  {
-    newResource: async (args) => {
-      registered.push({ type: args.type, name: args.name });
-      return { id: undefined, state: args.inputs };
-    },
-    call: (args) => args.inputs,
-  },
-  "tines-maintenance",
-  "test",
-  true,
-);
-
-const value = <T>(output: pulumi.Output<T>) => new Promise<T>((resolve) => output.apply(resolve));
+const engine = mockEngine({ preview: true });
 
 const settings = {
   intervalSeconds: SIDEKIQ_DEFAULTS.intervalSeconds,
@@ -37,10 +17,10 @@ const settings = {
   timeoutSeconds: SIDEKIQ_DEFAULTS.timeoutSeconds,
 };
 
-describe("SidekiqDrainGate and SidekiqPreflight", () => {
+describe("SidekiqDrain and SidekiqPreflight", () => {
   it("register one component and one dynamic child of the same name under it", async () => {
     const url = "redis://:p4ssw0rd@127.0.0.1:1/1";
-    const gate = new SidekiqDrainGate("sidekiq-drain", { redisUrl: url, settings, runId: "run-1" });
+    const gate = new SidekiqDrain("sidekiq-drain", { redisUrl: url, settings, runId: "run-1" });
     const preflight = new SidekiqPreflight("sidekiq-preflight", {
       redisUrl: url,
       mode: "refuse",
@@ -50,13 +30,13 @@ describe("SidekiqDrainGate and SidekiqPreflight", () => {
       maxSize: 0,
       runId: "run-1",
     });
-    expect(await value(gate.gate.urn)).toMatch(
+    expect(await known(gate.resource.urn)).toMatch(
       /tines-maintenance:index:SidekiqDrainGate\$pulumi-nodejs:dynamic\/sidekiq:DrainGate::sidekiq-drain$/,
     );
-    expect(await value(preflight.check.urn)).toMatch(
+    expect(await known(preflight.resource.urn)).toMatch(
       /tines-maintenance:index:SidekiqPreflight\$pulumi-nodejs:dynamic\/sidekiq:Preflight::sidekiq-preflight$/,
     );
-    expect(registered.map((r) => `${r.type}::${r.name}`).sort()).toEqual([
+    expect(engine.registrations.map((r) => `${r.type}::${r.name}`).sort()).toEqual([
       "pulumi-nodejs:dynamic/sidekiq:DrainGate::sidekiq-drain",
       "pulumi-nodejs:dynamic/sidekiq:Preflight::sidekiq-preflight",
       "tines-maintenance:index:SidekiqDrainGate::sidekiq-drain",
@@ -68,7 +48,7 @@ describe("SidekiqDrainGate and SidekiqPreflight", () => {
     const url = "redis://:p4ssw0rd@127.0.0.1:1/1";
     const drain = drainGateInputs({ redisUrl: url, namespace: "tines", settings, runId: "run-7" });
     expect(await pulumi.isSecret(drain.redisUrl)).toBe(true);
-    expect(await value(drain.redisUrl)).toBe(url);
+    expect(await known(drain.redisUrl)).toBe(url);
     expect({ ...drain, redisUrl: "" }).toEqual({
       ...settings,
       namespace: "tines",

@@ -1,28 +1,82 @@
 /**
- * The drain gate before tines-sidekiq stops (Pulumi name `sidekiq-drain`): finishes only
- * once Sidekiq's queues are at or under the threshold, not increasing, with no job in
- * flight, so the tines-sidekiq step that dependsOn it cannot lose work. Preview registers
- * it without touching Redis or waiting.
+ * The drain gate before tines-sidekiq stops (`sidekiq-drain`): finishes only once Sidekiq's
+ * queues are at or under the threshold, not increasing, with no job in flight, so the
+ * tines-sidekiq step that dependsOn it cannot lose work; on timeout it fails the update and
+ * that step never runs. Preview registers it without touching Redis or waiting.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { COMPONENT_TYPES } from "../../lib/plan/names";
-import type { AuditSample } from "../../lib/sidekiq/gate";
-import { SidekiqDrain, type SidekiqDrainArgs } from "./sidekiqDrainResource";
+import { GATE_TYPES } from "../../lib/plan/names";
+import type { DrainSettings } from "../../lib/sidekiq/config";
+import { checkDrainInputs, gateDiff, runDrainGate, type DrainGateInputs } from "../../lib/sidekiq/gate";
+import { defineProvider, dynamicResource, type ProviderContext } from "../provider/defineProvider";
+import { defineGate, outputsOf, type PerUpdateGateArgs } from "./gate";
 
-export type SidekiqDrainGateArgs = SidekiqDrainArgs;
+const TYPES = GATE_TYPES["sidekiq-drain"];
 
-export class SidekiqDrainGate extends pulumi.ComponentResource {
-  public readonly gate: SidekiqDrain;
-  public readonly outcome: pulumi.Output<string>;
-  public readonly waitedSeconds: pulumi.Output<number>;
-  public readonly samples: pulumi.Output<AuditSample[]>;
+export const sidekiqDrainProvider = defineProvider({
+  type: TYPES.resources.drain,
+  outputs: ["outcome", "reason", "waitedSeconds", "samples"],
+  check: checkDrainInputs,
+  diff: gateDiff,
+  create: (inputs: DrainGateInputs, { reporter, signal }: ProviderContext) =>
+    runDrainGate(inputs, reporter, { signal }),
+  id: (outs) => `sidekiq-drain-${Date.parse(outs.finishedAt)}`,
+  delete: "Waiting changed nothing, so there is nothing to undo.",
+});
 
-  constructor(name: string, args: SidekiqDrainGateArgs, opts?: pulumi.ComponentResourceOptions) {
-    super(COMPONENT_TYPES.sidekiqDrainGate, name, {}, opts);
-    this.gate = new SidekiqDrain(name, args, { parent: this });
-    this.outcome = this.gate.outcome;
-    this.waitedSeconds = this.gate.waitedSeconds;
-    this.samples = this.gate.samples;
-    this.registerOutputs({ outcome: this.outcome, waitedSeconds: this.waitedSeconds, samples: this.samples });
+export class SidekiqDrainResource extends dynamicResource(sidekiqDrainProvider) {}
+
+export interface SidekiqDrainArgs extends PerUpdateGateArgs {
+  /** Where Sidekiq keeps its queues; wrapped as a secret here whatever the caller passes. */
+  redisUrl: pulumi.Input<string>;
+  /** redis-namespace prefix, if Tines' Sidekiq uses one. */
+  namespace?: pulumi.Input<string>;
+  /** Thresholds, sampling and timeout (`sidekiq.*`). */
+  settings: DrainSettings;
+}
+
+/** The provider's inputs: the URL always as a secret, absent options as "". */
+export function drainGateInputs(args: SidekiqDrainArgs) {
+  return {
+    redisUrl: pulumi.secret(args.redisUrl),
+    namespace: args.namespace ?? "",
+    // The provider's re-run key (gateDiff).
+    trigger: args.runId,
+    ...args.settings,
+  };
+}
+
+/** What the component registers and the audit record shows. */
+const AUDITED = ["outcome", "waitedSeconds", "samples"] as const;
+
+export class SidekiqDrain extends pulumi.ComponentResource {
+  public readonly resource: SidekiqDrainResource;
+
+  constructor(name: string, args: SidekiqDrainArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(TYPES.component, name, {}, opts);
+    this.resource = new SidekiqDrainResource(name, drainGateInputs(args), { parent: this });
+    this.registerOutputs(outputsOf(this.resource, AUDITED));
   }
 }
+
+export const sidekiqDrainGate = defineGate("sidekiq-drain", {
+  register: ({ name, sidekiq }, { maintenance }, opts) =>
+    new SidekiqDrain(
+      name,
+      {
+        redisUrl: pulumi.secret(sidekiq.redisUrl),
+        namespace: sidekiq.namespace,
+        settings: {
+          intervalSeconds: sidekiq.intervalSeconds,
+          windowSeconds: sidekiq.windowSeconds,
+          settleSeconds: sidekiq.settleSeconds,
+          maxSize: sidekiq.maxSize,
+          maxBusy: sidekiq.maxBusy,
+          timeoutSeconds: sidekiq.timeoutSeconds,
+        },
+        runId: maintenance.startedAt,
+      },
+      opts,
+    ),
+  audit: ({ resource }) => ({ sidekiqDrain: outputsOf(resource, AUDITED) }),
+});

@@ -5,8 +5,11 @@ import type { DrainGateInputs, PreflightInputs } from "../../lib/sidekiq/gate";
 import { enqueue, heartbeat, urlWithDb } from "../../test/support/sidekiqJobs";
 import { createSerialized } from "../../test/runSerialized";
 import { freePort, TEST_REDIS_USER_PASSWORD } from "../../test/servers/localServers";
-import { sidekiqDrainProvider as drain } from "./sidekiqDrainResource";
-import { sidekiqPreflightProvider as preflight } from "./sidekiqPreflightResource";
+import { sidekiqDrainProvider } from "./sidekiqDrain";
+import { sidekiqPreflightProvider } from "./sidekiqPreflight";
+
+const drain = sidekiqDrainProvider.provider;
+const preflight = sidekiqPreflightProvider.provider;
 
 const base = process.env.TEST_REDIS_URL;
 if (!base) throw new Error("TEST_REDIS_URL must be set by test/servers/globalSetup.ts");
@@ -179,8 +182,8 @@ describe("as the Pulumi CLI runs it", () => {
   it("both serialized providers run create against the real Redis", async () => {
     await enqueue(redis, "mailers", 0);
     const runs = [
-      await createSerialized("sidekiqDrain", drainInputs({ settleSeconds: 0 })),
-      await createSerialized("sidekiqPreflight", preflightInputs({ preflightSeconds: 0 })),
+      await createSerialized(sidekiqDrainProvider.type, drainInputs({ settleSeconds: 0 })),
+      await createSerialized(sidekiqPreflightProvider.type, preflightInputs({ preflightSeconds: 0 })),
     ];
     const results = runs.map((run) => (run.ok ? run.result.outs : run.stderr));
     expect(results, runs.map((run) => run.stdout).join("\n")).toMatchObject([

@@ -36,3 +36,10 @@ export interface PlatformAdapter {
   readonly versionSource: VersionSource;
   scaleService(step: ServiceStep, options: ScaleServiceOptions): ScaledService;
 }
+
+/** What a resource that both scales a service and reports its counts (ECS, Compose) says of it. */
+export function scaledBy(
+  resource: pulumi.Resource & { previousCount: pulumi.Output<number>; reachedCount: pulumi.Output<number> },
+): ScaledService {
+  return { resource, previousCount: resource.previousCount, reachedCount: resource.reachedCount };
+}

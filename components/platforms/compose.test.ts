@@ -4,30 +4,17 @@ import os from "node:os";
 import path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { ServiceStep } from "../../lib/plan/plan";
+import { known, mockEngine, ServiceStepParent } from "../../test/pulumiProgram";
 import { COMPOSE_POLL_SECONDS, createComposeAdapter } from "./compose";
 
-interface Registered {
-  type: string;
-  name: string;
-  inputs: Record<string, unknown>;
-}
-
-const registered: Registered[] = [];
-pulumi.runtime.setMocks(
-  {
-    newResource: async (args) => {
-      registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-      const state = args.type.endsWith("compose:Service")
-        ? { ...args.inputs, previousCount: 2, reachedCount: args.inputs.count, containers: 2 }
-        : args.inputs;
-      return { id: undefined, state };
-    },
-    call: (args) => args.inputs,
-  },
-  "tines-maintenance",
-  "test",
-  true,
-);
+const engine = mockEngine({
+  preview: true,
+  state: (r) =>
+    r.type.endsWith("compose:Service")
+      ? { previousCount: 2, reachedCount: r.inputs.count, containers: 2 }
+      : undefined,
+});
+const registered = engine.registrations;
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "tines-maint-compose-adapter-"));
 writeFileSync(
@@ -35,15 +22,6 @@ writeFileSync(
   "services:\n  tines-sidekiq:\n    image: tines/tines-app\n",
 );
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-class Parent extends pulumi.ComponentResource {
-  constructor(name: string) {
-    super("tines-maintenance:index:ServiceStep", name, {});
-    this.registerOutputs({});
-  }
-}
-
-const value = <T>(output: pulumi.Output<T>) => new Promise<T>((resolve) => output.apply(resolve));
 
 const step = (over: Partial<ServiceStep>): ServiceStep => ({
   type: "service",
@@ -62,17 +40,17 @@ describe("createComposeAdapter (preview)", () => {
       projectDirectory: dir,
       dockerHost: "unix:///run/docker.sock",
     });
-    const parent = new Parent("nginx");
+    const parent = new ServiceStepParent("nginx");
     const scaled = adapter.scaleService(step({ name: "nginx", workloadName: "tines-nginx" }), {
       parent,
       phase: "shutdown",
       timeoutSeconds: 300,
     });
-    expect(await value(scaled.resource.urn)).toContain(
+    expect(await known(scaled.resource.urn)).toContain(
       "tines-maintenance:index:ServiceStep$pulumi-nodejs:dynamic/compose:Service::nginx",
     );
-    expect(await value(scaled.reachedCount)).toBe(0);
-    expect(await value(scaled.previousCount)).toBe(2);
+    expect(await known(scaled.reachedCount)).toBe(0);
+    expect(await known(scaled.previousCount)).toBe(2);
     expect(
       registered.find((r) => r.name === "nginx" && r.type.endsWith("compose:Service"))?.inputs,
     ).toMatchObject({
@@ -89,7 +67,7 @@ describe("createComposeAdapter (preview)", () => {
     const warn = vi.spyOn(pulumi.log, "warn").mockResolvedValue(undefined);
     const adapter = createComposeAdapter({ projectName: "tines", projectDirectory: dir });
     adapter.scaleService(step({}), {
-      parent: new Parent("tines-sidekiq"),
+      parent: new ServiceStepParent("tines-sidekiq"),
       phase: "shutdown",
       timeoutSeconds: 300,
     });
@@ -98,12 +76,12 @@ describe("createComposeAdapter (preview)", () => {
 
     warn.mockClear();
     adapter.scaleService(step({ name: "tines-app", workloadName: "tines-app" }), {
-      parent: new Parent("tines-app"),
+      parent: new ServiceStepParent("tines-app"),
       phase: "shutdown",
       timeoutSeconds: 300,
     });
     adapter.scaleService(step({ targetCount: 2 }), {
-      parent: new Parent("tines-sidekiq-up"),
+      parent: new ServiceStepParent("tines-sidekiq-up"),
       phase: "running",
       timeoutSeconds: 300,
     });

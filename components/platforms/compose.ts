@@ -9,7 +9,7 @@ import { sidekiqGraceWarning } from "../../lib/compose/grace";
 import type { CoreConfig } from "../../lib/config/core";
 import { ConfigError } from "../../lib/errors";
 import { ComposeService } from "./composeService";
-import type { PlatformAdapter } from "./adapter";
+import { scaledBy, type PlatformAdapter } from "./adapter";
 
 /** Local engine calls are cheap; a healthcheck interval is rarely under a second. */
 export const COMPOSE_POLL_SECONDS = 1;
@@ -42,20 +42,22 @@ export function createComposeAdapter(compose: CoreConfig["compose"] & ComposeAda
         const warning = sidekiqGraceWarning(projectDirectory, step.workloadName);
         if (warning) void pulumi.log.warn(warning, options.parent);
       }
-      return new ComposeService(
-        step.name,
-        {
-          projectName,
-          service: step.workloadName,
-          count: step.targetCount,
-          ...(compose.dockerHost ? { dockerHost: compose.dockerHost } : {}),
-          timeoutSeconds: options.timeoutSeconds,
-          pollSeconds: COMPOSE_POLL_SECONDS,
-          projectDirectory,
-          ...(compose.cli ? { composeCli: compose.cli } : {}),
-        },
-        { parent: options.parent },
-      ).scaled();
+      return scaledBy(
+        new ComposeService(
+          step.name,
+          {
+            projectName,
+            service: step.workloadName,
+            count: step.targetCount,
+            ...(compose.dockerHost ? { dockerHost: compose.dockerHost } : {}),
+            timeoutSeconds: options.timeoutSeconds,
+            pollSeconds: COMPOSE_POLL_SECONDS,
+            projectDirectory,
+            ...(compose.cli ? { composeCli: compose.cli } : {}),
+          },
+          { parent: options.parent },
+        ),
+      );
     },
   };
 }

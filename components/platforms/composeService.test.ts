@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomUUID } from "node:crypto";
 import type { ComposeServiceInputs } from "../../lib/compose/inputs";
 import { createComposeContainer, startTestEngine, type TestEngine } from "../../test/support/dockerEngine";
-import { composeServiceProvider as provider } from "./composeService";
+import { composeServiceProvider } from "./composeService";
+
+const provider = composeServiceProvider.provider;
 
 let test: TestEngine;
 beforeAll(async () => {

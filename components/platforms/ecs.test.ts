@@ -1,35 +1,13 @@
 import { describe, expect, it } from "vitest";
-import * as pulumi from "@pulumi/pulumi";
 import type { ServiceStep } from "../../lib/plan/plan";
+import { known, mockEngine, ServiceStepParent } from "../../test/pulumiProgram";
 import { createEcsAdapter, ECS_POLL_SECONDS } from "./ecs";
 
-interface Registered {
-  type: string;
-  name: string;
-  inputs: Record<string, unknown>;
-  parent?: string;
-}
-
-const registered: Registered[] = [];
-const preview = false;
-{
-  pulumi.runtime.setMocks(
-    {
-      newResource: async (args) => {
-        registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-        // What the provider's create would report for a service that was at 3.
-        const state = args.type.endsWith("ServiceCount")
-          ? { ...args.inputs, previousCount: 3, reachedCount: args.inputs.desiredCount }
-          : args.inputs;
-        return { id: preview ? undefined : `${args.name}-id`, state };
-      },
-      call: (args) => args.inputs,
-    },
-    "tines-maintenance",
-    "test",
-    preview,
-  );
-}
+// What the provider's create would report for a service that was at 3.
+const registered = mockEngine({
+  state: (r) =>
+    r.type.endsWith("ServiceCount") ? { previousCount: 3, reachedCount: r.inputs.desiredCount } : undefined,
+}).registrations;
 
 const step: ServiceStep = {
   type: "service",
@@ -40,18 +18,9 @@ const step: ServiceStep = {
   keptRunning: false,
 };
 
-const value = <T>(output: pulumi.Output<T>) => new Promise<T>((resolve) => output.apply(resolve));
-
-class Parent extends pulumi.ComponentResource {
-  constructor(name: string) {
-    super("tines-maintenance:index:ServiceStep", name, {});
-    this.registerOutputs({});
-  }
-}
-
 describe("createEcsAdapter", () => {
   it("registers one ServiceCount named after the service key, under the step, with the workload name and target", async () => {
-    const parent = new Parent("tines-sidekiq");
+    const parent = new ServiceStepParent("tines-sidekiq");
     const adapter = createEcsAdapter({
       cluster: "tines-prod",
       region: "eu-west-1",
@@ -59,9 +28,9 @@ describe("createEcsAdapter", () => {
     });
     const scaled = adapter.scaleService(step, { parent, phase: "shutdown", timeoutSeconds: 600 });
 
-    expect(await value(scaled.reachedCount)).toBe(0);
-    expect(await value(scaled.previousCount)).toBe(3);
-    const urn = await value(scaled.resource.urn);
+    expect(await known(scaled.reachedCount)).toBe(0);
+    expect(await known(scaled.previousCount)).toBe(3);
+    const urn = await known(scaled.resource.urn);
     expect(urn).toContain(
       "tines-maintenance:index:ServiceStep$pulumi-nodejs:dynamic/ecs:ServiceCount::tines-sidekiq",
     );
@@ -80,7 +49,7 @@ describe("createEcsAdapter", () => {
   });
 
   it("leaves region and endpoint to the SDK's defaults when not configured", async () => {
-    const parent = new Parent("tines-app");
+    const parent = new ServiceStepParent("tines-app");
     createEcsAdapter({ cluster: "tines" }).scaleService(
       { ...step, name: "tines-app", workloadName: "tines-app", targetCount: 2 },
       { parent, phase: "running", timeoutSeconds: 900 },

@@ -4,7 +4,7 @@
  */
 import type { CoreConfig } from "../../lib/config/core";
 import { EcsServiceCount } from "./ecsServiceCount";
-import type { PlatformAdapter } from "./adapter";
+import { scaledBy, type PlatformAdapter } from "./adapter";
 
 /** ECS's own waiter polls every 15 s; a little faster keeps each step short without throttling. */
 export const ECS_POLL_SECONDS = 10;
@@ -19,19 +19,21 @@ export function createEcsAdapter(ecs: CoreConfig["ecs"]): PlatformAdapter {
       ...(ecs.endpoint ? { endpoint: ecs.endpoint } : {}),
     },
     scaleService(step, options) {
-      return new EcsServiceCount(
-        step.name,
-        {
-          cluster: ecs.cluster,
-          service: step.workloadName,
-          desiredCount: step.targetCount,
-          ...(ecs.region ? { region: ecs.region } : {}),
-          ...(ecs.endpoint ? { endpoint: ecs.endpoint } : {}),
-          timeoutSeconds: options.timeoutSeconds,
-          pollSeconds: ECS_POLL_SECONDS,
-        },
-        { parent: options.parent },
-      ).scaled();
+      return scaledBy(
+        new EcsServiceCount(
+          step.name,
+          {
+            cluster: ecs.cluster,
+            service: step.workloadName,
+            desiredCount: step.targetCount,
+            ...(ecs.region ? { region: ecs.region } : {}),
+            ...(ecs.endpoint ? { endpoint: ecs.endpoint } : {}),
+            timeoutSeconds: options.timeoutSeconds,
+            pollSeconds: ECS_POLL_SECONDS,
+          },
+          { parent: options.parent },
+        ),
+      );
     },
   };
 }

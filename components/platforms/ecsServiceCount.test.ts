@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEcsApi } from "../../lib/ecs/api";
 import type { EcsServiceCountInputs } from "../../lib/ecs/inputs";
 import { createMotoService, motoEndpoint } from "../../test/support/motoEcs";
-import { ecsServiceCountProvider as provider } from "./ecsServiceCount";
+import { ecsServiceCountProvider } from "./ecsServiceCount";
+
+const provider = ecsServiceCountProvider.provider;
 
 const endpoint = motoEndpoint();
 const api = createEcsApi(endpoint);

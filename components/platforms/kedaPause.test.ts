@@ -23,8 +23,10 @@ describe("kedaPauseProvider check and diff (no cluster access)", () => {
   });
 
   it("runs again when the phase flips the pause", async () => {
-    expect((await kedaPauseProvider.diff!("id", inputs, { ...inputs, paused: false })).changes).toBe(true);
-    expect((await kedaPauseProvider.diff!("id", inputs, { ...inputs })).changes).toBe(false);
+    expect((await kedaPauseProvider.provider.diff!("id", inputs, { ...inputs, paused: false })).changes).toBe(
+      true,
+    );
+    expect((await kedaPauseProvider.provider.diff!("id", inputs, { ...inputs })).changes).toBe(false);
   });
 });
 
@@ -53,7 +55,7 @@ describe("kedaPauseProvider as the Pulumi CLI loads it, on the real API server",
   it("pauses at shutdown and resumes at startup; a workload without a ScaledObject is left alone", async () => {
     const env = { KUBECONFIG: plane.kubeconfig };
     const down = await createSerialized(
-      "kedaPause",
+      kedaPauseProvider.type,
       { ...inputs, namespace: ns },
       { env, timeoutMs: 60_000 },
     );
@@ -65,7 +67,7 @@ describe("kedaPauseProvider as the Pulumi CLI loads it, on the real API server",
     expect(await annotations()).toEqual({ [KEDA_PAUSED_REPLICAS]: "0" });
 
     const up = await createSerialized(
-      "kedaPause",
+      kedaPauseProvider.type,
       { ...inputs, namespace: ns, paused: false },
       { env, timeoutMs: 60_000 },
     );
@@ -75,7 +77,7 @@ describe("kedaPauseProvider as the Pulumi CLI loads it, on the real API server",
     expect(await annotations()).toEqual({});
 
     const none = await createSerialized(
-      "kedaPause",
+      kedaPauseProvider.type,
       { ...inputs, namespace: ns, name: "tines-app" },
       { env, timeoutMs: 60_000 },
     );

@@ -1,4 +1,3 @@
-import * as pulumi from "@pulumi/pulumi";
 import { createKubeClient } from "../../lib/kubernetes/client";
 import {
   KEDA_PAUSED_REPLICAS,
@@ -18,10 +17,7 @@ import {
   type Inputs,
 } from "../../lib/config/validation";
 import { DYNAMIC_TYPES } from "../../lib/plan/names";
-import { pulumiReporter } from "../provider/pulumiReporter";
-import { operatorFacing } from "../provider/operatorFacing";
-import { timed } from "../provider/timed";
-import { MaintenanceResource } from "../provider/maintenanceResource";
+import { defineProvider, dynamicResource, type ProviderContext } from "../provider/defineProvider";
 
 /**
  * Before a Kubernetes step patches replicas: in shutdown, pauses the KEDA ScaledObject that
@@ -61,7 +57,7 @@ export function kedaPauseInputProblems(news: Inputs): InputFailure[] {
   ];
 }
 
-async function apply(inputs: KedaPauseInputs): Promise<KedaPauseOutputs> {
+async function apply(inputs: KedaPauseInputs, { reporter }: ProviderContext): Promise<KedaPauseOutputs> {
   const client = createKubeClient(resolveConnection({ context: inputs.context }));
   const label = `${inputs.kind} ${inputs.namespace}/${inputs.name}`;
   let object;
@@ -69,7 +65,7 @@ async function apply(inputs: KedaPauseInputs): Promise<KedaPauseOutputs> {
     object = await findScaledObject(client, inputs.namespace, inputs.kind, inputs.name);
   } catch (error) {
     // A role that may not list ScaledObjects must not block maintenance; the operator is told.
-    pulumiReporter.warn(
+    reporter.warn(
       `could not list KEDA ScaledObjects in ${inputs.namespace}: ${(error as Error).message}; a ScaledObject targeting ${label} would scale it back`,
     );
     return { ...inputs, ownedByUs: false };
@@ -78,10 +74,9 @@ async function apply(inputs: KedaPauseInputs): Promise<KedaPauseOutputs> {
   const so = `KEDA ScaledObject ${inputs.namespace}/${object.metadata.name}`;
   if (inputs.paused) {
     const result = await pauseScaledObject(client, inputs.namespace, object, 0);
-    if (result.ownedByUs)
-      pulumiReporter.info(`${so} targets ${label}: paused at 0 (${KEDA_PAUSED_REPLICAS}: "0")`);
+    if (result.ownedByUs) reporter.info(`${so} targets ${label}: paused at 0 (${KEDA_PAUSED_REPLICAS}: "0")`);
     else
-      pulumiReporter.warn(
+      reporter.warn(
         `${so} targets ${label}: already paused by someone else (${result.pausedBy}: "${result.pausedReplicas ?? "true"}"); left as it is`,
       );
     return {
@@ -93,10 +88,10 @@ async function apply(inputs: KedaPauseInputs): Promise<KedaPauseOutputs> {
   }
   const result = await resumeScaledObject(client, inputs.namespace, object);
   if (result.pausedReplicas !== undefined)
-    pulumiReporter.warn(
+    reporter.warn(
       `${so} targets ${label}: still paused at ${result.pausedReplicas} by someone else; KEDA keeps it there until they remove ${KEDA_PAUSED_REPLICAS}`,
     );
-  else pulumiReporter.info(`${so} targets ${label}: KEDA resumed (our ${KEDA_PAUSED_REPLICAS} removed)`);
+  else reporter.info(`${so} targets ${label}: KEDA resumed (our ${KEDA_PAUSED_REPLICAS} removed)`);
   return {
     ...inputs,
     scaledObject: object.metadata.name,
@@ -109,53 +104,15 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-export const kedaPauseProvider: pulumi.dynamic.ResourceProvider = operatorFacing(
-  timed({
-    async check(_olds, news) {
-      return { inputs: news, failures: kedaPauseInputProblems(news) };
-    },
-    async diff(_id, olds, news) {
-      return { changes: FIELDS.some((k) => olds[k] !== news[k]) };
-    },
-    async create(inputs) {
-      const outs = await apply(inputs as KedaPauseInputs);
-      return { id: `${outs.namespace}/${outs.kind}/${outs.name}`, outs };
-    },
-    async update(_id, _olds, news) {
-      return { outs: await apply(news as KedaPauseInputs) };
-    },
-    async delete() {
-      // Like the replicas patches (retainOnDelete), a removed step leaves the cluster as it is.
-    },
-  }),
-);
+export const kedaPauseProvider = defineProvider({
+  type: DYNAMIC_TYPES.kedaPause,
+  outputs: ["scaledObject", "pausedReplicas", "ownedByUs"],
+  check: kedaPauseInputProblems,
+  diff: (olds, news) => ({ changes: FIELDS.some((k) => olds[k] !== news[k]) }),
+  create: (inputs: KedaPauseInputs, context: ProviderContext) => apply(inputs, context),
+  id: (outs) => `${outs.namespace}/${outs.kind}/${outs.name}`,
+  update: (_olds, news, context) => apply(news, context),
+  delete: "Like the replicas patches (retainOnDelete), a removed step leaves the cluster as it is.",
+});
 
-export interface KedaPauseArgs {
-  /** Namespace of the workload and of its ScaledObject. */
-  namespace: pulumi.Input<string>;
-  /** Kind of the workload the ScaledObject targets. */
-  kind: pulumi.Input<"Deployment" | "StatefulSet">;
-  /** Name of the workload the ScaledObject targets. */
-  name: pulumi.Input<string>;
-  /** True at shutdown (pause KEDA at 0 replicas), false at startup (remove our pause). */
-  paused: pulumi.Input<boolean>;
-  /** kubeconfig context; the current one when unset. */
-  context?: pulumi.Input<string>;
-}
-
-export class KedaPause extends MaintenanceResource {
-  declare readonly scaledObject: pulumi.Output<string | undefined>;
-  declare readonly pausedReplicas: pulumi.Output<string | undefined>;
-  declare readonly ownedByUs: pulumi.Output<boolean>;
-
-  constructor(name: string, args: KedaPauseArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      kedaPauseProvider,
-      DYNAMIC_TYPES.kedaPause,
-      name,
-      args,
-      ["scaledObject", "pausedReplicas", "ownedByUs"],
-      opts,
-    );
-  }
-}
+export class KedaPause extends dynamicResource(kedaPauseProvider) {}

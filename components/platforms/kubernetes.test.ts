@@ -1,79 +1,33 @@
 import * as pulumi from "@pulumi/pulumi";
 import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from "vitest";
 import type { ServiceStep } from "../../lib/plan/plan";
+import { known, mockEngine, ServiceStepParent, type Registration } from "../../test/pulumiProgram";
 import { createKubernetesAdapter, KUBERNETES_PROVIDER_NAME } from "./kubernetes";
 
-interface Registered {
-  type: string;
-  name: string;
-  inputs: Record<string, unknown>;
-  provider?: string;
-  id?: string;
-  start: number;
-  end: number;
-}
-
-let clock = 0;
-
 /** Live objects the reads return: a Sidekiq Deployment at 3 replicas whose pods get 20 s to stop. */
-function mock(
-  preview: boolean,
-  live: { replicas: number; grace?: number } = { replicas: 3, grace: 20 },
-): Registered[] {
-  const registered: Registered[] = [];
-  pulumi.runtime.setMocks(
-    {
-      newResource: async (args) => {
-        const start = ++clock;
-        // Registration takes time, so start/end order shows what waited for what.
-        await new Promise((r) => setTimeout(r, 5));
-        let state: Record<string, unknown> = args.inputs;
-        if (args.id !== undefined && args.id !== "") {
-          const template = {
-            spec: {
-              ...(live.grace === undefined ? {} : { terminationGracePeriodSeconds: live.grace }),
-              containers: [],
-            },
-          };
-          state = {
-            metadata: { name: args.id.split("/")[1], namespace: args.id.split("/")[0] },
-            spec: { replicas: live.replicas, template },
-          };
-        } else if (args.type === "pulumi-nodejs:dynamic/kubernetes:Rollout") {
-          state = {
-            ...args.inputs,
-            reachedCount: args.inputs.targetCount,
-            readyReplicas: args.inputs.targetCount,
-            seconds: 12,
-          };
-        }
-        registered.push({
-          type: args.type,
-          name: args.name,
-          inputs: args.inputs,
-          provider: args.provider,
-          id: args.id,
-          start,
-          end: ++clock,
-        });
-        return { id: preview ? undefined : (args.id ?? `${args.name}-id`), state };
-      },
-      call: (args) => args.inputs,
-    },
-    "tines-maintenance",
-    "test",
+function mock(preview: boolean, live: { replicas: number; grace?: number } = { replicas: 3, grace: 20 }) {
+  return mockEngine({
     preview,
-  );
-  return registered;
+    state: (r) => {
+      if (r.id !== undefined) {
+        const template = {
+          spec: {
+            ...(live.grace === undefined ? {} : { terminationGracePeriodSeconds: live.grace }),
+            containers: [],
+          },
+        };
+        return {
+          metadata: { name: r.id.split("/")[1], namespace: r.id.split("/")[0] },
+          spec: { replicas: live.replicas, template },
+        };
+      }
+      if (r.type === "pulumi-nodejs:dynamic/kubernetes:Rollout") {
+        return { reachedCount: r.inputs.targetCount, readyReplicas: r.inputs.targetCount, seconds: 12 };
+      }
+      return undefined;
+    },
+  }).registrations;
 }
-
-class Parent extends pulumi.ComponentResource {
-  constructor(name: string) {
-    super("tines-maintenance:index:ServiceStep", name, {});
-  }
-}
-
-const value = <T>(output: pulumi.Output<T>) => new Promise<T>((resolve) => output.apply(resolve));
 
 const sidekiq: ServiceStep = {
   type: "service",
@@ -85,7 +39,7 @@ const sidekiq: ServiceStep = {
   keptRunning: false,
 };
 
-function only(registered: Registered[], type: string): Registered {
+function only(registered: Registration[], type: string): Registration {
   const matches = registered.filter((r) => r.type === type);
   expect(matches, `${type}: ${registered.map((r) => r.type).join(", ")}`).toHaveLength(1);
   return matches[0];
@@ -101,12 +55,12 @@ describe("createKubernetesAdapter", () => {
   it("reads the live count, then patches only spec.replicas with force, then waits for the rollout", async () => {
     const registered = mock(false);
     const adapter = createKubernetesAdapter({ namespace: "tines-prod", context: "prod-eks" });
-    const parent = new Parent("tines-sidekiq");
+    const parent = new ServiceStepParent("tines-sidekiq");
     const scaled = adapter.scaleService(sidekiq, { parent, phase: "shutdown", timeoutSeconds: 900 });
 
-    expect(await value(scaled.previousCount)).toBe(3);
-    expect(await value(scaled.reachedCount)).toBe(0);
-    expect(await value(scaled.resource.urn)).toBe(
+    expect(await known(scaled.previousCount)).toBe(3);
+    expect(await known(scaled.reachedCount)).toBe(0);
+    expect(await known(scaled.resource.urn)).toBe(
       "urn:pulumi:test::tines-maintenance::tines-maintenance:index:ServiceStep$kubernetes:apps/v1:DeploymentPatch::tines-sidekiq",
     );
 
@@ -165,7 +119,7 @@ describe("createKubernetesAdapter", () => {
   it("patches a StatefulSet with StatefulSetPatch and reads it as a StatefulSet", async () => {
     const registered = mock(false, { replicas: 1 });
     const adapter = createKubernetesAdapter({ namespace: "tines" });
-    const parent = new Parent("redis");
+    const parent = new ServiceStepParent("redis");
     const step: ServiceStep = {
       ...sidekiq,
       name: "redis",
@@ -176,8 +130,8 @@ describe("createKubernetesAdapter", () => {
     };
     const scaled = adapter.scaleService(step, { parent, phase: "running", timeoutSeconds: 300 });
 
-    expect(await value(scaled.reachedCount)).toBe(1);
-    expect(await value(scaled.previousCount)).toBe(1);
+    expect(await known(scaled.reachedCount)).toBe(1);
+    expect(await known(scaled.previousCount)).toBe(1);
     const patch = only(registered, "kubernetes:apps/v1:StatefulSetPatch");
     expect(patch.inputs).toMatchObject({
       kind: "StatefulSet",
@@ -207,9 +161,9 @@ describe("createKubernetesAdapter", () => {
     for (const name of ["tines-app", "tines-sidekiq"] as const) {
       const scaled = adapter.scaleService(
         { ...sidekiq, name, workloadName: name },
-        { parent: new Parent(name), phase: "shutdown", timeoutSeconds: 60 },
+        { parent: new ServiceStepParent(name), phase: "shutdown", timeoutSeconds: 60 },
       );
-      await value(scaled.reachedCount);
+      await known(scaled.reachedCount);
     }
     expect(registered.filter((r) => r.type === "pulumi:providers:kubernetes")).toHaveLength(1);
     expect(
@@ -220,11 +174,11 @@ describe("createKubernetesAdapter", () => {
   it("warns at preview when Sidekiq's pods get less time to stop than Sidekiq needs", async () => {
     mock(true, { replicas: 3, grace: 20 });
     const scaled = createKubernetesAdapter({ namespace: "tines" }).scaleService(sidekiq, {
-      parent: new Parent("tines-sidekiq"),
+      parent: new ServiceStepParent("tines-sidekiq"),
       phase: "shutdown",
       timeoutSeconds: 60,
     });
-    expect(await value(scaled.previousCount)).toBe(3);
+    expect(await known(scaled.previousCount)).toBe(3);
     expect(warn).toHaveBeenCalledTimes(1);
     expect(warn.mock.calls[0][0]).toMatch(
       /^tines-sidekiq-prod: terminationGracePeriodSeconds is 20s.*at least 30s/,
@@ -233,18 +187,18 @@ describe("createKubernetesAdapter", () => {
 
   it("does not warn when the grace period is long enough, or for other services", async () => {
     mock(true, { replicas: 3, grace: 60 });
-    await value(
+    await known(
       createKubernetesAdapter({ namespace: "tines" }).scaleService(sidekiq, {
-        parent: new Parent("tines-sidekiq"),
+        parent: new ServiceStepParent("tines-sidekiq"),
         phase: "shutdown",
         timeoutSeconds: 60,
       }).previousCount,
     );
     mock(true, { replicas: 3, grace: 5 });
-    await value(
+    await known(
       createKubernetesAdapter({ namespace: "tines" }).scaleService(
         { ...sidekiq, name: "tines-app", workloadName: "tines-app" },
-        { parent: new Parent("tines-app"), phase: "shutdown", timeoutSeconds: 60 },
+        { parent: new ServiceStepParent("tines-app"), phase: "shutdown", timeoutSeconds: 60 },
       ).previousCount,
     );
     expect(warn).not.toHaveBeenCalled();

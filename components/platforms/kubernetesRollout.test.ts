@@ -29,16 +29,17 @@ describe("kubernetesRolloutProvider check and diff (no cluster access)", () => {
       { property: "targetCount", reason: "must be a whole number >= 0" },
       { property: "context", reason: "must be a non-empty string when set" },
     ]);
-    const checked = await kubernetesRolloutProvider.check!({}, { ...inputs, timeoutSeconds: 0 });
+    const checked = await kubernetesRolloutProvider.provider.check!({}, { ...inputs, timeoutSeconds: 0 });
     expect(checked.failures).toEqual([{ property: "timeoutSeconds", reason: "must be a whole number >= 1" }]);
   });
 
   it("waits again when the target changes, not for a new timeout alone", async () => {
-    expect((await kubernetesRolloutProvider.diff!("id", inputs, { ...inputs, targetCount: 3 })).changes).toBe(
-      true,
-    );
     expect(
-      (await kubernetesRolloutProvider.diff!("id", inputs, { ...inputs, timeoutSeconds: 900 })).changes,
+      (await kubernetesRolloutProvider.provider.diff!("id", inputs, { ...inputs, targetCount: 3 })).changes,
+    ).toBe(true);
+    expect(
+      (await kubernetesRolloutProvider.provider.diff!("id", inputs, { ...inputs, timeoutSeconds: 900 }))
+        .changes,
     ).toBe(false);
   });
 });
@@ -61,7 +62,7 @@ describe("kubernetesRolloutProvider as the Pulumi CLI loads it", () => {
     await createReadyWorkload(admin, "Deployment", ns, "tines-app", 2);
     await admin.mergePatch(workloadPath(ns, "Deployment", "tines-app"), { spec: { replicas: 0 } });
     const waitInputs = { ...inputs, namespace: ns };
-    const report = await createSerialized("kubernetesRollout", waitInputs, {
+    const report = await createSerialized(kubernetesRolloutProvider.type, waitInputs, {
       env: { KUBECONFIG: plane.kubeconfig },
       timeoutMs: 60_000,
     });

@@ -12,7 +12,7 @@ import {
   toCoreConfig,
   type CoreConfig,
 } from "./core";
-import { databaseGates, validateDatabaseConfig, type DatabaseConfig } from "../database/config";
+import { validateDatabaseConfig, type DatabaseConfig } from "../database/config";
 import { parseEndpointsConfig, type EndpointsConfig } from "../endpoints/config";
 import {
   healthConfigSchema,
@@ -20,7 +20,6 @@ import {
   type HealthConfig,
   type VersionGuardConfig,
 } from "../health/config";
-import type { PlanGates } from "../plan/plan";
 import { sidekiqConfigSchema, type SidekiqConfig } from "../sidekiq/config";
 import { parseConfig, parseSection } from "./validation";
 
@@ -77,20 +76,5 @@ export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
     versionGuard: parseSection("versionGuard", versionGuardConfigSchema, checked.versionGuard) ?? {
       allowChange: false,
     },
-  };
-}
-
-export function planGates(config: StackConfig): PlanGates {
-  const database = databaseGates(config, config.database);
-  return {
-    sidekiq: config.sidekiq,
-    databaseBackup: database.databaseBackup ? config.database : undefined,
-    databaseMigration:
-      database.databaseMigration && config.database?.migration
-        ? { ...config.database, migration: config.database.migration }
-        : undefined,
-    endpoints: config.endpoints,
-    window: { allowVersionChange: config.versionGuard.allowChange, database: config.database },
-    health: config.health,
   };
 }

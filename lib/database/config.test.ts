@@ -2,12 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { CoreConfig } from "../config/core";
 import { SECRET_PLACEHOLDER } from "../config/core";
 import { ConfigError } from "../errors";
-import {
-  assertMigrationPreconditions,
-  databaseGates,
-  parseDatabaseConfig,
-  validateDatabaseConfig,
-} from "./config";
+import { assertMigrationPreconditions, parseDatabaseConfig, validateDatabaseConfig } from "./config";
 
 const URL_A = "postgresql://tines:s3cret@db-old:5432/tines";
 const URL_B = "postgresql://tines:s3cret@db-new:5432/tines";
@@ -130,30 +125,5 @@ describe("migration preconditions", () => {
       validateDatabaseConfig(core("shutdown", []), { url: URL_A, backup: { directory: "/b" } })?.backup
         .enabled,
     ).toBe(true);
-  });
-
-  it("databaseGates switches the plan's gates on for shutdown only", () => {
-    const db = parseDatabaseConfig({
-      url: URL_A,
-      backup: { directory: "/b" },
-      migration: { targetUrl: URL_B },
-    });
-    expect(databaseGates({ phase: "shutdown" }, db)).toEqual({
-      databaseBackup: true,
-      databaseMigration: true,
-    });
-    expect(databaseGates({ phase: "running" }, db)).toEqual({
-      databaseBackup: false,
-      databaseMigration: false,
-    });
-    expect(databaseGates({ phase: "shutdown" }, undefined)).toEqual({
-      databaseBackup: false,
-      databaseMigration: false,
-    });
-    const off = parseDatabaseConfig({ url: URL_A, backup: { enabled: false } });
-    expect(databaseGates({ phase: "shutdown" }, off)).toEqual({
-      databaseBackup: false,
-      databaseMigration: false,
-    });
   });
 });

@@ -103,18 +103,6 @@ export function assertMigrationPreconditions(
   }
 }
 
-/** Which database gates the plan includes (see lib/plan/plan.ts PlanGates). */
-export function databaseGates(
-  core: Pick<CoreConfig, "phase">,
-  database: DatabaseConfig | undefined,
-): { databaseBackup: boolean; databaseMigration: boolean } {
-  const shutdown = core.phase === "shutdown";
-  return {
-    databaseBackup: shutdown && database !== undefined && database.backup.enabled,
-    databaseMigration: shutdown && database?.migration !== undefined,
-  };
-}
-
 /**
  * The whole check the lead runs during config validation: parse the section and, when a
  * migration is configured for a shutdown, enforce its preconditions.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { GateError } from "../errors";
-import { NO_GATES, buildPlan } from "../plan/plan";
+import { buildPlan } from "../plan/plan";
 import type { CoreConfig } from "../config/core";
 import { appliedFrom, assertSwitchAllowed, endpointChanges, sha256, switchRefusal } from "./guard";
 import { redisHost } from "./config";
@@ -22,18 +22,17 @@ function core(overrides: Partial<CoreConfig>): CoreConfig {
     ...overrides,
   };
 }
-const gates = NO_GATES;
 const applied = appliedFrom({ databaseHost: "old-db", redisUrl: "redis://:pw@old-redis:6379/1" }, redisHost);
 
 describe("endpoint guard", () => {
   it("allows a change in shutdown with the application tier at 0, even with Postgres kept for a migration", () => {
-    expect(switchRefusal(buildPlan(core({}), gates))).toBeUndefined();
-    expect(switchRefusal(buildPlan(core({ keepRunning: ["postgres"] }), gates))).toBeUndefined();
+    expect(switchRefusal(buildPlan(core({})))).toBeUndefined();
+    expect(switchRefusal(buildPlan(core({ keepRunning: ["postgres"] })))).toBeUndefined();
   });
 
   it("refuses in running phase and when an application service is kept running", () => {
-    expect(switchRefusal(buildPlan(core({ phase: "running" }), gates))).toMatch(/phase is running/);
-    expect(switchRefusal(buildPlan(core({ keepRunning: ["tines-sidekiq"] }), gates))).toMatch(
+    expect(switchRefusal(buildPlan(core({ phase: "running" })))).toMatch(/phase is running/);
+    expect(switchRefusal(buildPlan(core({ keepRunning: ["tines-sidekiq"] })))).toMatch(
       /tines-sidekiq would stay up/,
     );
   });
@@ -55,7 +54,7 @@ describe("endpoint guard", () => {
   });
 
   it("throws one line naming the keys, the reason and what to do; unchanged endpoints pass in any phase", () => {
-    const running = switchRefusal(buildPlan(core({ phase: "running" }), gates));
+    const running = switchRefusal(buildPlan(core({ phase: "running" })));
     expect(() => assertSwitchAllowed(applied, { databaseHost: "old-db" }, running)).not.toThrow();
     let error: unknown;
     try {

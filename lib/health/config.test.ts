@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { planGates, parseStackConfig } from "../config/stackConfig";
+import { parseStackConfig } from "../config/stackConfig";
+import { buildPlan } from "../plan/plan";
+
+const gate = (plan: ReturnType<typeof buildPlan>, name: string) => plan.steps.find((s) => s.name === name);
 
 const base = { phase: "running", platform: "ecs", services: { "tines-app": 2 } };
 
@@ -17,8 +20,8 @@ describe("health and versionGuard config", () => {
     const config = parseStackConfig(base);
     expect(config.health).toBeUndefined();
     expect(config.versionGuard).toEqual({ allowChange: false });
-    expect(planGates(config)).toMatchObject({ window: { allowVersionChange: false } });
-    expect(planGates(config).health).toBeUndefined();
+    expect(gate(buildPlan(config), "maintenance-window")).toMatchObject({ allowVersionChange: false });
+    expect(gate(buildPlan(config), "tines-health")).toBeUndefined();
   });
 
   it("fills in the health gate's defaults", () => {
@@ -28,7 +31,7 @@ describe("health and versionGuard config", () => {
       timeoutSeconds: 900,
       intervalSeconds: 5,
     });
-    expect(planGates(config).health).toEqual(config.health);
+    expect(gate(buildPlan(config), "tines-health")).toMatchObject({ health: config.health });
   });
 
   it.each([

@@ -1,8 +1,10 @@
 /**
  * The names and type tokens the program registers, in one place: the program, the plan,
  * the policy pack and the tests all find resources by them, so a rename that misses one
- * of those fails to compile instead of silently disabling a policy.
+ * of those fails to compile instead of silently disabling a policy. A type token is part of
+ * every URN a stack holds: never change one (names.test.ts lists them all).
  */
+import { GATE_DEFINITIONS, type GateName } from "./gates";
 
 /** The Pulumi project (Pulumi.yaml `name`): prefix of config keys and of component types. */
 export const PROJECT_NAME = "tines-maintenance";
@@ -10,35 +12,21 @@ export const PROJECT_NAME = "tines-maintenance";
 /** The root component of every update; policies read the phase from its outputs. */
 export const MAINTENANCE_RUN_NAME = "maintenance";
 
-/** Gate steps, by their Pulumi resource names (component and dynamic resource share the name). */
-export const GATE_NAMES = [
-  "sidekiq-preflight",
-  "sidekiq-drain",
-  "database-backup",
-  "database-migration",
-  "endpoint-switch",
-  "endpoint-propagation",
-  "maintenance-window",
-  "tines-health",
-] as const;
-export type GateName = (typeof GATE_NAMES)[number];
+export { GATE_NAMES, type GateName } from "./gates";
 
 export const ENDPOINT_SWITCH_NAME = "endpoint-switch" satisfies GateName;
 export const SIDEKIQ_DRAIN_NAME = "sidekiq-drain" satisfies GateName;
 
-/** Component resource types (`<project>:index:<Name>`). */
+/** A component resource's type token (`<project>:index:<Name>`). */
+export function componentType(name: string): string {
+  return `${PROJECT_NAME}:index:${name}`;
+}
+
+/** Component resource types besides the gates' (GATE_TYPES). */
 export const COMPONENT_TYPES = {
-  maintenanceRun: `${PROJECT_NAME}:index:MaintenanceRun`,
+  maintenanceRun: componentType("MaintenanceRun"),
   /** ServiceStepComponent; the token predates that class name and stays, as it is in every step's URN. */
-  serviceStep: `${PROJECT_NAME}:index:ServiceStep`,
-  endpointSwitch: `${PROJECT_NAME}:index:EndpointSwitch`,
-  sidekiqDrainGate: `${PROJECT_NAME}:index:SidekiqDrainGate`,
-  sidekiqPreflight: `${PROJECT_NAME}:index:SidekiqPreflight`,
-  databaseBackup: `${PROJECT_NAME}:index:DatabaseBackup`,
-  databaseMigration: `${PROJECT_NAME}:index:DatabaseMigration`,
-  endpointPropagationGate: `${PROJECT_NAME}:index:EndpointPropagationGate`,
-  maintenanceWindow: `${PROJECT_NAME}:index:MaintenanceWindow`,
-  tinesHealthGate: `${PROJECT_NAME}:index:TinesHealthGate`,
+  serviceStep: componentType("ServiceStep"),
 } as const;
 
 /** A dynamic resource's module and type, as `pulumi.dynamic.Resource`'s constructor takes them. */
@@ -47,20 +35,28 @@ export interface DynamicType {
   type: string;
 }
 
+/** The dynamic resources of the service steps (the gates' are in GATE_TYPES). */
 export const DYNAMIC_TYPES = {
   ecsServiceCount: { module: "ecs", type: "ServiceCount" },
   composeService: { module: "compose", type: "Service" },
   kubernetesRollout: { module: "kubernetes", type: "Rollout" },
-  sidekiqDrain: { module: "sidekiq", type: "DrainGate" },
-  endpointSwitch: { module: "endpoints", type: "Switch" },
-  endpointPropagation: { module: "endpoints", type: "Propagation" },
   kedaPause: { module: "kubernetes", type: "KedaPause" },
-  sidekiqPreflight: { module: "sidekiq", type: "Preflight" },
-  databaseBackup: { module: "database", type: "Backup" },
-  databaseMigration: { module: "database", type: "Migration" },
-  maintenanceWindow: { module: "window", type: "Record" },
-  tinesHealth: { module: "tines", type: "Health" },
 } as const satisfies Record<string, DynamicType>;
+
+type Definition = (typeof GATE_DEFINITIONS)[number];
+
+/** Each gate's component type token and its dynamic resources' types, from lib/plan/gates.ts. */
+export const GATE_TYPES = Object.fromEntries(
+  GATE_DEFINITIONS.map((gate) => [
+    gate.name,
+    { component: componentType(gate.types.component), resources: gate.types.resources },
+  ]),
+) as {
+  [N in GateName]: {
+    component: string;
+    resources: Extract<Definition, { name: N }>["types"]["resources"];
+  };
+};
 
 /** The type token the SDK registers a dynamic resource under. */
 export function dynamicTypeToken(dynamic: DynamicType): string {

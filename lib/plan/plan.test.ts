@@ -1,14 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { buildPlan, formatPlan, serviceSteps, type PlanGates } from "./plan";
+import { buildPlan, formatPlan, serviceSteps } from "./plan";
 import { parseStackConfig } from "../config/stackConfig";
 import { SCALE_DOWN_ORDER } from "./services";
 
 const allServices = Object.fromEntries(SCALE_DOWN_ORDER.map((key, i) => [key, i + 1]));
-const sections = parseStackConfig({
-  phase: "shutdown",
-  platform: "compose",
-  compose: { projectName: "tines", projectDirectory: "/srv/tines" },
-  services: { postgres: 1 },
+/** Every gate switched on: Sidekiq, a backup and a migration (Postgres kept up for it), new endpoints, health. */
+const allGates = {
   keepRunning: ["postgres"],
   sidekiq: { redisUrl: "redis://:queue-pw@redis:6379" },
   database: {
@@ -16,16 +13,11 @@ const sections = parseStackConfig({
     backup: { directory: "/var/backups" },
     migration: { targetUrl: "postgresql://tines:new-pw@new-db/tines" },
   },
-  endpoints: { databaseHost: "new-db" },
-});
-const allGates: PlanGates = {
-  sidekiq: sections.sidekiq,
-  databaseBackup: sections.database,
-  databaseMigration: { ...sections.database!, migration: sections.database!.migration! },
-  endpoints: sections.endpoints,
+  endpoints: { databaseHost: "new-db", target: { kind: "secrets-manager", secretId: "tines/env" } },
+  health: { url: "https://tines.example.com/is_up" },
 };
 
-function plan(raw: Record<string, unknown>, gates?: PlanGates) {
+function plan(raw: Record<string, unknown>) {
   return buildPlan(
     parseStackConfig({
       platform: "ecs",
@@ -33,9 +25,10 @@ function plan(raw: Record<string, unknown>, gates?: PlanGates) {
       sidekiq: { redisUrl: "redis://redis:6379" },
       ...raw,
     }),
-    gates,
   );
 }
+
+const names = (raw: Record<string, unknown>) => plan(raw).steps.map((s) => s.name);
 
 describe("buildPlan", () => {
   it("shutdown scales every service to 0 in the seed's order", () => {
@@ -64,10 +57,10 @@ describe("buildPlan", () => {
     expect(steps.map((s) => s.name)).toEqual(["tines-app", "tines-sidekiq"]);
   });
 
-  it("places the gates: preflight first, drain right before sidekiq, backup before the data stores", () => {
-    const names = plan({ phase: "shutdown" }, allGates).steps.map((s) => s.name);
-    expect(names).toEqual([
+  it("places the gates: preflight first, the window at the first stop, drain right before sidekiq, backup before the data stores", () => {
+    expect(names({ phase: "shutdown", ...allGates })).toEqual([
       "sidekiq-preflight",
+      "maintenance-window",
       "nginx",
       "tines-app",
       "sidekiq-drain",
@@ -82,20 +75,46 @@ describe("buildPlan", () => {
     ]);
   });
 
-  it("startup checks the endpoints before anything starts, and never drains", () => {
-    const names = plan({ phase: "running" }, allGates).steps.map((s) => s.name);
-    expect(names[0]).toBe("endpoint-propagation");
-    expect(names).not.toContain("sidekiq-drain");
-    expect(names).not.toContain("database-backup");
+  it("records the window before the drain gate when tines-sidekiq is the first service to stop", () => {
+    expect(names({ phase: "shutdown", services: { "tines-sidekiq": 2, postgres: 1 } })).toEqual([
+      "sidekiq-preflight",
+      "maintenance-window",
+      "sidekiq-drain",
+      "tines-sidekiq",
+      "postgres",
+    ]);
+  });
+
+  it("startup checks the window and the endpoints before anything starts, and ends with Tines healthy", () => {
+    const running = plan({ phase: "running", ...allGates });
+    expect(running.steps.map((s) => s.name)).toEqual([
+      "maintenance-window",
+      "endpoint-propagation",
+      ...[...SCALE_DOWN_ORDER].reverse(),
+      "tines-health",
+    ]);
+    expect(running.steps[0].type === "gate" && running.steps[0].description).toMatch(/version changed/);
   });
 
   it("has no drain gate when Sidekiq keeps running or is not managed", () => {
+    expect(names({ phase: "shutdown", keepRunning: ["tines-sidekiq"] })).not.toContain("sidekiq-drain");
+    expect(names({ phase: "shutdown", services: { "tines-app": 1 } })).not.toContain("sidekiq-drain");
+  });
+
+  it("backs up only in shutdown and while the backup is enabled; migrates only in shutdown", () => {
+    const database = { url: "postgresql://tines:pw@old-db/tines", backup: { directory: "/b" } };
+    expect(names({ phase: "shutdown", database })).toContain("database-backup");
+    expect(names({ phase: "running", database })).not.toContain("database-backup");
+    const off = { ...database, backup: { enabled: false } };
+    expect(names({ phase: "shutdown", database: off })).not.toContain("database-backup");
+    expect(names({ phase: "running", ...allGates })).not.toContain("database-migration");
     expect(
-      plan({ phase: "shutdown", keepRunning: ["tines-sidekiq"] }, allGates).steps.map((s) => s.name),
-    ).not.toContain("sidekiq-drain");
-    expect(
-      plan({ phase: "shutdown", services: { "tines-app": 1 } }, allGates).steps.map((s) => s.name),
-    ).not.toContain("sidekiq-drain");
+      names({
+        phase: "shutdown",
+        ...allGates,
+        database: { ...allGates.database, backup: { enabled: false } },
+      }),
+    ).toEqual(expect.arrayContaining(["database-migration"]));
   });
 
   it("uses Tines' workload names and kinds per platform, with overrides", () => {
@@ -124,8 +143,8 @@ describe("buildPlan", () => {
   });
 
   it("formats one line a step", () => {
-    const text = formatPlan(plan({ phase: "shutdown", keepRunning: ["postgres"] }, allGates));
-    expect(text.split("\n")).toHaveLength(13);
+    const text = formatPlan(plan({ phase: "shutdown", ...allGates }));
+    expect(text.split("\n")).toHaveLength(14);
     expect(text).toContain("service postgres [postgres]: kept running at 6 (keepRunning)");
     expect(text).toContain("service tines-app [tines-app]: scale to 0 (restored to 2 at startup)");
     expect(text).toContain("gate    sidekiq-drain:");

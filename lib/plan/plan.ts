@@ -3,7 +3,6 @@
  * function of the validated config, shared by the program (which turns each step into a
  * resource that dependsOn the one before) and the `plan` CLI (which prints it).
  */
-import type { CoreConfig } from "../config/core";
 import {
   APPLICATION_TIER,
   SCALE_DOWN_ORDER,
@@ -14,12 +13,7 @@ import {
   type ServiceKey,
   type WorkloadKind,
 } from "./services";
-import type { DatabaseConfig, MigrationConfig } from "../database/config";
-import type { EndpointsConfig } from "../endpoints/config";
-import type { HealthConfig } from "../health/config";
-import type { GateName } from "./names";
-import type { SidekiqConfig } from "../sidekiq/config";
-import type { WindowSettings } from "../window/record";
+import { GATE_DEFINITIONS, type Anchor, type GateStep, type PlanConfig } from "./gates";
 
 export interface ServiceStep {
   type: "service";
@@ -35,33 +29,6 @@ export interface ServiceStep {
   keptRunning: boolean;
 }
 
-export { GATE_NAMES, type GateName } from "./names";
-
-interface Gate<N extends GateName> {
-  type: "gate";
-  name: N;
-  description: string;
-}
-
-/**
- * A gate step, with the config section it runs on: the program registers it from the step
- * alone. Secrets (URLs) are in here: print a step's name and description, never the step.
- */
-export type GateStep =
-  | (Gate<"sidekiq-preflight"> & { sidekiq: SidekiqConfig })
-  | (Gate<"sidekiq-drain"> & { sidekiq: SidekiqConfig })
-  | (Gate<"database-backup"> & { database: DatabaseConfig })
-  | (Gate<"database-migration"> & { database: DatabaseConfig; migration: MigrationConfig })
-  | (Gate<"endpoint-switch"> & { endpoints: EndpointsConfig })
-  | (Gate<"endpoint-propagation"> & { endpoints: EndpointsConfig })
-  | (Gate<"maintenance-window"> & {
-      /** `versionGuard.allowChange`. */
-      allowVersionChange: boolean;
-      /** The URLs this update's gates use, checked against the last endpoint switch. */
-      settings: WindowSettings;
-    })
-  | (Gate<"tines-health"> & { health: HealthConfig });
-
 export type PlanStep = ServiceStep | GateStep;
 
 export interface Plan {
@@ -71,55 +38,12 @@ export interface Plan {
   steps: PlanStep[];
 }
 
-/** The config sections that switch optional gates on (lib/config/stackConfig.ts `planGates`). */
-export interface PlanGates {
-  /** `sidekiq.redisUrl` is set. */
-  sidekiq?: SidekiqConfig;
-  /** A database backup is configured and enabled for shutdown. */
-  databaseBackup?: DatabaseConfig;
-  /** A migration to a new database instance is configured for shutdown. */
-  databaseMigration?: DatabaseConfig & { migration: MigrationConfig };
-  /** New endpoints (DATABASE_HOST / REDIS_URL) are configured. */
-  endpoints?: EndpointsConfig;
-  /**
-   * The window record: version guard, first-stop time, settings checked against the last
-   * switch. `database` is the whole section (its migration target is checked in both phases).
-   */
-  window?: { allowVersionChange: boolean; database?: DatabaseConfig };
-  /** `health.url` is set: the startup ends by waiting for Tines to report healthy. */
-  health?: HealthConfig;
-}
-
-export const NO_GATES: PlanGates = {};
-
-const GATE_DESCRIPTIONS: Record<GateName, string> = {
-  "sidekiq-preflight": "sample the Sidekiq queue; warn or refuse if it is non-zero and not falling",
-  "sidekiq-drain": "wait until the Sidekiq queue is near 0 and not increasing, with no job in flight",
-  "database-backup": "dump the database before any data store goes down",
-  "database-migration": "copy the database to the new instance and verify the copy",
-  "endpoint-switch": "write the new DATABASE_HOST / REDIS_URL where the platform keeps them",
-  "endpoint-propagation": "check the new endpoints resolve and accept connections before anything starts",
-  "maintenance-window":
-    "record the Tines versions and the first stop; refuse settings that point where the last endpoint switch moved Tines away from",
-  "tines-health": "wait until Tines reports healthy (PostgreSQL, Redis and a Sidekiq process reachable)",
-};
-
-const WINDOW_AT_STARTUP =
-  "refuse to start anything if a Tines version changed during the window (unless versionGuard.allowChange)";
-
-type WithoutKeys<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-
-/** A gate step: its name and config; the description comes from GATE_DESCRIPTIONS. */
-function gate(step: WithoutKeys<GateStep, "type" | "description">): GateStep {
-  return { type: "gate", description: GATE_DESCRIPTIONS[step.name], ...step } as GateStep;
-}
-
-export function buildPlan(config: CoreConfig, gates: PlanGates = NO_GATES): Plan {
+function serviceStepsOf(config: PlanConfig): Map<ServiceKey, ServiceStep> {
   const keep = new Set(config.keepRunning);
-  const serviceSteps = new Map<ServiceKey, ServiceStep>();
+  const steps = new Map<ServiceKey, ServiceStep>();
   for (const service of config.services) {
     const keptRunning = config.phase === "shutdown" && keep.has(service.key);
-    serviceSteps.set(service.key, {
+    steps.set(service.key, {
       type: "service",
       name: service.key,
       workloadName: service.name ?? defaultWorkloadName(config.platform, service.key),
@@ -131,72 +55,69 @@ export function buildPlan(config: CoreConfig, gates: PlanGates = NO_GATES): Plan
       keptRunning,
     });
   }
-
-  const shutdown = config.phase === "shutdown";
-  const sidekiqStep = serviceSteps.get("tines-sidekiq");
-  const sidekiq = shutdown && sidekiqStep?.targetCount === 0 ? gates.sidekiq : undefined;
-  const backup = shutdown ? gates.databaseBackup : undefined;
-  const migration = shutdown ? gates.databaseMigration : undefined;
-  const window = gates.window && {
-    allowVersionChange: gates.window.allowVersionChange,
-    settings: {
-      sidekiqRedisUrl: sidekiq?.redisUrl,
-      databaseUrl: (backup ?? migration)?.url,
-      migrationTargetUrl: gates.window.database?.migration?.targetUrl,
-      allowNonEmptyTarget: gates.window.database?.migration?.allowNonEmptyTarget,
-    },
-  };
-
-  const steps: PlanStep[] = [];
-  if (shutdown) {
-    if (sidekiq) steps.push(gate({ name: "sidekiq-preflight", sidekiq }));
-    // Right before the first stop: its time opens the downtime record.
-    let windowRecorded = !window;
-    const recordWindow = () => {
-      if (!windowRecorded && window) steps.push(gate({ name: "maintenance-window", ...window }));
-      windowRecorded = true;
-    };
-    const pushService = (step: ServiceStep | undefined) => {
-      if (!step) return;
-      recordWindow();
-      steps.push(step);
-    };
-    for (const key of SCALE_DOWN_ORDER.filter((k) => APPLICATION_TIER.includes(k))) {
-      if (key === "tines-sidekiq" && sidekiq) {
-        recordWindow();
-        steps.push(gate({ name: "sidekiq-drain", sidekiq }));
-      }
-      pushService(serviceSteps.get(key));
-    }
-    // Taken once nothing writes to the database any more, and before any data store changes.
-    if (backup) steps.push(gate({ name: "database-backup", database: backup }));
-    for (const key of SCALE_DOWN_ORDER.filter((k) => !APPLICATION_TIER.includes(k))) {
-      pushService(serviceSteps.get(key));
-    }
-    if (migration) {
-      steps.push(gate({ name: "database-migration", database: migration, migration: migration.migration }));
-    }
-    if (gates.endpoints) steps.push(gate({ name: "endpoint-switch", endpoints: gates.endpoints }));
-  } else {
-    if (window) {
-      steps.push({ ...gate({ name: "maintenance-window", ...window }), description: WINDOW_AT_STARTUP });
-    }
-    if (gates.endpoints) steps.push(gate({ name: "endpoint-propagation", endpoints: gates.endpoints }));
-    for (const key of [...SCALE_DOWN_ORDER].reverse()) {
-      const step = serviceSteps.get(key);
-      if (step) steps.push(step);
-    }
-    if (gates.health) steps.push(gate({ name: "tines-health", health: gates.health }));
-  }
-  return { phase: config.phase, platform: config.platform, steps };
+  return steps;
 }
 
-/** The plan's step for one gate, if the plan has it. */
-export function gateStep<N extends GateName>(
-  plan: Plan,
-  name: N,
-): Extract<GateStep, { name: N }> | undefined {
-  return plan.steps.find((s): s is Extract<GateStep, { name: N }> => s.type === "gate" && s.name === name);
+/** Each gate of this phase that the config switches on, with its place (GATE_DEFINITIONS order). */
+function gateStepsOf(config: PlanConfig, services: Map<ServiceKey, ServiceStep>) {
+  const phase = config.phase;
+  const context = { phase, service: (key: ServiceKey) => services.get(key) };
+  const placed: Array<{ at: Anchor; step: GateStep }> = [];
+  for (const gate of GATE_DEFINITIONS) {
+    const where = gate.phases[phase as keyof typeof gate.phases] as
+      { at: Anchor; description?: string } | undefined;
+    const section = where && gate.step(config, context);
+    if (!where || !section) continue;
+    const description = where.description ?? gate.description;
+    placed.push({
+      at: where.at,
+      step: { type: "gate", name: gate.name, description, ...section } as GateStep,
+    });
+  }
+  return placed;
+}
+
+const isAt = (at: Anchor, place: "before" | "after", key: ServiceKey) =>
+  typeof at === "object" && place in at && (at as Record<string, ServiceKey>)[place] === key;
+
+export function buildPlan(config: PlanConfig): Plan {
+  const services = serviceStepsOf(config);
+  const gates = gateStepsOf(config, services);
+  const at = (test: (anchor: Anchor) => boolean) => gates.filter((g) => test(g.at)).map((g) => g.step);
+
+  const steps: PlanStep[] = [...at((a) => a === "start")];
+  let firstServiceDone = false;
+  const beforeFirstService = () => {
+    if (!firstServiceDone) steps.push(...at((a) => a === "firstService"));
+    firstServiceDone = true;
+  };
+  const tier = (keys: readonly ServiceKey[]) => {
+    for (const key of keys) {
+      const step = services.get(key);
+      const around = [
+        ...at((a) => isAt(a, "before", key)),
+        ...(step ? [step] : []),
+        ...at((a) => isAt(a, "after", key)),
+      ];
+      if (around.length === 0) continue;
+      beforeFirstService();
+      steps.push(...around);
+    }
+  };
+  const application = SCALE_DOWN_ORDER.filter((key) => APPLICATION_TIER.includes(key));
+  const dataStores = SCALE_DOWN_ORDER.filter((key) => !APPLICATION_TIER.includes(key));
+  if (config.phase === "shutdown") {
+    tier(application);
+    steps.push(...at((a) => a === "betweenTiers"));
+    tier(dataStores);
+  } else {
+    tier([...dataStores].reverse());
+    steps.push(...at((a) => a === "betweenTiers"));
+    tier([...application].reverse());
+  }
+  beforeFirstService();
+  steps.push(...at((a) => a === "end"));
+  return { phase: config.phase, platform: config.platform, steps };
 }
 
 export function serviceSteps(plan: Plan): ServiceStep[] {

@@ -11,12 +11,11 @@
  * Values go through the policy SDK's own deserializer and unknown-checking proxy, so a
  * rule that reads a value unknown at preview fails here as it would under the CLI.
  */
-import * as pulumi from "@pulumi/pulumi";
-import { vi } from "vitest";
-import { PROJECT_NAME } from "../../lib/plan/names";
 import { SCALE_DOWN_ORDER, type Phase, type Platform } from "../../lib/plan/services";
 import type { StackResource } from "../../policy/rules";
-import { toPulumiConfig } from "../pulumiProgram";
+import { runProgram, type EngineResource } from "../pulumiProgram";
+
+export type { EngineResource };
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
@@ -26,18 +25,6 @@ const { Struct } = fromPulumi("google-protobuf/google/protobuf/struct_pb.js");
 // Internal modules of the policy SDK (no typings): the exact code its server runs on each resource.
 const { deserializeProperties } = require("@pulumi/policy/deserialize") as Any;
 const { unknownCheckingProxy } = require("@pulumi/policy/proxy") as Any;
-
-/** One resource as the engine holds it at the end of the update: wire-form outputs, URN edges. */
-export interface EngineResource {
-  urn: string;
-  type: string;
-  name: string;
-  custom: boolean;
-  parent?: string;
-  dependencies: string[];
-  /** Wire form (unknowns and secrets as the SDK's signatures), as in the engine's state. */
-  outputs: Record<string, unknown>;
-}
 
 export interface ProgramStackOptions {
   preview: boolean;
@@ -59,97 +46,22 @@ export interface ProgramStack {
   policyResources(): StackResource[];
 }
 
-const SKIP_ENV = "PULUMI_NODEJS_SKIP_COMPONENT_INPUTS";
-
 export async function programStack(
   config: Record<string, unknown>,
   options: ProgramStackOptions,
 ): Promise<ProgramStack> {
-  const requests = new Map<
-    string,
-    { type: string; name: string; custom: boolean; parent: string; dependencies: string[] }
-  >();
-  const componentInputs = new Map<string, Record<string, unknown>>();
-  const componentOutputs = new Map<string, Record<string, unknown>>();
-  await pulumi.runtime.setMocks(
-    {
-      newResource: async (args) => {
-        const inputs = args.inputs as Record<string, unknown>;
-        const extra = args.custom ? (options.providerOutputs?.({ ...args, inputs }) ?? {}) : {};
-        return {
-          id: options.preview ? undefined : `${args.name}-id`,
-          state: { ...inputs, ...extra },
-        };
-      },
-      call: (args) => args.inputs,
-    },
-    PROJECT_NAME,
-    "policy",
-    options.preview,
-  );
-  const monitor = pulumi.runtime.getMonitor() as Any;
-  const urnOf = (req: Any) => monitor.newUrn(req.getParent(), req.getType(), req.getName()) as string;
-  const record = (req: Any, custom: boolean) => {
-    const urn = urnOf(req);
-    requests.set(urn, {
-      type: req.getType(),
-      name: req.getName(),
-      custom,
-      parent: req.getParent(),
-      dependencies: req.getDependenciesList?.() ?? [],
-    });
-    if (!custom) componentInputs.set(urn, req.getObject()?.toJavaScript() ?? {});
-  };
-  const registerResource = monitor.registerResource.bind(monitor);
-  monitor.registerResource = (req: Any, callback: Any) => {
-    record(req, req.getCustom());
-    return registerResource(req, callback);
-  };
-  const readResource = monitor.readResource.bind(monitor);
-  monitor.readResource = (req: Any, callback: Any) => {
-    record(req, true);
-    return readResource(req, callback);
-  };
-  const registerResourceOutputs = monitor.registerResourceOutputs.bind(monitor);
-  monitor.registerResourceOutputs = (req: Any, callback: Any) => {
-    componentOutputs.set(req.getUrn(), req.getOutputs()?.toJavaScript() ?? {});
-    return registerResourceOutputs(req, callback);
-  };
-
-  pulumi.runtime.setAllConfig(toPulumiConfig(config));
-  const previousSkip = process.env[SKIP_ENV];
-  if (options.skipComponentInputs) process.env[SKIP_ENV] = "true";
-  else delete process.env[SKIP_ENV];
-  try {
-    vi.resetModules();
-    const program = (await import("../../index")) as Record<string, unknown>;
-    for (const value of Object.values(program)) {
-      if (pulumi.Output.isInstance(value)) {
-        await (value as unknown as { promise(withUnknowns?: boolean): Promise<unknown> }).promise(true);
-      }
-    }
-    await (pulumi.runtime as Any).waitForRPCs();
-  } finally {
-    if (previousSkip === undefined) delete process.env[SKIP_ENV];
-    else process.env[SKIP_ENV] = previousSkip;
-  }
-
-  const states = monitor.getRegisteredResources() as Map<string, { state: Any }>;
-  const resources: EngineResource[] = [...requests].map(([urn, request]) => {
-    const state = states.get(urn)?.state;
-    return {
-      urn,
-      type: request.type,
-      name: request.name,
-      custom: request.custom,
-      ...(request.parent ? { parent: request.parent } : {}),
-      dependencies: request.dependencies,
-      outputs: request.custom
-        ? ((state as Record<string, unknown>) ?? {})
-        : (componentOutputs.get(urn) ?? {}),
-    };
+  const run = await runProgram(config, {
+    preview: options.preview,
+    stack: "policy",
+    skipComponentInputs: options.skipComponentInputs,
+    state: (r) => (r.custom ? options.providerOutputs?.(r) : undefined),
   });
-  return { resources, componentInputs, policyResources: () => toPolicyResources(resources) };
+  const resources = run.resources();
+  return {
+    resources,
+    componentInputs: run.componentInputs,
+    policyResources: () => toPolicyResources(resources),
+  };
 }
 
 /** What `@pulumi/policy`'s server builds for `validateStack` from the engine's resources. */
