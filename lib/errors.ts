@@ -31,7 +31,9 @@ export class GateError extends MaintenanceError {
   }
 }
 
-const MAINTENANCE_ERROR_NAMES = new Set(["MaintenanceError", "ConfigError", "GateError"]);
+// An array, not a Set: serialization carries a captured Set as an empty object, on which
+// `has` throws "called on incompatible receiver" inside the provider host.
+const MAINTENANCE_ERROR_NAMES = ["MaintenanceError", "ConfigError", "GateError"];
 
 /**
  * True for our own errors, also where `instanceof` fails: inside a serialized provider the
@@ -41,7 +43,7 @@ export function isMaintenanceError(error: unknown): error is MaintenanceError {
   return (
     typeof error === "object" &&
     error !== null &&
-    MAINTENANCE_ERROR_NAMES.has(String((error as { name?: unknown }).name)) &&
+    MAINTENANCE_ERROR_NAMES.includes(String((error as { name?: unknown }).name)) &&
     typeof (error as { message?: unknown }).message === "string"
   );
 }
