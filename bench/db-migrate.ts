@@ -30,7 +30,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { Client } from "pg";
 import { formatBytes } from "../lib/database/progress";
-import { startPostgres, type RunningServer } from "../test/servers/localServers";
+import { startPostgres, type RunningServer } from "../testkit/servers/localServers";
 
 const root = path.resolve(__dirname, "..");
 

@@ -17,8 +17,8 @@ import { readSnapshot } from "../lib/sidekiq/api";
 import { SIDEKIQ_DEFAULTS, type DrainSettings } from "../lib/sidekiq/config";
 import { waitForDrain } from "../lib/sidekiq/drain";
 import { silentReporter } from "../lib/progress";
-import { enqueue, heartbeat } from "../test/support/sidekiqJobs";
-import { startRedis } from "../test/servers/localServers";
+import { enqueue, heartbeat } from "../testkit/sidekiqJobs";
+import { startRedis } from "../testkit/servers/localServers";
 
 const { values } = parseArgs({
   options: {

@@ -6,8 +6,8 @@
  *   npx tsx bench/window.ts [--platform ecs|compose|kubernetes] [--runs 1] [--modes sources,compiled]
  *
  * ecs: moto plays ECS (the aws CLI from PyPI `awscli` runs the script); compose: the private
- * dockerd of test/support/dockerEngine.ts with Tines-labelled containers (`docker compose stop/start`);
- * kubernetes: the real control plane of test/support/kubernetes.ts (etcd, kube-apiserver,
+ * dockerd of testkit/servers/dockerEngine.ts with Tines-labelled containers (`docker compose stop/start`);
+ * kubernetes: the real control plane of testkit/servers/kubernetes.ts (etcd, kube-apiserver,
  * controller-manager, scheduler, kwok as the kubelet, each deleted pod lingering 1 s as a
  * container's shutdown would) with four Deployments (`kubectl scale` + `kubectl rollout status`).
  *
@@ -27,9 +27,9 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { DescribeServicesCommand, ECSClient } from "@aws-sdk/client-ecs";
 import { createEcsServices } from "../e2e/motoEcs";
-import { E2eStack } from "../e2e/pulumiCli";
-import { startMoto, startRedis, type RunningServer } from "../test/servers/localServers";
-import { findComposeBinary } from "../test/support/compose";
+import { E2eStack } from "../testkit/pulumiCli";
+import { startMoto, startRedis, type RunningServer } from "../testkit/servers/localServers";
+import { findComposeBinary } from "../testkit/compose";
 
 const { values } = parseArgs({
   options: {
@@ -209,7 +209,7 @@ async function ecsPlatform(): Promise<Platform> {
 }
 
 async function composePlatform(): Promise<Platform> {
-  const { startTestEngine, TEST_IMAGE } = await import("../test/support/dockerEngine");
+  const { startTestEngine, TEST_IMAGE } = await import("../testkit/servers/dockerEngine");
   const test = await startTestEngine();
   const project = "tines-bench";
   const dir = mkdtempSync(path.join(os.tmpdir(), "tines-bench-compose-"));
@@ -265,8 +265,8 @@ async function composePlatform(): Promise<Platform> {
 }
 
 async function kubernetesPlatform(): Promise<Platform> {
-  const { startKubePlane, createReadyWorkload } = await import("../test/support/kubernetes");
-  const { toolPrefix } = await import("../test/support/goTools");
+  const { startKubePlane, createReadyWorkload } = await import("../testkit/servers/kubernetes");
+  const { toolPrefix } = await import("../testkit/goTools");
   if (spawnSync("kubectl", ["version", "--client"]).status !== 0)
     throw new Error(
       "kubectl is missing: the seed script of the Kubernetes window runs kubectl scale / rollout status",

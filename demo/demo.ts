@@ -9,7 +9,7 @@
  * Usage: npm run demo [-- --out FILE]
  *
  * The demo is a rehearsal on this machine's test servers, not part of the program: it starts
- * them with the test harness (test/servers, test/support), as the e2e suite does.
+ * them with the test kit (testkit/), as the tests and the e2e suite do.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import {
@@ -32,9 +32,9 @@ import {
   startTestEngine,
   TEST_IMAGE,
   type TestEngine,
-} from "../test/support/dockerEngine";
+} from "../testkit/servers/dockerEngine";
 import { isUp } from "../lib/compose/scale";
-import { createDatabase, fillTinesLike, withClient } from "../test/support/databases";
+import { createDatabase, fillTinesLike, withClient } from "../testkit/databases";
 import { oneLine } from "../lib/errors";
 import {
   startPostgres,
@@ -42,7 +42,7 @@ import {
   TEST_PG_PASSWORD,
   TEST_REDIS_USER_PASSWORD,
   type RunningServer,
-} from "../test/servers/localServers";
+} from "../testkit/servers/localServers";
 import { DemoStack, findPulumiCli, PROJECT_ROOT } from "./pulumiStack";
 
 const PROJECT = "tines-demo";

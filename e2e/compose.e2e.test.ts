@@ -9,23 +9,23 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestEngine, type TestEngine } from "../test/support/dockerEngine";
-import { urlWithDb } from "../test/support/sidekiqJobs";
+import { startTestEngine, type TestEngine } from "../testkit/servers/dockerEngine";
+import { urlWithDb } from "../testkit/sidekiqJobs";
 import {
   ComposeCli,
   TINES_COMPOSE_SERVICES,
   findComposeBinary,
   writeTinesProject,
   type DockerEvent,
-} from "../test/support/compose";
-import { pushJobs, rubyReport, startSidekiq, type SidekiqServer } from "../test/support/sidekiq";
+} from "../testkit/compose";
+import { pushJobs, rubyReport, startSidekiq, type SidekiqServer } from "../testkit/servers/sidekiq";
 import {
   TEST_REDIS_USER_PASSWORD,
   startPostgres,
   startRedis,
   type RunningServer,
-} from "../test/servers/localServers";
-import { E2eStack, type CliResult } from "./pulumiCli";
+} from "../testkit/servers/localServers";
+import { E2eStack, type CliResult } from "../testkit/pulumiCli";
 
 const PROJECT = "tines";
 /** The seed's scale-down order in Tines' Compose service names; startup is the reverse. */

@@ -9,8 +9,8 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { TEST_PG_PASSWORD, TEST_REDIS_USER_PASSWORD } from "../test/servers/localServers";
-import { PROJECT_ROOT } from "./pulumiCli";
+import { TEST_PG_PASSWORD, TEST_REDIS_USER_PASSWORD } from "../testkit/servers/localServers";
+import { PROJECT_ROOT } from "../testkit/pulumiCli";
 
 interface DemoRun {
   code: number | null;

@@ -8,9 +8,9 @@
  */
 import { UpdateServiceCommand, ECSClient } from "@aws-sdk/client-ecs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startMoto, type RunningServer } from "../test/servers/localServers";
+import { startMoto, type RunningServer } from "../testkit/servers/localServers";
 import { createEcsServices, ecsDesiredCounts, type MotoEcs } from "./motoEcs";
-import { E2eStack, type CliResult } from "./pulumiCli";
+import { E2eStack, type CliResult } from "../testkit/pulumiCli";
 
 const COUNTS = { "tines-app": 3, "tines-command-runner": 2 };
 const CLUSTER = "tines-drift";

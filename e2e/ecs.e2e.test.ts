@@ -10,8 +10,8 @@ import os from "node:os";
 import path from "node:path";
 import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDatabase, fillTinesLike, type TestDatabase } from "../test/support/databases";
-import { enqueue } from "../test/support/sidekiqJobs";
+import { createDatabase, fillTinesLike, type TestDatabase } from "../testkit/databases";
+import { enqueue } from "../testkit/sidekiqJobs";
 import {
   TEST_PG_PASSWORD,
   TEST_REDIS_USER_PASSWORD,
@@ -19,8 +19,8 @@ import {
   startPostgres,
   startRedis,
   type RunningServer,
-} from "../test/servers/localServers";
-import { E2eStack, PROJECT_ROOT, type CliResult } from "./pulumiCli";
+} from "../testkit/servers/localServers";
+import { E2eStack, PROJECT_ROOT, type CliResult } from "../testkit/pulumiCli";
 import { createEcsStack } from "./ecsStack";
 import { quickDrainConfig, tinesRedisUrl } from "./stackConfig";
 import { ecsDesiredCounts, type MotoEcs } from "./motoEcs";

@@ -4,10 +4,10 @@
  * The servers (moto and whatever else a test needs) are started by the test, in parallel.
  */
 import Redis from "ioredis";
-import { startMoto, startRedis, type RunningServer } from "../test/servers/localServers";
-import { enqueue } from "../test/support/sidekiqJobs";
+import { startMoto, startRedis, type RunningServer } from "../testkit/servers/localServers";
+import { enqueue } from "../testkit/sidekiqJobs";
 import { createEcsServices, ecsDesiredCounts, type MotoEcs } from "./motoEcs";
-import { E2eStack, type CliResult } from "./pulumiCli";
+import { E2eStack, type CliResult } from "../testkit/pulumiCli";
 import { quickDrainConfig, tinesRedisUrl, type ConfigValues } from "./stackConfig";
 
 export const MOTO_REGION = "us-east-1";

@@ -16,10 +16,10 @@ import {
   startPostgres,
   startRedis,
   type RunningServer,
-} from "../test/servers/localServers";
+} from "../testkit/servers/localServers";
 import { createEcsStack, MOTO_CREDENTIALS, MOTO_REGION } from "./ecsStack";
 import { ecsDesiredCounts, type MotoEcs } from "./motoEcs";
-import type { E2eStack } from "./pulumiCli";
+import type { E2eStack } from "../testkit/pulumiCli";
 
 const COUNTS = { "tines-app": 2, "tines-command-runner": 1 };
 const SECRET_ID = "tines/production/env";

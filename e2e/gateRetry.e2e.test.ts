@@ -12,12 +12,12 @@
 import { UpdateServiceCommand, ECSClient } from "@aws-sdk/client-ecs";
 import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { enqueue } from "../test/support/sidekiqJobs";
-import { startMoto, startRedis, type RunningServer } from "../test/servers/localServers";
+import { enqueue } from "../testkit/sidekiqJobs";
+import { startMoto, startRedis, type RunningServer } from "../testkit/servers/localServers";
 import { createEcsStack, MOTO_CREDENTIALS } from "./ecsStack";
 import { quickDrainConfig } from "./stackConfig";
 import { ecsDesiredCounts, type MotoEcs } from "./motoEcs";
-import type { CliResult, E2eStack } from "./pulumiCli";
+import type { CliResult, E2eStack } from "../testkit/pulumiCli";
 
 const COUNTS = { "tines-app": 2, "tines-sidekiq": 2, "tines-command-runner": 1, "pypi-server": 1 };
 const QUEUE = "default";

@@ -8,10 +8,10 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TEST_REDIS_USER_PASSWORD } from "../test/servers/localServers";
+import { TEST_REDIS_USER_PASSWORD } from "../testkit/servers/localServers";
 import { createDrainGateStack, shutdownIntoDrainGate, type DrainGateStack } from "./ecsStack";
 import { ecsDesiredCounts, type MotoEcs } from "./motoEcs";
-import type { CliResult, E2eStack } from "./pulumiCli";
+import type { CliResult, E2eStack } from "../testkit/pulumiCli";
 
 const COUNTS = { "tines-app": 2, "tines-sidekiq": 2 };
 const QUEUE = "default";

@@ -9,9 +9,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestEngine, type TestEngine } from "../test/support/dockerEngine";
-import { ComposeCli, findComposeBinary, writeTinesProject } from "../test/support/compose";
-import { E2eStack, type CliResult } from "./pulumiCli";
+import { startTestEngine, type TestEngine } from "../testkit/servers/dockerEngine";
+import { ComposeCli, findComposeBinary, writeTinesProject } from "../testkit/compose";
+import { E2eStack, type CliResult } from "../testkit/pulumiCli";
 
 const PROJECT = "tines";
 const TOUCHED = ["tines-app", "tines-command-runner", "pypi-server"];

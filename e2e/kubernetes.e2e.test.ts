@@ -1,6 +1,6 @@
 /**
  * The whole program under the real Pulumi CLI, platform kubernetes, on a real control plane
- * (etcd, kube-apiserver, controller-manager, scheduler, kwok: test/support/kubernetes.ts),
+ * (etcd, kube-apiserver, controller-manager, scheduler, kwok: testkit/servers/kubernetes.ts),
  * with the real pulumi-resource-kubernetes plugin and the policy pack. The workloads are
  * installed by the real `helm` from a chart shaped like Tines' own. One stack goes through
  * preview, shutdown with an endpoint switch, startup and a `helm upgrade` afterwards.
@@ -8,17 +8,17 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { toolPrefix } from "../test/support/goTools";
-import { Helm } from "../test/support/helm";
-import { startKubePlane, waitUntil, workloadPath, type KubePlane } from "../test/support/kubernetes";
+import { toolPrefix } from "../testkit/goTools";
+import { Helm } from "../testkit/helm";
+import { startKubePlane, waitUntil, workloadPath, type KubePlane } from "../testkit/servers/kubernetes";
 import {
   TEST_REDIS_USER_PASSWORD,
   startPostgres,
   startRedis,
   type RunningServer,
-} from "../test/servers/localServers";
+} from "../testkit/servers/localServers";
 import { quickDrainConfig, tinesRedisUrl } from "./stackConfig";
-import { E2eStack, type CliResult } from "./pulumiCli";
+import { E2eStack, type CliResult } from "../testkit/pulumiCli";
 
 const NS = "tines";
 const RELEASE = "tines";

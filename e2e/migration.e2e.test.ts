@@ -7,11 +7,16 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDatabase, fillTinesLike, withClient, type TestDatabase } from "../test/support/databases";
-import { TEST_PG_PASSWORD, startMoto, startPostgres, type RunningServer } from "../test/servers/localServers";
+import { createDatabase, fillTinesLike, withClient, type TestDatabase } from "../testkit/databases";
+import {
+  TEST_PG_PASSWORD,
+  startMoto,
+  startPostgres,
+  type RunningServer,
+} from "../testkit/servers/localServers";
 import { createEcsStack, logRun } from "./ecsStack";
 import { ecsDesiredCounts, type MotoEcs } from "./motoEcs";
-import type { E2eStack } from "./pulumiCli";
+import type { E2eStack } from "../testkit/pulumiCli";
 
 const COUNTS = { "tines-app": 2, "tines-command-runner": 1 };
 

@@ -10,7 +10,7 @@ import path from "node:path";
 import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROJECT_NAME } from "../lib/plan/names";
-import { E2eStack, type CliResult } from "./pulumiCli";
+import { E2eStack, type CliResult } from "../testkit/pulumiCli";
 
 const POLICY_PACK = "tines-maintenance-seed-rules";
 const OLD_DATABASE_HOST = "old-db.internal.example";

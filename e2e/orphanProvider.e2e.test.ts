@@ -10,7 +10,7 @@ import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDrainGateStack, shutdownIntoDrainGate, type DrainGateStack } from "./ecsStack";
 import { ecsDesiredCounts, type MotoEcs } from "./motoEcs";
-import { E2eStack } from "./pulumiCli";
+import { E2eStack } from "../testkit/pulumiCli";
 
 const COUNTS = { "tines-app": 2, "tines-sidekiq": 2 };
 const QUEUE = "default";

@@ -11,8 +11,8 @@ import path from "node:path";
 import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeWindowReport } from "../cli/commands/report";
-import { createDatabase, fillTinesLike, type TestDatabase } from "../test/support/databases";
-import { enqueue } from "../test/support/sidekiqJobs";
+import { createDatabase, fillTinesLike, type TestDatabase } from "../testkit/databases";
+import { enqueue } from "../testkit/sidekiqJobs";
 import {
   TEST_PG_PASSWORD,
   TEST_REDIS_USER_PASSWORD,
@@ -20,10 +20,10 @@ import {
   startPostgres,
   startRedis,
   type RunningServer,
-} from "../test/servers/localServers";
+} from "../testkit/servers/localServers";
 import { createEcsStack } from "./ecsStack";
 import { quickDrainConfig, tinesRedisUrl } from "./stackConfig";
-import type { E2eStack } from "./pulumiCli";
+import type { E2eStack } from "../testkit/pulumiCli";
 
 const COUNTS = { "tines-app": 2, "tines-sidekiq": 2, "tines-command-runner": 1 };
 const CLUSTER = "tines-report";

@@ -1,5 +1,5 @@
 /** Stack config values the e2e tests share, whatever the platform. */
-import { TEST_REDIS_USER_PASSWORD, type RunningServer } from "../test/servers/localServers";
+import { TEST_REDIS_USER_PASSWORD, type RunningServer } from "../testkit/servers/localServers";
 
 export type ConfigValues = Record<string, string | number | boolean>;
 

@@ -14,14 +14,14 @@ import {
   startTestEngine,
   TEST_IMAGE,
   type TestEngine,
-} from "../test/support/dockerEngine";
+} from "../testkit/servers/dockerEngine";
 import { NUMBER_LABEL, ONEOFF_LABEL, PROJECT_LABEL, SERVICE_LABEL } from "../lib/compose/engine";
-import { startMoto, startPostgres, startRedis, type RunningServer } from "../test/servers/localServers";
-import { startSidekiq, type SidekiqServer } from "../test/support/sidekiq";
-import { startTinesHealthServer, type TinesHealthServer } from "../test/support/tinesHealth";
+import { startMoto, startPostgres, startRedis, type RunningServer } from "../testkit/servers/localServers";
+import { startSidekiq, type SidekiqServer } from "../testkit/servers/sidekiq";
+import { startTinesHealthServer, type TinesHealthServer } from "../testkit/servers/tinesHealth";
 import { createEcsStack, logRun } from "./ecsStack";
 import { ecsDesiredCounts, type MotoEcs } from "./motoEcs";
-import { E2eStack, type CliResult } from "./pulumiCli";
+import { E2eStack, type CliResult } from "../testkit/pulumiCli";
 
 interface VersionAudit {
   window?: {

@@ -16,8 +16,8 @@ import os from "node:os";
 import path from "node:path";
 import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDatabase, withClient, type TestDatabase } from "../test/support/databases";
-import { enqueue } from "../test/support/sidekiqJobs";
+import { createDatabase, withClient, type TestDatabase } from "../testkit/databases";
+import { enqueue } from "../testkit/sidekiqJobs";
 import {
   TEST_PG_PASSWORD,
   TEST_REDIS_USER_PASSWORD,
@@ -26,10 +26,10 @@ import {
   startPostgres,
   startRedis,
   type RunningServer,
-} from "../test/servers/localServers";
+} from "../testkit/servers/localServers";
 import { createEcsStack, logRun, MOTO_CREDENTIALS, MOTO_REGION } from "./ecsStack";
 import { ecsDesiredCounts, type MotoEcs } from "./motoEcs";
-import type { CliResult, E2eStack } from "./pulumiCli";
+import type { CliResult, E2eStack } from "../testkit/pulumiCli";
 
 const COUNTS = { "tines-app": 2, "tines-sidekiq": 1, "tines-command-runner": 1 };
 const SECRET_ID = "tines/windows/env";

@@ -2,23 +2,18 @@
  * The policy pack as the Pulumi CLI runs it: `@pulumi/pulumi/cmd/run-policy-pack` in the
  * pack's directory (ts-node, type-checked), serving the Analyzer gRPC service on loopback.
  * The engine's AnalyzeStack call is made here with the stacks the real program registers
- * (index.ts under Pulumi mocks, test/support/programStacks.ts).
+ * (index.ts under Pulumi mocks, testkit/programStacks.ts).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { COMPONENT_TYPES, ENDPOINT_SWITCH_NAME, GATE_TYPES } from "../lib/plan/names";
-import {
-  combinationConfig,
-  programStack,
-  wireStruct,
-  type EngineResource,
-} from "../test/support/programStacks";
+import { combinationConfig, programStack, wireStruct, type EngineResource } from "../testkit/programStacks";
 
 // Under vitest's transform the database gates' providers cannot be serialized, and mocks
 // never call a provider: every gate gets a stand-in.
 vi.mock("../components/provider/defineProvider", async (original) =>
-  (await import("../test/pulumiProgram")).withStandInProviders(await original()),
+  (await import("../testkit/mocks")).withStandInProviders(await original()),
 );
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

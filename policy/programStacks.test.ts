@@ -16,7 +16,7 @@ import {
   toPolicyResources,
   type EngineResource,
   type Gate,
-} from "../test/support/programStacks";
+} from "../testkit/programStacks";
 import {
   checkEndpointChangeOnlyInShutdown,
   checkNoAppWithoutDataStores,
@@ -27,7 +27,7 @@ import {
 // As in test/program.test.ts: under vitest's transform the database gates' providers
 // cannot be serialized, and mocks never call a provider, so every gate gets a stand-in.
 vi.mock("../components/provider/defineProvider", async (original) =>
-  (await import("../test/pulumiProgram")).withStandInProviders(await original()),
+  (await import("../testkit/mocks")).withStandInProviders(await original()),
 );
 
 /** Every subset of the gates, in a stable order. */

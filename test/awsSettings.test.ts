@@ -14,14 +14,15 @@ import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
 import { afterAll, describe, expect, it } from "vitest";
 import { awsClientConfig, awsSettingsFromConfig } from "../lib/aws/settings";
 import type { EcsEndpoint } from "../lib/ecs/api";
-import { createMotoService } from "./support/motoEcs";
-import { createDatabase, serverUrl, type TestDatabase } from "./support/databases";
+import { createMotoService } from "../testkit/motoEcs";
+import { createDatabase, serverUrl, type TestDatabase } from "../testkit/databases";
 import { readTarget } from "../lib/endpoints/targets";
-import { createSerialized } from "./runSerialized";
+import { createSerialized } from "../testkit/runSerialized";
 import { DYNAMIC_TYPES, GATE_TYPES } from "../lib/plan/names";
 
 const moto = process.env.TEST_AWS_ENDPOINT;
-if (!moto) throw new Error("TEST_AWS_ENDPOINT is not set: moto (test/servers/globalSetup.ts) did not start");
+if (!moto)
+  throw new Error("TEST_AWS_ENDPOINT is not set: moto (testkit/servers/globalSetup.ts) did not start");
 const TESTING = { accessKeyId: "testing", secretAccessKey: "testing" };
 const dir = mkdtempSync(path.join(os.tmpdir(), "aws-settings-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

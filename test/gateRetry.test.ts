@@ -7,11 +7,11 @@
 import { describe, expect, it, vi } from "vitest";
 import { backupDiff, migrationDiff } from "../lib/database/gates";
 import { gateDiff } from "../lib/sidekiq/gate";
-import { runProgram } from "./pulumiProgram";
+import { runProgram } from "../testkit/mocks";
 
 // Mocks never call a provider; the database gates' real ones do not serialize under vitest.
 vi.mock("../components/provider/defineProvider", async (original) =>
-  (await import("./pulumiProgram")).withStandInProviders(await original()),
+  (await import("../testkit/mocks")).withStandInProviders(await original()),
 );
 
 const config = {

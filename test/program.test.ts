@@ -1,14 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it, vi } from "vitest";
 import { SCALE_DOWN_ORDER } from "../lib/plan/services";
-import { runProgram, type ProgramRun, type Registration } from "./pulumiProgram";
+import { runProgram, type ProgramRun, type Registration } from "../testkit/mocks";
 
 // Under vitest's module transform the database gates' providers cannot be serialized (it
 // captures vite's helpers); mocks never call providers anyway, so every gate gets a
 // stand-in. test/providerSerialization.test.ts proves that every real provider serializes
 // and loads as the Pulumi CLI runs it.
 vi.mock("../components/provider/defineProvider", async (original) =>
-  (await import("./pulumiProgram")).withStandInProviders(await original()),
+  (await import("../testkit/mocks")).withStandInProviders(await original()),
 );
 
 const SERVICE_STEP = "tines-maintenance:index:ServiceStep";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DYNAMIC_TYPES, GATE_TYPES, dynamicTypeToken } from "../lib/plan/names";
-import { checkAllSerialized } from "./runSerialized";
+import { checkAllSerialized } from "../testkit/runSerialized";
 
 /** Every dynamic resource type the program registers. */
 const TYPES = [

@@ -14,7 +14,7 @@ describe("test servers", () => {
   ]) {
     it(`${variable} accepts connections`, async () => {
       const url = process.env[variable];
-      expect(url, `${variable} must be set by test/servers/globalSetup.ts`).toBeTruthy();
+      expect(url, `${variable} must be set by testkit/servers/globalSetup.ts`).toBeTruthy();
       await new Promise<void>((resolve, reject) => {
         const socket = net.connect(port(url!), "127.0.0.1", () => {
           socket.destroy();

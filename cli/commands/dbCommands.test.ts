@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { TEST_PG_PASSWORD } from "../../test/servers/localServers";
+import { TEST_PG_PASSWORD } from "../../testkit/servers/localServers";
 import { commands } from "../commands";
 import {
   createDatabase,
@@ -16,7 +16,7 @@ import {
   serverUrl,
   withClient,
   type TestDatabase,
-} from "../../test/support/databases";
+} from "../../testkit/databases";
 
 const root = path.resolve(__dirname, "../..");
 

@@ -9,9 +9,9 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startPostgres, type RunningServer } from "../../test/servers/localServers";
-import { pollFor, startCli } from "../../test/support/cliChild";
-import { mountTinyTmpfs } from "../../test/support/tmpfs";
+import { startPostgres, type RunningServer } from "../../testkit/servers/localServers";
+import { pollFor, startCli } from "../../testkit/cliChild";
+import { mountTinyTmpfs } from "../../testkit/tmpfs";
 import {
   createDatabase,
   databaseUrl,
@@ -19,7 +19,7 @@ import {
   serverUrl,
   withClient,
   type TestDatabase,
-} from "../../test/support/databases";
+} from "../../testkit/databases";
 
 const dbs: TestDatabase[] = [];
 let source: TestDatabase;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { freePort, TEST_REDIS_USER_PASSWORD } from "../../test/servers/localServers";
-import { startDnsmasq, type RunningDns } from "../../test/servers/dnsmasq";
+import { freePort, TEST_REDIS_USER_PASSWORD } from "../../testkit/servers/localServers";
+import { startDnsmasq, type RunningDns } from "../../testkit/servers/dnsmasq";
 import { endpointCheckCommand } from "./endpointCheck";
 
 const pgPort = new URL(process.env.TEST_PG_SOURCE_URL ?? "postgresql://missing:1").port;

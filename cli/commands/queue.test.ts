@@ -4,9 +4,9 @@ import os from "node:os";
 import path from "node:path";
 import Redis from "ioredis";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import { freePort, TEST_REDIS_USER_PASSWORD } from "../../test/servers/localServers";
-import { consume, enqueue, pauseQueue, urlWithDb } from "../../test/support/sidekiqJobs";
-import { pushJobs, rubyReport, startSidekiq, waitUntil } from "../../test/support/sidekiq";
+import { freePort, TEST_REDIS_USER_PASSWORD } from "../../testkit/servers/localServers";
+import { consume, enqueue, pauseQueue, urlWithDb } from "../../testkit/sidekiqJobs";
+import { pushJobs, rubyReport, startSidekiq, waitUntil } from "../../testkit/servers/sidekiq";
 
 const ROOT = path.resolve(__dirname, "../..");
 const TSX = path.join(ROOT, "node_modules/.bin/tsx");
@@ -50,7 +50,7 @@ function maint(
 }
 
 const base = process.env.TEST_REDIS_URL;
-if (!base) throw new Error("TEST_REDIS_URL must be set by test/servers/globalSetup.ts");
+if (!base) throw new Error("TEST_REDIS_URL must be set by testkit/servers/globalSetup.ts");
 const url = urlWithDb(base, 5);
 const redis = new Redis(url);
 

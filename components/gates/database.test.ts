@@ -5,12 +5,12 @@
  */
 import { describe, expect, it, vi } from "vitest";
 import { parseDatabaseConfig } from "../../lib/database/config";
-import { isWireSecret, mockEngine } from "../../test/pulumiProgram";
+import { isWireSecret, mockEngine } from "../../testkit/mocks";
 import { DatabaseBackup } from "./databaseBackup";
 import { DatabaseMigration } from "./databaseMigration";
 
 vi.mock("../provider/defineProvider", async (original) =>
-  (await import("../../test/pulumiProgram")).withStandInProviders(await original()),
+  (await import("../../testkit/mocks")).withStandInProviders(await original()),
 );
 
 // Port 1 on loopback: any attempt to connect would fail loudly, so passing proves no connection was tried.

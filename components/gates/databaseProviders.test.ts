@@ -6,10 +6,10 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { createSerialized } from "../../test/runSerialized";
+import { createSerialized } from "../../testkit/runSerialized";
 import { GATE_TYPES } from "../../lib/plan/names";
-import { TEST_PG_PASSWORD } from "../../test/servers/localServers";
-import { createDatabase, fillTinesLike, serverUrl, type TestDatabase } from "../../test/support/databases";
+import { TEST_PG_PASSWORD } from "../../testkit/servers/localServers";
+import { createDatabase, fillTinesLike, serverUrl, type TestDatabase } from "../../testkit/databases";
 
 function createDb(which: "backup" | "migration", inputs: Record<string, unknown>) {
   return createSerialized(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { GateError } from "../../lib/errors";
-import { freePort, TEST_REDIS_USER_PASSWORD } from "../../test/servers/localServers";
+import { freePort, TEST_REDIS_USER_PASSWORD } from "../../testkit/servers/localServers";
 import { endpointPropagationProvider, type EndpointPropagationInputs } from "./endpointPropagation";
 
 const provider = endpointPropagationProvider.provider;
@@ -8,7 +8,7 @@ const provider = endpointPropagationProvider.provider;
 const redisPort = Number(new URL(process.env.TEST_REDIS_URL ?? "redis://missing:0").port);
 const pgPort = Number(new URL(process.env.TEST_PG_SOURCE_URL ?? "postgresql://missing:0").port);
 if (!redisPort || !pgPort)
-  throw new Error("TEST_REDIS_URL and TEST_PG_SOURCE_URL must be set by test/servers/globalSetup.ts");
+  throw new Error("TEST_REDIS_URL and TEST_PG_SOURCE_URL must be set by testkit/servers/globalSetup.ts");
 
 function inputs(overrides: Partial<EndpointPropagationInputs> = {}): EndpointPropagationInputs {
   return {

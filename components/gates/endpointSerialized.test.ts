@@ -3,8 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { GATE_TYPES, type DynamicType } from "../../lib/plan/names";
-import { createSerialized } from "../../test/runSerialized";
-import { TEST_REDIS_USER_PASSWORD } from "../../test/servers/localServers";
+import { createSerialized } from "../../testkit/runSerialized";
+import { TEST_REDIS_USER_PASSWORD } from "../../testkit/servers/localServers";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "endpoint-serialized-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -6,10 +6,10 @@
 import { describe, expect, it, vi } from "vitest";
 import { sha256 } from "../../lib/endpoints/guard";
 import type { Phase, Platform } from "../../lib/plan/services";
-import { runProgram, type EngineOptions } from "../../test/pulumiProgram";
+import { runProgram, type EngineOptions } from "../../testkit/mocks";
 
 vi.mock("../provider/defineProvider", async (original) =>
-  (await import("../../test/pulumiProgram")).withStandInProviders(await original()),
+  (await import("../../testkit/mocks")).withStandInProviders(await original()),
 );
 
 const OLD_URL = "redis://:0ldSecret@old-redis:6379/1";

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { SIDEKIQ_DEFAULTS } from "../../lib/sidekiq/config";
-import { known, mockEngine } from "../../test/pulumiProgram";
+import { known, mockEngine } from "../../testkit/mocks";
 import { SidekiqDrain, drainGateInputs } from "./sidekiqDrain";
 import { SidekiqPreflight, preflightInputs } from "./sidekiqPreflight";
 

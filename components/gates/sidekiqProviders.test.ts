@@ -2,9 +2,9 @@ import Redis from "ioredis";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { GateError } from "../../lib/errors";
 import type { DrainGateInputs, PreflightInputs } from "../../lib/sidekiq/gate";
-import { enqueue, heartbeat, urlWithDb } from "../../test/support/sidekiqJobs";
-import { createSerialized } from "../../test/runSerialized";
-import { freePort, TEST_REDIS_USER_PASSWORD } from "../../test/servers/localServers";
+import { enqueue, heartbeat, urlWithDb } from "../../testkit/sidekiqJobs";
+import { createSerialized } from "../../testkit/runSerialized";
+import { freePort, TEST_REDIS_USER_PASSWORD } from "../../testkit/servers/localServers";
 import { sidekiqDrainProvider } from "./sidekiqDrain";
 import { sidekiqPreflightProvider } from "./sidekiqPreflight";
 
@@ -12,7 +12,7 @@ const drain = sidekiqDrainProvider.provider;
 const preflight = sidekiqPreflightProvider.provider;
 
 const base = process.env.TEST_REDIS_URL;
-if (!base) throw new Error("TEST_REDIS_URL must be set by test/servers/globalSetup.ts");
+if (!base) throw new Error("TEST_REDIS_URL must be set by testkit/servers/globalSetup.ts");
 const url = urlWithDb(base, 6);
 const port = new URL(url).port;
 // The ACL user's password must never reach outputs or messages.

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { ServiceStep } from "../../lib/plan/plan";
-import { known, mockEngine, ServiceStepParent } from "../../test/pulumiProgram";
+import { known, mockEngine, ServiceStepParent } from "../../testkit/mocks";
 import { COMPOSE_POLL_SECONDS, createComposeAdapter } from "./compose";
 
 const engine = mockEngine({

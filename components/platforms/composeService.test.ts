@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomUUID } from "node:crypto";
 import type { ComposeServiceInputs } from "../../lib/compose/inputs";
-import { createComposeContainer, startTestEngine, type TestEngine } from "../../test/support/dockerEngine";
+import { createComposeContainer, startTestEngine, type TestEngine } from "../../testkit/servers/dockerEngine";
 import { composeServiceProvider } from "./composeService";
 
 const provider = composeServiceProvider.provider;

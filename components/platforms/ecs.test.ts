@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ServiceStep } from "../../lib/plan/plan";
-import { known, mockEngine, ServiceStepParent } from "../../test/pulumiProgram";
+import { known, mockEngine, ServiceStepParent } from "../../testkit/mocks";
 import { createEcsAdapter, ECS_POLL_SECONDS } from "./ecs";
 
 // What the provider's create would report for a service that was at 3.

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEcsApi } from "../../lib/ecs/api";
 import type { EcsServiceCountInputs } from "../../lib/ecs/inputs";
-import { createMotoService, motoEndpoint } from "../../test/support/motoEcs";
+import { createMotoService, motoEndpoint } from "../../testkit/motoEcs";
 import { ecsServiceCountProvider } from "./ecsServiceCount";
 
 const provider = ecsServiceCountProvider.provider;

@@ -6,8 +6,8 @@ import {
   sharedPlane,
   uniqueNamespace,
   type KubeTestClient,
-} from "../../test/support/kubernetes";
-import { createSerialized } from "../../test/runSerialized";
+} from "../../testkit/servers/kubernetes";
+import { createSerialized } from "../../testkit/runSerialized";
 import { kedaPauseInputProblems, kedaPauseProvider } from "./kedaPause";
 
 const inputs = { namespace: "tines", kind: "Deployment", name: "tines-sidekiq", paused: true };

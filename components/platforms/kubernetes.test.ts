@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from "vitest";
 import type { ServiceStep } from "../../lib/plan/plan";
-import { known, mockEngine, ServiceStepParent, type Registration } from "../../test/pulumiProgram";
+import { known, mockEngine, ServiceStepParent, type Registration } from "../../testkit/mocks";
 import { createKubernetesAdapter, KUBERNETES_PROVIDER_NAME } from "./kubernetes";
 
 /** Live objects the reads return: a Sidekiq Deployment at 3 replicas whose pods get 20 s to stop. */

@@ -5,8 +5,8 @@ import {
   uniqueNamespace,
   workloadPath,
   type KubeTestClient,
-} from "../../test/support/kubernetes";
-import { createSerialized } from "../../test/runSerialized";
+} from "../../testkit/servers/kubernetes";
+import { createSerialized } from "../../testkit/runSerialized";
 import { kubernetesRolloutProvider, rolloutInputProblems } from "./kubernetesRollout";
 
 const inputs = {

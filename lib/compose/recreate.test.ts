@@ -1,15 +1,15 @@
 /**
  * The startup's re-creation of containers whose config changed, against a private dockerd and
- * a project made by the real Docker Compose v2 CLI (test/support/compose.ts).
+ * a project made by the real Docker Compose v2 CLI (testkit/compose.ts).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ComposeCli, findComposeBinary, writeTinesProject } from "../../test/support/compose";
+import { ComposeCli, findComposeBinary, writeTinesProject } from "../../testkit/compose";
 import type { ProgressReporter } from "../progress";
 import { scaleComposeService } from "./scale";
-import { startTestEngine, type TestEngine } from "../../test/support/dockerEngine";
+import { startTestEngine, type TestEngine } from "../../testkit/servers/dockerEngine";
 
 const PROJECT = "tines-recreate";
 const SERVICE = "postgres";

@@ -4,7 +4,7 @@ import { MaintenanceError } from "../errors";
 import type { ProgressReporter } from "../progress";
 import { parseDockerHost, type DockerEngine } from "./engine";
 import { readiness, scaleComposeService } from "./scale";
-import { createComposeContainer, startTestEngine, type TestEngine } from "../../test/support/dockerEngine";
+import { createComposeContainer, startTestEngine, type TestEngine } from "../../testkit/servers/dockerEngine";
 
 let test: TestEngine;
 let engine: DockerEngine;

@@ -5,12 +5,12 @@ import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { TEST_PG_PASSWORD } from "../../test/servers/localServers";
+import { TEST_PG_PASSWORD } from "../../testkit/servers/localServers";
 import type { ProgressReporter } from "../progress";
 import { backupDatabase, backupFileName, s3Client, s3Key, uploadFile } from "./backup";
 import { parsePgUrl } from "./connection";
 import { verifyCopy } from "./migrate";
-import { createDatabase, fillTinesLike, serverUrl, type TestDatabase } from "../../test/support/databases";
+import { createDatabase, fillTinesLike, serverUrl, type TestDatabase } from "../../testkit/databases";
 
 function recorder(): ProgressReporter & { lines: string[] } {
   const lines: string[] = [];
@@ -20,7 +20,7 @@ function recorder(): ProgressReporter & { lines: string[] } {
 function awsEndpoint(): string {
   const endpoint = process.env.TEST_AWS_ENDPOINT;
   if (!endpoint)
-    throw new Error("TEST_AWS_ENDPOINT is not set: moto (test/servers/globalSetup.ts) did not start");
+    throw new Error("TEST_AWS_ENDPOINT is not set: moto (testkit/servers/globalSetup.ts) did not start");
   return endpoint;
 }
 

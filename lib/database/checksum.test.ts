@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "pg";
 import { contentQuery, DIRECT_HASH, rowHashExpression, tableColumns } from "./checksum";
-import { createDatabase, serverUrl, withClient, type TestDatabase } from "../../test/support/databases";
+import { createDatabase, serverUrl, withClient, type TestDatabase } from "../../testkit/databases";
 
 let db: TestDatabase;
 beforeAll(async () => {

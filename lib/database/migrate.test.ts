@@ -11,8 +11,8 @@ import {
   serverUrl,
   withClient,
   type TestDatabase,
-} from "../../test/support/databases";
-import { TEST_PG_PASSWORD } from "../../test/servers/localServers";
+} from "../../testkit/databases";
+import { TEST_PG_PASSWORD } from "../../testkit/servers/localServers";
 
 function recorder(): ProgressReporter & { lines: string[] } {
   const lines: string[] = [];

@@ -9,8 +9,8 @@ import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node
 import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { serverState } from "../../test/support/serverState";
-import { mountTinyTmpfs } from "../../test/support/tmpfs";
+import { serverState } from "../../testkit/serverState";
+import { mountTinyTmpfs } from "../../testkit/tmpfs";
 import { ConfigError, GateError, MaintenanceError } from "../errors";
 import { silentReporter } from "../progress";
 import { migrateDatabase, type MigrateOptions } from "./migrate";
@@ -22,7 +22,7 @@ import {
   serverUrl,
   withClient,
   type TestDatabase,
-} from "../../test/support/databases";
+} from "../../testkit/databases";
 
 const created: TestDatabase[] = [];
 let tmp: string;

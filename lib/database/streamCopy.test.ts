@@ -9,7 +9,7 @@ import {
   serverUrl,
   withClient,
   type TestDatabase,
-} from "../../test/support/databases";
+} from "../../testkit/databases";
 
 function recorder(onLine?: (line: string) => void): ProgressReporter & { lines: string[] } {
   const lines: string[] = [];

@@ -5,7 +5,7 @@ import type { ProgressReporter } from "../progress";
 import { createEcsApi, type EcsApi, type ScalableTargetBounds } from "./api";
 import type { Clock } from "../progress";
 import { scaleEcsService } from "./scale";
-import { createMotoService, motoEndpoint } from "../../test/support/motoEcs";
+import { createMotoService, motoEndpoint } from "../../testkit/motoEcs";
 import recorded from "./testdata/describeServices.json";
 
 type Recorded = keyof typeof recorded;

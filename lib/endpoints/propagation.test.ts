@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GateError } from "../errors";
 import type { ProgressReporter } from "../progress";
-import { freePort, TEST_PG_PASSWORD, TEST_REDIS_USER_PASSWORD } from "../../test/servers/localServers";
-import { startDnsmasq, type RunningDns } from "../../test/servers/dnsmasq";
+import { freePort, TEST_PG_PASSWORD, TEST_REDIS_USER_PASSWORD } from "../../testkit/servers/localServers";
+import { startDnsmasq, type RunningDns } from "../../testkit/servers/dnsmasq";
 import {
   checkEndpoint,
   passed,
@@ -17,7 +17,7 @@ import {
 
 function required(variable: string): URL {
   const value = process.env[variable];
-  if (!value) throw new Error(`${variable} must be set by test/servers/globalSetup.ts`);
+  if (!value) throw new Error(`${variable} must be set by testkit/servers/globalSetup.ts`);
   return new URL(value);
 }
 

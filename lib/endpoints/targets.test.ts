@@ -17,7 +17,7 @@ import {
 import { readTarget, writeTarget, type TargetSpec } from "./targets";
 
 const endpoint = process.env.TEST_AWS_ENDPOINT;
-if (!endpoint) throw new Error("TEST_AWS_ENDPOINT must be set by test/servers/globalSetup.ts");
+if (!endpoint) throw new Error("TEST_AWS_ENDPOINT must be set by testkit/servers/globalSetup.ts");
 // moto accepts any credentials; the SDK only needs some.
 process.env.AWS_ACCESS_KEY_ID ??= "testing";
 process.env.AWS_SECRET_ACCESS_KEY ??= "testing";

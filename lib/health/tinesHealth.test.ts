@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startRedis, type RunningServer } from "../../test/servers/localServers";
-import { startSidekiq, type SidekiqServer } from "../../test/support/sidekiq";
-import { startTinesHealthServer, type TinesHealthServer } from "../../test/support/tinesHealth";
+import { startRedis, type RunningServer } from "../../testkit/servers/localServers";
+import { startSidekiq, type SidekiqServer } from "../../testkit/servers/sidekiq";
+import { startTinesHealthServer, type TinesHealthServer } from "../../testkit/servers/tinesHealth";
 import { isMaintenanceError } from "../errors";
 import type { Clock, ProgressReporter } from "../progress";
 import {

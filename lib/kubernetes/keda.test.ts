@@ -5,7 +5,7 @@ import {
   sharedPlane,
   uniqueNamespace,
   type KubeTestClient,
-} from "../../test/support/kubernetes";
+} from "../../testkit/servers/kubernetes";
 import { createKubeClient, type KubeClient } from "./client";
 import {
   KEDA_FIELD_MANAGER,

@@ -10,7 +10,7 @@ import {
   waitUntil,
   workloadPath,
   type KubeTestClient,
-} from "../../test/support/kubernetes";
+} from "../../testkit/servers/kubernetes";
 import { ConfigError, MaintenanceError } from "../errors";
 import type { ProgressReporter } from "../progress";
 import { createKubeClient } from "./client";

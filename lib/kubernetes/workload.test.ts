@@ -7,7 +7,7 @@ import {
   waitUntil,
   workloadPath,
   type KubeTestClient,
-} from "../../test/support/kubernetes";
+} from "../../testkit/servers/kubernetes";
 import {
   findHpa,
   gracePeriodWarning,

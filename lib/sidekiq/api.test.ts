@@ -1,19 +1,12 @@
 import Redis from "ioredis";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import { freePort, TEST_REDIS_USER_PASSWORD } from "../../test/servers/localServers";
+import { freePort, TEST_REDIS_USER_PASSWORD } from "../../testkit/servers/localServers";
 import { MaintenanceError } from "../errors";
 import { jobLatencySeconds, jobTimestampSeconds, readSnapshot } from "./api";
-import {
-  enqueue,
-  heartbeat,
-  jobJson,
-  pauseQueue,
-  scheduleJob,
-  urlWithDb,
-} from "../../test/support/sidekiqJobs";
+import { enqueue, heartbeat, jobJson, pauseQueue, scheduleJob, urlWithDb } from "../../testkit/sidekiqJobs";
 
 const base = process.env.TEST_REDIS_URL;
-if (!base) throw new Error("TEST_REDIS_URL must be set by test/servers/globalSetup.ts");
+if (!base) throw new Error("TEST_REDIS_URL must be set by testkit/servers/globalSetup.ts");
 // Each Sidekiq test file owns one database index so files can run in parallel.
 const url = urlWithDb(base, 3);
 const redis = new Redis(url);

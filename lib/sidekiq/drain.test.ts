@@ -1,15 +1,15 @@
 import Redis from "ioredis";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import { freePort } from "../../test/servers/localServers";
+import { freePort } from "../../testkit/servers/localServers";
 import { GateError, MaintenanceError } from "../errors";
 import type { Clock, ProgressReporter } from "../progress";
 import { readSnapshot, type ProcessBeat } from "./api";
 import type { DrainSettings } from "./config";
 import { evaluateWindow, preflightVerdict, samplePreflight, waitForDrain, type DrainSample } from "./drain";
-import { enqueue, pauseQueue, scheduleJob, urlWithDb } from "../../test/support/sidekiqJobs";
+import { enqueue, pauseQueue, scheduleJob, urlWithDb } from "../../testkit/sidekiqJobs";
 
 const base = process.env.TEST_REDIS_URL;
-if (!base) throw new Error("TEST_REDIS_URL must be set by test/servers/globalSetup.ts");
+if (!base) throw new Error("TEST_REDIS_URL must be set by testkit/servers/globalSetup.ts");
 const url = urlWithDb(base, 4);
 const redis = new Redis(url);
 

@@ -11,15 +11,15 @@ import {
   startSidekiq,
   waitUntil,
   type SidekiqServer,
-} from "../../test/support/sidekiq";
+} from "../../testkit/servers/sidekiq";
 import type { ProgressReporter } from "../progress";
 import { pendingTotal, readSnapshot } from "./api";
 import type { DrainSettings } from "./config";
 import { waitForDrain } from "./drain";
-import { urlWithDb } from "../../test/support/sidekiqJobs";
+import { urlWithDb } from "../../testkit/sidekiqJobs";
 
 const base = process.env.TEST_REDIS_URL;
-if (!base) throw new Error("TEST_REDIS_URL must be set by test/servers/globalSetup.ts");
+if (!base) throw new Error("TEST_REDIS_URL must be set by testkit/servers/globalSetup.ts");
 const url = urlWithDb(base, 10);
 const redis = new Redis(url);
 const servers: SidekiqServer[] = [];

@@ -5,7 +5,7 @@ import {
   workloadManifest,
   workloadPath,
   type KubeTestClient,
-} from "../../test/support/kubernetes";
+} from "../../testkit/servers/kubernetes";
 import { assessWindow } from "./record";
 import { kubernetesVersions } from "./versions";
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # kube-apiserver, kube-controller-manager and kube-scheduler from k8s.io/kubernetes, for the
-# loopback control plane the Kubernetes tests and e2e run against (test/support/kubernetes.ts).
+# loopback control plane the Kubernetes tests and e2e run against (testkit/servers/kubernetes.ts).
 #
 # `go install k8s.io/kubernetes/cmd/...@vX` is refused because k8s.io/kubernetes' go.mod replaces
 # its 31 staging modules (k8s.io/api, k8s.io/apiserver, ...) with ./staging paths that are not in

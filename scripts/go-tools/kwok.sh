@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # kwok, the fake kubelet of the test control plane: it runs the Node and Pod lifecycles
-# (node heartbeat, pod ready, pod delete) without containers (test/support/kubernetes.ts).
+# (node heartbeat, pod ready, pod delete) without containers (testkit/servers/kubernetes.ts).
 # Its go.mod has no replace directives, so `go install module@version` builds it directly.
 # kwok runs no stage it is not given: the default stages it embeds (node initialize, node
 # heartbeat with lease, pod ready/complete/delete) are copied from the module into

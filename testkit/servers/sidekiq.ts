@@ -1,8 +1,8 @@
 /**
  * A real Sidekiq server (Debian's ruby-sidekiq) for tests: a child process of the test,
- * talking to the test Redis on loopback, with the job classes in test/support/sidekiq/jobs.rb.
+ * talking to the test Redis on loopback, with the job classes in testkit/servers/sidekiq/jobs.rb.
  * Jobs are pushed, and Sidekiq's own view of the state is read, with Sidekiq's Ruby client
- * and data API (test/support/sidekiq/client.rb), so the tests compare our Redis reader with
+ * and data API (testkit/servers/sidekiq/client.rb), so the tests compare our Redis reader with
  * Sidekiq::Queue / ScheduledSet / RetrySet / ProcessSet rather than with our own fixtures.
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";

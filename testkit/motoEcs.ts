@@ -3,12 +3,14 @@
  * (`TEST_AWS_ENDPOINT`). Not used by the program.
  */
 import { randomUUID } from "node:crypto";
-import type { EcsEndpoint } from "../../lib/ecs/api";
+import type { EcsEndpoint } from "../lib/ecs/api";
 
 export function motoEndpoint(): EcsEndpoint {
   const endpoint = process.env.TEST_AWS_ENDPOINT;
   if (!endpoint)
-    throw new Error("TEST_AWS_ENDPOINT is not set: run the tests with vitest (test/servers/globalSetup.ts)");
+    throw new Error(
+      "TEST_AWS_ENDPOINT is not set: run the tests with vitest (testkit/servers/globalSetup.ts)",
+    );
   // moto accepts any credentials; explicit ones keep the SDK away from the machine's own.
   return {
     endpoint,

@@ -11,9 +11,9 @@
  * Values go through the policy SDK's own deserializer and unknown-checking proxy, so a
  * rule that reads a value unknown at preview fails here as it would under the CLI.
  */
-import { SCALE_DOWN_ORDER, type Phase, type Platform } from "../../lib/plan/services";
-import type { StackResource } from "../../policy/rules";
-import { runProgram, type EngineResource } from "../pulumiProgram";
+import { SCALE_DOWN_ORDER, type Phase, type Platform } from "../lib/plan/services";
+import type { StackResource } from "../policy/rules";
+import { runProgram, type EngineResource } from "./mocks";
 
 export type { EngineResource };
 

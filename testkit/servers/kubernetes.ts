@@ -13,8 +13,8 @@ import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { freePort } from "../servers/localServers";
-import { toolBin, toolPrefix } from "./goTools";
+import { freePort } from "./localServers";
+import { toolBin, toolPrefix } from "../goTools";
 
 export interface KubePlaneOptions {
   /**
@@ -491,7 +491,7 @@ export function sharedPlane(env: NodeJS.ProcessEnv = process.env): Omit<KubePlan
   if (env.TEST_KUBE_ERROR) throw new Error(`no Kubernetes test plane: ${env.TEST_KUBE_ERROR}`);
   const dir = env.TEST_KUBE_DIR;
   if (!dir)
-    throw new Error("no Kubernetes test plane: TEST_KUBE_DIR is not set (test/servers/globalSetup.ts)");
+    throw new Error("no Kubernetes test plane: TEST_KUBE_DIR is not set (testkit/servers/globalSetup.ts)");
   const kubeconfig = path.join(dir, "kubeconfig");
   const config = JSON.parse(readFileSync(kubeconfig, "utf8")) as {
     clusters: Array<{ cluster: { server: string } }>;
@@ -613,7 +613,7 @@ export async function releasePods(
   );
 }
 
-/** Install KEDA's real ScaledObject CRD (test/fixtures/keda), without the KEDA operator. */
+/** Install KEDA's real ScaledObject CRD (testkit/fixtures/keda), without the KEDA operator. */
 export async function installScaledObjectCrd(client: KubeTestClient): Promise<void> {
   const YAML = require("yaml") as typeof import("yaml");
   const file = path.resolve(__dirname, "..", "fixtures", "keda", "keda.sh_scaledobjects.yaml");

@@ -11,7 +11,9 @@ export const OWNER_ROLE = "tines_test_owner";
 export function serverUrl(variable: "TEST_PG_SOURCE_URL" | "TEST_PG_TARGET_URL"): string {
   const url = process.env[variable];
   if (!url)
-    throw new Error(`${variable} is not set: the test servers (test/servers/globalSetup.ts) did not start`);
+    throw new Error(
+      `${variable} is not set: the test servers (testkit/servers/globalSetup.ts) did not start`,
+    );
   return url;
 }
 

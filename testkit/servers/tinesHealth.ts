@@ -1,10 +1,10 @@
 /**
- * Starts test/support/tinesHealthServer.ts as a child process on a free loopback port and
+ * Starts testkit/servers/tinesHealthServer.ts as a child process on a free loopback port and
  * stops it by its PID.
  */
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { freePort } from "../servers/localServers";
+import { freePort } from "./localServers";
 
 export interface TinesHealthServer {
   /** `http://127.0.0.1:PORT` */

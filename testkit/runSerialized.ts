@@ -1,5 +1,5 @@
 /**
- * Calls `test/serializedProviders.ts` in a ts-node child process, for tests that must run a
+ * Calls `testkit/serializedProviders.ts` in a ts-node child process, for tests that must run a
  * provider as the Pulumi CLI loads it (serialized, then evaluated from text).
  */
 import { execFile } from "node:child_process";
@@ -9,7 +9,7 @@ import type { CreateReport, SerializationReport } from "./serializedProviders";
 
 const root = path.resolve(__dirname, "..");
 const tsNode = path.join(root, "node_modules/.bin/ts-node");
-const script = path.join(root, "test/serializedProviders.ts");
+const script = path.join(root, "testkit/serializedProviders.ts");
 
 interface ChildResult {
   code: number;

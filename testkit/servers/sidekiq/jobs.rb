@@ -1,4 +1,4 @@
-# Job classes for the real Sidekiq server the tests start (test/support/sidekiq.ts), loaded
+# Job classes for the real Sidekiq server the tests start (testkit/servers/sidekiq.ts), loaded
 # with `sidekiq -r`. Every job that finishes records its jid in the `test:done` list, so a
 # test can prove that no job was lost: each enqueued jid is either still in Redis or done.
 require "sidekiq"

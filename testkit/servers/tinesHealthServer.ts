@@ -4,7 +4,7 @@
  * REDIS_URL answers PING, and at least one Sidekiq process has a live heartbeat in that Redis
  * (as `Sidekiq::ProcessSet` sees it); otherwise 500. `/health` always answers 200 with JSON
  * `{"healthy": ...}` and one field per dependency. With TINES_HEALTH_MODE=never it never
- * reports healthy. Run as a child process: `node --import tsx test/support/tinesHealthServer.ts`.
+ * reports healthy. Run as a child process: `node --import tsx testkit/servers/tinesHealthServer.ts`.
  */
 import http from "node:http";
 import Redis from "ioredis";

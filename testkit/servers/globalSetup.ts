@@ -3,11 +3,11 @@
  * addresses to the test workers through the environment. A variable that is already set
  * (e.g. TEST_REDIS_URL) points the tests at an existing server instead.
  */
-import { startKubePlane } from "../support/kubernetes";
+import { startKubePlane } from "./kubernetes";
 import { startMoto, startPostgres, startRedis, type RunningServer } from "./localServers";
 
 /**
- * The Kubernetes control plane (test/support/kubernetes.ts); TEST_KUBE_DIR holds its
+ * The Kubernetes control plane (testkit/servers/kubernetes.ts); TEST_KUBE_DIR holds its
  * kubeconfig and credentials. When its binaries are not built, the other tests still run and
  * every Kubernetes test fails with TEST_KUBE_ERROR, which names the build command.
  */

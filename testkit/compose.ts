@@ -1,7 +1,7 @@
 /**
  * The real Docker Compose v2 CLI (built from the Go module proxy by scripts/go-tools/compose.sh)
  * as a `docker compose` plugin of the Debian docker CLI, against the private dockerd that
- * test/support/dockerEngine.ts starts, and a Tines-shaped Compose project made of busybox containers.
+ * testkit/servers/dockerEngine.ts starts, and a Tines-shaped Compose project made of busybox containers.
  */
 import { execFile } from "node:child_process";
 import {
@@ -15,9 +15,9 @@ import {
 } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { TEST_IMAGE } from "./dockerEngine";
+import { TEST_IMAGE } from "./servers/dockerEngine";
 
-const ROOT = path.resolve(__dirname, "../..");
+const ROOT = path.resolve(__dirname, "..");
 
 function composeVersion(): string {
   const versions = readFileSync(path.join(ROOT, "tools", "versions.env"), "utf8");
@@ -193,7 +193,7 @@ export function writeTinesProject(dir: string, options: TinesProjectOptions): vo
   };
   writeFileSync(
     path.join(dir, "compose.yaml"),
-    `# A Tines-shaped project for the Compose e2e (test/support/compose.ts).\nservices:\n${TINES_COMPOSE_SERVICES.map(service).join("\n")}\n`,
+    `# A Tines-shaped project for the Compose e2e (testkit/compose.ts).\nservices:\n${TINES_COMPOSE_SERVICES.map(service).join("\n")}\n`,
   );
   writeFileSync(
     path.join(dir, ".env"),

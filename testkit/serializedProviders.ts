@@ -2,7 +2,7 @@
  * Runs dynamic providers as the Pulumi CLI does: serializes each provider the program defines
  * (PROVIDERS of components/provider/defineProvider.ts) as `pulumi up` does and loads the text
  * back as the dynamic-provider host does. Run in a child process with ts-node (vitest's module
- * transform breaks closure serialization) through `test/runSerialized.ts`:
+ * transform breaks closure serialization) through `testkit/runSerialized.ts`:
  *
  *   serializedProviders.ts check-all      every provider loads and runs `check({}, {})`
  *   serializedProviders.ts serialize-all  every provider's serialized text, by type token

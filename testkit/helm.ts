@@ -8,8 +8,8 @@ import os from "node:os";
 import path from "node:path";
 import { toolBin } from "./goTools";
 
-/** The Tines-shaped test chart (test/fixtures/tines-chart). */
-export const TINES_TEST_CHART = path.resolve(__dirname, "..", "fixtures", "tines-chart");
+/** The Tines-shaped test chart (testkit/fixtures/tines-chart). */
+export const TINES_TEST_CHART = path.resolve(__dirname, "fixtures", "tines-chart");
 
 export class Helm {
   readonly bin = toolBin("helm");

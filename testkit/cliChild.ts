@@ -15,7 +15,7 @@ export interface CliChild {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-const root = path.resolve(__dirname, "../..");
+const root = path.resolve(__dirname, "..");
 
 export function startCli(args: string[], env: NodeJS.ProcessEnv): CliChild {
   const child = spawn(process.execPath, ["--import", "tsx", "cli/maint.ts", ...args], {
