@@ -26,8 +26,8 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { DescribeServicesCommand, ECSClient } from "@aws-sdk/client-ecs";
-import { createEcsServices } from "../e2e/motoEcs";
-import { E2eStack } from "../testkit/pulumiCli";
+import { createEcsServices } from "../testkit/motoEcs";
+import { PulumiStack } from "../testkit/pulumiCli";
 import { startMoto, startRedis, type RunningServer } from "../testkit/servers/localServers";
 import { findComposeBinary } from "../testkit/compose";
 
@@ -338,7 +338,7 @@ async function programWindow(
   rows: WindowRow[],
   measure: boolean,
 ) {
-  const stack = new E2eStack({
+  const stack = new PulumiStack({
     stack: `bench-${mode}`,
     env: { ...platform.env, ...(mode === "sources" ? { TINES_MAINTENANCE_FROM_SOURCES: "1" } : {}) },
     pathDirs: platform.pathDirs,

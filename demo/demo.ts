@@ -12,38 +12,27 @@
  * them with the test kit (testkit/), as the tests and the e2e suite do.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import {
-  closeSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import Redis from "ioredis";
 import { writeWindowReport } from "../cli/commands/report";
-import {
-  createComposeContainer,
-  startTestEngine,
-  TEST_IMAGE,
-  type TestEngine,
-} from "../testkit/servers/dockerEngine";
+import { createComposeContainer, TEST_IMAGE } from "../testkit/servers/dockerEngine";
 import { isUp } from "../lib/compose/scale";
 import { createDatabase, fillTinesLike, withClient } from "../testkit/databases";
 import { oneLine } from "../lib/errors";
+import { operatorPulumiCli, PROJECT_ROOT, PulumiStack } from "../testkit/pulumiCli";
 import {
   startPostgres,
   startRedis,
+  startSidekiq,
+  startTestEngine,
+  stopProcess,
   TEST_PG_PASSWORD,
   TEST_REDIS_USER_PASSWORD,
   type RunningServer,
-} from "../testkit/servers/localServers";
-import { DemoStack, findPulumiCli, PROJECT_ROOT } from "./pulumiStack";
+  type TestEngine,
+} from "../testkit/servers";
 
 const PROJECT = "tines-demo";
 const STACK = "demo";
@@ -105,43 +94,11 @@ class Cleanup {
   }
 }
 
-function stopProcess(child: ChildProcess, what: string): () => Promise<void> {
-  return async () => {
-    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-    const exited = new Promise((r) => child.once("exit", r));
-    process.kill(child.pid, "SIGTERM");
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 30_000))]);
-    if (child.exitCode === null && child.signalCode === null) {
-      process.stderr.write(`demo: ${what} (pid ${child.pid}) ignored SIGTERM; killing it\n`);
-      process.kill(child.pid, "SIGKILL");
-    }
-  };
-}
-
-async function startSidekiq(redisUrl: string, dir: string): Promise<ChildProcess> {
-  const log = path.join(dir, "sidekiq.log");
-  const logFd = openSync(log, "a");
-  const child = spawn(
-    "sidekiq",
-    ["-r", path.join(PROJECT_ROOT, "demo", "demo_worker.rb"), "-c", String(SIDEKIQ_THREADS), "-q", "default"],
-    {
-      env: { ...process.env, REDIS_URL: redisUrl, RAILS_ENV: "production" },
-      stdio: ["ignore", logFd, logFd],
-    },
-  );
-  closeSync(logFd);
-  const redis = new Redis(redisUrl);
-  try {
-    const deadline = Date.now() + 30_000;
-    while ((await redis.scard("processes")) === 0) {
-      if (child.exitCode !== null) throw new Error(`sidekiq exited with code ${child.exitCode}; see ${log}`);
-      if (Date.now() > deadline) throw new Error(`sidekiq sent no heartbeat within 30 s; see ${log}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  } finally {
-    redis.disconnect();
-  }
-  return child;
+function stopped(child: ChildProcess, what: string): () => Promise<void> {
+  return () =>
+    stopProcess(child, 30_000, (pid) =>
+      process.stderr.write(`demo: ${what} (pid ${pid}) ignored SIGTERM; killing it\n`),
+    );
 }
 
 /**
@@ -167,7 +124,7 @@ async function stopProducerWithApp(
   while (!done()) {
     const app = await engine.engine.listServiceContainers(PROJECT, SERVICES["tines-app"].composeService);
     if (app.every((c) => !isUp(c.State))) {
-      await stopProcess(producer, "the job producer")();
+      await stopped(producer, "the job producer")();
       say("tines-app is down: no more jobs are enqueued; Sidekiq finishes what is queued");
       return;
     }
@@ -196,7 +153,7 @@ async function rowCount(url: string): Promise<number> {
 }
 
 async function demo(out: string, cleanup: Cleanup): Promise<void> {
-  const binDir = findPulumiCli(say);
+  const binDir = operatorPulumiCli(say);
   const dir = mkdtempSync(path.join(os.tmpdir(), "tines-maint-demo-"));
   cleanup.add("the temp directory", () => rmSync(dir, { recursive: true, force: true, maxRetries: 3 }));
   say(`working in ${dir}`);
@@ -245,13 +202,20 @@ async function demo(out: string, cleanup: Cleanup): Promise<void> {
   }
   say(`Compose project ${PROJECT} on ${engine.dockerHost}: ${countsLine(await containerCounts(engine))}`);
 
-  const sidekiq = await startSidekiq(redisUrl, dir);
-  cleanup.add("sidekiq", stopProcess(sidekiq, "sidekiq"));
+  const sidekiq = await startSidekiq({
+    redisUrl,
+    jobs: path.join(PROJECT_ROOT, "demo", "demo_worker.rb"),
+    environment: "production",
+    concurrency: SIDEKIQ_THREADS,
+    // Sidekiq's own default: what the grace periods of the Compose project are checked against.
+    shutdownTimeoutSeconds: 25,
+  });
+  cleanup.add("sidekiq", () => sidekiq.stop());
   say(
     `Sidekiq ${sidekiqVersion()} running (pid ${sidekiq.pid}, ${SIDEKIQ_THREADS} threads) on Redis ${redisPort}`,
   );
 
-  const stack = new DemoStack(binDir, dir, STACK);
+  const stack = new PulumiStack({ stack: STACK, binDir, dir, policyPack: false });
   cleanup.add("pulumi", () => stack.stop());
   await stack.init();
   await stack.setConfig({
@@ -287,7 +251,7 @@ async function demo(out: string, cleanup: Cleanup): Promise<void> {
   say(`stack ${STACK} on a file backend in ${dir}/state (secrets encrypted with a random passphrase)`);
 
   const producer = startProducer(redisUrl);
-  cleanup.add("the job producer", stopProcess(producer, "the job producer"));
+  cleanup.add("the job producer", stopped(producer, "the job producer"));
   say(
     `the web tier enqueues ${BACKLOG_JOBS} jobs of ${JOB_SECONDS} s, then 2 a second until tines-app stops (pid ${producer.pid})`,
   );
@@ -296,6 +260,7 @@ async function demo(out: string, cleanup: Cleanup): Promise<void> {
   const watcher = stopProducerWithApp(engine, producer, () => shutdownDone);
   const shutdown = await stack.up(
     "demo: shutdown, back up and migrate the database, switch endpoints",
+    ["--skip-preview"],
     pulumiEcho(),
   );
   shutdownDone = true;
@@ -310,7 +275,7 @@ async function demo(out: string, cleanup: Cleanup): Promise<void> {
 
   await stack.setConfig({ phase: "running" });
   say("pulumi up: phase running");
-  const startup = await stack.up("demo: startup on the new database", pulumiEcho());
+  const startup = await stack.up("demo: startup on the new database", ["--skip-preview"], pulumiEcho());
   if (startup.code !== 0) throw new Error(`the startup update failed (exit ${startup.code})`);
   say(`after the startup: ${countsLine(await containerCounts(engine))}`);
 

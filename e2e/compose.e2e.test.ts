@@ -25,7 +25,7 @@ import {
   startRedis,
   type RunningServer,
 } from "../testkit/servers/localServers";
-import { E2eStack, type CliResult } from "../testkit/pulumiCli";
+import { PulumiStack, type CliResult } from "../testkit/pulumiCli";
 
 const PROJECT = "tines";
 /** The seed's scale-down order in Tines' Compose service names; startup is the reverse. */
@@ -72,7 +72,7 @@ describe("compose: a project made by the real docker compose, real Pulumi CLI an
   let servers: RunningServer[] = [];
   let sidekiq: SidekiqServer | undefined;
   let cli: ComposeCli;
-  let stack: E2eStack;
+  let stack: PulumiStack;
   let projectDir: string;
   let sidekiqRedisUrl: string;
   let newRedisUrl: string;
@@ -113,7 +113,7 @@ describe("compose: a project made by the real docker compose, real Pulumi CLI an
         .sort((a, b) => a[0].localeCompare(b[0])),
     );
 
-    stack = new E2eStack({ stack: "e2e-compose" });
+    stack = new PulumiStack({ stack: "e2e-compose" });
     console.log(`e2e: Pulumi CLI from ${stack.binDir}; stack dir ${stack.dir}; project ${projectDir}`);
     await stack.init();
     await stack.setConfig({

@@ -9,8 +9,8 @@
 import { UpdateServiceCommand, ECSClient } from "@aws-sdk/client-ecs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startMoto, type RunningServer } from "../testkit/servers/localServers";
-import { createEcsServices, ecsDesiredCounts, type MotoEcs } from "./motoEcs";
-import { E2eStack, type CliResult } from "../testkit/pulumiCli";
+import { createEcsServices, ecsDesiredCounts, type MotoEcs } from "../testkit/motoEcs";
+import { PulumiStack, type CliResult } from "../testkit/pulumiCli";
 
 const COUNTS = { "tines-app": 3, "tines-command-runner": 2 };
 const CLUSTER = "tines-drift";
@@ -24,7 +24,7 @@ function text(result: CliResult): string {
 describe("drift: a count changed by hand between windows (ECS on moto, real Pulumi CLI)", () => {
   let moto: RunningServer;
   let ecs: MotoEcs;
-  let stack: E2eStack;
+  let stack: PulumiStack;
 
   async function setByHand(service: string, desiredCount: number): Promise<void> {
     const client = new ECSClient({
@@ -39,7 +39,7 @@ describe("drift: a count changed by hand between windows (ECS on moto, real Pulu
     moto = await startMoto();
     ecs = { endpoint: moto.url, region: REGION, cluster: CLUSTER };
     await createEcsServices(ecs, COUNTS);
-    stack = new E2eStack({
+    stack = new PulumiStack({
       stack: "drift",
       env: {
         AWS_ACCESS_KEY_ID: "testing",

@@ -20,10 +20,10 @@ import {
   startRedis,
   type RunningServer,
 } from "../testkit/servers/localServers";
-import { E2eStack, PROJECT_ROOT, type CliResult } from "../testkit/pulumiCli";
+import { PulumiStack, PROJECT_ROOT, type CliResult } from "../testkit/pulumiCli";
 import { createEcsStack } from "./ecsStack";
 import { quickDrainConfig, tinesRedisUrl } from "./stackConfig";
-import { ecsDesiredCounts, type MotoEcs } from "./motoEcs";
+import { ecsDesiredCounts, type MotoEcs } from "../testkit/motoEcs";
 
 /** Live counts before maintenance, as the operator's other tooling left them. */
 const INITIAL_COUNTS = {
@@ -57,7 +57,7 @@ describe("ecs on moto, real Redis and PostgreSQL, real Pulumi CLI", () => {
   let ecs: MotoEcs;
   let database: TestDatabase;
   let redis: Redis;
-  let stack: E2eStack;
+  let stack: PulumiStack;
   let backupDir: string;
   let redisUrl: string;
   const gitStatusBefore = gitStatus();

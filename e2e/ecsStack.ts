@@ -6,8 +6,8 @@
 import Redis from "ioredis";
 import { startMoto, startRedis, type RunningServer } from "../testkit/servers/localServers";
 import { enqueue } from "../testkit/sidekiqJobs";
-import { createEcsServices, ecsDesiredCounts, type MotoEcs } from "./motoEcs";
-import { E2eStack, type CliResult } from "../testkit/pulumiCli";
+import { createEcsServices, ecsDesiredCounts, type MotoEcs } from "../testkit/motoEcs";
+import { PulumiStack, type CliResult } from "../testkit/pulumiCli";
 import { quickDrainConfig, tinesRedisUrl, type ConfigValues } from "./stackConfig";
 
 export const MOTO_REGION = "us-east-1";
@@ -42,10 +42,12 @@ export function servicesConfig(counts: Record<string, number>): ConfigValues {
 }
 
 /** The services on moto and a stack in phase shutdown on them, initialised and configured. */
-export async function createEcsStack(options: EcsStackOptions): Promise<{ stack: E2eStack; ecs: MotoEcs }> {
+export async function createEcsStack(
+  options: EcsStackOptions,
+): Promise<{ stack: PulumiStack; ecs: MotoEcs }> {
   const ecs: MotoEcs = { endpoint: options.moto.url, region: MOTO_REGION, cluster: options.cluster };
   await createEcsServices(ecs, options.counts);
-  const stack = new E2eStack({ stack: options.stack, env: { ...MOTO_ENV, ...options.env } });
+  const stack = new PulumiStack({ stack: options.stack, env: { ...MOTO_ENV, ...options.env } });
   await stack.init();
   await stack.setConfig({
     phase: "shutdown",
@@ -70,7 +72,7 @@ export function logRun(step: string, result: CliResult): string {
 
 /** An ECS stack whose shutdown waits in the drain gate on a real Redis nobody consumes. */
 export interface DrainGateStack {
-  stack: E2eStack;
+  stack: PulumiStack;
   ecs: MotoEcs;
   /** A client of the stack's Redis, to queue and take jobs. */
   redis: Redis;
@@ -117,7 +119,7 @@ export async function shutdownIntoDrainGate(
   queue: string,
   jobs: number,
   message: string,
-): Promise<ReturnType<E2eStack["startUp"]>> {
+): Promise<ReturnType<PulumiStack["startUp"]>> {
   await enqueue(redis, queue, jobs);
   const run = stack.startUp(message);
   const deadline = Date.now() + 300_000;

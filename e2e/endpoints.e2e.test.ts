@@ -18,8 +18,8 @@ import {
   type RunningServer,
 } from "../testkit/servers/localServers";
 import { createEcsStack, MOTO_CREDENTIALS, MOTO_REGION } from "./ecsStack";
-import { ecsDesiredCounts, type MotoEcs } from "./motoEcs";
-import type { E2eStack } from "../testkit/pulumiCli";
+import { ecsDesiredCounts, type MotoEcs } from "../testkit/motoEcs";
+import type { PulumiStack } from "../testkit/pulumiCli";
 
 const COUNTS = { "tines-app": 2, "tines-command-runner": 1 };
 const SECRET_ID = "tines/production/env";
@@ -33,7 +33,7 @@ describe("endpoint switch in Secrets Manager, real Pulumi CLI", () => {
   let servers: RunningServer[] = [];
   let ecs: MotoEcs;
   let secrets: SecretsManagerClient;
-  let stack: E2eStack;
+  let stack: PulumiStack;
   let newRedisUrl: string;
   let pgPort: number;
 

@@ -16,8 +16,8 @@ import { enqueue } from "../testkit/sidekiqJobs";
 import { startMoto, startRedis, type RunningServer } from "../testkit/servers/localServers";
 import { createEcsStack, MOTO_CREDENTIALS } from "./ecsStack";
 import { quickDrainConfig } from "./stackConfig";
-import { ecsDesiredCounts, type MotoEcs } from "./motoEcs";
-import type { CliResult, E2eStack } from "../testkit/pulumiCli";
+import { ecsDesiredCounts, type MotoEcs } from "../testkit/motoEcs";
+import type { CliResult, PulumiStack } from "../testkit/pulumiCli";
 
 const COUNTS = { "tines-app": 2, "tines-sidekiq": 2, "tines-command-runner": 1, "pypi-server": 1 };
 const QUEUE = "default";
@@ -32,7 +32,7 @@ describe("a retried shutdown runs the drain gate again (real Pulumi CLI, ECS on 
   let servers: RunningServer[] = [];
   let ecs: MotoEcs;
   let redis: Redis;
-  let stack: E2eStack;
+  let stack: PulumiStack;
   const services = Object.keys(COUNTS);
 
   beforeAll(async () => {

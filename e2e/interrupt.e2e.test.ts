@@ -10,8 +10,8 @@ import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TEST_REDIS_USER_PASSWORD } from "../testkit/servers/localServers";
 import { createDrainGateStack, shutdownIntoDrainGate, type DrainGateStack } from "./ecsStack";
-import { ecsDesiredCounts, type MotoEcs } from "./motoEcs";
-import type { CliResult, E2eStack } from "../testkit/pulumiCli";
+import { ecsDesiredCounts, type MotoEcs } from "../testkit/motoEcs";
+import type { CliResult, PulumiStack } from "../testkit/pulumiCli";
 
 const COUNTS = { "tines-app": 2, "tines-sidekiq": 2 };
 const QUEUE = "default";
@@ -33,7 +33,7 @@ describe("an update interrupted during the drain gate (real Pulumi CLI, ECS on m
   let drainGate: DrainGateStack;
   let ecs: MotoEcs;
   let redis: Redis;
-  let stack: E2eStack;
+  let stack: PulumiStack;
   const services = Object.keys(COUNTS);
   const drainJobs = async () => {
     while ((await redis.rpop(`queue:${QUEUE}`)) !== null);

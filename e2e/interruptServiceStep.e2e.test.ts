@@ -11,7 +11,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestEngine, type TestEngine } from "../testkit/servers/dockerEngine";
 import { ComposeCli, findComposeBinary, writeTinesProject } from "../testkit/compose";
-import { E2eStack, type CliResult } from "../testkit/pulumiCli";
+import { PulumiStack, type CliResult } from "../testkit/pulumiCli";
 
 const PROJECT = "tines";
 const TOUCHED = ["tines-app", "tines-command-runner", "pypi-server"];
@@ -26,7 +26,7 @@ function log(step: string, result: CliResult): string {
 describe("an update interrupted during a service step (real Pulumi CLI, real docker compose)", () => {
   let engine: TestEngine;
   let cli: ComposeCli;
-  let stack: E2eStack;
+  let stack: PulumiStack;
   let projectDir: string;
   let containerIds: Record<string, string>;
 
@@ -67,7 +67,7 @@ describe("an update interrupted during a service step (real Pulumi CLI, real doc
     await cli.ok(["up", "--detach", "--wait"]);
     containerIds = Object.fromEntries((await cli.ps()).map((row) => [row.Service, row.ID]));
 
-    stack = new E2eStack({ stack: "e2e-interrupt-step" });
+    stack = new PulumiStack({ stack: "e2e-interrupt-step" });
     await stack.init();
     await stack.setConfig({
       phase: "shutdown",

@@ -18,7 +18,7 @@ import {
   type RunningServer,
 } from "../testkit/servers/localServers";
 import { quickDrainConfig, tinesRedisUrl } from "./stackConfig";
-import { E2eStack, type CliResult } from "../testkit/pulumiCli";
+import { PulumiStack, type CliResult } from "../testkit/pulumiCli";
 
 const NS = "tines";
 const RELEASE = "tines";
@@ -64,7 +64,7 @@ describe("kubernetes on a real control plane, helm-installed workloads, real Pul
   let plane: KubePlane;
   let helm: Helm;
   let servers: RunningServer[] = [];
-  let stack: E2eStack;
+  let stack: PulumiStack;
   let newRedisUrl: string;
   let pgPort: number;
   const outputs: string[] = [];
@@ -185,7 +185,7 @@ describe("kubernetes on a real control plane, helm-installed workloads, real Pul
       spec: { replicas: 2 },
     });
 
-    stack = new E2eStack({
+    stack = new PulumiStack({
       stack: "e2e-k8s",
       env: { KUBECONFIG: plane.kubeconfig },
       pathDirs: [path.join(toolPrefix("pulumi-kubernetes"), "bin")],

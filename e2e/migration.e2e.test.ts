@@ -15,8 +15,8 @@ import {
   type RunningServer,
 } from "../testkit/servers/localServers";
 import { createEcsStack, logRun } from "./ecsStack";
-import { ecsDesiredCounts, type MotoEcs } from "./motoEcs";
-import type { E2eStack } from "../testkit/pulumiCli";
+import { ecsDesiredCounts, type MotoEcs } from "../testkit/motoEcs";
+import type { PulumiStack } from "../testkit/pulumiCli";
 
 const COUNTS = { "tines-app": 2, "tines-command-runner": 1 };
 
@@ -42,7 +42,7 @@ describe("database migration to a second PostgreSQL, real Pulumi CLI", () => {
   let occupied: TestDatabase | undefined;
   let targetServer: RunningServer;
   let ecs: MotoEcs;
-  let stack: E2eStack;
+  let stack: PulumiStack;
   let backupDir: string;
 
   beforeAll(async () => {

@@ -10,7 +10,7 @@ import path from "node:path";
 import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROJECT_NAME } from "../lib/plan/names";
-import { E2eStack, type CliResult } from "../testkit/pulumiCli";
+import { PulumiStack, type CliResult } from "../testkit/pulumiCli";
 
 const POLICY_PACK = "tines-maintenance-seed-rules";
 const OLD_DATABASE_HOST = "old-db.internal.example";
@@ -28,7 +28,7 @@ function expectReadable(result: CliResult): string {
 }
 
 describe("operator-facing errors under the real Pulumi CLI (compose, preview)", () => {
-  let stack: E2eStack;
+  let stack: PulumiStack;
   let projectDir: string;
   let salt: string;
 
@@ -50,7 +50,7 @@ describe("operator-facing errors under the real Pulumi CLI (compose, preview)", 
     );
 
   beforeAll(async () => {
-    stack = new E2eStack({ stack: "e2e-errors" });
+    stack = new PulumiStack({ stack: "e2e-errors" });
     await stack.init();
     salt = /encryptionsalt: (\S+)/.exec(readFileSync(stack.configFile, "utf8"))![1];
     projectDir = path.join(stack.dir, "compose-project");

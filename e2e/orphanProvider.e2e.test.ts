@@ -9,8 +9,8 @@ import { readFileSync } from "node:fs";
 import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDrainGateStack, shutdownIntoDrainGate, type DrainGateStack } from "./ecsStack";
-import { ecsDesiredCounts, type MotoEcs } from "./motoEcs";
-import { E2eStack } from "../testkit/pulumiCli";
+import { ecsDesiredCounts, type MotoEcs } from "../testkit/motoEcs";
+import { PulumiStack } from "../testkit/pulumiCli";
 
 const COUNTS = { "tines-app": 2, "tines-sidekiq": 2 };
 const QUEUE = "default";
@@ -52,7 +52,7 @@ describe("a dynamic provider orphaned by SIGKILL of pulumi up during the drain g
   let drainGate: DrainGateStack;
   let ecs: MotoEcs;
   let redis: Redis;
-  let stack: E2eStack;
+  let stack: PulumiStack;
 
   beforeAll(async () => {
     drainGate = await createDrainGateStack({

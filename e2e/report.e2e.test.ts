@@ -23,7 +23,7 @@ import {
 } from "../testkit/servers/localServers";
 import { createEcsStack } from "./ecsStack";
 import { quickDrainConfig, tinesRedisUrl } from "./stackConfig";
-import type { E2eStack } from "../testkit/pulumiCli";
+import type { PulumiStack } from "../testkit/pulumiCli";
 
 const COUNTS = { "tines-app": 2, "tines-sidekiq": 2, "tines-command-runner": 1 };
 const CLUSTER = "tines-report";
@@ -61,7 +61,7 @@ function screenshot(html: string, png: string): void {
 describe("maint report on a real stack's history", () => {
   let servers: RunningServer[] = [];
   let database: TestDatabase;
-  let stack: E2eStack;
+  let stack: PulumiStack;
   let dir: string;
   let redisUrl: string;
 

@@ -20,8 +20,8 @@ import { startMoto, startPostgres, startRedis, type RunningServer } from "../tes
 import { startSidekiq, type SidekiqServer } from "../testkit/servers/sidekiq";
 import { startTinesHealthServer, type TinesHealthServer } from "../testkit/servers/tinesHealth";
 import { createEcsStack, logRun } from "./ecsStack";
-import { ecsDesiredCounts, type MotoEcs } from "./motoEcs";
-import { E2eStack, type CliResult } from "../testkit/pulumiCli";
+import { ecsDesiredCounts, type MotoEcs } from "../testkit/motoEcs";
+import { PulumiStack, type CliResult } from "../testkit/pulumiCli";
 
 interface VersionAudit {
   window?: {
@@ -33,7 +33,7 @@ interface VersionAudit {
   downtime?: { from?: string; to: string; seconds?: number };
 }
 
-async function up(stack: E2eStack, message: string): Promise<CliResult & { output: string }> {
+async function up(stack: PulumiStack, message: string): Promise<CliResult & { output: string }> {
   const result = await stack.up(message);
   return { ...result, output: logRun(message, result) };
 }
@@ -45,7 +45,7 @@ describe("version guard and health gate on ECS (moto), real Pulumi CLI", () => {
   let sidekiq: SidekiqServer | undefined;
   let health: TinesHealthServer | undefined;
   let ecs: MotoEcs;
-  let stack: E2eStack;
+  let stack: PulumiStack;
   let firstStopAt = "";
 
   beforeAll(async () => {
@@ -138,7 +138,7 @@ describe("version guard and health gate on ECS (moto), real Pulumi CLI", () => {
 describe("version guard on Docker Compose (private dockerd), real Pulumi CLI", () => {
   const PROJECT = "tines-e2e-versions";
   let engine: TestEngine;
-  let stack: E2eStack;
+  let stack: PulumiStack;
   let projectDirectory: string;
   let neverHealthy: TinesHealthServer | undefined;
 
@@ -153,7 +153,7 @@ describe("version guard on Docker Compose (private dockerd), real Pulumi CLI", (
       await createComposeContainer(engine.engine, { project: PROJECT, service, number: 1 });
     }
     projectDirectory = mkdtempSync(path.join(os.tmpdir(), "tines-maint-e2e-compose-"));
-    stack = new E2eStack({ stack: "e2e-versions-compose" });
+    stack = new PulumiStack({ stack: "e2e-versions-compose" });
     await stack.init();
     await stack.setConfig({
       phase: "shutdown",

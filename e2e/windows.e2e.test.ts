@@ -28,8 +28,8 @@ import {
   type RunningServer,
 } from "../testkit/servers/localServers";
 import { createEcsStack, logRun, MOTO_CREDENTIALS, MOTO_REGION } from "./ecsStack";
-import { ecsDesiredCounts, type MotoEcs } from "./motoEcs";
-import type { CliResult, E2eStack } from "../testkit/pulumiCli";
+import { ecsDesiredCounts, type MotoEcs } from "../testkit/motoEcs";
+import type { CliResult, PulumiStack } from "../testkit/pulumiCli";
 
 const COUNTS = { "tines-app": 2, "tines-sidekiq": 1, "tines-command-runner": 1 };
 const SECRET_ID = "tines/windows/env";
@@ -45,7 +45,7 @@ const withPassword = (url: string) => {
 describe("two windows: the second after Redis and PostgreSQL moved, real Pulumi CLI", () => {
   let servers: RunningServer[] = [];
   let ecs: MotoEcs;
-  let stack: E2eStack;
+  let stack: PulumiStack;
   let oldDb: TestDatabase;
   let newDb: TestDatabase;
   let oldRedisUrl: string;

@@ -1,9 +1,9 @@
 /**
- * Drives the real Pulumi CLI against this project for the end-to-end suite: a private
- * PULUMI_HOME, a file backend and a stack config file in a temp directory, so that running
- * the suite leaves the work tree exactly as it found it.
+ * Drives the real Pulumi CLI against this project, for the end-to-end suite and the demo: a
+ * private PULUMI_HOME, a file backend and a stack config file in a temp directory, so that a
+ * run leaves the work tree exactly as it found it.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -31,14 +31,51 @@ function pinnedPulumiVersion(): string {
   return match ? match[1] : "unknown";
 }
 
+/** The project's own CLI build in the machine-wide tools cache. */
+function projectBuild(env: NodeJS.ProcessEnv): string {
+  const toolsDir = env.TINES_TOOLS_DIR ?? "/var/cache/tines-maintenance";
+  return path.join(toolsDir, `pulumi-${pinnedPulumiVersion()}`, "bin");
+}
+
 /** Where a CLI may be, in order: PULUMI_BIN_DIR, the machine-wide tools cache, /opt/pulumi. */
 export function pulumiBinDirCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
-  const toolsDir = env.TINES_TOOLS_DIR ?? "/var/cache/tines-maintenance";
-  return [
-    ...(env.PULUMI_BIN_DIR ? [env.PULUMI_BIN_DIR] : []),
-    path.join(toolsDir, `pulumi-${pinnedPulumiVersion()}`, "bin"),
-    "/opt/pulumi/bin",
-  ];
+  return [...(env.PULUMI_BIN_DIR ? [env.PULUMI_BIN_DIR] : []), projectBuild(env), "/opt/pulumi/bin"];
+}
+
+function onPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
+    if (dir && existsSync(path.join(dir, name))) return dir;
+  }
+  return undefined;
+}
+
+/**
+ * The demo's CLI: the operator's `pulumi` from PATH, else the project's build, built first
+ * when there is none (scripts/build-go-tools.sh pulumi); `log` says which.
+ */
+export function operatorPulumiCli(log: (line: string) => void): string {
+  const needed = ["pulumi", "pulumi-language-nodejs"];
+  const installed = onPath("pulumi");
+  if (installed && needed.every((bin) => existsSync(path.join(installed, bin)) || onPath(bin))) {
+    log(`Pulumi CLI: ${installed}/pulumi (from PATH)`);
+    return installed;
+  }
+  const cached = projectBuild(process.env);
+  if (needed.every((bin) => existsSync(path.join(cached, bin)))) {
+    log(`Pulumi CLI: ${cached}/pulumi (none on PATH; the project's build)`);
+    return cached;
+  }
+  log(
+    "Pulumi CLI: none on PATH; building the project's own (bash scripts/build-go-tools.sh pulumi, about 15 min)",
+  );
+  const build = spawnSync("bash", [path.join(PROJECT_ROOT, "scripts", "build-go-tools.sh"), "pulumi"], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const prefix = /-> (\S+)/.exec(build.stdout ?? "")?.[1];
+  if (build.status !== 0 || !prefix) throw new Error(`building the Pulumi CLI failed (exit ${build.status})`);
+  log(`Pulumi CLI: ${prefix}/bin/pulumi`);
+  return path.join(prefix, "bin");
 }
 
 /** The first candidate holding the CLI, the language host and the dynamic-provider shim. */
@@ -61,37 +98,73 @@ export interface CliResult {
   seconds: number;
 }
 
-export interface E2eStackOptions {
+export interface RunOptions {
+  /** The project root unless given. */
+  cwd?: string;
+  stdin?: string;
+  timeoutMs?: number;
+  /** Each output line as it comes (the demo streams the update). */
+  echo?: (line: string) => void;
+}
+
+export interface PulumiStackOptions {
   stack: string;
+  /** The CLI's directory; by default the project's build (findPulumiBinDir). */
+  binDir?: string;
+  /** Where the state, PULUMI_HOME and the stack's config file go; by default a new temp directory. */
+  dir?: string;
   /** Extra environment for every command (e.g. fake AWS credentials). */
   env?: Record<string, string>;
   /** Directories put on PATH after the CLI's own, e.g. a provider plugin the engine must find there. */
   pathDirs?: string[];
+  /** Every preview and update runs with the project's policy pack (default true). */
+  policyPack?: boolean;
+}
+
+/** Calls `echo` once per complete line of the chunks it is fed, and once more for the rest. */
+function lineEcho(echo: ((line: string) => void) | undefined) {
+  let pending = "";
+  return {
+    feed(chunk: string) {
+      if (!echo) return;
+      pending += chunk;
+      const lines = pending.split("\n");
+      pending = lines.pop() ?? "";
+      for (const line of lines) if (line.trim()) echo(line);
+    },
+    end() {
+      if (echo && pending.trim()) echo(pending);
+    },
+  };
 }
 
 /**
  * One stack in a throwaway file backend. The passphrase lives only in the environment of
  * the child processes; secret config values go through stdin, never argv.
  */
-export class E2eStack {
+export class PulumiStack {
   readonly dir: string;
   readonly stateDir: string;
   readonly configFile: string;
   readonly binDir: string;
   readonly stack: string;
   private readonly env: NodeJS.ProcessEnv;
+  private readonly policyPack: string[];
+  /** The pulumi child running now, so that `stop` can interrupt it. */
+  private current?: ChildProcess;
 
-  constructor(options: E2eStackOptions) {
-    this.binDir = findPulumiBinDir();
+  constructor(options: PulumiStackOptions) {
+    this.binDir = options.binDir ?? findPulumiBinDir();
     this.stack = options.stack;
-    this.dir = mkdtempSync(path.join(os.tmpdir(), "tines-maint-e2e-"));
+    this.dir = options.dir ?? mkdtempSync(path.join(os.tmpdir(), "tines-maint-e2e-"));
     this.stateDir = path.join(this.dir, "state");
+    this.policyPack = options.policyPack === false ? [] : ["--policy-pack", POLICY_PACK_DIR];
     // `pulumi stack init` writes the stack's salt beside Pulumi.yaml; it runs in this copy of
     // the project so the file lands here, and every later command names it with --config-file.
     const projectCopy = path.join(this.dir, "project");
     this.configFile = path.join(projectCopy, `Pulumi.${this.stack}.yaml`);
-    mkdirSync(this.stateDir);
-    mkdirSync(projectCopy);
+    mkdirSync(this.stateDir, { recursive: true });
+    mkdirSync(projectCopy, { recursive: true });
     copyFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), path.join(projectCopy, "Pulumi.yaml"));
     this.env = {
       ...process.env,
@@ -114,7 +187,7 @@ export class E2eStack {
     const child = spawn(
       path.join(this.binDir, "pulumi"),
       [
-        ...this.scoped(["up", "--yes", "--message", message, "--policy-pack", POLICY_PACK_DIR]),
+        ...this.scoped(["up", "--yes", "--message", message, ...this.policyPack]),
         "--non-interactive",
         "--color",
         "never",
@@ -143,10 +216,7 @@ export class E2eStack {
   }
 
   /** Runs `pulumi <args>` in `cwd` (the project root unless given); never throws on exit code. */
-  run(
-    args: string[],
-    options: { cwd?: string; stdin?: string; timeoutMs?: number } = {},
-  ): Promise<CliResult> {
+  run(args: string[], options: RunOptions = {}): Promise<CliResult> {
     const started = Date.now();
     return new Promise((resolve, reject) => {
       const child = spawn(
@@ -158,14 +228,24 @@ export class E2eStack {
           stdio: ["pipe", "pipe", "pipe"],
         },
       );
+      this.current = child;
       let stdout = "";
       let stderr = "";
-      child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      const echo = lineEcho(options.echo);
+      child.stdout.on("data", (chunk: Buffer) => {
+        stdout += chunk.toString();
+        echo.feed(chunk.toString());
+      });
+      child.stderr.on("data", (chunk: Buffer) => {
+        stderr += chunk.toString();
+        echo.feed(chunk.toString());
+      });
       const timer = setTimeout(() => child.kill("SIGTERM"), options.timeoutMs ?? 600_000);
       child.on("error", reject);
       child.on("close", (code, signal) => {
         clearTimeout(timer);
+        if (this.current === child) this.current = undefined;
+        echo.end();
         resolve({
           code: code ?? (signal ? 128 : 1),
           stdout,
@@ -177,15 +257,28 @@ export class E2eStack {
     });
   }
 
-  /** Like run, but a non-zero exit is an error carrying the whole output. */
-  async ok(args: string[], options: { cwd?: string; stdin?: string; timeoutMs?: number } = {}) {
+  /** Like run, but a non-zero exit is an error carrying the end of the output. */
+  async ok(args: string[], options: RunOptions = {}): Promise<CliResult> {
     const result = await this.run(args, options);
     if (result.code !== 0) {
-      throw new Error(
-        `pulumi ${args[0]} ${args[1] ?? ""} exited ${result.code}:\n${result.stdout}\n${result.stderr}`,
-      );
+      const tail = `${result.stdout}\n${result.stderr}`.trim().split("\n").slice(-20).join("\n");
+      throw new Error(`pulumi ${args.slice(0, 2).join(" ")} exited ${result.code}:\n${tail}`);
     }
     return result;
+  }
+
+  /** Interrupts a running pulumi as Ctrl-C would, and waits (30 s at most) for it to exit. */
+  async stop(): Promise<void> {
+    const child = this.current;
+    if (!child?.pid || child.exitCode !== null) return;
+    const closed = new Promise((r) => child.once("close", r));
+    process.kill(child.pid, "SIGINT");
+    const timer = setTimeout(
+      () => child.exitCode === null && child.pid && process.kill(child.pid, "SIGKILL"),
+      30_000,
+    );
+    await closed;
+    clearTimeout(timer);
   }
 
   async init(): Promise<void> {
@@ -215,13 +308,13 @@ export class E2eStack {
   }
 
   preview(extra: string[] = []): Promise<CliResult> {
-    return this.run(this.scoped(["preview", "--diff", "--policy-pack", POLICY_PACK_DIR, ...extra]));
+    return this.run(this.scoped(["preview", "--diff", ...this.policyPack, ...extra]));
   }
 
-  up(message: string, extra: string[] = []): Promise<CliResult> {
-    return this.run(
-      this.scoped(["up", "--yes", "--message", message, "--policy-pack", POLICY_PACK_DIR, ...extra]),
-    );
+  up(message: string, extra: string[] = [], echo?: (line: string) => void): Promise<CliResult> {
+    return this.run(this.scoped(["up", "--yes", "--message", message, ...this.policyPack, ...extra]), {
+      echo,
+    });
   }
 
   async outputs(): Promise<Record<string, unknown>> {

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import dgram from "node:dgram";
 import os from "node:os";
 import path from "node:path";
-import { freePort } from "./localServers";
+import { freePort, stopProcess } from "./localServers";
 
 export interface DnsRecord {
   name: string;
@@ -61,11 +61,7 @@ export async function startDnsmasq(records: DnsRecord[], ttlSeconds = 60): Promi
   let child: ChildProcess | undefined;
 
   const stopChild = async () => {
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((r) => child!.once("exit", r));
-    child.kill("SIGTERM");
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
-    if (child.exitCode === null) child.kill("SIGKILL");
+    if (child) await stopProcess(child, 5_000);
   };
 
   const start = async (current: DnsRecord[], ttl: number) => {

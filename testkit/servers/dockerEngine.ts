@@ -5,7 +5,7 @@
  * Not used by the program. TEST_DOCKER_HOST points the tests at an existing engine instead.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
@@ -17,6 +17,7 @@ import {
   SERVICE_LABEL,
   type DockerEngine,
 } from "../../lib/compose/engine";
+import { findExecutable, stopProcess } from "./localServers";
 
 export const TEST_IMAGE = "tines-maintenance-test/busybox:1";
 const SETUP_HINT = "install docker.io and busybox-static (scripts/setup.sh)";
@@ -25,13 +26,6 @@ export interface TestEngine {
   engine: DockerEngine;
   dockerHost: string;
   stop(): Promise<void>;
-}
-
-function findBinary(name: string, dirs: string[]): string {
-  for (const dir of [...dirs, ...(process.env.PATH ?? "").split(path.delimiter)]) {
-    if (existsSync(path.join(dir, name))) return path.join(dir, name);
-  }
-  throw new Error(`test docker engine: \`${name}\` not found; ${SETUP_HINT}`);
 }
 
 async function ping(engine: DockerEngine): Promise<boolean> {
@@ -49,7 +43,7 @@ export async function startTestEngine(): Promise<TestEngine> {
     await importBusybox(engine);
     return { engine, dockerHost: existing, stop: async () => undefined };
   }
-  const dockerd = findBinary("dockerd", ["/usr/sbin", "/usr/bin"]);
+  const dockerd = findExecutable("dockerd", ["/usr/sbin", "/usr/bin"], SETUP_HINT);
   const dir = mkdtempSync(path.join(os.tmpdir(), "tines-maint-dockerd-"));
   const dockerHost = `unix://${dir}/docker.sock`;
   const log: Buffer[] = [];
@@ -88,12 +82,7 @@ export async function startTestEngine(): Promise<TestEngine> {
     engine,
     dockerHost,
     stop: async () => {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once("exit", r));
-        child.kill("SIGTERM");
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
-        if (child.exitCode === null) child.kill("SIGKILL");
-      }
+      await stopProcess(child, 15_000);
       rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
     },
   };
@@ -102,7 +91,7 @@ export async function startTestEngine(): Promise<TestEngine> {
 /** A rootfs of one static busybox binary, imported as an image: no registry needed. */
 async function importBusybox(engine: DockerEngine): Promise<void> {
   if ((await engine.request("GET", `/images/${TEST_IMAGE}/json`)).status === 200) return;
-  const busybox = findBinary("busybox", ["/bin", "/usr/bin"]);
+  const busybox = findExecutable("busybox", ["/bin", "/usr/bin"], SETUP_HINT);
   const rootfs = mkdtempSync(path.join(os.tmpdir(), "tines-maint-rootfs-"));
   try {
     spawnSync("mkdir", ["-p", `${rootfs}/bin`, `${rootfs}/tmp`]);

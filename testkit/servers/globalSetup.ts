@@ -3,8 +3,7 @@
  * addresses to the test workers through the environment. A variable that is already set
  * (e.g. TEST_REDIS_URL) points the tests at an existing server instead.
  */
-import { startKubePlane } from "./kubernetes";
-import { startMoto, startPostgres, startRedis, type RunningServer } from "./localServers";
+import { startKubePlane, startMoto, startPostgres, startRedis, type RunningServer } from ".";
 
 /**
  * The Kubernetes control plane (testkit/servers/kubernetes.ts); TEST_KUBE_DIR holds its

@@ -13,7 +13,7 @@ import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { freePort } from "./localServers";
+import { freePort, stopProcess } from "./localServers";
 import { toolBin, toolPrefix } from "../goTools";
 
 export interface KubePlaneOptions {
@@ -149,18 +149,7 @@ function logTail(file: string, lines = 15): string {
 }
 
 async function stopChildren(children: Child[]): Promise<void> {
-  for (const child of [...children].reverse()) {
-    const proc = child.process;
-    if (proc.exitCode !== null || proc.signalCode !== null) continue;
-    const exited = new Promise((resolve) => proc.once("exit", resolve));
-    proc.kill("SIGTERM");
-    const timer = new Promise((resolve) => setTimeout(resolve, 10_000));
-    await Promise.race([exited, timer]);
-    if (proc.exitCode === null && proc.signalCode === null) {
-      proc.kill("SIGKILL");
-      await exited;
-    }
-  }
+  for (const child of [...children].reverse()) await stopProcess(child.process);
 }
 
 export async function startKubePlane(options: KubePlaneOptions = {}): Promise<KubePlane> {

@@ -1,7 +1,7 @@
 /**
- * Real servers on loopback for tests and benchmarks: redis-server, PostgreSQL clusters
- * (initdb + postgres) and the moto AWS emulator. Each gets a free port and a private
- * temp directory, and is stopped by the returned `stop()`.
+ * Real servers on loopback for tests, benchmarks and the demo: redis-server, PostgreSQL
+ * clusters (initdb + postgres) and the moto AWS emulator, and what every server of
+ * testkit/servers shares: a free port, a private temp directory, and a stop by PID.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, chownSync } from "node:fs";
@@ -29,12 +29,13 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function findExecutable(name: string, extraDirs: string[] = []): string {
+/** `name` in `extraDirs` or on PATH; else an error naming how to install it. */
+export function findExecutable(name: string, extraDirs: string[] = [], hint = SETUP_HINT): string {
   for (const dir of [...extraDirs, ...(process.env.PATH ?? "").split(path.delimiter)]) {
     const candidate = path.join(dir, name);
     if (existsSync(candidate)) return candidate;
   }
-  throw new Error(`test servers: \`${name}\` not found; ${SETUP_HINT}`);
+  throw new Error(`test servers: \`${name}\` not found; ${hint}`);
 }
 
 export function postgresBinDir(): string {
@@ -72,19 +73,35 @@ async function waitForPort(
   throw new Error(`test servers: ${what} did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
 }
 
+/**
+ * Stops a server by its PID: SIGTERM, then SIGKILL once `graceMs` has passed; resolves when
+ * it has exited. `onKill` hears of a server that ignored SIGTERM.
+ */
+export async function stopProcess(
+  child: ChildProcess,
+  graceMs = 10_000,
+  onKill?: (pid: number) => void,
+): Promise<void> {
+  const running = () => child.exitCode === null && child.signalCode === null;
+  if (!running() || child.pid === undefined) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill("SIGTERM");
+  await Promise.race([exited, new Promise((r) => setTimeout(r, graceMs))]);
+  if (running()) {
+    onKill?.(child.pid);
+    child.kill("SIGKILL");
+    await exited;
+  }
+}
+
 function stopChild(child: ChildProcess, dir?: string): () => Promise<void> {
   return async () => {
-    if (child.exitCode === null) {
-      const exited = new Promise((r) => child.once("exit", r));
-      child.kill("SIGTERM");
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-      if (child.exitCode === null) child.kill("SIGKILL");
-    }
+    await stopProcess(child);
     if (dir) rmSync(dir, { recursive: true, force: true });
   };
 }
 
-function tempDir(prefix: string): string {
+export function tempDir(prefix: string): string {
   return mkdtempSync(path.join(os.tmpdir(), `tines-maint-${prefix}-`));
 }
 

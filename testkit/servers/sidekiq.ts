@@ -8,6 +8,7 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import Redis from "ioredis";
+import { stopProcess } from "./localServers";
 
 const SUPPORT_DIR = path.join(__dirname, "sidekiq");
 const JOBS_FILE = path.join(SUPPORT_DIR, "jobs.rb");
@@ -22,6 +23,10 @@ export interface SidekiqServerOptions {
   queues?: string[];
   /** Seconds Sidekiq gives running jobs on SIGTERM before pushing them back (-t). */
   shutdownTimeoutSeconds?: number;
+  /** The Ruby file with the job classes (-r); by default the tests' (./sidekiq/jobs.rb). */
+  jobs?: string;
+  /** Sidekiq's environment (-e); `test` by default. */
+  environment?: string;
 }
 
 export interface SidekiqServer {
@@ -45,9 +50,9 @@ function exited(child: ChildProcess): Promise<void> {
 export async function startSidekiq(options: SidekiqServerOptions): Promise<SidekiqServer> {
   const args = [
     "-r",
-    JOBS_FILE,
+    options.jobs ?? JOBS_FILE,
     "-e",
-    "test",
+    options.environment ?? "test",
     "-c",
     String(options.concurrency ?? 2),
     "-t",
@@ -79,10 +84,8 @@ export async function startSidekiq(options: SidekiqServerOptions): Promise<Sidek
             pid: child.pid!,
             identity,
             log: () => output,
-            stop: async () => {
-              if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-              await exited(child);
-            },
+            // Sidekiq pushes unfinished jobs back within its shutdown timeout (-t).
+            stop: () => stopProcess(child, ((options.shutdownTimeoutSeconds ?? 5) + 30) * 1000),
             kill: async () => {
               if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
               await exited(child);

@@ -4,7 +4,7 @@
  */
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { freePort } from "./localServers";
+import { freePort, stopProcess } from "./localServers";
 
 export interface TinesHealthServer {
   /** `http://127.0.0.1:PORT` */
@@ -49,12 +49,6 @@ export async function startTinesHealthServer(options: {
   return {
     url: `http://127.0.0.1:${port}`,
     pid: child.pid ?? 0,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    },
+    stop: () => stopProcess(child, 5_000),
   };
 }
