@@ -1,0 +1,161 @@
+/**
+ * The Pulumi CLI's own dynamic-provider host (@pulumi/pulumi cmd/dynamic-provider/index.js),
+ * started as the engine starts it and called over gRPC as the engine calls it: each request
+ * carries the provider's serialized text as `__provider` (testkit/runSerialized.ts
+ * `serializeAll`), the host loads it with `requireFromString` and answers. What a test sees is
+ * what the engine gets: the error's message (the operator's `error:` line) and what the host
+ * printed on stderr, which the engine shows too.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import net from "node:net";
+import path from "node:path";
+import { stopProcess } from "./servers/localServers";
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Any = any;
+const PULUMI_DIR = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
+const fromPulumi = (id: string): Any => require(require.resolve(id, { paths: [PULUMI_DIR] }));
+const grpc = fromPulumi("@grpc/grpc-js");
+const { Struct } = fromPulumi("google-protobuf/google/protobuf/struct_pb.js");
+const provrpc = fromPulumi("./proto/provider_grpc_pb");
+const provproto = fromPulumi("./proto/provider_pb");
+const HOST = path.join(PULUMI_DIR, "cmd", "dynamic-provider", "index.js");
+
+export type Method = "check" | "diff" | "create" | "read" | "update" | "delete";
+
+export interface HostAnswer {
+  /** The call returned; `failures` are check failures (the engine prints each as a problem with the resource). */
+  ok: boolean;
+  failures: Array<{ property: string; reason: string }>;
+  /** The error's message as the engine gets it. */
+  error?: string;
+  /** What the host printed on stderr during the call. */
+  stderr: string;
+}
+
+export interface CallRequest {
+  /** The provider's serialized text. */
+  provider: string;
+  id?: string;
+  /** check and diff: the previous inputs / state; update: the previous state. */
+  olds?: Record<string, unknown>;
+  /** check, diff, update: the new inputs; create, read, delete: the properties. */
+  news: Record<string, unknown>;
+}
+
+export interface ProviderHost {
+  /** The stack config the engine hands the host before the first call. */
+  configure(config: Record<string, string>): Promise<void>;
+  call(method: Method, request: CallRequest): Promise<HostAnswer>;
+  stop(): Promise<void>;
+}
+
+const URN = "urn:pulumi:test::tines-maintenance::pulumi-nodejs:dynamic:Resource::under-test";
+
+/** Starts the host with `env` (e.g. KUBECONFIG) beside this process's environment. */
+export async function startProviderHost(env: Record<string, string> = {}): Promise<ProviderHost> {
+  // The engine's address: the host's liveness watch probes it, so it must accept connections.
+  const engine = net.createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve) => engine.listen(0, "127.0.0.1", resolve));
+  const address = engine.address() as net.AddressInfo;
+  const host: ChildProcess = spawn(process.execPath, [HOST, `127.0.0.1:${address.port}`], {
+    cwd: path.resolve(__dirname, ".."),
+    env: { ...process.env, ...env },
+    // stdin stays open, as the engine keeps it: its end tells the host the engine is gone.
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let stderr = "";
+  host.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const port = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    host.stdout!.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      const line = /^(\d+)\n/.exec(out);
+      if (line) resolve(line[1]);
+    });
+    host.once("exit", (code) => reject(new Error(`dynamic-provider host exited with ${code}: ${stderr}`)));
+  });
+  const client = new provrpc.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const struct = (value: Record<string, unknown>) => Struct.fromJavaScript(value);
+  const send = (rpc: string, request: Any) =>
+    new Promise<Any>((resolve, reject) =>
+      client[rpc](request, (error: Any, response: Any) => (error ? reject(error) : resolve(response))),
+    );
+
+  const requests: Record<Method, (r: CallRequest) => Any> = {
+    check: (r) => {
+      const req = new provproto.CheckRequest();
+      req.setUrn(URN);
+      req.setOlds(struct({ ...r.olds }));
+      req.setNews(struct({ ...r.news, __provider: r.provider }));
+      return req;
+    },
+    diff: (r) => {
+      const req = new provproto.DiffRequest();
+      req.setId(r.id ?? "under-test");
+      req.setUrn(URN);
+      req.setOlds(struct({ ...r.olds, __provider: r.provider }));
+      req.setNews(struct({ ...r.news, __provider: r.provider }));
+      return req;
+    },
+    create: (r) => {
+      const req = new provproto.CreateRequest();
+      req.setUrn(URN);
+      req.setProperties(struct({ ...r.news, __provider: r.provider }));
+      return req;
+    },
+    read: (r) => {
+      const req = new provproto.ReadRequest();
+      req.setId(r.id ?? "under-test");
+      req.setUrn(URN);
+      req.setProperties(struct({ ...r.news, __provider: r.provider }));
+      return req;
+    },
+    update: (r) => {
+      const req = new provproto.UpdateRequest();
+      req.setId(r.id ?? "under-test");
+      req.setUrn(URN);
+      req.setOlds(struct({ ...r.olds, __provider: r.provider }));
+      req.setNews(struct({ ...r.news, __provider: r.provider }));
+      return req;
+    },
+    delete: (r) => {
+      const req = new provproto.DeleteRequest();
+      req.setId(r.id ?? "under-test");
+      req.setUrn(URN);
+      req.setProperties(struct({ ...r.news, __provider: r.provider }));
+      return req;
+    },
+  };
+
+  return {
+    async configure(config) {
+      const req = new provproto.ConfigureRequest();
+      req.setArgs(struct(config));
+      await send("configure", req);
+    },
+    async call(method, request) {
+      const before = stderr.length;
+      try {
+        const response = await send(method, requests[method](request));
+        const failures =
+          method === "check"
+            ? response
+                .getFailuresList()
+                .map((f: Any) => ({ property: f.getProperty(), reason: f.getReason() }))
+            : [];
+        return { ok: true, failures, stderr: stderr.slice(before) };
+      } catch (error) {
+        // What the engine reports: the gRPC status message the host set from the thrown error.
+        const details = (error as { details?: string }).details ?? String(error);
+        return { ok: false, failures: [], error: details, stderr: stderr.slice(before) };
+      }
+    },
+    async stop() {
+      client.close();
+      host.stdin!.end();
+      await stopProcess(host, 5_000);
+      await new Promise((resolve) => engine.close(resolve));
+    },
+  };
+}
