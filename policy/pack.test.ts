@@ -5,10 +5,10 @@
  * (index.ts under Pulumi mocks, testkit/programStacks.ts).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { COMPONENT_TYPES, ENDPOINT_SWITCH_NAME, GATE_TYPES } from "../lib/plan/names";
 import { combinationConfig, programStack, wireStruct, type EngineResource } from "../testkit/programStacks";
+import { fromPulumi, type Any } from "../testkit/pulumiInternals";
 
 // Under vitest's transform the database gates' providers cannot be serialized, and mocks
 // never call a provider: every gate gets a stand-in.
@@ -16,11 +16,6 @@ vi.mock("../components/provider/defineProvider", async (original) =>
   (await import("../testkit/mocks")).withStandInProviders(await original()),
 );
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Any = any;
-/** The gRPC and protobuf copies @pulumi/pulumi's generated Analyzer client was built against. */
-const PULUMI_DIR = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
-const fromPulumi = (id: string): Any => require(require.resolve(id, { paths: [PULUMI_DIR] }));
 const grpc = fromPulumi("@grpc/grpc-js");
 const { Empty } = fromPulumi("google-protobuf/google/protobuf/empty_pb.js");
 const analyzerPb = fromPulumi("@pulumi/pulumi/proto/analyzer_pb");

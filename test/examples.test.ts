@@ -8,6 +8,7 @@ import { copyFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { SEED_ORDER } from "../testkit/runbook";
 
 const ROOT = path.resolve(__dirname, "..");
 const TSX = path.join(ROOT, "node_modules/.bin/tsx");
@@ -50,15 +51,7 @@ const EXPECTED: Record<string, { platform: string; shutdown: string[] }> = {
   },
   compose: {
     platform: "compose",
-    shutdown: [
-      "nginx",
-      "tines-app",
-      "tines-sidekiq",
-      "tines-command-runner",
-      "redis",
-      "postgres",
-      "pypi-server",
-    ],
+    shutdown: [...SEED_ORDER],
   },
 };
 

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it, vi } from "vitest";
-import { SCALE_DOWN_ORDER } from "../lib/plan/services";
+import { SEED_ORDER, SHUTDOWN_STEPS, without } from "../testkit/runbook";
 import { runProgram, type ProgramRun, type Registration } from "../testkit/mocks";
 
 // Under vitest's module transform the database gates' providers cannot be serialized (it
@@ -12,7 +12,7 @@ vi.mock("../components/provider/defineProvider", async (original) =>
 );
 
 const SERVICE_STEP = "tines-maintenance:index:ServiceStep";
-const counts = Object.fromEntries(SCALE_DOWN_ORDER.map((key, i) => [key, i + 1]));
+const counts = Object.fromEntries(SEED_ORDER.map((key, i) => [key, i + 1]));
 const REDIS_PASSWORD = "queue-secret-7f3a";
 const sidekiq = { redisUrl: `redis://:${REDIS_PASSWORD}@10.0.0.5:6379/1` };
 
@@ -29,7 +29,7 @@ const platforms: Record<string, Record<string, unknown>> = {
 /** The resource that scales a service: named after the service key, and not the step component. */
 function scalingResources(run: ProgramRun): Registration[] {
   return run.registrations.filter(
-    (r) => (SCALE_DOWN_ORDER as readonly string[]).includes(r.name) && r.type !== SERVICE_STEP,
+    (r) => (SEED_ORDER as readonly string[]).includes(r.name) && r.type !== SERVICE_STEP,
   );
 }
 
@@ -56,7 +56,7 @@ function executionOrder(run: ProgramRun): string[] {
 describe.each(Object.keys(platforms))("program on %s", (platform) => {
   it("shutdown scales every listed service to 0, one after another, in the seed's order", async () => {
     const run = await runProgram({ ...platforms[platform], phase: "shutdown", services: counts });
-    expect(executionOrder(run)).toEqual([...SCALE_DOWN_ORDER]);
+    expect(executionOrder(run)).toEqual([...SEED_ORDER]);
     expect(run.outputs.phase).toBe("shutdown");
     expect(run.outputs.platform).toBe(platform);
     const services = run.outputs.services as Array<{
@@ -65,7 +65,7 @@ describe.each(Object.keys(platforms))("program on %s", (platform) => {
       configuredCount: number;
     }>;
     expect(services.map((s) => [s.name, s.targetCount, s.configuredCount])).toEqual(
-      SCALE_DOWN_ORDER.map((key, i) => [key, 0, i + 1]),
+      SEED_ORDER.map((key, i) => [key, 0, i + 1]),
     );
   });
 
@@ -79,18 +79,9 @@ describe.each(Object.keys(platforms))("program on %s", (platform) => {
     expect(preflight.end).toBeLessThan(Math.min(...nginx.map((r) => r.start)));
     expect(drain.start).toBeGreaterThan(Math.max(...app.map((r) => r.end)));
     expect(Math.min(...sidekiqSteps.map((r) => r.start))).toBeGreaterThan(drain.end);
-    expect(run.outputs.steps).toEqual([
-      "sidekiq-preflight",
-      "maintenance-window",
-      "nginx",
-      "tines-app",
-      "sidekiq-drain",
-      "tines-sidekiq",
-      "tines-command-runner",
-      "redis",
-      "postgres",
-      "pypi-server",
-    ]);
+    expect(run.outputs.steps).toEqual(
+      without(SHUTDOWN_STEPS, "database-backup", "database-migration", "endpoint-switch"),
+    );
   });
 
   it("keeps the Redis password out of plain inputs and outputs", async () => {
@@ -104,10 +95,10 @@ describe.each(Object.keys(platforms))("program on %s", (platform) => {
 
   it("running restores the configured counts in the exact reverse order", async () => {
     const run = await runProgram({ ...platforms[platform], phase: "running", services: counts });
-    expect(executionOrder(run)).toEqual([...SCALE_DOWN_ORDER].reverse());
+    expect(executionOrder(run)).toEqual([...SEED_ORDER].reverse());
     const services = run.outputs.services as Array<{ name: string; targetCount: number }>;
     expect(services.map((s) => [s.name, s.targetCount])).toEqual(
-      [...SCALE_DOWN_ORDER].reverse().map((key) => [key, counts[key]]),
+      [...SEED_ORDER].reverse().map((key) => [key, counts[key]]),
     );
   });
 
@@ -118,7 +109,7 @@ describe.each(Object.keys(platforms))("program on %s", (platform) => {
       services: counts,
       keepRunning: ["postgres"],
     });
-    expect(executionOrder(run)).toEqual([...SCALE_DOWN_ORDER]);
+    expect(executionOrder(run)).toEqual([...SEED_ORDER]);
     const services = run.outputs.services as Array<{ name: string; targetCount: number }>;
     expect(services.find((s) => s.name === "postgres")?.targetCount).toBe(counts.postgres);
     expect(services.filter((s) => s.name !== "postgres").every((s) => s.targetCount === 0)).toBe(true);
@@ -150,21 +141,8 @@ describe("preview", () => {
       },
       { preview: true },
     );
-    expect(run.outputs.steps).toEqual([
-      "sidekiq-preflight",
-      "maintenance-window",
-      "nginx",
-      "tines-app",
-      "sidekiq-drain",
-      "tines-sidekiq",
-      "tines-command-runner",
-      "database-backup",
-      "redis",
-      "postgres",
-      "pypi-server",
-      "database-migration",
-    ]);
-    expect(executionOrder(run)).toEqual([...SCALE_DOWN_ORDER]);
+    expect(run.outputs.steps).toEqual(without(SHUTDOWN_STEPS, "endpoint-switch"));
+    expect(executionOrder(run)).toEqual([...SEED_ORDER]);
     const backup = gateResource(run, "database-backup");
     const migration = gateResource(run, "database-migration");
     const commandRunner = scalingResources(run).filter((r) => r.name === "tines-command-runner");

@@ -14,13 +14,10 @@
 import { SCALE_DOWN_ORDER, type Phase, type Platform } from "../lib/plan/services";
 import type { StackResource } from "../policy/rules";
 import { runProgram, type EngineResource } from "./mocks";
+import { fromPulumi, type Any } from "./pulumiInternals";
 
 export type { EngineResource };
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Any = any;
-const PULUMI_DIR = require.resolve("@pulumi/pulumi/package.json").replace(/package\.json$/, "");
-const fromPulumi = (id: string): Any => require(require.resolve(id, { paths: [PULUMI_DIR] }));
 const { Struct } = fromPulumi("google-protobuf/google/protobuf/struct_pb.js");
 // Internal modules of the policy SDK (no typings): the exact code its server runs on each resource.
 const { deserializeProperties } = require("@pulumi/policy/deserialize") as Any;

@@ -9,12 +9,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
 import path from "node:path";
+import { fromPulumi, PULUMI_DIR, type Any } from "./pulumiInternals";
 import { stopProcess } from "./servers/localServers";
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Any = any;
-const PULUMI_DIR = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
-const fromPulumi = (id: string): Any => require(require.resolve(id, { paths: [PULUMI_DIR] }));
 const grpc = fromPulumi("@grpc/grpc-js");
 const { Struct } = fromPulumi("google-protobuf/google/protobuf/struct_pb.js");
 const provrpc = fromPulumi("./proto/provider_grpc_pb");
@@ -52,6 +49,17 @@ export interface ProviderHost {
 
 const URN = "urn:pulumi:test::tines-maintenance::pulumi-nodejs:dynamic:Resource::under-test";
 
+/** Each request type, and where the inputs go in it. */
+const REQUESTS: Record<Method, { type: string; id?: boolean; olds?: boolean; news: "News" | "Properties" }> =
+  {
+    check: { type: "CheckRequest", olds: true, news: "News" },
+    diff: { type: "DiffRequest", id: true, olds: true, news: "News" },
+    create: { type: "CreateRequest", news: "Properties" },
+    read: { type: "ReadRequest", id: true, news: "Properties" },
+    update: { type: "UpdateRequest", id: true, olds: true, news: "News" },
+    delete: { type: "DeleteRequest", id: true, news: "Properties" },
+  };
+
 /** Starts the host with `env` (e.g. KUBECONFIG) beside this process's environment. */
 export async function startProviderHost(env: Record<string, string> = {}): Promise<ProviderHost> {
   // The engine's address: the host's liveness watch probes it, so it must accept connections.
@@ -82,50 +90,17 @@ export async function startProviderHost(env: Record<string, string> = {}): Promi
       client[rpc](request, (error: Any, response: Any) => (error ? reject(error) : resolve(response))),
     );
 
-  const requests: Record<Method, (r: CallRequest) => Any> = {
-    check: (r) => {
-      const req = new provproto.CheckRequest();
-      req.setUrn(URN);
-      req.setOlds(struct({ ...r.olds }));
-      req.setNews(struct({ ...r.news, __provider: r.provider }));
-      return req;
-    },
-    diff: (r) => {
-      const req = new provproto.DiffRequest();
-      req.setId(r.id ?? "under-test");
-      req.setUrn(URN);
-      req.setOlds(struct({ ...r.olds, __provider: r.provider }));
-      req.setNews(struct({ ...r.news, __provider: r.provider }));
-      return req;
-    },
-    create: (r) => {
-      const req = new provproto.CreateRequest();
-      req.setUrn(URN);
-      req.setProperties(struct({ ...r.news, __provider: r.provider }));
-      return req;
-    },
-    read: (r) => {
-      const req = new provproto.ReadRequest();
-      req.setId(r.id ?? "under-test");
-      req.setUrn(URN);
-      req.setProperties(struct({ ...r.news, __provider: r.provider }));
-      return req;
-    },
-    update: (r) => {
-      const req = new provproto.UpdateRequest();
-      req.setId(r.id ?? "under-test");
-      req.setUrn(URN);
-      req.setOlds(struct({ ...r.olds, __provider: r.provider }));
-      req.setNews(struct({ ...r.news, __provider: r.provider }));
-      return req;
-    },
-    delete: (r) => {
-      const req = new provproto.DeleteRequest();
-      req.setId(r.id ?? "under-test");
-      req.setUrn(URN);
-      req.setProperties(struct({ ...r.news, __provider: r.provider }));
-      return req;
-    },
+  /** The engine's request for `method`: the provider's text rides along in the properties, as `__provider`. */
+  const request = (method: Method, r: CallRequest) => {
+    const shape = REQUESTS[method];
+    const req = new provproto[shape.type]();
+    req.setUrn(URN);
+    if (shape.id) req.setId(r.id ?? "under-test");
+    // check's olds are the previous inputs, which the engine sends without the provider.
+    if (shape.olds)
+      req.setOlds(struct(method === "check" ? { ...r.olds } : { ...r.olds, __provider: r.provider }));
+    req[`set${shape.news}`](struct({ ...r.news, __provider: r.provider }));
+    return req;
   };
 
   return {
@@ -134,10 +109,10 @@ export async function startProviderHost(env: Record<string, string> = {}): Promi
       req.setArgs(struct(config));
       await send("configure", req);
     },
-    async call(method, request) {
+    async call(method, call) {
       const before = stderr.length;
       try {
-        const response = await send(method, requests[method](request));
+        const response = await send(method, request(method, call));
         const failures =
           method === "check"
             ? response

@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseStackConfig } from "../../lib/config/stackConfig";
+import { SEED_ORDER } from "../../testkit/runbook";
 import { makePlanCommand, planText } from "./plan";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -118,15 +119,7 @@ function serviceLines(stdout: string): Array<[string, string, number, boolean]> 
     .map((m) => [m[1], m[2], Number(m[3] ?? m[4]), m[4] !== undefined]);
 }
 
-const DOWN = [
-  "nginx",
-  "tines-app",
-  "tines-sidekiq",
-  "tines-command-runner",
-  "redis",
-  "postgres",
-  "pypi-server",
-];
+const DOWN = [...SEED_ORDER];
 const COUNTS: Record<string, number> = {
   nginx: 2,
   "tines-app": 3,

@@ -1,12 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { KEDA_PAUSED_REPLICAS, type ScaledObject } from "../../lib/kubernetes/keda";
 import {
   installScaledObjectCrd,
   scaledObjectManifest,
-  sharedPlane,
-  uniqueNamespace,
   type KubeTestClient,
 } from "../../testkit/servers/kubernetes";
+import { withNamespace, type TestNamespace } from "../../testkit/kubeNamespace";
 import { createSerialized } from "../../testkit/runSerialized";
 import { kedaPauseInputProblems, kedaPauseProvider } from "./kedaPause";
 
@@ -31,22 +30,16 @@ describe("kedaPauseProvider check and diff (no cluster access)", () => {
 });
 
 describe("kedaPauseProvider as the Pulumi CLI loads it, on the real API server", () => {
-  let plane: ReturnType<typeof sharedPlane>;
+  let plane: TestNamespace["plane"];
   let admin: KubeTestClient;
   let ns: string;
-  beforeAll(async () => {
-    plane = sharedPlane();
-    admin = plane.client;
-    ns = uniqueNamespace("kedaprov");
-    await admin.createNamespace(ns);
+  withNamespace("kedaprov", async (space) => {
+    ({ plane, admin, ns } = space);
     await installScaledObjectCrd(admin);
     await admin.create(
       `/apis/keda.sh/v1alpha1/namespaces/${ns}/scaledobjects`,
       scaledObjectManifest(ns, "sidekiq", "tines-sidekiq"),
     );
-  });
-  afterAll(async () => {
-    await admin?.delete(`/api/v1/namespaces/${ns}`);
   });
   const annotations = async () =>
     (await admin.get<ScaledObject>(`/apis/keda.sh/v1alpha1/namespaces/${ns}/scaledobjects/sidekiq`))!.metadata

@@ -1,11 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  createReadyWorkload,
-  sharedPlane,
-  uniqueNamespace,
-  workloadPath,
-  type KubeTestClient,
-} from "../../testkit/servers/kubernetes";
+import { describe, expect, it } from "vitest";
+import { createReadyWorkload, workloadPath, type KubeTestClient } from "../../testkit/servers/kubernetes";
+import { withNamespace, type TestNamespace } from "../../testkit/kubeNamespace";
 import { createSerialized } from "../../testkit/runSerialized";
 import { kubernetesRolloutProvider, rolloutInputProblems } from "./kubernetesRollout";
 
@@ -45,18 +40,10 @@ describe("kubernetesRolloutProvider check and diff (no cluster access)", () => {
 });
 
 describe("kubernetesRolloutProvider as the Pulumi CLI loads it", () => {
-  let plane: ReturnType<typeof sharedPlane>;
+  let plane: TestNamespace["plane"];
   let admin: KubeTestClient;
   let ns: string;
-  beforeAll(async () => {
-    plane = sharedPlane();
-    admin = plane.client;
-    ns = uniqueNamespace("provider");
-    await admin.createNamespace(ns);
-  });
-  afterAll(async () => {
-    await admin?.delete(`/api/v1/namespaces/${ns}`);
-  });
+  withNamespace("provider", (space) => ({ plane, admin, ns } = space));
 
   it("serializes, loads from text and waits against the real API server with the ambient kubeconfig", async () => {
     await createReadyWorkload(admin, "Deployment", ns, "tines-app", 2);

@@ -1,11 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   installScaledObjectCrd,
   scaledObjectManifest,
-  sharedPlane,
-  uniqueNamespace,
   type KubeTestClient,
 } from "../../testkit/servers/kubernetes";
+import { withNamespace } from "../../testkit/kubeNamespace";
 import { createKubeClient, type KubeClient } from "./client";
 import {
   KEDA_FIELD_MANAGER,
@@ -24,15 +23,9 @@ let admin: KubeTestClient;
 let client: KubeClient;
 let ns: string;
 
-beforeAll(async () => {
-  const plane = sharedPlane();
-  admin = plane.client;
-  client = createKubeClient(resolveConnection({ env: { KUBECONFIG: plane.kubeconfig } }));
-  ns = uniqueNamespace("keda");
-  await admin.createNamespace(ns);
-});
-afterAll(async () => {
-  await admin?.delete(`/api/v1/namespaces/${ns}`);
+withNamespace("keda", (space) => {
+  ({ admin, ns } = space);
+  client = createKubeClient(resolveConnection({ env: { KUBECONFIG: space.plane.kubeconfig } }));
 });
 
 const soPath = (name: string) => `/apis/keda.sh/v1alpha1/namespaces/${ns}/scaledobjects/${name}`;

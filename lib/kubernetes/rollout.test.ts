@@ -1,36 +1,29 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   createReadyWorkload,
   releasePods,
-  sharedPlane,
-  uniqueNamespace,
   waitUntil,
   workloadPath,
   type KubeTestClient,
 } from "../../testkit/servers/kubernetes";
+import { withNamespace, type TestNamespace } from "../../testkit/kubeNamespace";
 import { ConfigError, MaintenanceError } from "../errors";
 import type { ProgressReporter } from "../progress";
 import { createKubeClient } from "./client";
 import { resolveConnection } from "./kubeconfig";
 import { pollDelayMs, waitForRollout } from "./rollout";
 
-let plane: ReturnType<typeof sharedPlane>;
+let plane: TestNamespace["plane"];
 let admin: KubeTestClient;
 let ns: string;
 let dir: string;
 
-beforeAll(async () => {
-  plane = sharedPlane();
-  admin = plane.client;
-  ns = uniqueNamespace("rollout");
-  await admin.createNamespace(ns);
+withNamespace("rollout", (space) => {
+  ({ plane, admin, ns } = space);
   dir = mkdtempSync(join(tmpdir(), "kubeconfig-"));
-});
-afterAll(async () => {
-  await admin?.delete(`/api/v1/namespaces/${ns}`);
 });
 
 function recorder() {

@@ -1,13 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   createReadyWorkload,
   releasePods,
-  sharedPlane,
-  uniqueNamespace,
   waitUntil,
   workloadPath,
   type KubeTestClient,
 } from "../../testkit/servers/kubernetes";
+import { withNamespace } from "../../testkit/kubeNamespace";
 import {
   findHpa,
   gracePeriodWarning,
@@ -25,14 +24,7 @@ import {
 let admin: KubeTestClient;
 let ns: string;
 
-beforeAll(async () => {
-  admin = sharedPlane().client;
-  ns = uniqueNamespace("workload");
-  await admin.createNamespace(ns);
-});
-afterAll(async () => {
-  await admin?.delete(`/api/v1/namespaces/${ns}`);
-});
+withNamespace("workload", (space) => ({ admin, ns } = space));
 
 const pods = (selector: string) => admin.list<Pod>(`/api/v1/namespaces/${ns}/pods`, selector);
 const workload = async (kind: "Deployment" | "StatefulSet", name: string) =>

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { buildPlan, formatPlan, serviceSteps } from "./plan";
 import { parseStackConfig } from "../config/stackConfig";
-import { SCALE_DOWN_ORDER } from "./services";
+import { SEED_ORDER, SHUTDOWN_STEPS, STARTUP_STEPS } from "../../testkit/runbook";
 
-const allServices = Object.fromEntries(SCALE_DOWN_ORDER.map((key, i) => [key, i + 1]));
+const allServices = Object.fromEntries(SEED_ORDER.map((key, i) => [key, i + 1]));
 /** Every gate switched on: Sidekiq, a backup and a migration (Postgres kept up for it), new endpoints, health. */
 const allGates = {
   keepRunning: ["postgres"],
@@ -33,14 +33,14 @@ const names = (raw: Record<string, unknown>) => plan(raw).steps.map((s) => s.nam
 describe("buildPlan", () => {
   it("shutdown scales every service to 0 in the seed's order", () => {
     const steps = serviceSteps(plan({ phase: "shutdown" }));
-    expect(steps.map((s) => s.name)).toEqual([...SCALE_DOWN_ORDER]);
+    expect(steps.map((s) => s.name)).toEqual([...SEED_ORDER]);
     expect(steps.every((s) => s.targetCount === 0)).toBe(true);
     expect(steps.map((s) => s.configuredCount)).toEqual([1, 2, 3, 4, 5, 6, 7]);
   });
 
   it("running restores the configured counts in the exact reverse order", () => {
     const steps = serviceSteps(plan({ phase: "running" }));
-    expect(steps.map((s) => s.name)).toEqual([...SCALE_DOWN_ORDER].reverse());
+    expect(steps.map((s) => s.name)).toEqual([...SEED_ORDER].reverse());
     expect(steps.map((s) => s.targetCount)).toEqual([7, 6, 5, 4, 3, 2, 1]);
   });
 
@@ -58,21 +58,7 @@ describe("buildPlan", () => {
   });
 
   it("places the gates: preflight first, the window at the first stop, drain right before sidekiq, backup before the data stores", () => {
-    expect(names({ phase: "shutdown", ...allGates })).toEqual([
-      "sidekiq-preflight",
-      "maintenance-window",
-      "nginx",
-      "tines-app",
-      "sidekiq-drain",
-      "tines-sidekiq",
-      "tines-command-runner",
-      "database-backup",
-      "redis",
-      "postgres",
-      "pypi-server",
-      "database-migration",
-      "endpoint-switch",
-    ]);
+    expect(names({ phase: "shutdown", ...allGates })).toEqual(SHUTDOWN_STEPS);
   });
 
   it("records the window before the drain gate when tines-sidekiq is the first service to stop", () => {
@@ -87,12 +73,7 @@ describe("buildPlan", () => {
 
   it("startup checks the window and the endpoints before anything starts, and ends with Tines healthy", () => {
     const running = plan({ phase: "running", ...allGates });
-    expect(running.steps.map((s) => s.name)).toEqual([
-      "maintenance-window",
-      "endpoint-propagation",
-      ...[...SCALE_DOWN_ORDER].reverse(),
-      "tines-health",
-    ]);
+    expect(running.steps.map((s) => s.name)).toEqual(STARTUP_STEPS);
     expect(running.steps[0].type === "gate" && running.steps[0].description).toMatch(/version changed/);
   });
 

@@ -1,11 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  sharedPlane,
-  uniqueNamespace,
-  workloadManifest,
-  workloadPath,
-  type KubeTestClient,
-} from "../../testkit/servers/kubernetes";
+import { describe, expect, it } from "vitest";
+import { workloadManifest, workloadPath, type KubeTestClient } from "../../testkit/servers/kubernetes";
+import { withNamespace } from "../../testkit/kubeNamespace";
 import { assessWindow } from "./record";
 import { kubernetesVersions } from "./versions";
 
@@ -13,17 +8,12 @@ import { kubernetesVersions } from "./versions";
 let admin: KubeTestClient;
 let ns: string;
 
-beforeAll(async () => {
-  admin = sharedPlane().client;
-  ns = uniqueNamespace("versions");
-  await admin.createNamespace(ns);
+withNamespace("versions", async (space) => {
+  ({ admin, ns } = space);
   await admin.create(
     `/apis/apps/v1/namespaces/${ns}/deployments`,
     workloadManifest("Deployment", ns, "tines-app", 0),
   );
-});
-afterAll(async () => {
-  await admin?.delete(`/api/v1/namespaces/${ns}`);
 });
 
 async function setImage(image: string): Promise<void> {
