@@ -31,7 +31,12 @@ export class GateError extends MaintenanceError {
   }
 }
 
-const MAINTENANCE_ERROR_NAMES = new Set(["MaintenanceError", "ConfigError", "GateError"]);
+/**
+ * An array, not a Set: Pulumi's provider serialization copies a module value as a plain
+ * object, so a captured Set arrives without its methods' internal slots and `has` throws
+ * "Method Set.prototype.has called on incompatible receiver".
+ */
+const MAINTENANCE_ERROR_NAMES: readonly string[] = ["MaintenanceError", "ConfigError", "GateError"];
 
 /**
  * True for our own errors, also where `instanceof` fails: inside a serialized provider the
@@ -41,7 +46,7 @@ export function isMaintenanceError(error: unknown): error is MaintenanceError {
   return (
     typeof error === "object" &&
     error !== null &&
-    MAINTENANCE_ERROR_NAMES.has(String((error as { name?: unknown }).name)) &&
+    MAINTENANCE_ERROR_NAMES.includes(String((error as { name?: unknown }).name)) &&
     typeof (error as { message?: unknown }).message === "string"
   );
 }
