@@ -116,7 +116,7 @@ describe("the health gate against a Tines-like endpoint on real PostgreSQL, Redi
       message = (error as Error).message;
     }
     expect(message).toMatch(
-      /^tines-health: Tines did not report healthy at http:\/\/127\.0\.0\.1:\d+\/health within 3s; last answer: HTTP 200 healthy: false/,
+      /^tines-health: Tines did not report healthy at 127\.0\.0\.1:\d+\/health within 3s; last answer: HTTP 200 healthy: false/,
     );
     expect(message).not.toMatch(/\n|\s+at\s+\S+\s+\(/);
   }, 30_000);
