@@ -101,7 +101,12 @@ describe("database components", () => {
       });
       new DatabaseMigration(
         "database-migration",
-        { sourceUrl: database.url, migration: database.migration! },
+        {
+          sourceUrl: database.url,
+          migration: database.migration!,
+          stack: "dev",
+          windowStartedAt: "2026-12-07T13:00:00.000Z",
+        },
         { dependsOn: [backup] },
       );
     });

@@ -153,7 +153,12 @@ export function buildMaintenance(config: StackConfig, context: MaintenanceContex
           step.name,
           new DatabaseMigration(
             step.name,
-            { sourceUrl: pulumi.secret(step.database.url), migration: step.migration },
+            {
+              sourceUrl: pulumi.secret(step.database.url),
+              migration: step.migration,
+              stack: context.stack,
+              windowStartedAt: windowOf(step.name).windowStartedAt,
+            },
             opts,
           ),
         );

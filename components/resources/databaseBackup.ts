@@ -16,7 +16,8 @@ export const databaseBackupProvider: pulumi.dynamic.ResourceProvider = withAwsSe
   gateProvider({
     check: checkBackupInputs,
     diff: backupDiff,
-    run: (inputs: Parameters<typeof runBackupGate>[0], reporter) => runBackupGate(inputs, reporter, aws()),
+    run: (inputs: Parameters<typeof runBackupGate>[0], reporter, options) =>
+      runBackupGate(inputs, reporter, aws(), options),
     id: (outs) => `database-backup-${outs.sha256.slice(0, 16)}`,
     keptOnDelete: "The dump stays where it was written: removing the resource must not remove a backup.",
   }),

@@ -23,6 +23,10 @@ export interface DatabaseCopyArgs {
   sourceUrl: pulumi.Input<string>;
   /** `database.migration`; its targetUrl is wrapped as a secret here. */
   migration: MigrationConfig;
+  /** The stack, in the mark the copy leaves on the target (lib/database/targetMarker.ts). */
+  stack: string;
+  /** The window record's windowStartedAt: a rerun in the same window restarts its own interrupted copy. */
+  windowStartedAt: pulumi.Input<string>;
 }
 
 export class DatabaseCopy extends MaintenanceResource {
@@ -54,6 +58,8 @@ export class DatabaseCopy extends MaintenanceResource {
         // Never re-run by itself: copying again needs a new target (migrationDiff). Kept as
         // the constant it always was, so that the inputs in existing stacks do not change.
         trigger: "",
+        stack: args.stack,
+        windowStartedAt: args.windowStartedAt,
       },
       ["target", "tables", "rows", "mismatches", "summary", "seconds"],
       opts,

@@ -13,7 +13,8 @@ import type { S3Client } from "@aws-sdk/client-s3";
 import { ConfigError, GateError, MaintenanceError } from "../errors";
 import type { ProgressReporter } from "../progress";
 import { removeOnExit } from "./cleanup";
-import { childEnv, connectionArgs, parsePgUrl, secretsOf } from "./connection";
+import { childEnv, connectionArgs, parsePgUrl, secretsOf, type PgTarget } from "./connection";
+import { runOperation } from "./operation";
 import { describeSchema } from "./inspect";
 import { findPgTools, runPgTool, serverMajor } from "./pgTools";
 import { tableProgress, formatBytes } from "./progress";
@@ -33,6 +34,8 @@ export interface BackupOptions {
   /** Names the flag/key of the URL in messages. */
   urlName?: string;
   now?: Date;
+  /** Stops the dump or upload (the engine died, the update was cancelled); its files are removed. */
+  signal?: AbortSignal;
 }
 
 export interface BackupResult {
@@ -74,9 +77,11 @@ export async function uploadFile(
   key: string,
   sha256: string,
   reporter: ProgressReporter,
-  partBytes = PART_BYTES,
+  options: { partBytes?: number; signal?: AbortSignal } = {},
 ): Promise<void> {
   const s3 = require("@aws-sdk/client-s3") as typeof import("@aws-sdk/client-s3");
+  const partBytes = options.partBytes ?? PART_BYTES;
+  const sending = { abortSignal: options.signal };
   const Metadata = { sha256 };
   if (bytes <= partBytes) {
     await client.send(
@@ -87,11 +92,13 @@ export async function uploadFile(
         ContentLength: bytes,
         Metadata,
       }),
+      sending,
     );
     return;
   }
   const { UploadId } = await client.send(
     new s3.CreateMultipartUploadCommand({ Bucket: bucket, Key: key, Metadata }),
+    sending,
   );
   try {
     const parts: Array<{ ETag?: string; PartNumber: number }> = [];
@@ -107,6 +114,7 @@ export async function uploadFile(
           ContentLength: length,
           Body: createReadStream(file, { start: offset, end: offset + length - 1 }),
         }),
+        sending,
       );
       parts.push({ ETag, PartNumber });
       const done = offset + length;
@@ -123,6 +131,7 @@ export async function uploadFile(
         UploadId,
         MultipartUpload: { Parts: parts },
       }),
+      sending,
     );
   } catch (error) {
     await client
@@ -148,6 +157,18 @@ export async function backupDatabase(options: BackupOptions): Promise<BackupResu
   const urlName = options.urlName ?? "--url";
   const source = parsePgUrl(options.url, urlName);
   if (!options.directory && !options.s3) throw new ConfigError("backup: set a directory and/or an S3 bucket");
+  return runOperation(
+    {
+      name: "backup",
+      servers: [source],
+      signal: options.signal,
+      report: (line) => options.reporter.info(line),
+    },
+    () => dumpDatabase(options, source),
+  );
+}
+
+async function dumpDatabase(options: BackupOptions, source: PgTarget): Promise<BackupResult> {
   const level = options.compressLevel ?? 1;
   const { reporter } = options;
   const startedAt = Date.now();
@@ -232,7 +253,9 @@ export async function backupDatabase(options: BackupOptions): Promise<BackupResu
       reporter.info(`backup: uploading ${formatBytes(bytes)} to s3://${options.s3.bucket}/${key}`);
       const client = s3Client(options.s3);
       try {
-        await uploadFile(client, finalPath, bytes, options.s3.bucket, key, sha256, reporter);
+        await uploadFile(client, finalPath, bytes, options.s3.bucket, key, sha256, reporter, {
+          signal: options.signal,
+        });
       } catch (error) {
         throw new MaintenanceError(
           `backup upload to s3://${options.s3.bucket}/${key} failed: ${(error as Error).message}`,

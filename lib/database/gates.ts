@@ -49,6 +49,9 @@ export interface MigrationGateInputs {
   noOwner: boolean;
   checksumMaxTableMiB: number;
   trigger: string;
+  /** The stack and window that mark the target (targetMarker.ts), so a rerun restarts its own copy. */
+  stack?: string;
+  windowStartedAt?: string;
 }
 
 export interface MigrationGateOutputs {
@@ -116,6 +119,7 @@ export async function runBackupGate(
   inputs: BackupGateInputs,
   reporter: ProgressReporter,
   aws: AwsSettings = {},
+  options: { signal?: AbortSignal } = {},
 ): Promise<BackupGateOutputs> {
   const result = await backupDatabase({
     url: inputs.url,
@@ -134,6 +138,7 @@ export async function runBackupGate(
     phase: inputs.phase,
     compressLevel: inputs.compressLevel,
     reporter,
+    signal: options.signal,
   });
   return {
     database: redactUrl(inputs.url),
@@ -154,6 +159,7 @@ export async function runBackupGate(
 export async function runMigrationGate(
   inputs: MigrationGateInputs,
   reporter: ProgressReporter,
+  options: { signal?: AbortSignal } = {},
 ): Promise<MigrationGateOutputs> {
   const result = await migrateDatabase({
     sourceUrl: inputs.sourceUrl,
@@ -169,6 +175,11 @@ export async function runMigrationGate(
       allowNonEmpty: "database.migration.allowNonEmptyTarget",
       noOwner: "database.migration.noOwner",
     },
+    signal: options.signal,
+    marker:
+      inputs.stack && inputs.windowStartedAt
+        ? { stack: inputs.stack, windowStartedAt: inputs.windowStartedAt }
+        : undefined,
   });
   const c = result.comparison;
   const round = (n: number) => Math.round(n * 10) / 10;
