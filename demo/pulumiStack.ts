@@ -5,9 +5,10 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import type { PulumiResult } from "../cli/commands/report";
+import { pulumiToolDir } from "../test/support/goTools";
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
 const NEEDED = ["pulumi", "pulumi-language-nodejs"];
@@ -19,12 +20,6 @@ function onPath(name: string): string | undefined {
   return undefined;
 }
 
-/** The version scripts/go-tools/pulumi.sh builds. */
-function pinnedPulumiVersion(): string {
-  const goMod = readFileSync(path.join(PROJECT_ROOT, "tools", "pulumi-language-nodejs", "go.mod"), "utf8");
-  return /^\s*github\.com\/pulumi\/pulumi\/pkg\/v3 (\S+)/m.exec(goMod)?.[1] ?? "unknown";
-}
-
 /** The directory of the CLI to use, and where it came from. */
 export function findPulumiCli(log: (line: string) => void): string {
   const installed = onPath("pulumi");
@@ -32,11 +27,7 @@ export function findPulumiCli(log: (line: string) => void): string {
     log(`Pulumi CLI: ${installed}/pulumi (from PATH)`);
     return installed;
   }
-  const cached = path.join(
-    process.env.TINES_TOOLS_DIR ?? "/var/cache/tines-maintenance",
-    `pulumi-${pinnedPulumiVersion()}`,
-    "bin",
-  );
+  const cached = path.join(pulumiToolDir(), "bin");
   if (NEEDED.every((bin) => existsSync(path.join(cached, bin)))) {
     log(`Pulumi CLI: ${cached}/pulumi (none on PATH; the project's build)`);
     return cached;

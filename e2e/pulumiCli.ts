@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { pulumiToolDir } from "../test/support/goTools";
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
 
@@ -24,19 +25,14 @@ const REQUIRED_BINARIES = [
  */
 export const POLICY_PACK_DIR = path.join(PROJECT_ROOT, "policy");
 
-/** The Pulumi version pinned for the project's own CLI build (scripts/go-tools/pulumi.sh). */
-function pinnedPulumiVersion(): string {
-  const goMod = readFileSync(path.join(PROJECT_ROOT, "tools", "pulumi-language-nodejs", "go.mod"), "utf8");
-  const match = /^\s*github\.com\/pulumi\/pulumi\/pkg\/v3 (\S+)/m.exec(goMod);
-  return match ? match[1] : "unknown";
-}
-
-/** Where a CLI may be, in order: PULUMI_BIN_DIR, the machine-wide tools cache, /opt/pulumi. */
+/**
+ * Where a CLI may be, in order: PULUMI_BIN_DIR, the machine-wide tools cache (the CLI with the
+ * language host built from this checkout's tools/pulumi-language-nodejs), /opt/pulumi.
+ */
 export function pulumiBinDirCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
-  const toolsDir = env.TINES_TOOLS_DIR ?? "/var/cache/tines-maintenance";
   return [
     ...(env.PULUMI_BIN_DIR ? [env.PULUMI_BIN_DIR] : []),
-    path.join(toolsDir, `pulumi-${pinnedPulumiVersion()}`, "bin"),
+    path.join(pulumiToolDir(env), "bin"),
     "/opt/pulumi/bin",
   ];
 }
