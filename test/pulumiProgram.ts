@@ -7,6 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { vi } from "vitest";
 import { PROJECT_NAME } from "../lib/config";
+import { credentialPaths } from "../lib/credentials";
 
 export interface Registration {
   type: string;
@@ -39,10 +40,22 @@ export interface RunOptions {
   /** Extra state a mocked resource reports back (what its provider's create would return). */
   state?: (registration: Omit<Registration, "start" | "end">) => Record<string, unknown>;
   stack?: string;
+  /** Top-level keys left plain although they hold a password (as if set without --secret). */
+  plaintextKeys?: string[];
 }
 
 let clock = 0;
 const tick = () => ++clock;
+
+/**
+ * The keys an operator sets with --secret: every top-level key holding a credential, as the
+ * engine lists them in PULUMI_CONFIG_SECRET_KEYS, but those in `plaintext`.
+ */
+export function secretKeysOf(config: Record<string, unknown>, plaintext: string[] = []): string[] {
+  return Object.entries(config)
+    .filter(([key, value]) => !plaintext.includes(key) && credentialPaths(value).length > 0)
+    .map(([key]) => `${PROJECT_NAME}:${key}`);
+}
 
 export function toPulumiConfig(config: Record<string, unknown>): Record<string, string> {
   return Object.fromEntries(
@@ -83,7 +96,7 @@ export async function runProgram(
     options.stack ?? "test",
     options.preview ?? false,
   );
-  pulumi.runtime.setAllConfig(toPulumiConfig(config));
+  pulumi.runtime.setAllConfig(toPulumiConfig(config), secretKeysOf(config, options.plaintextKeys));
   vi.resetModules();
   const program = (await import("../index")) as Record<string, unknown>;
   const outputs: Record<string, unknown> = {};

@@ -16,7 +16,7 @@ import { vi } from "vitest";
 import { PROJECT_NAME } from "../../lib/names";
 import { SCALE_DOWN_ORDER, type Phase, type Platform } from "../../lib/services";
 import type { StackResource } from "../../policy/rules";
-import { toPulumiConfig } from "../pulumiProgram";
+import { secretKeysOf, toPulumiConfig } from "../pulumiProgram";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
@@ -43,6 +43,8 @@ export interface ProgramStackOptions {
   preview: boolean;
   /** Run with PULUMI_NODEJS_SKIP_COMPONENT_INPUTS set, as some operators' environments do. */
   skipComponentInputs?: boolean;
+  /** Top-level keys left plain although they hold a password (as if set without --secret). */
+  plaintextKeys?: string[];
   /** What a provider's create would add to its inputs (e.g. reachedCount), by registration. */
   providerOutputs?: (registration: {
     type: string;
@@ -116,7 +118,7 @@ export async function programStack(
     return registerResourceOutputs(req, callback);
   };
 
-  pulumi.runtime.setAllConfig(toPulumiConfig(config));
+  pulumi.runtime.setAllConfig(toPulumiConfig(config), secretKeysOf(config, options.plaintextKeys));
   const previousSkip = process.env[SKIP_ENV];
   if (options.skipComponentInputs) process.env[SKIP_ENV] = "true";
   else delete process.env[SKIP_ENV];
