@@ -78,6 +78,14 @@ function recorder(onInfo?: (line: string) => void): ProgressReporter & { lines: 
   };
 }
 
+/** The error `work` fails with; an Error saying so when it succeeds. */
+function failure(work: Promise<unknown>): Promise<Error> {
+  return work.then(
+    () => new Error("it succeeded"),
+    (e: unknown) => e as Error,
+  );
+}
+
 async function rowCount(url: string): Promise<number> {
   return withClient(url, async (c) =>
     Number((await c.query<{ n: string }>("SELECT count(*)::text AS n FROM tines.events")).rows[0].n),
@@ -102,14 +110,16 @@ describe("a migration aborted half-way, and the rerun", () => {
         controller.abort("the Pulumi engine that ran this update is gone (pulumi was killed)");
       }
     });
-    const error = await migrateDatabase({
-      sourceUrl: src.url,
-      targetUrl: tgt.url,
-      jobs: 2,
-      reporter: progress,
-      signal: controller.signal,
-      marker: OWN,
-    }).catch((e: unknown) => e as Error);
+    const error = await failure(
+      migrateDatabase({
+        sourceUrl: src.url,
+        targetUrl: tgt.url,
+        jobs: 2,
+        reporter: progress,
+        signal: controller.signal,
+        marker: OWN,
+      }),
+    );
     const stoppedAfter = (Date.now() - abortedAt) / 1000;
     console.log(
       `aborted copy ended ${stoppedAfter.toFixed(2)} s after the abort; ${progress.lines.slice(-3).join(" | ")}`,
@@ -127,13 +137,15 @@ describe("a migration aborted half-way, and the rerun", () => {
     expect(await rowCount(tgt.url)).toBeLessThan(400_000);
 
     // Another window (or stack) still finds it not empty, and is told whose it is.
-    const other = await migrateDatabase({
-      sourceUrl: src.url,
-      targetUrl: tgt.url,
-      jobs: 2,
-      reporter: recorder(),
-      marker: { ...OWN, windowStartedAt: "2026-12-08T09:00:00.000Z" },
-    }).catch((e: unknown) => e as Error);
+    const other = await failure(
+      migrateDatabase({
+        sourceUrl: src.url,
+        targetUrl: tgt.url,
+        jobs: 2,
+        reporter: recorder(),
+        marker: { ...OWN, windowStartedAt: "2026-12-08T09:00:00.000Z" },
+      }),
+    );
     expect(other).toBeInstanceOf(GateError);
     expect(other.message).toMatch(
       /is not empty .*it holds a copy marked by stack prod, window 2026-12-07T13:00:00\.000Z \(migration, copying\), not this run's interrupted one/,
@@ -159,12 +171,14 @@ describe("a migration aborted half-way, and the rerun", () => {
     expect(readdirSync(tmp)).toEqual([]);
 
     // A verified copy is never restarted: a later run refuses it.
-    const again = await migrateDatabase({
-      sourceUrl: src.url,
-      targetUrl: tgt.url,
-      reporter: recorder(),
-      marker: OWN,
-    }).catch((e: unknown) => e as Error);
+    const again = await failure(
+      migrateDatabase({
+        sourceUrl: src.url,
+        targetUrl: tgt.url,
+        reporter: recorder(),
+        marker: OWN,
+      }),
+    );
     expect(again).toBeInstanceOf(GateError);
     expect(again.message).toMatch(/is not empty/);
   }, 300_000);
