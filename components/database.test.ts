@@ -98,6 +98,7 @@ describe("database components", () => {
         stack: "dev",
         phase: "shutdown",
         runId: "run-1",
+        windowStartedAt: "2026-12-07T13:00:00.000Z",
       });
       new DatabaseMigration(
         "database-migration",

@@ -144,6 +144,7 @@ export function buildMaintenance(config: StackConfig, context: MaintenanceContex
               stack: context.stack,
               phase: plan.phase,
               runId: context.startedAt,
+              windowStartedAt: windowOf(step.name).windowStartedAt,
             },
             opts,
           ),
@@ -286,7 +287,12 @@ function auditRecord(maintenance: Registered, context: MaintenanceContext) {
       waitedSeconds: drain.waitedSeconds,
       samples: drain.samples,
     },
-    databaseBackup: backup && { location: backup.location, bytes: backup.bytes, sha256: backup.sha256 },
+    databaseBackup: backup && {
+      location: backup.location,
+      bytes: backup.bytes,
+      sha256: backup.sha256,
+      reused: backup.dump.reused,
+    },
     databaseMigration: migration && {
       tables: migration.tables,
       mismatches: migration.mismatches,

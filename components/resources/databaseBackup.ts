@@ -32,6 +32,8 @@ export interface DatabaseBackupDumpArgs extends PerUpdateGateArgs {
   /** The stack and phase, in the dump's file name. */
   stack: string;
   phase: string;
+  /** The window record's windowStartedAt: a retry in the same window reuses a verified dump. */
+  windowStartedAt: pulumi.Input<string>;
 }
 
 export class DatabaseBackupDump extends MaintenanceResource {
@@ -41,6 +43,7 @@ export class DatabaseBackupDump extends MaintenanceResource {
   declare public readonly sha256: pulumi.Output<string>;
   declare public readonly tables: pulumi.Output<number>;
   declare public readonly seconds: pulumi.Output<number>;
+  declare public readonly reused: pulumi.Output<boolean>;
 
   constructor(name: string, args: DatabaseBackupDumpArgs, opts?: pulumi.CustomResourceOptions) {
     const b = args.backup;
@@ -60,8 +63,9 @@ export class DatabaseBackupDump extends MaintenanceResource {
         compressLevel: b.compressLevel,
         // The provider's re-run key (backupDiff).
         trigger: args.runId,
+        windowStartedAt: args.windowStartedAt,
       },
-      ["name", "location", "bytes", "sha256", "tables", "seconds"],
+      ["name", "location", "bytes", "sha256", "tables", "seconds", "reused"],
       opts,
     );
   }

@@ -10,8 +10,15 @@ export interface GateSpec<I, O> {
   check(news: Record<string, unknown>): pulumi.dynamic.CheckFailure[];
   /** Whether to run again; runs during preview, so it must touch nothing. */
   diff(olds: Record<string, unknown>, news: Record<string, unknown>): pulumi.dynamic.DiffResult;
-  /** The gate's work; throwing fails the update, so the steps that depend on the gate never run. */
-  run(inputs: I, reporter: ProgressReporter, options: { signal: AbortSignal }): Promise<O>;
+  /**
+   * The gate's work; throwing fails the update, so the steps that depend on the gate never run.
+   * `previous`: what the gate recorded in the update before (on a rerun), if anything.
+   */
+  run(
+    inputs: I,
+    reporter: ProgressReporter,
+    options: { signal: AbortSignal; previous?: Record<string, unknown> },
+  ): Promise<O>;
   id(outs: O): string;
   /** Why removing the resource undoes nothing: states, at each gate, what is left in place. */
   keptOnDelete: string;
@@ -36,7 +43,8 @@ export function gateProvider<I, O>(spec: GateSpec<I, O>): pulumi.dynamic.Resourc
       },
       async update(_id, olds, news) {
         if (!spec.diff(olds, news).changes) return { outs: olds };
-        return { outs: await spec.run(news as I, pulumiReporter, { signal: engineLiveness().signal }) };
+        const options = { signal: engineLiveness().signal, previous: olds };
+        return { outs: await spec.run(news as I, pulumiReporter, options) };
       },
       async delete() {
         // See spec.keptOnDelete.

@@ -180,6 +180,7 @@ export function awsClientConfig(
   override: AwsOverride = {},
   env: NodeJS.ProcessEnv = process.env,
 ): AwsClientConfig {
+  quietNodeVersionWarning();
   const noProfile = !settings.profile && !text(env.AWS_PROFILE);
   const region =
     override.region ??
@@ -258,4 +259,15 @@ export function describeAwsSettings(settings: AwsSettings): string {
     settings.assumeRoles ? `assume ${settings.assumeRoles.map((r) => r.roleArn).join(" -> ")}` : undefined,
   ].filter(Boolean);
   return parts.length > 0 ? parts.join(", ") : "the SDK's defaults";
+}
+
+/**
+ * The AWS SDK's own switch for its NodeVersionSupportWarning (@aws-sdk/core
+ * emitWarningIfUnsupportedVersion), which every client constructed on Node.js < 22 prints:
+ * 7 lines under every `pulumi up`'s Diagnostics, about SDK releases of 2027, that an operator
+ * can do nothing about in a change window. Set before the first client is built; a value
+ * the operator set is kept.
+ */
+export function quietNodeVersionWarning(): void {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 }

@@ -4,13 +4,23 @@
  * written to a directory and/or uploaded to S3, with its size and sha256.
  */
 import { createHash } from "node:crypto";
-import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, renameSync, statfsSync } from "node:fs";
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  statfsSync,
+  statSync,
+} from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Transform } from "node:stream";
 import type { S3Client } from "@aws-sdk/client-s3";
-import { ConfigError, GateError, MaintenanceError } from "../errors";
+import type { Client } from "pg";
+import { ConfigError, GateError, MaintenanceError, oneLine } from "../errors";
 import type { ProgressReporter } from "../progress";
 import { removeOnExit } from "./cleanup";
 import { childEnv, connectionArgs, parsePgUrl, secretsOf, type PgTarget } from "./connection";
@@ -49,6 +59,26 @@ export interface BackupResult {
   sha256: string;
   tables: number;
   seconds: number;
+  /**
+   * The server's next transaction id when the dump began: while it has not moved, no
+   * transaction has written anywhere on the server, so the dump still is the database.
+   */
+  nextXid: string;
+}
+
+/** The server's next transaction id (cluster-wide; reading it writes nothing). */
+export async function nextTransactionId(client: Client): Promise<string> {
+  const { rows } = await client.query<{ x: string }>(
+    "SELECT txid_snapshot_xmax(txid_current_snapshot())::text AS x",
+  );
+  return rows[0].x;
+}
+
+/** The sha256 of a file, read as a stream. */
+export async function fileSha256(file: string): Promise<string> {
+  const hash = createHash("sha256");
+  await pipeline(createReadStream(file), hash);
+  return hash.digest("hex");
 }
 
 /** `prod`, `shutdown`, `tines`, 2026-11-25T13:00:00.123Z -> `prod-shutdown-tines-20261125T130000Z.dump`. */
@@ -175,8 +205,10 @@ async function dumpDatabase(options: BackupOptions, source: PgTarget): Promise<B
 
   const client = await connect(source, "database");
   let schema: Awaited<ReturnType<typeof describeSchema>>;
+  let nextXid: string;
   try {
     schema = await describeSchema(client);
+    nextXid = await nextTransactionId(client);
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -245,7 +277,7 @@ async function dumpDatabase(options: BackupOptions, source: PgTarget): Promise<B
   }
   releasePartial();
   const sha256 = hash.digest("hex");
-  const result: BackupResult = { name, bytes, sha256, tables: sizes.size, seconds: 0 };
+  const result: BackupResult = { name, bytes, sha256, tables: sizes.size, seconds: 0, nextXid };
   if (options.directory) result.path = finalPath;
   try {
     if (options.s3) {
@@ -273,4 +305,60 @@ async function dumpDatabase(options: BackupOptions, source: PgTarget): Promise<B
     `backup: ${result.path ?? result.s3Uri} ${formatBytes(bytes)} sha256 ${sha256} in ${result.seconds.toFixed(1)}s`,
   );
   return result;
+}
+
+/** An earlier dump of this window, as its update recorded it. */
+export interface EarlierBackup {
+  url: string;
+  path?: string;
+  s3?: { bucket: string; key: string; region?: string; endpoint?: string; aws?: AwsSettings };
+  bytes: number;
+  sha256: string;
+  nextXid: string;
+}
+
+/**
+ * Why `earlier` cannot stand for a new dump, or undefined when it can: it is still where it
+ * was written with the same bytes (the local file re-read and hashed; the S3 object's size
+ * and recorded sha256), and no transaction has written on the server since it began.
+ */
+export async function whyNotReusable(
+  earlier: EarlierBackup,
+  signal?: AbortSignal,
+): Promise<string | undefined> {
+  const source = parsePgUrl(earlier.url, "database.url");
+  if (earlier.path) {
+    if (!existsSync(earlier.path)) return `the earlier dump ${earlier.path} is gone`;
+    if (statSync(earlier.path).size !== earlier.bytes) return `the earlier dump ${earlier.path} changed size`;
+    if ((await fileSha256(earlier.path)) !== earlier.sha256)
+      return `the earlier dump ${earlier.path} no longer has its sha256`;
+  }
+  if (earlier.s3) {
+    const uri = `s3://${earlier.s3.bucket}/${earlier.s3.key}`;
+    const { HeadObjectCommand } = require("@aws-sdk/client-s3") as typeof import("@aws-sdk/client-s3");
+    const client = s3Client(earlier.s3);
+    try {
+      const head = await client.send(
+        new HeadObjectCommand({ Bucket: earlier.s3.bucket, Key: earlier.s3.key }),
+        {
+          abortSignal: signal,
+        },
+      );
+      if (head.ContentLength !== earlier.bytes || head.Metadata?.sha256 !== earlier.sha256)
+        return `the earlier upload ${uri} is not the one recorded`;
+    } catch (error) {
+      return `the earlier upload ${uri} cannot be read (${oneLine(error)})`;
+    } finally {
+      client.destroy();
+    }
+  }
+  const client = await connect(source, "database");
+  try {
+    const now = await nextTransactionId(client);
+    if (now !== earlier.nextXid)
+      return `transactions have run on the server since the earlier dump began (next transaction id ${earlier.nextXid} then, ${now} now)`;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  return undefined;
 }
