@@ -11,9 +11,11 @@ import type { EndpointsConfig } from "../lib/endpoints/config";
 import { DatabaseBackup } from "./databaseBackup";
 import { DatabaseMigration } from "./databaseMigration";
 import { EndpointPropagationGate } from "./endpointPropagationGate";
-import { EndpointSwitch } from "./endpointSwitch";
+import { writtenKeys } from "../lib/endpoints/targetCheck";
+import { EndpointSwitch, targetSpec } from "./endpointSwitch";
 import { MaintenanceRun } from "./maintenanceRun";
 import { MaintenanceWindow } from "./maintenanceWindow";
+import type { WindowChecks } from "./resources/maintenanceWindow";
 import { createPlatformAdapter } from "./platforms";
 import { ServiceStepComponent } from "./serviceStep";
 import { SidekiqDrainGate } from "./sidekiqDrainGate";
@@ -190,6 +192,35 @@ export function buildMaintenance(config: StackConfig, context: MaintenanceContex
     }
   }
 
+  /** What the shutdown's endpoint switch and backup will write to, for the window to check first. */
+  function writeTargets(): WindowChecks {
+    const checks: WindowChecks = {};
+    for (const step of plan.steps) {
+      if (step.type !== "gate") continue;
+      if (step.name === "endpoint-switch") {
+        const { endpoints } = step;
+        checks.endpointTarget = {
+          target: targetSpec({
+            endpoints,
+            composeProjectDirectory: config.compose.projectDirectory,
+            kubernetesNamespace: config.kubernetes.namespace,
+          }),
+          writes: writtenKeys(endpoints.keys, {
+            databaseHost: endpoints.databaseHost !== undefined,
+            redisUrl: endpoints.redisUrl !== undefined,
+          }),
+          pathKey:
+            endpoints.target.kind === "env-file" && endpoints.target.path
+              ? "endpoints.target.path"
+              : "compose.projectDirectory",
+        };
+      }
+      if (step.name === "database-backup" && step.database.backup.directory)
+        checks.backupDirectory = step.database.backup.directory;
+    }
+    return checks;
+  }
+
   /** The window record; in running it also carries what the endpoint switch last applied. */
   function maintenanceWindow(
     step: Extract<GateStep, { name: "maintenance-window" }>,
@@ -203,6 +234,7 @@ export function buildMaintenance(config: StackConfig, context: MaintenanceContex
         versionSource: adapter.versionSource,
         allowVersionChange: step.allowVersionChange,
         settings: step.settings,
+        checks: plan.phase === "shutdown" ? writeTargets() : undefined,
         switched:
           endpointRecord && endpoints
             ? endpointRecord.switchedAt.apply((switchedAt) => ({

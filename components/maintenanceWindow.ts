@@ -10,7 +10,7 @@ import type { Plan } from "../lib/plan";
 import type { SwitchInput, WindowSettings } from "../lib/window/record";
 import { VERSIONED_SERVICES, type VersionSource, type VersionedWorkload } from "../lib/window/versions";
 import { COMPONENT_TYPES } from "../lib/names";
-import { MaintenanceWindowRecord } from "./resources/maintenanceWindow";
+import { MaintenanceWindowRecord, type WindowChecks } from "./resources/maintenanceWindow";
 
 export interface MaintenanceWindowArgs {
   /** The plan: its phase, and the Tines services whose versions are guarded. */
@@ -23,6 +23,8 @@ export interface MaintenanceWindowArgs {
   settings: WindowSettings;
   /** Running: the endpoints the switch applied and its `switchedAt` (the Redis URL is wrapped as a secret). */
   switched?: pulumi.Input<SwitchInput | undefined>;
+  /** Shutdown: what the later steps write to, checked read-only before the first stop. */
+  checks?: WindowChecks;
 }
 
 export class MaintenanceWindow extends pulumi.ComponentResource {
@@ -55,6 +57,7 @@ export class MaintenanceWindow extends pulumi.ComponentResource {
         workloads,
         settings: pulumi.secret(args.settings),
         switched: args.switched === undefined ? undefined : pulumi.secret(args.switched),
+        checks: args.checks ?? {},
       },
       { parent: this },
     );

@@ -6,6 +6,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { AwsSettings } from "../../lib/aws/settings";
+import { backupDirectoryProblem } from "../../lib/database/backup";
+import { checkEndpointTarget, type TargetCheckInputs } from "../../lib/endpoints/targetCheck";
+import { GateError } from "../../lib/errors";
 import { DYNAMIC_TYPES } from "../../lib/names";
 import type { Phase } from "../../lib/services";
 import { assessWindow, type WindowInputs, type WindowRecord } from "../../lib/window/record";
@@ -16,9 +19,28 @@ import { pulumiReporter } from "./pulumiReporter";
 import { operatorFacing } from "./operatorFacing";
 import { timed } from "./timed";
 
+/** What the shutdown's later steps write to, checked before the first stop (read-only). */
+export interface WindowChecks {
+  endpointTarget?: TargetCheckInputs;
+  /** `database.backup.directory`. */
+  backupDirectory?: string;
+}
+
 export interface MaintenanceWindowInputs extends WindowInputs {
   source: VersionSource;
   workloads: Record<string, VersionedWorkload>;
+  checks?: WindowChecks;
+}
+
+/** The write targets of the shutdown: refused now, before anything stops, rather than with Tines down. */
+async function checkTargets(inputs: MaintenanceWindowInputs, aws: AwsSettings): Promise<void> {
+  if (inputs.phase !== "shutdown") return;
+  const problems = [
+    ...(inputs.checks?.endpointTarget ? await checkEndpointTarget(inputs.checks.endpointTarget, aws) : []),
+    ...(inputs.checks?.backupDirectory ? [backupDirectoryProblem(inputs.checks.backupDirectory)] : []),
+  ].filter((p): p is string => p !== undefined);
+  if (problems.length > 0)
+    throw new GateError(`maintenance-window: refused, nothing was changed: ${problems.join("; ")}`);
 }
 
 /** The record in state, or undefined when the outputs are not one (first update). */
@@ -27,6 +49,7 @@ function previousRecord(outs: Record<string, unknown> | undefined): WindowRecord
 }
 
 async function assess(inputs: MaintenanceWindowInputs, previous: WindowRecord | undefined, aws: AwsSettings) {
+  await checkTargets(inputs, aws);
   const current = await readWorkloadVersions(inputs.source, inputs.workloads, aws);
   return assessWindow(previous, inputs, current, Date.now());
 }

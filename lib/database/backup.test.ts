@@ -11,6 +11,7 @@ import { backupDatabase, backupFileName, s3Client, s3Key, uploadFile } from "./b
 import { parsePgUrl } from "./connection";
 import { verifyCopy } from "./migrate";
 import { createDatabase, fillTinesLike, serverUrl, type TestDatabase } from "../../test/support/databases";
+import { makeImmutable } from "../../test/support/immutable";
 
 function recorder(): ProgressReporter & { lines: string[] } {
   const lines: string[] = [];
@@ -161,5 +162,28 @@ describe("backupDatabase against a real PostgreSQL server and moto", () => {
       }),
     ).rejects.toThrow(/backup upload to s3:\/\/no-such-bucket-here\/s-shutdown-.*failed: .*bucket/i);
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("names database.backup.directory and the operation for a path under a file and an immutable directory (issue 20, item 8)", async (context) => {
+    dir = mkdtempSync(path.join(os.tmpdir(), "bak-dir-"));
+    const file = path.join(dir, "a-file");
+    writeFileSync(file, "x");
+    const options = { url: source.url, stack: "s", phase: "shutdown", reporter: recorder() };
+    await expect(backupDatabase({ ...options, directory: path.join(file, "dumps") })).rejects.toThrow(
+      new RegExp(`^database\\.backup\\.directory: creating ${file}/dumps failed: ENOTDIR: not a directory`),
+    );
+    const frozen = path.join(dir, "frozen");
+    const immutable = makeImmutable(frozen);
+    if (!immutable) return context.skip("chattr +i is not available here");
+    try {
+      await expect(backupDatabase({ ...options, directory: frozen })).rejects.toThrow(
+        new RegExp(
+          `^database\\.backup\\.directory: writing the dump to ${frozen}/s-shutdown-.*\\.dump\\.partial failed: EPERM`,
+        ),
+      );
+    } finally {
+      immutable.release();
+    }
+    expect(readdirSync(frozen)).toEqual([]);
   });
 });
