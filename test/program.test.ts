@@ -240,7 +240,10 @@ describe("program with bad config", () => {
       { phase: "shutdown", platform: "ecs", services: { bogus: 1 } },
       "tines-maintenance:services.bogus: unknown service key",
     ],
-    [{ phase: "shutdown", platform: "ecs", services: { "tines-app": -2 } }, "must be a whole number >= 0"],
+    [
+      { phase: "shutdown", platform: "ecs", services: { "tines-app": -2 } },
+      "tines-maintenance:services.tines-app: must be a count (whole number >= 0) or {count, name?, kind?} (got -2)",
+    ],
     [
       { phase: "shutdown", platform: "ecs", services: { "tines-app": 1 }, keepRunning: ["redis"] },
       '"redis" is not in services',

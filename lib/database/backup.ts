@@ -5,8 +5,6 @@
  */
 import { createHash } from "node:crypto";
 import {
-  accessSync,
-  constants as fsConstants,
   createReadStream,
   createWriteStream,
   existsSync,
@@ -373,38 +371,6 @@ export async function whyNotReusable(
       return `transactions have run on the server since the earlier dump began (next transaction id ${earlier.nextXid} then, ${now} now)`;
   } finally {
     await client.end().catch(() => undefined);
-  }
-  return undefined;
-}
-
-/**
- * Whether the dump can be written into `directory` (`database.backup.directory`), read-only:
- * it is a writable directory, or the nearest existing directory above it is one, so that it
- * can be created. Run before the first service stops (the window record), so that a path
- * under a regular file or an immutable directory is refused then, naming the key, instead of
- * failing the backup with Tines already down. Undefined when it can.
- */
-export function backupDirectoryProblem(directory: string): string | undefined {
-  const key = "tines-maintenance:database.backup.directory";
-  let existing = path.resolve(directory);
-  while (!existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
-  let stat;
-  try {
-    stat = statSync(existing);
-  } catch (error) {
-    return `${key}: ${existing} cannot be read (${(error as NodeJS.ErrnoException).code ?? oneLine(error)})`;
-  }
-  const creating = existing !== path.resolve(directory);
-  if (!stat.isDirectory()) {
-    return `${key}: the backup cannot be written to ${directory}: ${existing} is not a directory`;
-  }
-  try {
-    accessSync(existing, fsConstants.W_OK);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? oneLine(error);
-    return creating
-      ? `${key}: ${directory} does not exist and cannot be created in ${existing} (${code}: not writable)`
-      : `${key}: the backup cannot be written to ${directory} (${code}: not writable${code === "EPERM" ? ", e.g. an immutable directory" : ""})`;
   }
   return undefined;
 }

@@ -9,7 +9,7 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createSerialized } from "../../test/runSerialized";
 import { makeImmutable } from "../../test/support/immutable";
-import { backupDirectoryProblem } from "../database/backup";
+import { backupDirectoryProblem } from "../database/backupDirectory";
 import { checkEndpointTarget } from "./targetCheck";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "target-check-"));
