@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { AwsSettings } from "../../lib/aws/settings";
-import { backupDirectoryProblem } from "../../lib/database/backup";
+import { backupDirectoryProblem } from "../../lib/database/backupDirectory";
 import { checkEndpointTarget, type TargetCheckInputs } from "../../lib/endpoints/targetCheck";
 import { GateError } from "../../lib/errors";
 import { DYNAMIC_TYPES } from "../../lib/names";
