@@ -9,7 +9,7 @@
  * kill, no process of the update is left, neither server shows a session of it and no temp
  * file is left; `cancel`, `refresh --clear-pending-creates` and `up` restart the copy cleanly.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,7 +17,7 @@ import { createDatabase, fillTinesLike, withClient, type TestDatabase } from "..
 import { TEST_PG_PASSWORD, startMoto, startPostgres, type RunningServer } from "../test/servers/localServers";
 import { createEcsStack, logRun } from "./ecsStack";
 import { ecsDesiredCounts, type MotoEcs } from "./motoEcs";
-import type { E2eStack } from "./pulumiCli";
+import { processCommand, type E2eStack } from "./pulumiCli";
 
 const COUNTS = { "tines-app": 2 };
 const ROWS = 600_000;
@@ -51,13 +51,7 @@ async function events(url: string): Promise<number> {
   );
 }
 
-function cmdline(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
-  } catch {
-    return "(gone)";
-  }
-}
+const cmdline = processCommand;
 
 describe("a migration whose pulumi up is SIGKILLed mid-copy, and the recovery (real Pulumi CLI)", () => {
   let servers: RunningServer[] = [];

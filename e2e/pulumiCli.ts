@@ -50,6 +50,15 @@ export function findPulumiBinDir(
   );
 }
 
+/** The command line of a process, or "" once it has gone. */
+export function processCommand(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
+  } catch {
+    return "";
+  }
+}
+
 export interface CliResult {
   code: number;
   stdout: string;

@@ -49,6 +49,19 @@ function maint(
   );
 }
 
+/** The drain gate's inputs against the black hole, quick settings. */
+const drainInputs = (timeoutSeconds: number) => ({
+  redisUrl: url,
+  namespace: "",
+  trigger: "t",
+  intervalSeconds: 1,
+  windowSeconds: 3,
+  settleSeconds: 1,
+  maxSize: 0,
+  maxBusy: 0,
+  timeoutSeconds,
+});
+
 describe("Sidekiq gates against a Redis that never answers", () => {
   it("the pre-flight ends within preflightSeconds, naming Redis and its address", async () => {
     const { error, seconds } = await timed(
@@ -73,22 +86,7 @@ describe("Sidekiq gates against a Redis that never answers", () => {
   });
 
   it("the drain gate ends within timeoutSeconds, naming Redis and its address", async () => {
-    const { error, seconds } = await timed(
-      runDrainGate(
-        {
-          redisUrl: url,
-          namespace: "",
-          trigger: "t",
-          intervalSeconds: 1,
-          windowSeconds: 3,
-          settleSeconds: 1,
-          maxSize: 0,
-          maxBusy: 0,
-          timeoutSeconds: 14,
-        },
-        silentReporter,
-      ),
-    );
+    const { error, seconds } = await timed(runDrainGate(drainInputs(14), silentReporter));
     expect(error.message).toBe(
       `Redis 127.0.0.1:${hole.port} db 0: accepted the connection but did not answer within 5s`,
     );
@@ -99,21 +97,7 @@ describe("Sidekiq gates against a Redis that never answers", () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort("the update was cancelled (Ctrl-C)"), 500);
     const { error, seconds } = await timed(
-      runDrainGate(
-        {
-          redisUrl: url,
-          namespace: "",
-          trigger: "t",
-          intervalSeconds: 1,
-          windowSeconds: 3,
-          settleSeconds: 1,
-          maxSize: 0,
-          maxBusy: 0,
-          timeoutSeconds: 900,
-        },
-        silentReporter,
-        { signal: controller.signal },
-      ),
+      runDrainGate(drainInputs(900), silentReporter, { signal: controller.signal }),
     );
     expect(error.message).toMatch(
       /^sidekiq-drain: stopped waiting, the update was cancelled \(Ctrl-C\) .*Sidekiq left running; the gate removed no job/,
