@@ -54,7 +54,16 @@ export interface AwsClientConfig {
   profile?: string;
   credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   forcePathStyle?: boolean;
+  /** Bounds of every request: an endpoint that never answers fails instead of holding a step. */
+  requestHandler?: { connectionTimeout: number; socketTimeout: number };
 }
+
+/**
+ * Connecting may take 10 s; a request whose socket stays silent 30 s fails (the SDK then retries,
+ * 3 attempts in all). The SDK's own default is 15 minutes of silence (smithy's service default
+ * socket timeout). Idle time, not a total: a large S3 upload that keeps moving is not cut.
+ */
+export const AWS_REQUEST_BOUNDS = { connectionTimeout: 10_000, socketTimeout: 30_000 };
 
 const KEYS = [
   "region",
@@ -199,6 +208,7 @@ export function awsClientConfig(
     credentials,
     forcePathStyle:
       service === "s3" && (settings.s3UsePathStyle || endpoint !== undefined) ? true : undefined,
+    requestHandler: AWS_REQUEST_BOUNDS,
   });
 }
 
