@@ -12,7 +12,7 @@
  */
 import os from "node:os";
 import * as pulumi from "@pulumi/pulumi";
-import { rawConfigFromPulumi } from "./lib/config/core";
+import { PROJECT_NAME, assertCredentialsAreSecrets, rawConfigFromPulumi } from "./lib/config";
 import { isMaintenanceError } from "./lib/errors";
 import { parseStackConfig } from "./lib/config/stackConfig";
 import { buildMaintenance } from "./components/maintenance";
@@ -27,7 +27,21 @@ function operatorFacing<T>(work: () => T): T {
   }
 }
 
-const config = operatorFacing(() => parseStackConfig(rawConfigFromPulumi(pulumi.runtime.allConfig())));
+/**
+ * Whether the engine holds a top-level key as a secret. `isConfigSecret` is the SDK's own
+ * reading of the engine's list (marked internal, so not in its types); the list itself, in
+ * PULUMI_CONFIG_SECRET_KEYS, where an SDK lacks it.
+ */
+function isSecretKey(key: string): boolean {
+  const sdk = pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean };
+  if (typeof sdk.isConfigSecret === "function") return sdk.isConfigSecret(key);
+  const keys = JSON.parse(process.env.PULUMI_CONFIG_SECRET_KEYS ?? "[]") as unknown;
+  return Array.isArray(keys) && keys.includes(key);
+}
+
+const raw = rawConfigFromPulumi(pulumi.runtime.allConfig());
+operatorFacing(() => assertCredentialsAreSecrets(raw, ([key]) => isSecretKey(`${PROJECT_NAME}:${key}`)));
+const config = operatorFacing(() => parseStackConfig(raw));
 const maintenance = operatorFacing(() =>
   buildMaintenance(config, {
     stack: pulumi.getStack(),

@@ -5,9 +5,21 @@
 import { oneLine } from "../lib/errors";
 import { commands } from "./commands";
 
+const isHelp = (arg: string | undefined) => arg === "--help" || arg === "-h";
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (isHelp(name) || name === "help") {
+    process.stdout.write(
+      `usage: npm run -s maint -- <command> [flags]\n${commands.map((c) => `  ${c.usage}\n`).join("")}`,
+    );
+    return 0;
+  }
   const command = commands.find((c) => c.name === name);
+  if (command && rest.some(isHelp)) {
+    process.stdout.write(`usage: npm run -s maint -- ${command.usage}\n`);
+    return 0;
+  }
   if (!command) {
     const names = commands.map((c) => c.name).join(", ");
     process.stderr.write(

@@ -10,7 +10,7 @@ import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDrainGateStack, shutdownIntoDrainGate, type DrainGateStack } from "./ecsStack";
 import { ecsDesiredCounts, type MotoEcs } from "../testkit/motoEcs";
-import { PulumiStack } from "../testkit/pulumiCli";
+import { PulumiStack, processCommand } from "../testkit/pulumiCli";
 
 const COUNTS = { "tines-app": 2, "tines-sidekiq": 2 };
 const QUEUE = "default";
@@ -40,13 +40,7 @@ function isZombieOrGone(pid: number): boolean {
   }
 }
 
-function cmdline(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
-  } catch {
-    return "";
-  }
-}
+const cmdline = processCommand;
 
 describe("a dynamic provider orphaned by SIGKILL of pulumi up during the drain gate (real Pulumi CLI)", () => {
   let drainGate: DrainGateStack;

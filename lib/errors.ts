@@ -31,9 +31,12 @@ export class GateError extends MaintenanceError {
   }
 }
 
-// An array, not a Set: serialization carries a captured Set as an empty object, on which
-// `has` throws "called on incompatible receiver" inside the provider host.
-const MAINTENANCE_ERROR_NAMES = ["MaintenanceError", "ConfigError", "GateError"];
+/**
+ * An array, not a Set: Pulumi's provider serialization copies a module value as a plain
+ * object, so a captured Set arrives without its methods' internal slots and `has` throws
+ * "Method Set.prototype.has called on incompatible receiver".
+ */
+const MAINTENANCE_ERROR_NAMES: readonly string[] = ["MaintenanceError", "ConfigError", "GateError"];
 
 /**
  * True for our own errors, also where `instanceof` fails: inside a serialized provider the

@@ -14,12 +14,22 @@
 # Where the official CLI can be installed, use it instead and ignore this script.
 #
 # Usage: bash scripts/build-pulumi-cli.sh [PREFIX]     (default PREFIX: $TINES_TOOLS_DIR/pulumi-<version>, TINES_TOOLS_DIR=/var/cache/tines-maintenance)
+#        LANGUAGE_HOST_ONLY=CLI_BIN bash scripts/build-pulumi-cli.sh PREFIX
+#                                    only the language host into PREFIX/bin, beside links to the
+#                                    CLI and shims in CLI_BIN (scripts/go-tools/pulumi.sh)
+#        bash scripts/build-pulumi-cli.sh --language-host-digest
+#                                    prints the digest of the language host's sources (its cache key)
 # Binaries go to PREFIX/bin; point the e2e suite at them with PULUMI_BIN_DIR=PREFIX/bin (it also
 # looks in .tools/pulumi/bin by itself). Cold: ~15 min (about 1500 Go packages); warm: seconds.
 # Idempotent: an up-to-date binary is kept; FORCE=1 rebuilds. JOBS (default 2) bounds go build -p.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 MOD=$ROOT/tools/pulumi-language-nodejs
+if [ "${1:-}" = "--language-host-digest" ]; then
+  # The same digest test/support/goTools.ts computes: sha256 of the three files, in this order.
+  cat "$MOD/main.go" "$MOD/go.mod" "$MOD/go.sum" | sha256sum | cut -c1-12
+  exit 0
+fi
 PREFIX=${1:-${PREFIX:-${TINES_TOOLS_DIR:-/var/cache/tines-maintenance}/pulumi-$(awk '$1 == "github.com/pulumi/pulumi/pkg/v3" {print $2; exit}' "$MOD/go.mod")}}
 BIN=$PREFIX/bin
 JOBS=${JOBS:-2}
@@ -45,6 +55,18 @@ build() { # build <out> <package> <ldflags>
   mv "$1.tmp" "$1"
   log "built $1 in $((SECONDS - started))s"
 }
+
+if [ -n "${LANGUAGE_HOST_ONLY:-}" ]; then
+  [ -x "$LANGUAGE_HOST_ONLY/pulumi" ] || { echo "build-pulumi-cli: no pulumi in $LANGUAGE_HOST_ONLY" >&2; exit 1; }
+  log "language host ($(bash "$0" --language-host-digest)) into $BIN, beside the CLI of $LANGUAGE_HOST_ONLY"
+  build "$BIN/pulumi-language-nodejs" . "$LDV -X main.Version=${VERSION#v}"
+  # Files, not symlinks: the engine resolves its own path and warns when a bundled plugin found
+  # on PATH is not the one beside it. The CLI is hard-linked (no copy of its 150 MB) where it can be.
+  ln -f "$LANGUAGE_HOST_ONLY/pulumi" "$BIN/pulumi" 2>/dev/null || cp -f "$LANGUAGE_HOST_ONLY/pulumi" "$BIN/pulumi"
+  cp -f "$LANGUAGE_HOST_ONLY/pulumi-resource-pulumi-nodejs" "$LANGUAGE_HOST_ONLY/pulumi-analyzer-policy" "$BIN/"
+  "$BIN/pulumi" version
+  exit 0
+fi
 
 log "Pulumi $VERSION into $BIN"
 build "$BIN/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi "$LDV"

@@ -218,7 +218,10 @@ describe("program with bad config", () => {
       { phase: "shutdown", platform: "ecs", services: { bogus: 1 } },
       "tines-maintenance:services.bogus: unknown service key",
     ],
-    [{ phase: "shutdown", platform: "ecs", services: { "tines-app": -2 } }, "must be a whole number >= 0"],
+    [
+      { phase: "shutdown", platform: "ecs", services: { "tines-app": -2 } },
+      "tines-maintenance:services.tines-app: must be a count (whole number >= 0) or {count, name?, kind?} (got -2)",
+    ],
     [
       { phase: "shutdown", platform: "ecs", services: { "tines-app": 1 }, keepRunning: ["redis"] },
       '"redis" is not in services',
@@ -256,5 +259,43 @@ describe("program with bad config", () => {
     // Pulumi prints a RunError's message alone, without a stack trace.
     await expect(run).rejects.toBeInstanceOf(pulumi.RunError);
     expect(registered).toBe(0);
+  });
+});
+
+describe("credentials set without --secret (issue 20, item 7)", () => {
+  const base = { phase: "shutdown", platform: "ecs", services: { "tines-sidekiq": 1 } };
+  it.each([
+    ["sidekiq", { sidekiq: { redisUrl: "redis://:pw-1234@redis.internal:6379/0" } }, "sidekiq.redisUrl"],
+    [
+      "database",
+      {
+        sidekiq: { redisUrl: "redis://redis.internal:6379/0" },
+        database: { url: "postgresql://tines:pw-1234@db.internal/tines", backup: { directory: "/b" } },
+      },
+      "database.url",
+    ],
+    [
+      "health",
+      {
+        sidekiq: { redisUrl: "redis://redis.internal:6379/0" },
+        health: { url: "https://ops:pw-1234@tines.internal/is_up" },
+      },
+      "health.url",
+    ],
+  ])("%s: refused in one line naming the key, nothing registered", async (plaintext, section, key) => {
+    let registered = 0;
+    const run = runProgram(
+      { ...base, ...section },
+      { state: () => (registered++, {}), plaintextKeys: [plaintext] },
+    );
+    await expect(run).rejects.toThrow(
+      `tines-maintenance:${key}: holds a password but is not a secret; set it with \`pulumi config set --secret --path ${key} ...\``,
+    );
+    await expect(run).rejects.toBeInstanceOf(pulumi.RunError);
+    await expect(run).rejects.not.toThrow("pw-1234");
+    expect(registered).toBe(0);
+    // Set as a secret, the same value is accepted.
+    const secret = await runProgram({ ...base, ...section });
+    expect(secret.registrations.length).toBeGreaterThan(0);
   });
 });

@@ -2,6 +2,7 @@
  * Where scripts/build-go-tools.sh put a tool: $TINES_TOOLS_DIR/<tool>-<version>, with the
  * version read from tools/versions.env, the same file the build reads.
  */
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 
@@ -40,4 +41,20 @@ export function toolPrefix(tool: GoTool, env: NodeJS.ProcessEnv = process.env): 
 
 export function toolBin(tool: GoTool, binary: string = tool): string {
   return path.join(toolPrefix(tool), "bin", binary);
+}
+
+/**
+ * The directory scripts/go-tools/pulumi.sh builds the Pulumi CLI with our language host into:
+ * $TINES_TOOLS_DIR/pulumi-<version>-nodejs-<digest>, the digest over the language host's
+ * main.go, go.mod and go.sum (as `build-pulumi-cli.sh --language-host-digest` computes it), so
+ * that a changed language host is a new cache entry.
+ */
+export function pulumiToolDir(env: NodeJS.ProcessEnv = process.env): string {
+  const mod = path.join(ROOT, "tools", "pulumi-language-nodejs");
+  const goMod = readFileSync(path.join(mod, "go.mod"), "utf8");
+  const version = /^\s*github\.com\/pulumi\/pulumi\/pkg\/v3 (\S+)/m.exec(goMod)?.[1] ?? "unknown";
+  const hash = createHash("sha256");
+  for (const file of ["main.go", "go.mod", "go.sum"]) hash.update(readFileSync(path.join(mod, file)));
+  const root = env.TINES_TOOLS_DIR ?? "/var/cache/tines-maintenance";
+  return path.join(root, `pulumi-${version}-nodejs-${hash.digest("hex").slice(0, 12)}`);
 }

@@ -15,6 +15,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { vi } from "vitest";
 import { COMPONENT_TYPES, PROJECT_NAME, dynamicTypeToken } from "../lib/plan/names";
+import { credentialPaths } from "../lib/config/credentials";
 
 type DefineProviderModule = typeof import("../components/provider/defineProvider");
 
@@ -285,6 +286,16 @@ export function toPulumiConfig(config: Record<string, unknown>): Record<string, 
   );
 }
 
+/**
+ * The keys an operator sets with --secret: every top-level key holding a credential, as the
+ * engine lists them in PULUMI_CONFIG_SECRET_KEYS, but those in `plaintext`.
+ */
+export function secretKeysOf(config: Record<string, unknown>, plaintext: string[] = []): string[] {
+  return Object.entries(config)
+    .filter(([key, value]) => !plaintext.includes(key) && credentialPaths(value).length > 0)
+    .map(([key]) => `${PROJECT_NAME}:${key}`);
+}
+
 export interface ProgramRun extends MockEngine {
   /** The stack outputs index.ts exports. */
   outputs: Record<string, unknown>;
@@ -298,10 +309,12 @@ export async function runProgram(
   options: EngineOptions & {
     /** Run with PULUMI_NODEJS_SKIP_COMPONENT_INPUTS set, as some operators' environments do. */
     skipComponentInputs?: boolean;
+    /** Top-level keys left plain although they hold a password (as if set without --secret). */
+    plaintextKeys?: string[];
   } = {},
 ): Promise<ProgramRun> {
   const engine = mockEngine(options);
-  pulumi.runtime.setAllConfig(toPulumiConfig(config));
+  pulumi.runtime.setAllConfig(toPulumiConfig(config), secretKeysOf(config, options.plaintextKeys));
   const previousSkip = process.env[SKIP_COMPONENT_INPUTS];
   if (options.skipComponentInputs) process.env[SKIP_COMPONENT_INPUTS] = "true";
   else delete process.env[SKIP_COMPONENT_INPUTS];

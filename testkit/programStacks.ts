@@ -27,6 +27,8 @@ export interface ProgramStackOptions {
   preview: boolean;
   /** Run with PULUMI_NODEJS_SKIP_COMPONENT_INPUTS set, as some operators' environments do. */
   skipComponentInputs?: boolean;
+  /** Top-level keys left plain although they hold a password (as if set without --secret). */
+  plaintextKeys?: string[];
   /** What a provider's create would add to its inputs (e.g. reachedCount), by registration. */
   providerOutputs?: (registration: {
     type: string;
@@ -51,6 +53,7 @@ export async function programStack(
     preview: options.preview,
     stack: "policy",
     skipComponentInputs: options.skipComponentInputs,
+    plaintextKeys: options.plaintextKeys,
     state: (r) => (r.custom ? options.providerOutputs?.(r) : undefined),
   });
   const resources = run.resources();

@@ -1,6 +1,8 @@
+import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { findPulumiBinDir, pulumiBinDirCandidates } from "./pulumiCli";
+import { pulumiToolDir } from "./goTools";
+import { findPulumiBinDir, PROJECT_ROOT, pulumiBinDirCandidates } from "./pulumiCli";
 
 const complete = (dir: string) => (file: string) =>
   path.dirname(file) === dir &&
@@ -9,16 +11,25 @@ const complete = (dir: string) => (file: string) =>
   );
 
 describe("findPulumiBinDir", () => {
-  it("prefers PULUMI_BIN_DIR, then the machine-wide tools cache keyed by the pinned version, then /opt", () => {
+  it("prefers PULUMI_BIN_DIR, then the tools cache keyed by the pinned version and the language host's digest, then /opt", () => {
+    const digest = spawnSync(
+      "bash",
+      [path.join(PROJECT_ROOT, "scripts/build-pulumi-cli.sh"), "--language-host-digest"],
+      {
+        encoding: "utf8",
+      },
+    ).stdout.trim();
+    expect(digest).toMatch(/^[0-9a-f]{12}$/);
     expect(pulumiBinDirCandidates({ PULUMI_BIN_DIR: "/x/bin", TINES_TOOLS_DIR: "/cache" })).toEqual([
       "/x/bin",
-      "/cache/pulumi-v3.274.1/bin",
+      `/cache/pulumi-v3.274.1-nodejs-${digest}/bin`,
       "/opt/pulumi/bin",
     ]);
     expect(pulumiBinDirCandidates({})).toEqual([
-      "/var/cache/tines-maintenance/pulumi-v3.274.1/bin",
+      `/var/cache/tines-maintenance/pulumi-v3.274.1-nodejs-${digest}/bin`,
       "/opt/pulumi/bin",
     ]);
+    expect(pulumiToolDir({})).toBe(`/var/cache/tines-maintenance/pulumi-v3.274.1-nodejs-${digest}`);
   });
 
   it("skips a directory that has the CLI but not the language host", () => {

@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { pulumiToolDir } from "./goTools";
 
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
 
@@ -24,17 +25,12 @@ const REQUIRED_BINARIES = [
  */
 export const POLICY_PACK_DIR = path.join(PROJECT_ROOT, "policy");
 
-/** The Pulumi version pinned for the project's own CLI build (scripts/go-tools/pulumi.sh). */
-function pinnedPulumiVersion(): string {
-  const goMod = readFileSync(path.join(PROJECT_ROOT, "tools", "pulumi-language-nodejs", "go.mod"), "utf8");
-  const match = /^\s*github\.com\/pulumi\/pulumi\/pkg\/v3 (\S+)/m.exec(goMod);
-  return match ? match[1] : "unknown";
-}
-
-/** The project's own CLI build in the machine-wide tools cache. */
+/**
+ * The project's own CLI build in the machine-wide tools cache: the CLI with the language host
+ * built from this checkout's tools/pulumi-language-nodejs.
+ */
 function projectBuild(env: NodeJS.ProcessEnv): string {
-  const toolsDir = env.TINES_TOOLS_DIR ?? "/var/cache/tines-maintenance";
-  return path.join(toolsDir, `pulumi-${pinnedPulumiVersion()}`, "bin");
+  return path.join(pulumiToolDir(env), "bin");
 }
 
 /** Where a CLI may be, in order: PULUMI_BIN_DIR, the machine-wide tools cache, /opt/pulumi. */
@@ -89,6 +85,15 @@ export function findPulumiBinDir(
     `e2e: no Pulumi CLI found (needs ${REQUIRED_BINARIES.join(", ")}) in ${candidates.join(", ")}; ` +
       "build one with `bash scripts/build-go-tools.sh pulumi` (about 15 min cold) or set PULUMI_BIN_DIR",
   );
+}
+
+/** The command line of a process, or "" once it has gone. */
+export function processCommand(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
+  } catch {
+    return "";
+  }
 }
 
 export interface CliResult {

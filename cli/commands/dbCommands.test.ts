@@ -103,7 +103,7 @@ describe("maint db-migrate", () => {
     expect(result.code).toBe(1);
     const lines = result.stderr.trim().split("\n");
     expect(lines.at(-1)).toMatch(
-      /^maint db-migrate: target postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/cli_\w+ is not empty \(1 objects, e\.g\. table public\.precious\); refusing and leaving it untouched; pass --allow-non-empty-target/,
+      /^maint db-migrate: target PostgreSQL 127\.0\.0\.1:\d+ database cli_\w+ is not empty \(1 objects, e\.g\. table public\.precious\); refusing and leaving it untouched; pass --allow-non-empty-target/,
     );
     // The only other lines: the warnings about passwords given on the command line.
     expect(lines.slice(0, -1).every((l) => l.startsWith("warning: --"))).toBe(true);

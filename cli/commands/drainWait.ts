@@ -71,7 +71,7 @@ export const drainWaitCommand: CliCommand = {
     process.once("SIGTERM", abort);
     try {
       const outcome = await waitForDrain(
-        () => readSnapshot({ url, namespace }, settings.windowSeconds),
+        (bound) => readSnapshot({ url, namespace }, settings.windowSeconds, bound),
         settings,
         stderrReporter,
         { signal: controller.signal, label: "sidekiq" },

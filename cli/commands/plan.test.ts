@@ -278,43 +278,46 @@ describe("plan command module", () => {
     expect(fs.readFileSync(path.join(dir, "Pulumi.ecs.yaml"), "utf8")).toBe(before);
   });
 
-  it("never prints a secret, now that every gate step carries its config section", () => {
-    // Plain-text URLs with passwords (a stack file may hold them unencrypted): every gate that
-    // carries one is planned, in each phase.
-    const passwords = ["redisPw1", "dbPw2", "targetPw3", "newRedisPw4", "healthPw5", "probePw6"];
-    const secrets = projectWith({
-      prod: [
-        "config:",
-        "  tines-maintenance:platform: compose",
-        "  tines-maintenance:compose:",
-        "    projectName: tines",
-        "    projectDirectory: /srv/tines",
-        "  tines-maintenance:services:",
-        "    tines-app: 2",
-        "    tines-sidekiq: 2",
-        "    postgres: 1",
-        "  tines-maintenance:keepRunning: [postgres]",
-        "  tines-maintenance:sidekiq:",
-        "    redisUrl: redis://:redisPw1@redis.internal:6379/0",
-        "  tines-maintenance:database:",
-        "    url: postgresql://tines:dbPw2@old-db.internal:5432/tines",
-        "    backup:",
-        "      directory: /var/backups/tines",
-        "    migration:",
-        "      targetUrl: postgresql://tines:targetPw3@new-db.internal:5432/tines",
-        "  tines-maintenance:endpoints:",
-        "    databaseHost: new-db.internal",
-        "    redisUrl: redis://:newRedisPw4@new-redis.internal:6379/0",
-        "    propagation:",
-        "      database:",
-        "        user: tines",
-        "        password: probePw6",
-        "        name: tines",
-        "  tines-maintenance:health:",
-        "    url: https://ops:healthPw5@tines.internal/is_up",
-        "",
-      ].join("\n"),
-    });
+  /** A stack whose every gate carries a credential; `secure`: each as `pulumi config set --secret` writes it. */
+  const credentialStack = (secure: boolean) => {
+    const value = (plain: string) =>
+      secure ? `{secure: "v1:${Buffer.from(plain).toString("base64")}"}` : plain;
+    return [
+      "config:",
+      "  tines-maintenance:platform: compose",
+      "  tines-maintenance:compose:",
+      "    projectName: tines",
+      "    projectDirectory: /srv/tines",
+      "  tines-maintenance:services:",
+      "    tines-app: 2",
+      "    tines-sidekiq: 2",
+      "    postgres: 1",
+      "  tines-maintenance:keepRunning: [postgres]",
+      "  tines-maintenance:sidekiq:",
+      `    redisUrl: ${value("redis://:redisPw1@redis.internal:6379/0")}`,
+      "  tines-maintenance:database:",
+      `    url: ${value("postgresql://tines:dbPw2@old-db.internal:5432/tines")}`,
+      "    backup:",
+      "      directory: /var/backups/tines",
+      "    migration:",
+      `      targetUrl: ${value("postgresql://tines:targetPw3@new-db.internal:5432/tines")}`,
+      "  tines-maintenance:endpoints:",
+      "    databaseHost: new-db.internal",
+      `    redisUrl: ${value("redis://:newRedisPw4@new-redis.internal:6379/0")}`,
+      "    propagation:",
+      "      database:",
+      "        user: tines",
+      `        password: ${value("probePw6")}`,
+      "        name: tines",
+      "  tines-maintenance:health:",
+      `    url: ${value("https://ops:healthPw5@tines.internal/is_up")}`,
+      "",
+    ].join("\n");
+  };
+  const passwords = ["redisPw1", "dbPw2", "targetPw3", "newRedisPw4", "healthPw5", "probePw6"];
+
+  it("plans every gate from secret credentials, and never prints one", () => {
+    const secrets = projectWith({ prod: credentialStack(true) });
     const shutdown = planText(["--stack", "prod", "--phase", "shutdown"], { cwd: () => secrets, env: {} });
     const running = planText(["--stack", "prod", "--phase", "running"], { cwd: () => secrets, env: {} });
     expect(shutdown).toMatch(/gate +sidekiq-drain/);
@@ -327,5 +330,26 @@ describe("plan command module", () => {
       expect(running).not.toContain(password);
     }
     expect(`${shutdown}${running}`).not.toContain("[object Object]");
+  });
+
+  it("refuses credentials set without --secret, in one line naming each key, never printing one (issue 20, item 7)", async () => {
+    const plain = projectWith({ prod: credentialStack(false) });
+    const run = await maint(["plan", "--stack", "prod", "--project-dir", plain]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe("");
+    expect(run.stderr.trimEnd().split("\n")).toHaveLength(1);
+    for (const key of [
+      "sidekiq.redisUrl",
+      "database.url",
+      "database.migration.targetUrl",
+      "endpoints.redisUrl",
+      "endpoints.propagation.database.password",
+      "health.url",
+    ]) {
+      expect(run.stderr).toContain(
+        `tines-maintenance:${key}: holds a password but is not a secret; set it with \`pulumi config set --secret --path ${key} ...\``,
+      );
+    }
+    for (const password of passwords) expect(run.stderr).not.toContain(password);
   });
 });

@@ -4,6 +4,7 @@
  * CI posts its output on pull requests next to the preview.
  */
 import path from "node:path";
+import { assertCredentialsAreSecrets } from "../../lib/config";
 import { ConfigError } from "../../lib/errors";
 import { buildPlan, formatPlan } from "../../lib/plan/plan";
 import { PHASES, type Phase } from "../../lib/plan/services";
@@ -37,6 +38,8 @@ export function planText(args: string[], io: Pick<PlanCommandIo, "cwd" | "env">)
   const phase = phaseFlag(flags.phase);
   const projectDir = path.resolve(io.cwd(), flags["project-dir"] ?? ".");
   const stackFile = readStackFile({ projectDir, stack: flags.stack, env: io.env });
+  // Each value of the file is encrypted or not on its own: every credential must be.
+  assertCredentialsAreSecrets(stackFile.raw, () => false);
   const raw = phase === undefined ? stackFile.raw : { ...stackFile.raw, phase };
   const config = parseStackConfig(raw);
   const plan = buildPlan(config);

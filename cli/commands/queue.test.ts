@@ -158,11 +158,11 @@ describe("maint queue (child process, real redis-server)", () => {
       ],
       [
         ["queue", "--redis-url", "env:WRONG_PASSWORD_URL"],
-        /^maint queue: Redis redis:\/\/tines:\*\*\*@127\.0\.0\.1:\d+\/5: authentication failed \(wrong user or password in the URL\)\n$/,
+        /^maint queue: Redis 127\.0\.0\.1:\d+ db 5: authentication failed \(wrong user or password in the URL\)\n$/,
       ],
       [
         ["queue", "--redis-url", `redis://127.0.0.1:${dead}`],
-        /^maint queue: Redis redis:\/\/127\.0\.0\.1:\d+: connection refused\n$/,
+        /^maint queue: Redis 127\.0\.0\.1:\d+ db 0: connection refused\n$/,
       ],
     ];
     for (const [args, expected] of cases) {

@@ -41,10 +41,16 @@ describe("database components", () => {
         stack: "dev",
         phase: "shutdown",
         runId: "run-1",
+        windowStartedAt: "2026-12-07T13:00:00.000Z",
       });
       new DatabaseMigration(
         "database-migration",
-        { sourceUrl: database.url, migration: database.migration! },
+        {
+          sourceUrl: database.url,
+          migration: database.migration!,
+          stack: "dev",
+          windowStartedAt: "2026-12-07T13:00:00.000Z",
+        },
         { dependsOn: [backup] },
       );
     }

@@ -16,17 +16,24 @@ import {
 import { GATE_TYPES } from "../../lib/plan/names";
 import { defineProvider, dynamicResource, type ProviderContext } from "../provider/defineProvider";
 import { defineGate, outputsOf, type PerUpdateGateArgs } from "./gate";
+import { windowStartedAt } from "./maintenanceWindow";
 
 const TYPES = GATE_TYPES["database-backup"];
 
 export const databaseBackupProvider = defineProvider(
   {
     type: TYPES.resources.dump,
-    outputs: ["name", "location", "bytes", "sha256", "tables", "seconds"],
+    outputs: ["name", "location", "bytes", "sha256", "tables", "seconds", "reused"],
     check: checkBackupInputs,
     diff: backupDiff,
-    create: (inputs: BackupGateInputs, { reporter, aws }: ProviderContext) =>
-      runBackupGate(inputs, reporter, aws),
+    create: (inputs: BackupGateInputs, { reporter, aws, signal }: ProviderContext) =>
+      runBackupGate(inputs, reporter, aws, { signal }),
+    // A retry in the same window reuses the earlier update's dump when it still is the database.
+    update: async (olds, news, { reporter, aws, signal }) =>
+      backupDiff(olds as unknown as Record<string, unknown>, news as unknown as Record<string, unknown>)
+        .changes
+        ? runBackupGate(news, reporter, aws, { signal, previous: olds as unknown as Record<string, unknown> })
+        : olds,
     id: (outs) => `database-backup-${outs.sha256.slice(0, 16)}`,
     delete: "The dump stays where it was written: removing the resource must not remove a backup.",
   },
@@ -44,10 +51,12 @@ export interface DatabaseBackupArgs extends PerUpdateGateArgs {
   /** The stack and phase, in the dump's file name. */
   stack: string;
   phase: string;
+  /** The window record's windowStartedAt: a retry in the same window reuses a verified dump. */
+  windowStartedAt: pulumi.Input<string>;
 }
 
 /** What the component registers and the audit record shows. */
-const AUDITED = ["location", "bytes", "sha256"] as const;
+const AUDITED = ["location", "bytes", "sha256", "reused"] as const;
 
 export class DatabaseBackup extends pulumi.ComponentResource {
   public readonly resource: DatabaseBackupResource;
@@ -69,6 +78,7 @@ export class DatabaseBackup extends pulumi.ComponentResource {
         compressLevel: b.compressLevel,
         // The provider's re-run key (backupDiff).
         trigger: args.runId,
+        windowStartedAt: args.windowStartedAt,
       },
       { parent: this },
     );
@@ -77,7 +87,7 @@ export class DatabaseBackup extends pulumi.ComponentResource {
 }
 
 export const databaseBackupGate = defineGate("database-backup", {
-  register: ({ name, database }, { maintenance, plan }, opts) =>
+  register: ({ name, database }, { maintenance, plan, registered }, opts) =>
     new DatabaseBackup(
       name,
       {
@@ -86,6 +96,7 @@ export const databaseBackupGate = defineGate("database-backup", {
         stack: maintenance.stack,
         phase: plan.phase,
         runId: maintenance.startedAt,
+        windowStartedAt: windowStartedAt(name, registered),
       },
       opts,
     ),

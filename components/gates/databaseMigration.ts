@@ -16,6 +16,7 @@ import {
 import { GATE_TYPES } from "../../lib/plan/names";
 import { defineProvider, dynamicResource, type ProviderContext } from "../provider/defineProvider";
 import { defineGate, outputsOf } from "./gate";
+import { windowStartedAt } from "./maintenanceWindow";
 
 const TYPES = GATE_TYPES["database-migration"];
 
@@ -24,7 +25,8 @@ export const databaseMigrationProvider = defineProvider({
   outputs: ["target", "tables", "rows", "mismatches", "summary", "seconds"],
   check: checkMigrationInputs,
   diff: migrationDiff,
-  create: (inputs: MigrationGateInputs, { reporter }: ProviderContext) => runMigrationGate(inputs, reporter),
+  create: (inputs: MigrationGateInputs, { reporter, signal }: ProviderContext) =>
+    runMigrationGate(inputs, reporter, { signal }),
   id: (outs) => `database-migration-${Date.parse(outs.finishedAt)}`,
   delete: "The new instance now holds the data Tines will use: never drop it.",
 });
@@ -36,6 +38,10 @@ export interface DatabaseMigrationArgs {
   sourceUrl: pulumi.Input<string>;
   /** `database.migration`; its targetUrl is wrapped as a secret here. */
   migration: MigrationConfig;
+  /** The stack, in the mark the copy leaves on the target (lib/database/targetMarker.ts). */
+  stack: string;
+  /** The window record's windowStartedAt: a rerun in the same window restarts its own interrupted copy. */
+  windowStartedAt: pulumi.Input<string>;
 }
 
 export class DatabaseMigration extends pulumi.ComponentResource {
@@ -56,6 +62,8 @@ export class DatabaseMigration extends pulumi.ComponentResource {
         // Never re-run by itself: copying again needs a new target (migrationDiff). Kept as
         // the constant it always was, so that the inputs in existing stacks do not change.
         trigger: "",
+        stack: args.stack,
+        windowStartedAt: args.windowStartedAt,
       },
       { parent: this },
     );
@@ -64,7 +72,16 @@ export class DatabaseMigration extends pulumi.ComponentResource {
 }
 
 export const databaseMigrationGate = defineGate("database-migration", {
-  register: ({ name, database, migration }, _context, opts) =>
-    new DatabaseMigration(name, { sourceUrl: pulumi.secret(database.url), migration }, opts),
+  register: ({ name, database, migration }, { maintenance, registered }, opts) =>
+    new DatabaseMigration(
+      name,
+      {
+        sourceUrl: pulumi.secret(database.url),
+        migration,
+        stack: maintenance.stack,
+        windowStartedAt: windowStartedAt(name, registered),
+      },
+      opts,
+    ),
   audit: ({ resource }) => ({ databaseMigration: outputsOf(resource, ["tables", "mismatches", "summary"]) }),
 });

@@ -211,7 +211,10 @@ export interface EndpointSwitchArgs {
   kubernetesProvider?: pulumi.ProviderResource;
 }
 
-function targetSpec(args: EndpointSwitchArgs): TargetSpec {
+/** Where the switch writes: the endpoints target with the Compose file and the namespace resolved. */
+export function targetSpec(
+  args: Pick<EndpointSwitchArgs, "endpoints" | "composeProjectDirectory" | "kubernetesNamespace">,
+): TargetSpec {
   const target = args.endpoints.target;
   if (target.kind === "env-file")
     return { kind: "env-file", path: envFilePath(target, args.composeProjectDirectory) };

@@ -11,6 +11,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { AwsSettings } from "../../lib/aws/settings";
+import { backupDirectoryProblem } from "../../lib/database/backupDirectory";
+import { checkEndpointTarget, writtenKeys, type TargetCheckInputs } from "../../lib/endpoints/targetCheck";
+import { GateError } from "../../lib/errors";
 import type { Plan } from "../../lib/plan/plan";
 import { GATE_TYPES } from "../../lib/plan/names";
 import type { ProgressReporter } from "../../lib/progress";
@@ -28,14 +31,33 @@ import {
   type VersionedWorkload,
 } from "../../lib/window/versions";
 import { defineProvider, dynamicResource, type ProviderContext } from "../provider/defineProvider";
-import { EndpointSwitch } from "./endpointSwitch";
-import { defineGate, outputsOf } from "./gate";
+import { EndpointSwitch, targetSpec } from "./endpointSwitch";
+import { defineGate, outputsOf, type GateContext } from "./gate";
 
 const TYPES = GATE_TYPES["maintenance-window"];
+
+/** What the shutdown's later steps write to, checked before the first stop (read-only). */
+export interface WindowChecks {
+  endpointTarget?: TargetCheckInputs;
+  /** `database.backup.directory`. */
+  backupDirectory?: string;
+}
 
 export interface MaintenanceWindowInputs extends WindowInputs {
   source: VersionSource;
   workloads: Record<string, VersionedWorkload>;
+  checks?: WindowChecks;
+}
+
+/** The write targets of the shutdown: refused now, before anything stops, rather than with Tines down. */
+async function checkTargets(inputs: MaintenanceWindowInputs, aws: AwsSettings): Promise<void> {
+  if (inputs.phase !== "shutdown") return;
+  const problems = [
+    ...(inputs.checks?.endpointTarget ? await checkEndpointTarget(inputs.checks.endpointTarget, aws) : []),
+    ...(inputs.checks?.backupDirectory ? [backupDirectoryProblem(inputs.checks.backupDirectory)] : []),
+  ].filter((p): p is string => p !== undefined);
+  if (problems.length > 0)
+    throw new GateError(`maintenance-window: refused, nothing was changed: ${problems.join("; ")}`);
 }
 
 /** The record in state, or undefined when the outputs are not one (first update). */
@@ -44,6 +66,7 @@ function previousRecord(outs: Record<string, unknown> | undefined): WindowRecord
 }
 
 async function assess(inputs: MaintenanceWindowInputs, previous: WindowRecord | undefined, aws: AwsSettings) {
+  await checkTargets(inputs, aws);
   const current = await readWorkloadVersions(inputs.source, inputs.workloads, aws);
   return assessWindow(previous, inputs, current, Date.now());
 }
@@ -95,6 +118,8 @@ export interface MaintenanceWindowArgs {
   settings: WindowSettings;
   /** Running: the endpoints the switch applied and its `switchedAt` (the Redis URL is wrapped as a secret). */
   switched?: pulumi.Input<SwitchInput | undefined>;
+  /** Shutdown: what the later steps write to, checked read-only before the first stop. */
+  checks?: WindowChecks;
 }
 
 const OUTPUTS = ["windowStartedAt", "firstStopAt", "images", "versionOverride"] as const;
@@ -122,6 +147,7 @@ export class MaintenanceWindow extends pulumi.ComponentResource {
         workloads,
         settings: pulumi.secret(args.settings),
         switched: args.switched === undefined ? undefined : pulumi.secret(args.switched),
+        checks: args.checks ?? {},
       },
       { parent: this },
     );
@@ -129,8 +155,38 @@ export class MaintenanceWindow extends pulumi.ComponentResource {
   }
 }
 
+/** What the shutdown's endpoint switch and backup will write to, for the window to check first. */
+function writeTargets({ config, plan }: GateContext): WindowChecks {
+  const checks: WindowChecks = {};
+  for (const step of plan.steps) {
+    if (step.type !== "gate") continue;
+    if (step.name === "endpoint-switch") {
+      const { endpoints } = step;
+      checks.endpointTarget = {
+        target: targetSpec({
+          endpoints,
+          composeProjectDirectory: config.compose.projectDirectory,
+          kubernetesNamespace: config.kubernetes.namespace,
+        }),
+        writes: writtenKeys(endpoints.keys, {
+          databaseHost: endpoints.databaseHost !== undefined,
+          redisUrl: endpoints.redisUrl !== undefined,
+        }),
+        pathKey:
+          endpoints.target.kind === "env-file" && endpoints.target.path
+            ? "endpoints.target.path"
+            : "compose.projectDirectory",
+      };
+    }
+    if (step.name === "database-backup" && step.database.backup.directory)
+      checks.backupDirectory = step.database.backup.directory;
+  }
+  return checks;
+}
+
 export const maintenanceWindowGate = defineGate("maintenance-window", {
-  register: ({ name, allowVersionChange, settings }, { config, plan, adapter, registered }, opts) => {
+  register: ({ name, allowVersionChange, settings }, context, opts) => {
+    const { config, plan, adapter, registered } = context;
     // In running, the endpoint record stands ahead of the steps: the window checks the
     // settings against what the switch last applied.
     const record = registered("endpoint-switch", EndpointSwitch);
@@ -142,6 +198,7 @@ export const maintenanceWindowGate = defineGate("maintenance-window", {
         versionSource: adapter.versionSource,
         allowVersionChange,
         settings,
+        checks: plan.phase === "shutdown" ? writeTargets(context) : undefined,
         switched:
           record && endpoints
             ? record.resource.switchedAt.apply((switchedAt) => ({
@@ -167,3 +224,10 @@ export const maintenanceWindowGate = defineGate("maintenance-window", {
     };
   },
 });
+
+/** The window's start, for a gate of the same update that keys its reruns on it (the plan puts the window first). */
+export function windowStartedAt(gate: string, registered: GateContext["registered"]): pulumi.Output<string> {
+  const window = registered("maintenance-window", MaintenanceWindow);
+  if (!window) throw new Error(`internal: the plan put ${gate} before the window record`);
+  return window.resource.windowStartedAt;
+}

@@ -6,8 +6,17 @@
  *  - the provider's stdin, a pipe whose only writer is the engine, reaches end-of-file;
  *  - a write to stdout/stderr (pipes read by the engine) fails with EPIPE;
  *  - the engine's gRPC address (the host's first argument) stops accepting connections.
- * Then it aborts the waits (they take `signal`), lets the calls already made finish (a
- * stop or start request sent to the platform completes; no step is left half-sent), and exits.
+ * Then it aborts the waits and long steps (they take `signal`), lets the calls already made
+ * finish (a stop or start request sent to the platform completes; no step is left half-sent;
+ * a migration stops its copy, closes its sessions and removes its files), and exits; a call
+ * still running GRACE_MS after the engine's death no longer holds the exit (the process's
+ * exit handlers stop its child processes and remove its temp files, lib/database/cleanup.ts).
+ *
+ * It also hears the engine's Cancel call, the first Ctrl-C of `pulumi up`: the Node host
+ * answers Cancel without telling its providers (@pulumi/pulumi cmd/dynamic-provider, where
+ * `cancel` does nothing), so the running step would go on until it ends by itself. The call's
+ * path is read on the host's own HTTP/2 server, beside grpc-js, which still answers it. A
+ * Cancel aborts `signal` as well, but the host stays: the engine is alive and ends it.
  * Nothing here runs outside the dynamic-provider host: tests and the CLI are never exited.
  */
 import fs from "node:fs";
@@ -26,7 +35,38 @@ export interface WatchOptions {
   /** host:port of the engine; by default the host's first argument. */
   engineAddress?: string;
   probeIntervalMs?: number;
+  /** How long a running call may hold the exit once the engine is gone (default GRACE_MS). */
+  graceMs?: number;
+  /** Listen for the engine's Cancel call on this process's gRPC server (default true). */
+  watchCancel?: boolean;
   exit?: (code: number) => void;
+}
+
+/** A call that has not ended this long after the engine's death does not keep the host alive. */
+export const GRACE_MS = 10_000;
+
+/** The reasons `signal` carries, for the messages of what it stops. */
+export const ENGINE_GONE = "the Pulumi engine that ran this update is gone (pulumi was killed)";
+export const UPDATE_CANCELLED = "the update was cancelled (Ctrl-C)";
+
+const CANCEL_PATH = "/pulumirpc.ResourceProvider/Cancel";
+
+/**
+ * Calls `onCancel` when the engine sends Cancel to this provider host. Returns whether a gRPC
+ * server was found to listen on (grpc-js serves over a Node HTTP/2 server, a net.Server).
+ */
+export function onCancelCall(onCancel: () => void): boolean {
+  const handles = (process as unknown as { _getActiveHandles?: () => unknown[] })._getActiveHandles;
+  if (typeof handles !== "function") return false;
+  let found = false;
+  for (const handle of handles.call(process)) {
+    if (!(handle instanceof net.Server) || handle.listenerCount("stream") === 0) continue;
+    handle.on("stream", (_stream: unknown, headers: Record<string, unknown>) => {
+      if (headers[":path"] === CANCEL_PATH) onCancel();
+    });
+    found = true;
+  }
+  return found;
 }
 
 /** `node .../@pulumi/pulumi/cmd/dynamic-provider/index.js <engine address>`. */
@@ -68,14 +108,28 @@ export function watchEngine(options: WatchOptions = {}): EngineLiveness {
   const controller = new AbortController();
   const exit = options.exit ?? ((code: number) => process.exit(code));
   let running = 0;
+  let engineGone = false;
+  let exited = false;
+  const exitNow = () => {
+    if (exited) return;
+    exited = true;
+    exit(1);
+  };
   const exitIfIdle = () => {
-    if (controller.signal.aborted && running === 0) exit(1);
+    if (engineGone && running === 0) exitNow();
   };
   const gone = () => {
-    if (controller.signal.aborted) return;
-    controller.abort();
+    if (engineGone) return;
+    engineGone = true;
+    if (!controller.signal.aborted) controller.abort(ENGINE_GONE);
+    setTimeout(exitNow, options.graceMs ?? GRACE_MS).unref();
     exitIfIdle();
   };
+  if (options.watchCancel ?? true) {
+    onCancelCall(() => {
+      if (!controller.signal.aborted) controller.abort(UPDATE_CANCELLED);
+    });
+  }
 
   try {
     if ((options.watchStdin ?? true) && fs.fstatSync(0).isFIFO()) {
@@ -97,7 +151,7 @@ export function watchEngine(options: WatchOptions = {}): EngineLiveness {
   const address = options.engineAddress ?? process.argv[2] ?? "";
   let refused = 0;
   const timer = setInterval(() => {
-    if (controller.signal.aborted) return;
+    if (engineGone) return;
     void probe(address, 2000).then((alive) => {
       refused = alive ? 0 : refused + 1;
       if (refused >= 2) gone();

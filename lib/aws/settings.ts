@@ -54,7 +54,16 @@ export interface AwsClientConfig {
   profile?: string;
   credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   forcePathStyle?: boolean;
+  /** Bounds of every request: an endpoint that never answers fails instead of holding a step. */
+  requestHandler?: { connectionTimeout: number; socketTimeout: number };
 }
+
+/**
+ * Connecting may take 10 s; a request whose socket stays silent 30 s fails (the SDK then retries,
+ * 3 attempts in all). The SDK's own default is 15 minutes of silence (smithy's service default
+ * socket timeout). Idle time, not a total: a large S3 upload that keeps moving is not cut.
+ */
+export const AWS_REQUEST_BOUNDS = { connectionTimeout: 10_000, socketTimeout: 30_000 };
 
 const KEYS = [
   "region",
@@ -180,6 +189,7 @@ export function awsClientConfig(
   override: AwsOverride = {},
   env: NodeJS.ProcessEnv = process.env,
 ): AwsClientConfig {
+  quietNodeVersionWarning();
   const noProfile = !settings.profile && !text(env.AWS_PROFILE);
   const region =
     override.region ??
@@ -198,6 +208,7 @@ export function awsClientConfig(
     credentials,
     forcePathStyle:
       service === "s3" && (settings.s3UsePathStyle || endpoint !== undefined) ? true : undefined,
+    requestHandler: AWS_REQUEST_BOUNDS,
   });
 }
 
@@ -258,4 +269,15 @@ export function describeAwsSettings(settings: AwsSettings): string {
     settings.assumeRoles ? `assume ${settings.assumeRoles.map((r) => r.roleArn).join(" -> ")}` : undefined,
   ].filter(Boolean);
   return parts.length > 0 ? parts.join(", ") : "the SDK's defaults";
+}
+
+/**
+ * The AWS SDK's own switch for its NodeVersionSupportWarning (@aws-sdk/core
+ * emitWarningIfUnsupportedVersion), which every client constructed on Node.js < 22 prints:
+ * 7 lines under every `pulumi up`'s Diagnostics, about SDK releases of 2027, that an operator
+ * can do nothing about in a change window. Set before the first client is built; a value
+ * the operator set is kept.
+ */
+export function quietNodeVersionWarning(): void {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 }

@@ -5,6 +5,7 @@
  * a project with fewer containers than the config asks for is refused. A startup first lets
  * Compose re-create the containers whose configuration changed (./recreate.ts), same number.
  */
+import { abortReason } from "../deadline";
 import { MaintenanceError } from "../errors";
 import { formatSeconds, quietProgress, realClock, type Clock, type ProgressReporter } from "../progress";
 import { NUMBER_LABEL, type ContainerInspect, type ContainerSummary, type DockerEngine } from "./engine";
@@ -127,7 +128,7 @@ export async function scaleComposeService(
     const counts = `${up}/${count} up${stillUp > 0 ? `, ${stillUp} still stopping` : ""}`;
     if (left <= 0 || request.signal?.aborted) {
       const why = request.signal?.aborted
-        ? "stopped waiting: the Pulumi engine that asked for it has gone"
+        ? `stopped waiting: ${abortReason(request.signal)}`
         : `did not reach ${count} running within ${formatSeconds(request.timeoutSeconds)}`;
       throw new MaintenanceError(
         `${label} ${why}: last ${counts} ` + `(states: ${[...keptStates, ...otherStates].join(", ")})`,

@@ -37,14 +37,19 @@ const workloadNameSchema = z
   });
 
 const serviceEntrySchema = z.preprocess(
-  (value) => (typeof value === "number" ? { count: value } : value),
+  // Only a good count becomes {count}: a bad one is reported at the key the operator set
+  // (`services.tines-app`), not at a `.count` they never wrote.
+  (value) => (countSchema.safeParse(value).success ? { count: value } : value),
   z.strictObject(
     {
       count: countSchema,
       name: workloadNameSchema.optional(),
       kind: oneOf(WORKLOAD_KINDS).optional(),
     },
-    { error: "must be a count (whole number >= 0) or {count, name?, kind?}" },
+    {
+      error: (issue) =>
+        `must be a count (whole number >= 0) or {count, name?, kind?}${issue.input === undefined ? "" : ` (got ${JSON.stringify(issue.input)})`}`,
+    },
   ),
 );
 

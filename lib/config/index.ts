@@ -7,3 +7,4 @@ export * from "./core";
 export * from "./stackConfig";
 export * from "./stackFile";
 export * from "./validation";
+export * from "./credentials";

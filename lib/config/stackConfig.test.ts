@@ -52,17 +52,22 @@ describe("parseStackConfig", () => {
       { ...base, services: { "tines-ap": 1 } },
       "tines-maintenance:services.tines-ap: unknown service key; allowed: nginx, tines-app, tines-sidekiq, tines-command-runner, redis, postgres, pypi-server",
     ],
+    // The key as the operator set it, never a `.count` they did not write (issue 20, item 9).
     [
       { ...base, services: { "tines-app": -1 } },
-      "tines-maintenance:services.tines-app.count: must be a whole number >= 0",
+      "tines-maintenance:services.tines-app: must be a count (whole number >= 0) or {count, name?, kind?} (got -1)",
     ],
     [
       { ...base, services: { "tines-app": 1.5 } },
+      "tines-maintenance:services.tines-app: must be a count (whole number >= 0) or {count, name?, kind?} (got 1.5)",
+    ],
+    [
+      { ...base, services: { "tines-app": { count: -1 } } },
       "tines-maintenance:services.tines-app.count: must be a whole number >= 0",
     ],
     [
       { ...base, services: { "tines-app": "2" } },
-      "tines-maintenance:services.tines-app: must be a count (whole number >= 0) or {count, name?, kind?}",
+      'tines-maintenance:services.tines-app: must be a count (whole number >= 0) or {count, name?, kind?} (got "2")',
     ],
     [
       { ...base, services: { "tines-app": { count: 1, replicas: 2 } } },

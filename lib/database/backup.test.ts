@@ -11,6 +11,7 @@ import { backupDatabase, backupFileName, s3Client, s3Key, uploadFile } from "./b
 import { parsePgUrl } from "./connection";
 import { verifyCopy } from "./migrate";
 import { createDatabase, fillTinesLike, serverUrl, type TestDatabase } from "../../testkit/databases";
+import { makeImmutable } from "../../testkit/immutable";
 
 function recorder(): ProgressReporter & { lines: string[] } {
   const lines: string[] = [];
@@ -131,7 +132,7 @@ describe("backupDatabase against a real PostgreSQL server and moto", () => {
     const data = randomBytes(11 * 1024 * 1024 + 17);
     writeFileSync(file, data);
     const reporter = recorder();
-    await uploadFile(client, file, data.length, bucket, "big", "x", reporter, 5 * 1024 * 1024);
+    await uploadFile(client, file, data.length, bucket, "big", "x", reporter, { partBytes: 5 * 1024 * 1024 });
     expect(reporter.lines.filter((l) => l.startsWith("backup: uploaded"))).toHaveLength(3);
     const body = await (
       await client.send(new GetObjectCommand({ Bucket: bucket, Key: "big" }))
@@ -150,7 +151,7 @@ describe("backupDatabase against a real PostgreSQL server and moto", () => {
         phase: "shutdown",
         reporter: recorder(),
       }),
-    ).rejects.toThrow(/^cannot connect to the database postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/x: /);
+    ).rejects.toThrow(/^cannot connect to the database PostgreSQL 127\.0\.0\.1:1 database x: /);
     await expect(
       backupDatabase({
         url: source.url,
@@ -161,5 +162,28 @@ describe("backupDatabase against a real PostgreSQL server and moto", () => {
       }),
     ).rejects.toThrow(/backup upload to s3:\/\/no-such-bucket-here\/s-shutdown-.*failed: .*bucket/i);
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("names database.backup.directory and the operation for a path under a file and an immutable directory (issue 20, item 8)", async (context) => {
+    dir = mkdtempSync(path.join(os.tmpdir(), "bak-dir-"));
+    const file = path.join(dir, "a-file");
+    writeFileSync(file, "x");
+    const options = { url: source.url, stack: "s", phase: "shutdown", reporter: recorder() };
+    await expect(backupDatabase({ ...options, directory: path.join(file, "dumps") })).rejects.toThrow(
+      new RegExp(`^database\\.backup\\.directory: creating ${file}/dumps failed: ENOTDIR: not a directory`),
+    );
+    const frozen = path.join(dir, "frozen");
+    const immutable = makeImmutable(frozen);
+    if (!immutable) return context.skip("chattr +i is not available here");
+    try {
+      await expect(backupDatabase({ ...options, directory: frozen })).rejects.toThrow(
+        new RegExp(
+          `^database\\.backup\\.directory: writing the dump to ${frozen}/s-shutdown-.*\\.dump\\.partial failed: EPERM`,
+        ),
+      );
+    } finally {
+      immutable.release();
+    }
+    expect(readdirSync(frozen)).toEqual([]);
   });
 });

@@ -4,16 +4,27 @@
  * written to a directory and/or uploaded to S3, with its size and sha256.
  */
 import { createHash } from "node:crypto";
-import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, renameSync, statfsSync } from "node:fs";
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  statfsSync,
+  statSync,
+} from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Transform } from "node:stream";
 import type { S3Client } from "@aws-sdk/client-s3";
-import { ConfigError, GateError, MaintenanceError } from "../errors";
+import type { Client } from "pg";
+import { ConfigError, GateError, MaintenanceError, oneLine } from "../errors";
 import type { ProgressReporter } from "../progress";
 import { removeOnExit } from "./cleanup";
-import { childEnv, connectionArgs, parsePgUrl, secretsOf } from "./connection";
+import { childEnv, connectionArgs, parsePgUrl, secretsOf, type PgTarget } from "./connection";
+import { runOperation } from "./operation";
 import { describeSchema } from "./inspect";
 import { findPgTools, runPgTool, serverMajor } from "./pgTools";
 import { tableProgress, formatBytes } from "./progress";
@@ -33,6 +44,8 @@ export interface BackupOptions {
   /** Names the flag/key of the URL in messages. */
   urlName?: string;
   now?: Date;
+  /** Stops the dump or upload (the engine died, the update was cancelled); its files are removed. */
+  signal?: AbortSignal;
 }
 
 export interface BackupResult {
@@ -46,6 +59,26 @@ export interface BackupResult {
   sha256: string;
   tables: number;
   seconds: number;
+  /**
+   * The server's next transaction id when the dump began: while it has not moved, no
+   * transaction has written anywhere on the server, so the dump still is the database.
+   */
+  nextXid: string;
+}
+
+/** The server's next transaction id (cluster-wide; reading it writes nothing). */
+export async function nextTransactionId(client: Client): Promise<string> {
+  const { rows } = await client.query<{ x: string }>(
+    "SELECT txid_snapshot_xmax(txid_current_snapshot())::text AS x",
+  );
+  return rows[0].x;
+}
+
+/** The sha256 of a file, read as a stream. */
+export async function fileSha256(file: string): Promise<string> {
+  const hash = createHash("sha256");
+  await pipeline(createReadStream(file), hash);
+  return hash.digest("hex");
 }
 
 /** `prod`, `shutdown`, `tines`, 2026-11-25T13:00:00.123Z -> `prod-shutdown-tines-20261125T130000Z.dump`. */
@@ -74,9 +107,11 @@ export async function uploadFile(
   key: string,
   sha256: string,
   reporter: ProgressReporter,
-  partBytes = PART_BYTES,
+  options: { partBytes?: number; signal?: AbortSignal } = {},
 ): Promise<void> {
   const s3 = require("@aws-sdk/client-s3") as typeof import("@aws-sdk/client-s3");
+  const partBytes = options.partBytes ?? PART_BYTES;
+  const sending = { abortSignal: options.signal };
   const Metadata = { sha256 };
   if (bytes <= partBytes) {
     await client.send(
@@ -87,11 +122,13 @@ export async function uploadFile(
         ContentLength: bytes,
         Metadata,
       }),
+      sending,
     );
     return;
   }
   const { UploadId } = await client.send(
     new s3.CreateMultipartUploadCommand({ Bucket: bucket, Key: key, Metadata }),
+    sending,
   );
   try {
     const parts: Array<{ ETag?: string; PartNumber: number }> = [];
@@ -107,6 +144,7 @@ export async function uploadFile(
           ContentLength: length,
           Body: createReadStream(file, { start: offset, end: offset + length - 1 }),
         }),
+        sending,
       );
       parts.push({ ETag, PartNumber });
       const done = offset + length;
@@ -123,6 +161,7 @@ export async function uploadFile(
         UploadId,
         MultipartUpload: { Parts: parts },
       }),
+      sending,
     );
   } catch (error) {
     await client
@@ -148,14 +187,28 @@ export async function backupDatabase(options: BackupOptions): Promise<BackupResu
   const urlName = options.urlName ?? "--url";
   const source = parsePgUrl(options.url, urlName);
   if (!options.directory && !options.s3) throw new ConfigError("backup: set a directory and/or an S3 bucket");
+  return runOperation(
+    {
+      name: "backup",
+      servers: [source],
+      signal: options.signal,
+      report: (line) => options.reporter.info(line),
+    },
+    () => dumpDatabase(options, source),
+  );
+}
+
+async function dumpDatabase(options: BackupOptions, source: PgTarget): Promise<BackupResult> {
   const level = options.compressLevel ?? 1;
   const { reporter } = options;
   const startedAt = Date.now();
 
   const client = await connect(source, "database");
   let schema: Awaited<ReturnType<typeof describeSchema>>;
+  let nextXid: string;
   try {
     schema = await describeSchema(client);
+    nextXid = await nextTransactionId(client);
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -174,7 +227,13 @@ export async function backupDatabase(options: BackupOptions): Promise<BackupResu
   const hash = createHash("sha256");
   let bytes = 0;
   try {
-    mkdirSync(staging, { recursive: true });
+    try {
+      mkdirSync(staging, { recursive: true });
+    } catch (error) {
+      throw new GateError(
+        `${options.directory ? "database.backup.directory: creating" : "creating the staging directory"} ${staging} failed: ${oneLine(error)}`,
+      );
+    }
     const free = statfsSync(staging);
     // Compressed dumps are usually far smaller than the tables; uncompressed ones are not.
     const needed = level === 0 ? dataBytes : dataBytes / 3;
@@ -205,10 +264,16 @@ export async function backupDatabase(options: BackupOptions): Promise<BackupResu
         callback(null, chunk);
       },
     });
-    await Promise.all([
-      pipeline(child.stdout!, hashing, createWriteStream(partialPath, { mode: 0o600 })),
-      done,
-    ]);
+    const writing = pipeline(child.stdout!, hashing, createWriteStream(partialPath, { mode: 0o600 })).catch(
+      (error: NodeJS.ErrnoException) => {
+        // The file could not be written: pg_dump has nowhere to go.
+        child.kill("SIGTERM");
+        throw new GateError(
+          `${options.directory ? "database.backup.directory: " : ""}writing the dump to ${partialPath} failed: ${oneLine(error)}`,
+        );
+      },
+    );
+    await Promise.all([writing, done.catch((error: unknown) => writing.then(() => Promise.reject(error)))]);
     progress.close();
     // A truncated archive has no readable table of contents.
     await runPgTool(tools.pgRestore, ["-l", partialPath], {
@@ -224,7 +289,7 @@ export async function backupDatabase(options: BackupOptions): Promise<BackupResu
   }
   releasePartial();
   const sha256 = hash.digest("hex");
-  const result: BackupResult = { name, bytes, sha256, tables: sizes.size, seconds: 0 };
+  const result: BackupResult = { name, bytes, sha256, tables: sizes.size, seconds: 0, nextXid };
   if (options.directory) result.path = finalPath;
   try {
     if (options.s3) {
@@ -232,7 +297,9 @@ export async function backupDatabase(options: BackupOptions): Promise<BackupResu
       reporter.info(`backup: uploading ${formatBytes(bytes)} to s3://${options.s3.bucket}/${key}`);
       const client = s3Client(options.s3);
       try {
-        await uploadFile(client, finalPath, bytes, options.s3.bucket, key, sha256, reporter);
+        await uploadFile(client, finalPath, bytes, options.s3.bucket, key, sha256, reporter, {
+          signal: options.signal,
+        });
       } catch (error) {
         throw new MaintenanceError(
           `backup upload to s3://${options.s3.bucket}/${key} failed: ${(error as Error).message}`,
@@ -250,4 +317,60 @@ export async function backupDatabase(options: BackupOptions): Promise<BackupResu
     `backup: ${result.path ?? result.s3Uri} ${formatBytes(bytes)} sha256 ${sha256} in ${result.seconds.toFixed(1)}s`,
   );
   return result;
+}
+
+/** An earlier dump of this window, as its update recorded it. */
+export interface EarlierBackup {
+  url: string;
+  path?: string;
+  s3?: { bucket: string; key: string; region?: string; endpoint?: string; aws?: AwsSettings };
+  bytes: number;
+  sha256: string;
+  nextXid: string;
+}
+
+/**
+ * Why `earlier` cannot stand for a new dump, or undefined when it can: it is still where it
+ * was written with the same bytes (the local file re-read and hashed; the S3 object's size
+ * and recorded sha256), and no transaction has written on the server since it began.
+ */
+export async function whyNotReusable(
+  earlier: EarlierBackup,
+  signal?: AbortSignal,
+): Promise<string | undefined> {
+  const source = parsePgUrl(earlier.url, "database.url");
+  if (earlier.path) {
+    if (!existsSync(earlier.path)) return `the earlier dump ${earlier.path} is gone`;
+    if (statSync(earlier.path).size !== earlier.bytes) return `the earlier dump ${earlier.path} changed size`;
+    if ((await fileSha256(earlier.path)) !== earlier.sha256)
+      return `the earlier dump ${earlier.path} no longer has its sha256`;
+  }
+  if (earlier.s3) {
+    const uri = `s3://${earlier.s3.bucket}/${earlier.s3.key}`;
+    const { HeadObjectCommand } = require("@aws-sdk/client-s3") as typeof import("@aws-sdk/client-s3");
+    const client = s3Client(earlier.s3);
+    try {
+      const head = await client.send(
+        new HeadObjectCommand({ Bucket: earlier.s3.bucket, Key: earlier.s3.key }),
+        {
+          abortSignal: signal,
+        },
+      );
+      if (head.ContentLength !== earlier.bytes || head.Metadata?.sha256 !== earlier.sha256)
+        return `the earlier upload ${uri} is not the one recorded`;
+    } catch (error) {
+      return `the earlier upload ${uri} cannot be read (${oneLine(error)})`;
+    } finally {
+      client.destroy();
+    }
+  }
+  const client = await connect(source, "database");
+  try {
+    const now = await nextTransactionId(client);
+    if (now !== earlier.nextXid)
+      return `transactions have run on the server since the earlier dump began (next transaction id ${earlier.nextXid} then, ${now} now)`;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  return undefined;
 }

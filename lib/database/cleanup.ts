@@ -32,7 +32,13 @@ function removeEverything(): void {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
   }
   r.children.clear();
-  for (const p of r.paths) rmSync(p, { recursive: true, force: true });
+  for (const p of r.paths) {
+    try {
+      rmSync(p, { recursive: true, force: true });
+    } catch {
+      // See removeOnExit.
+    }
+  }
   r.paths.clear();
 }
 
@@ -61,7 +67,12 @@ export function removeOnExit(target: string): () => void {
   registry().paths.add(target);
   return () => {
     registry().paths.delete(target);
-    rmSync(target, { recursive: true, force: true });
+    try {
+      rmSync(target, { recursive: true, force: true });
+    } catch {
+      // Nothing there to remove (its directory is missing or not a directory): what failed
+      // before this clean-up is what the operator needs to read, not ENOTDIR on the way out.
+    }
   };
 }
 

@@ -4,7 +4,7 @@
  */
 import type { ClientConfig } from "pg";
 import { ConfigError } from "../errors";
-import { redactUrl } from "../redact";
+import { pgServerName } from "../serverNames";
 
 export interface PgTarget {
   host: string;
@@ -14,7 +14,10 @@ export interface PgTarget {
   database: string;
   /** libpq sslmode from `?sslmode=` (disable, prefer, require, verify-ca, verify-full). */
   sslmode?: string;
-  /** The URL with its password masked, for messages. */
+  /**
+   * How messages name it, `PostgreSQL host:port database db`: never the URL, which the Pulumi
+   * engine would print as `[secret]` (the URL is a secret config value).
+   */
   display: string;
 }
 
@@ -41,20 +44,22 @@ export function parsePgUrl(url: string, flag: string): PgTarget {
   if (sslmode !== undefined && !SSL_MODES.includes(sslmode)) {
     throw new ConfigError(`${flag}: sslmode must be one of: ${SSL_MODES.join(", ")}`);
   }
+  const host = parsed.hostname.replace(/^\[|\]$/g, "");
+  const port = parsed.port ? Number(parsed.port) : 5432;
   return {
-    host: parsed.hostname.replace(/^\[|\]$/g, ""),
-    port: parsed.port ? Number(parsed.port) : 5432,
+    host,
+    port,
     user: decodeURIComponent(parsed.username),
     password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
     database,
     sslmode,
-    display: redactUrl(url),
+    display: pgServerName({ host, port, database }),
   };
 }
 
 /** The same server, another database (e.g. `postgres` to create the target). */
 export function withDatabase(target: PgTarget, database: string): PgTarget {
-  return { ...target, database, display: target.display.replace(/\/[^/?]*(\?|$)/, `/${database}$1`) };
+  return { ...target, database, display: pgServerName({ ...target, database }) };
 }
 
 export function pgClientConfig(target: PgTarget, applicationName = "tines-maintenance"): ClientConfig {

@@ -7,7 +7,7 @@ import type { AwsSettings } from "../aws/settings";
 import type { ProgressReporter } from "../progress";
 import { redactUrl } from "../redact";
 import { isNonEmptyString, ruleFailure, type InputFailure, type Inputs } from "../config/validation";
-import { backupDatabase } from "./backup";
+import { backupDatabase, whyNotReusable, type EarlierBackup } from "./backup";
 import { migrateDatabase } from "./migrate";
 
 export interface BackupGateInputs {
@@ -22,6 +22,8 @@ export interface BackupGateInputs {
   compressLevel: number;
   /** A new value takes another backup on the next update. */
   trigger: string;
+  /** The window record's windowStartedAt: within one window, a verified earlier dump is reused. */
+  windowStartedAt?: string;
 }
 
 export interface BackupGateOutputs {
@@ -39,6 +41,11 @@ export interface BackupGateOutputs {
   /** Echoed so that `diff` sees a changed destination or trigger without the URL. */
   destination: string;
   trigger: string;
+  windowStartedAt: string;
+  /** The server's next transaction id when the dump began (backup.ts BackupResult.nextXid). */
+  nextXid: string;
+  /** This update took no dump: the earlier one of the same window still is the database. */
+  reused: boolean;
 }
 
 export interface MigrationGateInputs {
@@ -49,6 +56,9 @@ export interface MigrationGateInputs {
   noOwner: boolean;
   checksumMaxTableMiB: number;
   trigger: string;
+  /** The stack and window that mark the target (targetMarker.ts), so a rerun restarts its own copy. */
+  stack?: string;
+  windowStartedAt?: string;
 }
 
 export interface MigrationGateOutputs {
@@ -112,11 +122,74 @@ export function migrationDiff(olds: Record<string, unknown>, news: Record<string
   return { changes: changed.length > 0, replaces: [], deleteBeforeReplace: false };
 }
 
+/**
+ * The earlier update's dump, when it was taken in the same window, to the same destination,
+ * of the same database: a candidate for reuse (whyNotReusable decides).
+ */
+function earlierBackup(
+  previous: Record<string, unknown> | undefined,
+  inputs: BackupGateInputs,
+  aws: AwsSettings,
+): EarlierBackup | undefined {
+  if (!previous || !inputs.windowStartedAt || previous.windowStartedAt !== inputs.windowStartedAt)
+    return undefined;
+  if (previous.destination !== backupDestination(inputs) || previous.database !== redactUrl(inputs.url))
+    return undefined;
+  if (typeof previous.sha256 !== "string" || typeof previous.nextXid !== "string") return undefined;
+  const s3 = typeof previous.s3Uri === "string" ? /^s3:\/\/([^/]+)\/(.+)$/.exec(previous.s3Uri) : null;
+  return {
+    url: inputs.url,
+    path: typeof previous.path === "string" && previous.path ? previous.path : undefined,
+    s3: s3
+      ? {
+          bucket: s3[1],
+          key: s3[2],
+          region: inputs.s3Region || undefined,
+          endpoint: inputs.s3Endpoint || undefined,
+          aws,
+        }
+      : undefined,
+    bytes: Number(previous.bytes),
+    sha256: previous.sha256,
+    nextXid: previous.nextXid,
+  };
+}
+
 export async function runBackupGate(
   inputs: BackupGateInputs,
   reporter: ProgressReporter,
   aws: AwsSettings = {},
+  options: { signal?: AbortSignal; previous?: Record<string, unknown> } = {},
 ): Promise<BackupGateOutputs> {
+  const earlier = earlierBackup(options.previous, inputs, aws);
+  if (earlier && options.previous) {
+    const why = await whyNotReusable(earlier, options.signal);
+    const previous = options.previous as unknown as BackupGateOutputs;
+    if (why === undefined) {
+      reporter.info(
+        `backup: reusing ${previous.location} from this window's earlier update: its sha256 ${previous.sha256} matches ` +
+          "and no transaction has run on the server since it began",
+      );
+      return {
+        database: previous.database,
+        name: previous.name,
+        location: previous.location,
+        path: previous.path,
+        s3Uri: previous.s3Uri,
+        bytes: previous.bytes,
+        sha256: previous.sha256,
+        tables: previous.tables,
+        seconds: 0,
+        finishedAt: new Date().toISOString(),
+        destination: previous.destination,
+        trigger: inputs.trigger,
+        windowStartedAt: previous.windowStartedAt,
+        nextXid: previous.nextXid,
+        reused: true,
+      };
+    }
+    reporter.info(`backup: taking a new dump rather than reusing this window's earlier one: ${why}`);
+  }
   const result = await backupDatabase({
     url: inputs.url,
     urlName: "database.url",
@@ -134,6 +207,7 @@ export async function runBackupGate(
     phase: inputs.phase,
     compressLevel: inputs.compressLevel,
     reporter,
+    signal: options.signal,
   });
   return {
     database: redactUrl(inputs.url),
@@ -148,12 +222,16 @@ export async function runBackupGate(
     finishedAt: new Date().toISOString(),
     destination: backupDestination(inputs),
     trigger: inputs.trigger,
+    windowStartedAt: inputs.windowStartedAt ?? "",
+    nextXid: result.nextXid,
+    reused: false,
   };
 }
 
 export async function runMigrationGate(
   inputs: MigrationGateInputs,
   reporter: ProgressReporter,
+  options: { signal?: AbortSignal } = {},
 ): Promise<MigrationGateOutputs> {
   const result = await migrateDatabase({
     sourceUrl: inputs.sourceUrl,
@@ -169,6 +247,11 @@ export async function runMigrationGate(
       allowNonEmpty: "database.migration.allowNonEmptyTarget",
       noOwner: "database.migration.noOwner",
     },
+    signal: options.signal,
+    marker:
+      inputs.stack && inputs.windowStartedAt
+        ? { stack: inputs.stack, windowStartedAt: inputs.windowStartedAt }
+        : undefined,
   });
   const c = result.comparison;
   const round = (n: number) => Math.round(n * 10) / 10;

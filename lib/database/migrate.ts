@@ -18,9 +18,11 @@ import { parsePgUrl, type PgTarget } from "./connection";
 import { defaultWorkRoot, dumpAndRestore } from "./copyDump";
 import { streamedCopy } from "./copyStreamed";
 import { compareDescriptions, formatComparison, type Comparison } from "./inspect";
-import { preflight, sameDatabase } from "./preflight";
+import { runOperation, outsideOperation, throwIfStopped } from "./operation";
+import { preflight, sameDatabase, type Preflight } from "./preflight";
 import { connect } from "./session";
-import { createTargetDatabase, dropCreatedDatabase } from "./targetDatabase";
+import { createTargetDatabase, dropCreatedDatabase, recreateTargetDatabase } from "./targetDatabase";
+import { describeMarker, writeTargetMarker, type TargetMarker } from "./targetMarker";
 import { exportSnapshot, type SourceSnapshot } from "./streamCopy";
 import { formatPhases, phaseTimer, type PhaseTimer, type PhaseTimes } from "./timing";
 import { verifyCopy } from "./verify";
@@ -47,6 +49,17 @@ export interface MigrateOptions {
   reporter: ProgressReporter;
   /** Names the flags or config keys in messages (CLI vs stack config). */
   names?: { source: string; target: string; allowNonEmpty: string; noOwner: string };
+  /**
+   * Stops the copy wherever it is (the engine died, the update was cancelled): its sessions
+   * are closed and ended on both servers, pg_dump/pg_restore stopped, its files removed.
+   */
+  signal?: AbortSignal;
+  /**
+   * Who runs it: a target this migration starts writing into while it is empty is marked
+   * (targetMarker.ts), and a later run of the same stack in the same window restarts it
+   * instead of refusing it as not empty. Without it nothing is marked.
+   */
+  marker?: { stack: string; windowStartedAt: string };
 }
 
 export interface MigrationResult {
@@ -91,13 +104,62 @@ export async function migrateDatabase(options: MigrateOptions): Promise<Migratio
   const checksumMaxBytes = options.checksumMaxBytes ?? 10 * 1024 ** 3;
   const timer = phaseTimer();
 
-  // The streamed copy reads the source through one snapshot from the first query on; the
-  // preflight reads it there too (exporting a snapshot writes nothing).
-  const snapshot = options.allowNonEmptyTarget ? undefined : await exportSnapshot(source);
+  return runOperation(
+    {
+      name: "db-migrate",
+      servers: [source, target],
+      signal: options.signal,
+      report: (line) => options.reporter.info(line),
+    },
+    async () => {
+      // The streamed copy reads the source through one snapshot from the first query on; the
+      // preflight reads it there too (exporting a snapshot writes nothing).
+      let snapshot = options.allowNonEmptyTarget ? undefined : await exportSnapshot(source);
+      try {
+        const context = { source, target, jobs, checksumMaxBytes, names, timer };
+        let checked = await runPreflight(options, context, snapshot);
+        if (checked.restartTarget && !snapshot) {
+          // This run's own interrupted copy goes the streamed way, from one snapshot.
+          snapshot = await exportSnapshot(source);
+          checked = await runPreflight(options, context, snapshot);
+        }
+        return await migrateWith(options, { ...context, snapshot, checked });
+      } finally {
+        await snapshot?.release();
+      }
+    },
+  );
+}
+
+function runPreflight(
+  options: MigrateOptions,
+  context: { source: PgTarget; target: PgTarget; names: typeof CLI_NAMES },
+  snapshot: SourceSnapshot | undefined,
+): Promise<Preflight> {
+  return preflight(context.source, context.target, {
+    allowNonEmptyTarget: options.allowNonEmptyTarget ?? false,
+    noOwner: options.noOwner ?? false,
+    binDir: options.binDir,
+    reporter: options.reporter,
+    names: context.names,
+    dumpRoot: snapshot ? undefined : (options.workDir ?? defaultWorkRoot()),
+    sourceSession: snapshot?.client,
+    marker: options.marker,
+  });
+}
+
+/** Marks the (empty or just created) target as this run's, before the first row goes in. */
+async function markTarget(target: PgTarget, marker: TargetMarker, reporter: ProgressReporter): Promise<void> {
+  const client = await connect(target, "target");
   try {
-    return await migrateWith(options, { source, target, jobs, checksumMaxBytes, snapshot, names, timer });
+    await writeTargetMarker(client, marker);
+  } catch (error) {
+    reporter.warn(
+      `db-migrate: could not mark ${target.display} as this stack's copy (${(error as Error).message}); ` +
+        "if this copy is interrupted, a rerun will find the target not empty and refuse it",
+    );
   } finally {
-    await snapshot?.release();
+    await client.end().catch(() => undefined);
   }
 }
 
@@ -111,30 +173,40 @@ async function migrateWith(
     snapshot?: SourceSnapshot;
     names: typeof CLI_NAMES;
     timer: PhaseTimer;
+    checked: Preflight;
   },
 ): Promise<MigrationResult> {
-  const { source, target, jobs, checksumMaxBytes, snapshot, names, timer } = context;
+  const { source, target, jobs, checksumMaxBytes, snapshot, timer, checked } = context;
   const { reporter } = options;
-  const replacing = options.allowNonEmptyTarget ?? false;
+  const replacing = snapshot === undefined;
   const noOwner = options.noOwner ?? false;
   const workRoot = options.workDir ?? defaultWorkRoot();
-  const checked = await preflight(source, target, {
-    allowNonEmptyTarget: replacing,
-    noOwner,
-    binDir: options.binDir,
-    reporter,
-    names,
-    dumpRoot: replacing ? workRoot : undefined,
-    sourceSession: snapshot?.client,
-  });
   const sizes = new Map(checked.sourceSchema.tables.map((t) => [t.name, t.bytes]));
   const dataBytes = [...sizes.values()].reduce((a, b) => a + b, 0);
   timer.mark("preflight");
 
+  const marker: TargetMarker | undefined =
+    options.marker && !replacing
+      ? {
+          ...options.marker,
+          purpose: "migration",
+          state: "copying",
+          markedAt: new Date().toISOString(),
+        }
+      : undefined;
+  if (checked.restartTarget) {
+    reporter.info(
+      `db-migrate: ${target.display} holds this stack's interrupted copy (${describeMarker(checked.restartTarget)}): ` +
+        "dropping and re-creating it, then copying again from the start by the streaming path",
+    );
+  }
   // The streamed copy starts its source-side work while the target database is created.
-  const creating = checked.createTarget
-    ? createTargetDatabase(target, reporter).then(() => timer.mark("target created"))
-    : Promise.resolve();
+  const creating = (async () => {
+    if (checked.restartTarget) await recreateTargetDatabase(target, reporter);
+    else if (checked.createTarget) await createTargetDatabase(target, reporter);
+    else return;
+    timer.mark("target created");
+  })().then(() => (marker ? markTarget(target, marker, reporter) : undefined));
   creating.catch(() => undefined);
   let comparison: Comparison;
   try {
@@ -151,6 +223,7 @@ async function migrateWith(
         reporter,
         timer,
       });
+      throwIfStopped("db-migrate");
       await analyzeAll(target);
       timer.mark("analyze");
       reporter.info(
@@ -164,7 +237,7 @@ async function migrateWith(
       const { sourceFull, targetFull } = await streamedCopy({
         source,
         target,
-        snapshot: snapshot!,
+        snapshot,
         sourceSchema: checked.sourceSchema,
         targetReady: creating,
         tools: checked.tools,
@@ -183,9 +256,13 @@ async function migrateWith(
       () => true,
       () => false,
     );
-    if (checked.createTarget && created) await dropCreatedDatabase(target, reporter);
+    // Also after an abort, when this operation may open no session any more.
+    // A re-created target keeps its mark instead: the next rerun restarts it with its settings.
+    if (checked.createTarget && created) await outsideOperation(() => dropCreatedDatabase(target, reporter));
     throw error;
   }
+  if (marker && comparison.mismatches.length === 0)
+    await markTarget(target, { ...marker, state: "verified" }, reporter);
 
   const phases = timer.result();
   const report = formatComparison(comparison);

@@ -8,6 +8,7 @@ import path from "node:path";
 import { MaintenanceError } from "../errors";
 import { redactSecrets } from "../redact";
 import { killOnExit } from "./cleanup";
+import { currentOperation, throwIfStopped } from "./operation";
 
 export interface PgTools {
   pgDump: string;
@@ -123,11 +124,18 @@ export function runPgTool(
   options: RunOptions,
   stdio: { stdout?: "pipe" | "ignore" } = {},
 ): { child: ChildProcess; done: Promise<void> } {
+  throwIfStopped(options.what);
+  const operation = currentOperation();
   const child = spawn(binary, args, {
-    env: options.env,
+    // Its sessions carry the operation's name, so that an abort can end them on the server.
+    env: operation ? { ...options.env, PGAPPNAME: operation.tag } : options.env,
     stdio: [options.input ? "pipe" : "ignore", stdio.stdout ?? "ignore", "pipe"],
   });
   killOnExit(child);
+  if (operation) {
+    operation.children.add(child);
+    child.once("exit", () => operation.children.delete(child));
+  }
   // A child that exits early closes its pipes; its exit status says why, not EPIPE.
   if (options.input) {
     child.stdin!.on("error", () => undefined);

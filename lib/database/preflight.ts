@@ -9,10 +9,12 @@ import type { Client } from "pg";
 import { GateError } from "../errors";
 import type { ProgressReporter } from "../progress";
 import { withDatabase, type PgTarget } from "./connection";
+import { compareServers } from "./identity";
 import { describeSchema, type DatabaseDescription } from "./inspect";
 import { checkVersions, findPgTools, serverMajor, type PgTools } from "./pgTools";
 import { formatBytes } from "./progress";
 import { connect } from "./session";
+import { describeMarker, readTargetMarker, type TargetMarker } from "./targetMarker";
 
 export interface PreflightOptions {
   allowNonEmptyTarget: boolean;
@@ -24,6 +26,11 @@ export interface PreflightOptions {
   dumpRoot?: string;
   /** A session on the source to read it through (the copy's snapshot); else one is opened. */
   sourceSession?: Client;
+  /**
+   * Who this run is (targetMarker.ts): a target marked by the same stack in the same window,
+   * with a migration it did not finish, is this run's own interrupted copy and is restarted.
+   */
+  marker?: { stack: string; windowStartedAt: string };
 }
 
 export interface Preflight {
@@ -32,6 +39,23 @@ export interface Preflight {
   /** The target database has to be created (it did not exist). */
   createTarget: boolean;
   targetVersionNum: number;
+  /** The target holds this stack's interrupted copy (its mark): drop, re-create and copy again. */
+  restartTarget?: TargetMarker;
+}
+
+/** Whether `marker` says the target holds an unfinished migration of this very run's window. */
+export function isOwnInterruptedCopy(
+  marker: TargetMarker | undefined,
+  own: { stack: string; windowStartedAt: string } | undefined,
+): boolean {
+  return (
+    marker !== undefined &&
+    own !== undefined &&
+    marker.purpose === "migration" &&
+    marker.state !== "verified" &&
+    marker.stack === own.stack &&
+    marker.windowStartedAt === own.windowStartedAt
+  );
 }
 
 /** What in the target makes it non-empty: a few names, for the refusal. */
@@ -49,6 +73,7 @@ export function targetContents(description: DatabaseDescription): string[] {
   return found;
 }
 
+/** The same spelling: no server needs asking. Other spellings of one server: compareServers. */
 export function sameDatabase(a: PgTarget, b: PgTarget): boolean {
   return a.host === b.host && a.port === b.port && a.database === b.database;
 }
@@ -107,7 +132,30 @@ export async function preflight(
     if (describedSource.status === "rejected") throw describedSource.reason;
     const opened = openedTarget.value;
     const sourceSchema = describedSource.value;
+    // Before anything else about the target: whatever allowNonEmptyTarget says.
+    let identity;
+    try {
+      identity = await compareServers(sourceClient, opened.client);
+    } catch (error) {
+      throw new GateError(
+        `cannot tell whether ${flags.target} (${target.display}) is the server of ${flags.source} (${source.display}): ` +
+          `${(error as Error).message}; refusing rather than risk restoring over the live database`,
+      );
+    }
+    if (identity.sameServer && opened.exists && identity.sameDatabase) {
+      throw new GateError(
+        `${flags.target} (${target.display}) is the same database as ${flags.source} (${source.display}): ${identity.sameServer}; ` +
+          `refusing whatever ${flags.allowNonEmpty} says, since a restore into it would drop the live database; point it at the new instance`,
+      );
+    }
+    if (identity.targetInRecovery) {
+      throw new GateError(
+        `${flags.target} (${target.display}) is a standby in recovery (read-only); point it at a primary of the new instance`,
+      );
+    }
     const targetSchema = opened.exists ? await describeSchema(opened.client) : undefined;
+    const marker = opened.exists ? await readTargetMarker(opened.client) : undefined;
+    const restartTarget = isOwnInterruptedCopy(marker, options.marker) ? marker : undefined;
     const targetVersionNum =
       targetSchema?.serverVersionNum ??
       Number(
@@ -122,9 +170,15 @@ export async function preflight(
 
     if (targetSchema) {
       const contents = targetContents(targetSchema);
-      if (contents.length > 0 && !options.allowNonEmptyTarget) {
+      if (contents.length > 0 && !options.allowNonEmptyTarget && !restartTarget) {
+        const whose = marker
+          ? `; it holds a copy marked by ${describeMarker(marker)}, not this run's interrupted one` +
+            (marker.purpose === "migration" && marker.state !== "verified"
+              ? " (a copy is restarted only by the same stack in the same window: check that nothing uses it, then drop it)"
+              : "")
+          : "";
         throw new GateError(
-          `target ${target.display} is not empty (${contents.length} objects, e.g. ${contents.slice(0, 3).join(", ")}); ` +
+          `target ${target.display} is not empty (${contents.length} objects, e.g. ${contents.slice(0, 3).join(", ")})${whose}; ` +
             `refusing and leaving it untouched; pass ${flags.allowNonEmpty} to replace the objects it shares with the source`,
         );
       }
@@ -169,7 +223,7 @@ export async function preflight(
         `db-migrate: ${others.rows[0].n} other sessions are connected to the source; writes after the snapshot are not copied (are all Tines services down?)`,
       );
     }
-    return { sourceSchema, tools, createTarget: !opened.exists, targetVersionNum };
+    return { sourceSchema, tools, createTarget: !opened.exists, targetVersionNum, restartTarget };
   } finally {
     if (!options.sourceSession) await sourceClient.end().catch(() => undefined);
     await targetClient?.end().catch(() => undefined);

@@ -30,10 +30,9 @@ describe("connection", () => {
       "-d",
       "tines_prod",
     ]);
-    expect(t.display).toBe("postgresql://tines%40corp:***@db.example:6543/tines_prod?sslmode=require");
-    expect(withDatabase(t, "postgres").display).toBe(
-      "postgresql://tines%40corp:***@db.example:6543/postgres?sslmode=require",
-    );
+    // Never the URL: the engine prints a secret config value as [secret] (issue 20, item 6).
+    expect(t.display).toBe("PostgreSQL db.example:6543 database tines_prod");
+    expect(withDatabase(t, "postgres").display).toBe("PostgreSQL db.example:6543 database postgres");
   });
 
   it.each([

@@ -7,6 +7,7 @@
  * the count first; the original bounds are handed back to the caller to keep in state, and put
  * back together with a count inside them once the service has reached it.
  */
+import { abortReason } from "../deadline";
 import { MaintenanceError } from "../errors";
 import { formatSeconds, quietProgress, realClock, type Clock, type ProgressReporter } from "../progress";
 import type { EcsApi, ScalableTargetBounds } from "./api";
@@ -115,7 +116,7 @@ async function waitUntilStable(
     const left = (deadline - clock.now()) / 1000;
     if (left <= 0 || request.signal?.aborted) {
       const why = request.signal?.aborted
-        ? "stopped waiting to become stable: the Pulumi engine that asked for it has gone"
+        ? `stopped waiting to become stable: ${abortReason(request.signal)}`
         : `did not become stable at desired count ${request.desiredCount} within ${formatSeconds(request.timeoutSeconds)}`;
       throw new MaintenanceError(`${label} ${why}: ` + `last ${formatCounts(last.counts)} (${last.reason})`);
     }

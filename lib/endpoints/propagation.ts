@@ -8,6 +8,7 @@
 import type { Resolver } from "node:dns/promises";
 import type { default as RedisClient } from "ioredis";
 import type { Client as PgClient } from "pg";
+import { withDeadline } from "../deadline";
 import { GateError, oneLine } from "../errors";
 import { formatSeconds, realClock, type ProgressReporter } from "../progress";
 import { redactSecrets } from "../redact";
@@ -52,13 +53,7 @@ export interface EndpointReport {
 const IO_TIMEOUT_MS = 5_000;
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise,
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
+  return withDeadline(promise, ms, { onTimeout: () => new Error(`${what} timed out after ${ms} ms`) });
 }
 
 /** Addresses the system resolver (getaddrinfo: /etc/hosts, nsswitch, its DNS servers) returns. */

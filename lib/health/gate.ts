@@ -39,8 +39,9 @@ export function healthDiff(olds: Record<string, unknown>, news: Record<string, u
 export async function runHealthGate(
   inputs: HealthGateInputs,
   reporter: ProgressReporter,
+  options: { signal?: AbortSignal } = {},
 ): Promise<HealthGateOutputs> {
-  const result = await waitForTinesHealth(inputs, reporter);
+  const result = await waitForTinesHealth(inputs, reporter, undefined, undefined, options.signal);
   return {
     target: redactUrl(inputs.url),
     healthyAt: result.healthyAt,

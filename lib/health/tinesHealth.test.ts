@@ -94,7 +94,7 @@ describe("the health gate against a Tines-like endpoint on real PostgreSQL, Redi
     const result = await waiting;
     expect(Date.parse(result.healthyAt)).toBeGreaterThanOrEqual(sidekiqStartedAt);
     expect(reporter.lines[0]).toMatch(
-      /waiting for Tines at http:\/\/127\.0\.0\.1:\d+\/is_up: HTTP 500; (1m00s|\d+s) left/,
+      /waiting for Tines at 127\.0\.0\.1:\d+\/is_up: HTTP 500; (1m00s|\d+s) left/,
     );
     expect((await probeTinesHealth(`${healthy.url}/health`, 5000)).healthy).toBe(true);
 
@@ -116,7 +116,7 @@ describe("the health gate against a Tines-like endpoint on real PostgreSQL, Redi
       message = (error as Error).message;
     }
     expect(message).toMatch(
-      /^tines-health: Tines did not report healthy at http:\/\/127\.0\.0\.1:\d+\/health within 3s; last answer: HTTP 200 healthy: false/,
+      /^tines-health: Tines did not report healthy at 127\.0\.0\.1:\d+\/health within 3s; last answer: HTTP 200 healthy: false/,
     );
     expect(message).not.toMatch(/\n|\s+at\s+\S+\s+\(/);
   }, 30_000);

@@ -4,9 +4,10 @@
  * reachable, and `/health` always with 200 and a JSON `healthy` field; the operator points
  * `health.url` at either, through whatever is in front (nginx, a load balancer, the service).
  */
+import { abortReason } from "../deadline";
 import { GateError, oneLine } from "../errors";
 import { formatSeconds, quietProgress, realClock, type Clock, type ProgressReporter } from "../progress";
-import { redactUrl } from "../redact";
+import { httpTargetName } from "../serverNames";
 
 export interface HealthSettings {
   /** `/is_up` or `/health` of tines-app; may hold credentials (kept secret). */
@@ -74,9 +75,11 @@ export async function probeTinesHealth(url: string, timeoutMs: number): Promise<
         res.on("error", (error) => resolve({ healthy: false, status: oneLine(error) }));
       },
     );
-    request.on("timeout", () =>
-      request.destroy(new Error(`no answer within ${formatSeconds(timeoutMs / 1000)}`)),
-    );
+    const noAnswer = () => request.destroy(new Error(`no answer within ${formatSeconds(timeoutMs / 1000)}`));
+    // `timeout` bounds idle time only; a server that trickles bytes is bounded as a whole too.
+    const whole = setTimeout(noAnswer, timeoutMs);
+    request.on("timeout", noAnswer);
+    request.on("close", () => clearTimeout(whole));
     request.on("error", (error) => resolve({ healthy: false, status: oneLine(error) }));
   });
 }
@@ -91,13 +94,20 @@ export async function waitForTinesHealth(
   reporter: ProgressReporter,
   clock: Clock = realClock,
   probe: (url: string, timeoutMs: number) => Promise<HealthAnswer> = probeTinesHealth,
+  signal?: AbortSignal,
 ): Promise<HealthResult> {
-  const shown = redactUrl(settings.url);
+  // host:port/path, not the URL: the engine prints a secret config value as [secret].
+  const shown = httpTargetName(settings.url);
   const started = clock.now();
   const deadline = started + settings.timeoutSeconds * 1000;
   const progress = quietProgress(reporter, clock);
   let attempts = 0;
   for (;;) {
+    if (signal?.aborted) {
+      throw new GateError(
+        `tines-health: stopped waiting for Tines at ${shown}, ${abortReason(signal)}; every service has been started`,
+      );
+    }
     attempts += 1;
     const requestTimeoutMs = Math.max(1000, Math.min(10_000, deadline - clock.now()));
     const answer = await probe(settings.url, requestTimeoutMs);
@@ -123,6 +133,6 @@ export async function waitForTinesHealth(
     }
     const line = `tines-health: waiting for Tines at ${shown}: ${answer.status}`;
     progress(line, `${line}; ${formatSeconds(left)} left`);
-    await clock.sleep(Math.min(settings.intervalSeconds * 1000, Math.max(0, deadline - clock.now())));
+    await clock.sleep(Math.min(settings.intervalSeconds * 1000, Math.max(0, deadline - clock.now())), signal);
   }
 }

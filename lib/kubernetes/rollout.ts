@@ -5,6 +5,7 @@
  * and double up to the configured interval: most scale steps settle within a second or two (a
  * pod's shutdown), and a flat 5 s cadence made each such step last 5 s (bench/window.ts).
  */
+import { abortReason } from "../deadline";
 import { MaintenanceError } from "../errors";
 import { formatSeconds, quietProgress, realClock, type Clock, type ProgressReporter } from "../progress";
 import type { WorkloadKind } from "../plan/services";
@@ -140,7 +141,7 @@ export async function waitForRollout(
     if (left <= 0) break;
     if (options.signal?.aborted) {
       throw new MaintenanceError(
-        `${label}: stopped waiting for ${state.waitingFor}: the Pulumi engine that asked for it has gone`,
+        `${label}: stopped waiting for ${state.waitingFor}: ${abortReason(options.signal)}`,
       );
     }
     const line =

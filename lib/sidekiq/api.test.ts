@@ -1,6 +1,7 @@
 import Redis from "ioredis";
-import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import { freePort, TEST_REDIS_USER_PASSWORD } from "../../testkit/servers/localServers";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { startBlackHole, type BlackHole } from "../../testkit/blackHole";
+import { freePort, startRedis, TEST_REDIS_USER_PASSWORD } from "../../testkit/servers/localServers";
 import { MaintenanceError } from "../errors";
 import { jobLatencySeconds, jobTimestampSeconds, readSnapshot } from "./api";
 import { enqueue, heartbeat, jobJson, pauseQueue, scheduleJob, urlWithDb } from "../../testkit/sidekiqJobs";
@@ -118,9 +119,66 @@ describe("readSnapshot against redis-server", () => {
     );
     expect(Date.now() - started).toBeLessThan(3000);
     expect(refused).toBeInstanceOf(MaintenanceError);
-    expect(refused.message).toBe(`Redis redis://:***@127.0.0.1:${port}/0: connection refused`);
+    // The address, never the URL: the engine prints a secret config value as [secret].
+    expect(refused.message).toBe(`Redis 127.0.0.1:${port} db 0: connection refused`);
     const bad = await readSnapshot({ url: "http://127.0.0.1:6379" }, 120).catch((e) => e);
     expect(bad.message).toMatch(/must be a redis:\/\/ or rediss:\/\/ URL/);
+  });
+
+  it("says that a Redis requiring a password got none (NOAUTH), naming the server", async () => {
+    const server = await startRedis();
+    const admin = new Redis(server.url);
+    try {
+      await admin.config("SET", "requirepass", "needed-pw-123");
+      const port = new URL(server.url).port;
+      const error = await readSnapshot({ url: `redis://127.0.0.1:${port}/2` }, 120).catch((e) => e);
+      expect(error).toBeInstanceOf(MaintenanceError);
+      expect(error.message).toBe(
+        `Redis 127.0.0.1:${port} db 2: this Redis requires a password; the URL has none`,
+      );
+    } finally {
+      admin.disconnect();
+      await server.stop();
+    }
+  });
+
+  describe("a Redis that accepts the connection and never answers (issue 20, item 2)", () => {
+    let hole: BlackHole;
+    beforeAll(async () => {
+      hole = await startBlackHole();
+    });
+    afterAll(() => hole.close());
+
+    it("fails within its bound (5 s by default), naming Redis and its address", async () => {
+      const started = Date.now();
+      const error = await readSnapshot({ url: `redis://127.0.0.1:${hole.port}/0` }, 120).catch((e) => e);
+      const seconds = (Date.now() - started) / 1000;
+      expect(error).toBeInstanceOf(MaintenanceError);
+      expect(error.message).toBe(
+        `Redis 127.0.0.1:${hole.port} db 0: accepted the connection but did not answer within 5s`,
+      );
+      expect(seconds).toBeGreaterThan(4.5);
+      expect(seconds).toBeLessThan(6.5);
+      expect(hole.accepted()).toBeGreaterThan(0);
+    });
+
+    it("fails within a tighter bound, and at once when its signal aborts", async () => {
+      let started = Date.now();
+      const bounded = await readSnapshot({ url: `redis://127.0.0.1:${hole.port}/0` }, 120, {
+        timeoutMs: 800,
+      }).catch((e) => e);
+      expect(bounded.message).toMatch(/did not answer within 0\.8s$/);
+      expect(Date.now() - started).toBeLessThan(2000);
+
+      const controller = new AbortController();
+      started = Date.now();
+      setTimeout(() => controller.abort("the update was cancelled (Ctrl-C)"), 300);
+      const aborted = await readSnapshot({ url: `redis://127.0.0.1:${hole.port}/0` }, 120, {
+        signal: controller.signal,
+      }).catch((e) => e);
+      expect(aborted.message).toBe("the update was cancelled (Ctrl-C)");
+      expect(Date.now() - started).toBeLessThan(1500);
+    });
   });
 
   it("builds job payloads in each format that Sidekiq's latency reads back", () => {

@@ -11,8 +11,10 @@
  * `paused?` is always false). With the redis-namespace gem every key is `<ns>:<key>`.
  */
 import type Redis from "ioredis";
+import { secondsText, withDeadline } from "../deadline";
 import { MaintenanceError, isMaintenanceError, oneLine } from "../errors";
-import { redactSecrets, redactUrl } from "../redact";
+import { redactSecrets } from "../redact";
+import { redisServerName } from "../serverNames";
 import { parseRedisUrl, SLOWEST_HEARTBEAT_SECONDS } from "./config";
 
 export interface QueueInfo {
@@ -74,7 +76,15 @@ export interface RedisTarget {
   url: string;
   /** redis-namespace prefix, without the trailing ':'. */
   namespace?: string;
-  connectTimeoutMs?: number;
+}
+
+/** How long one read of Redis (connecting included) may take unless the caller bounds it tighter. */
+export const REDIS_IO_TIMEOUT_MS = 5_000;
+
+/** The bound of one read: its time, and a signal that ends it early (a cancelled update). */
+export interface ReadBound {
+  timeoutMs?: number;
+  signal?: AbortSignal;
 }
 
 /**
@@ -119,8 +129,15 @@ function results(raw: PipelineResult | null): unknown[] {
   });
 }
 
-/** Turn a driver error into one line that names the target but not its password. */
-export function describeRedisError(error: unknown, url: string): MaintenanceError {
+/**
+ * Turn a driver error into one line naming the server by address (never by its URL, which
+ * the engine would print as `[secret]`) and never its password.
+ */
+export function describeRedisError(
+  error: unknown,
+  url: string,
+  timeoutMs = REDIS_IO_TIMEOUT_MS,
+): MaintenanceError {
   if (isMaintenanceError(error)) return error;
   let password: string | undefined;
   try {
@@ -129,25 +146,35 @@ export function describeRedisError(error: unknown, url: string): MaintenanceErro
     password = undefined;
   }
   let text = oneLine(error);
-  if (/WRONGPASS|NOAUTH|invalid password|invalid username-password/i.test(text)) {
+  if (/NOAUTH/.test(text) && !password) {
+    text = "this Redis requires a password; the URL has none";
+  } else if (/WRONGPASS|NOAUTH|invalid password|invalid username-password/i.test(text)) {
     text = "authentication failed (wrong user or password in the URL)";
   } else if (/ECONNREFUSED/.test(text)) {
     text = "connection refused";
   } else if (/ENOTFOUND|EAI_AGAIN/.test(text)) {
     text = "host name does not resolve";
+  } else if (/Command timed out/i.test(text)) {
+    text = `accepted the connection but did not answer within ${secondsText(timeoutMs)}`;
   } else if (/ETIMEDOUT|timed? ?out/i.test(text)) {
-    text = "connection timed out";
+    text = `did not accept a connection within ${secondsText(timeoutMs)}`;
   }
-  return new MaintenanceError(`Redis ${redactUrl(url)}: ${redactSecrets(text, [password])}`);
+  return new MaintenanceError(`${redisServerName(url)}: ${redactSecrets(text, [password])}`);
 }
 
-/** Connect with no retries and no offline queue, so a bad target fails once, quickly. */
-export async function connectRedis(target: RedisTarget): Promise<Redis> {
+/**
+ * Connect with no retries and no offline queue, so a bad target fails once, quickly; every
+ * command is bounded (`commandTimeout`), and so is the whole connect-and-PING, so a server
+ * that accepts the connection and never answers fails within `timeoutMs` too.
+ */
+export async function connectRedis(target: RedisTarget, bound: ReadBound = {}): Promise<Redis> {
   parseRedisUrl(target.url, "Redis URL");
+  const timeoutMs = bound.timeoutMs ?? REDIS_IO_TIMEOUT_MS;
   const IORedis = require("ioredis") as typeof import("ioredis").default;
   const client = new IORedis(target.url, {
     lazyConnect: true,
-    connectTimeout: target.connectTimeoutMs ?? 5000,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
     maxRetriesPerRequest: 0,
     enableOfflineQueue: false,
     retryStrategy: () => null,
@@ -157,13 +184,26 @@ export async function connectRedis(target: RedisTarget): Promise<Redis> {
   client.on("error", (error: unknown) => {
     lastError = error;
   });
-  try {
+  const connecting = (async () => {
     await client.connect();
     // AUTH failures surface on the first command, not always on connect.
     await client.ping();
+  })();
+  try {
+    await withDeadline(connecting, timeoutMs, {
+      signal: bound.signal,
+      stop: () => client.disconnect(),
+      onTimeout: () =>
+        new MaintenanceError(
+          `${redisServerName(target.url)}: ` +
+            (client.status === "connecting" || client.status === "wait"
+              ? `did not accept a connection within ${secondsText(timeoutMs)}`
+              : `accepted the connection but did not answer within ${secondsText(timeoutMs)}`),
+        ),
+    });
   } catch (error) {
     client.disconnect();
-    throw describeRedisError(lastError ?? error, target.url);
+    throw isMaintenanceError(error) ? error : describeRedisError(lastError ?? error, target.url, timeoutMs);
   }
   return client;
 }
@@ -244,13 +284,31 @@ export async function readSnapshotWith(
   };
 }
 
-/** Connect, read one snapshot, disconnect. Errors are one line without the password. */
-export async function readSnapshot(target: RedisTarget, lookAheadSeconds: number): Promise<SidekiqSnapshot> {
-  const client = await connectRedis(target);
+/**
+ * Connect, read one snapshot, disconnect, all within `bound` (default REDIS_IO_TIMEOUT_MS).
+ * Errors are one line naming the server, without the password.
+ */
+export async function readSnapshot(
+  target: RedisTarget,
+  lookAheadSeconds: number,
+  bound: ReadBound = {},
+): Promise<SidekiqSnapshot> {
+  const timeoutMs = bound.timeoutMs ?? REDIS_IO_TIMEOUT_MS;
+  const startedAt = Date.now();
+  const client = await connectRedis(target, bound);
   try {
-    return await readSnapshotWith(client, target.namespace, lookAheadSeconds);
+    // What the connection left of the bound; each command is bounded by commandTimeout as well.
+    const left = Math.max(1, timeoutMs - (Date.now() - startedAt));
+    return await withDeadline(readSnapshotWith(client, target.namespace, lookAheadSeconds), left, {
+      signal: bound.signal,
+      stop: () => client.disconnect(),
+      onTimeout: () =>
+        new MaintenanceError(
+          `${redisServerName(target.url)}: did not answer within ${secondsText(timeoutMs)}`,
+        ),
+    });
   } catch (error) {
-    throw describeRedisError(error, target.url);
+    throw describeRedisError(error, target.url, timeoutMs);
   } finally {
     client.disconnect();
   }

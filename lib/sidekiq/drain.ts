@@ -15,9 +15,16 @@
  *     sending heartbeats (killed) holds the gate until Sidekiq's 60 s expiry drops it.
  * The run is not limited to the window: the window only bounds (2) and the look-ahead.
  */
+import { abortReason } from "../deadline";
 import { GateError, isMaintenanceError, oneLine } from "../errors";
 import { formatSeconds, realClock, type Clock, type ProgressReporter } from "../progress";
-import { pendingTotal, type ProcessBeat, type SidekiqSnapshot } from "./api";
+import {
+  pendingTotal,
+  REDIS_IO_TIMEOUT_MS,
+  type ProcessBeat,
+  type ReadBound,
+  type SidekiqSnapshot,
+} from "./api";
 import { HEARTBEAT_MARGIN_SECONDS, settleNeeded, type DrainSettings } from "./config";
 
 export interface DrainSample {
@@ -190,6 +197,14 @@ export interface WaitOptions {
   label?: string;
 }
 
+/** One read of Sidekiq's state, within the bound it is given. */
+export type SnapshotReader = (bound: ReadBound) => Promise<SidekiqSnapshot>;
+
+/** Each read gets the usual bound, or what is left of the gate's own time if that is less. */
+function readBound(leftMs: number, signal: AbortSignal | undefined): ReadBound {
+  return { timeoutMs: Math.max(500, Math.min(REDIS_IO_TIMEOUT_MS, leftMs)), signal };
+}
+
 function describe(sample: DrainSample, snapshot: SidekiqSnapshot): string {
   const queues = snapshot.queues
     .filter((q) => q.size > 0)
@@ -208,7 +223,7 @@ function describe(sample: DrainSample, snapshot: SidekiqSnapshot): string {
  * reported and restart the window, since a gap proves nothing about the queue.
  */
 export async function waitForDrain(
-  read: () => Promise<SidekiqSnapshot>,
+  read: SnapshotReader,
   settings: DrainSettings,
   reporter: ProgressReporter,
   options: WaitOptions = {},
@@ -226,11 +241,14 @@ export async function waitForDrain(
   const seen = new Map<string, ProcessBeat>();
   const departures: string[] = [];
   for (;;) {
-    if (options.signal?.aborted) {
-      throw new GateError(`${label}: aborted while waiting (${lastReason}); samples: ${formatSamples(all)}`);
-    }
+    const aborted = () =>
+      new GateError(
+        `${label}: stopped waiting, ${abortReason(options.signal!)} (${lastReason}); Sidekiq left running; ` +
+          `the gate removed no job; samples: ${formatSamples(all)}`,
+      );
+    if (options.signal?.aborted) throw aborted();
     try {
-      const snapshot = await read();
+      const snapshot = await read(readBound(deadline - clock.now(), options.signal));
       everRead = true;
       // The loop's clock, not Redis time, dates samples: the window and the deadline share one clock.
       const sample = { ...toSample(snapshot), at: clock.now() };
@@ -270,6 +288,7 @@ export async function waitForDrain(
           `not increasing (${verdict.reason})${paused}${lastNotes}; ${formatSeconds(left)} left`,
       );
     } catch (error) {
+      if (options.signal?.aborted) throw aborted();
       if (!everRead || !isMaintenanceError(error)) throw error;
       lastReason = `read failed: ${oneLine(error)}`;
       samples.length = 0;
@@ -294,7 +313,7 @@ export async function waitForDrain(
  * shutdown pre-flight. Read errors are fatal here: the shutdown has not started yet.
  */
 export async function samplePreflight(
-  read: () => Promise<SidekiqSnapshot>,
+  read: SnapshotReader,
   seconds: number,
   intervalSeconds: number,
   reporter: ProgressReporter,
@@ -304,12 +323,22 @@ export async function samplePreflight(
   const label = options.label ?? "sidekiq-preflight";
   const start = clock.now();
   const samples: DrainSample[] = [];
+  const aborted = () =>
+    new GateError(`${label}: stopped sampling, ${abortReason(options.signal!)}; nothing was changed`);
   for (;;) {
-    const snapshot = await read();
+    if (options.signal?.aborted) throw aborted();
+    let snapshot: SidekiqSnapshot;
+    try {
+      snapshot = await read(readBound(start + seconds * 1000 - clock.now(), options.signal));
+    } catch (error) {
+      if (options.signal?.aborted) throw aborted();
+      throw error;
+    }
     const sample = { ...toSample(snapshot), at: clock.now() };
     samples.push(sample);
     const left = seconds - (clock.now() - start) / 1000;
-    if (left <= 0 || options.signal?.aborted) return samples;
+    if (options.signal?.aborted) throw aborted();
+    if (left <= 0) return samples;
     reporter.info(`${label}: ${describe(sample, snapshot)}; sampling, ${formatSeconds(left)} left`);
     await clock.sleep(Math.min(intervalSeconds, left) * 1000, options.signal);
   }

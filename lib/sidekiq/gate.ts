@@ -161,10 +161,15 @@ export async function runDrainGate(
   options: RunOptions = {},
 ): Promise<DrainGateOutputs> {
   const target = { url: inputs.redisUrl, namespace: inputs.namespace || undefined };
-  const outcome = await waitForDrain(() => readSnapshot(target, inputs.windowSeconds), inputs, reporter, {
-    ...options,
-    label: "sidekiq-drain",
-  });
+  const outcome = await waitForDrain(
+    (bound) => readSnapshot(target, inputs.windowSeconds, bound),
+    inputs,
+    reporter,
+    {
+      ...options,
+      label: "sidekiq-drain",
+    },
+  );
   return {
     ...withoutUrl(inputs),
     outcome: "passed",
@@ -200,7 +205,7 @@ export async function runPreflight(
   }
   const target = { url: inputs.redisUrl, namespace: inputs.namespace || undefined };
   const samples = await samplePreflight(
-    () => readSnapshot(target, inputs.windowSeconds),
+    (bound) => readSnapshot(target, inputs.windowSeconds, bound),
     inputs.preflightSeconds,
     inputs.intervalSeconds,
     reporter,

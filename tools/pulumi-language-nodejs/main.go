@@ -16,6 +16,13 @@
 // --monitor --engine --organization --project --root-directory --stack --pwd --dry-run
 // --parallel --tracing, then program and args; env PULUMI_CONFIG, PULUMI_CONFIG_SECRET_KEYS,
 // PULUMI_NODEJS_TYPESCRIPT, PULUMI_NODEJS_TSCONFIG_PATH, PULUMI_NODEJS_TRANSPILE_ONLY).
+//
+// Like the upstream language hosts it watches the engine with rpcutil.Healthcheck: the engine
+// starts each plugin in its own process group, so a SIGKILLed `pulumi up` (a killed CI job)
+// never reaches this process. Once the engine stops answering (or on SIGINT) the host stops
+// the program and plugin processes it started, stops serving and exits. Upstream polls every
+// 5 minutes (the engine normally stops its plugins itself); this one every
+// engineHealthInterval, so that nothing of a killed update is left within a few seconds.
 package main
 
 import (
@@ -28,10 +35,12 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
@@ -47,6 +56,10 @@ const (
 	defaultRunModule = "@pulumi/pulumi/cmd/run"
 	// Exit code used by @pulumi/pulumi/cmd/run when it already reported the error to the user.
 	exitedAfterUserActionableMessage = 32
+	// How often the engine's health is checked (upstream: 5 minutes).
+	engineHealthInterval = time.Second
+	// How long in-flight calls may take to end once the engine is gone, before the host exits anyway.
+	stopGrace = 5 * time.Second
 )
 
 type host struct {
@@ -55,6 +68,18 @@ type host struct {
 	mu            sync.Mutex
 	engineAddress string
 	tracing       string
+	// Done once the engine is gone (or on SIGINT): every process the host started is stopped.
+	alive context.Context
+}
+
+// bound is ctx, ended too once the host's engine is gone.
+func (h *host) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	bounded, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(h.alive, cancel)
+	return bounded, func() {
+		stop()
+		cancel()
+	}
 }
 
 func main() {
@@ -64,12 +89,26 @@ func main() {
 	flag.Bool("typescript", true, "ignored; use the runtime option 'typescript' in Pulumi.yaml")
 	flag.Parse()
 
-	h := &host{tracing: tracing}
+	alive, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	h := &host{tracing: tracing, alive: alive}
 	if args := flag.Args(); len(args) > 0 {
 		h.engineAddress = args[0]
 	}
+	if h.engineAddress != "" {
+		if err := rpcutil.Healthcheck(alive, h.engineAddress, engineHealthInterval, stop); err != nil {
+			fmt.Fprintf(os.Stderr, "fatal: could not start the engine health check: %v\n", err)
+			os.Exit(1)
+		}
+	}
+	cancelChannel := make(chan bool)
+	go func() {
+		<-alive.Done()
+		stop()
+		close(cancelChannel)
+	}()
 
 	handle, err := rpcutil.ServeWithOptions(rpcutil.ServeOptions{
+		Cancel: cancelChannel,
 		Init: func(srv *grpc.Server) error {
 			pulumirpc.RegisterLanguageRuntimeServer(srv, h)
 			return nil
@@ -82,8 +121,18 @@ func main() {
 	}
 	// The engine reads the port from our first line of stdout.
 	fmt.Printf("%d\n", handle.Port)
-	if err := <-handle.Done; err != nil {
-		fmt.Fprintf(os.Stderr, "fatal: language host RPC stopped serving: %v\n", err)
+	select {
+	case err := <-handle.Done:
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "fatal: language host RPC stopped serving: %v\n", err)
+			os.Exit(1)
+		}
+	case <-alive.Done():
+		// The graceful stop waits for in-flight calls, whose processes are being stopped.
+		select {
+		case <-handle.Done:
+		case <-time.After(stopGrace):
+		}
 		os.Exit(1)
 	}
 }
@@ -363,6 +412,8 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 		env = append(env, "PULUMI_NODEJS_QUERY_MODE=true")
 	}
 
+	ctx, cancel := h.bound(ctx)
+	defer cancel()
 	cmd := exec.CommandContext(ctx, nodeBin, args...)
 	cmd.Dir = pwd
 	cmd.Stdout = os.Stdout
@@ -425,7 +476,9 @@ func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.Langu
 		args = append(args, runPath, dir)
 		args = append(args, req.GetArgs()...)
 	}
-	cmd := exec.CommandContext(server.Context(), nodeBin, args...)
+	ctx, cancel := h.bound(server.Context())
+	defer cancel()
+	cmd := exec.CommandContext(ctx, nodeBin, args...)
 	// Run inside the plugin's own directory: @pulumi/policy reads ./package.json for the pack version.
 	cmd.Dir = dir
 	env := req.GetEnv()

@@ -1,0 +1,185 @@
+/**
+ * A migration stopped half-way (issue 20, items 3 and 4), against the real test PostgreSQL
+ * servers: the abort signal (the engine died, the update was cancelled) ends the copy within
+ * seconds, with none of its sessions left on either server, no pg_dump/pg_restore running and
+ * no file left; the half-written target carries this stack's mark, a rerun of the same stack
+ * and window starts it again cleanly by the streaming path and finishes it, and any other run
+ * still refuses it as not empty.
+ */
+import { readdirSync, readFileSync, mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import {
+  createDatabase,
+  fillTinesLike,
+  serverUrl,
+  withClient,
+  type TestDatabase,
+} from "../../testkit/databases";
+import { GateError } from "../errors";
+import type { ProgressReporter } from "../progress";
+import { migrateDatabase } from "./migrate";
+import { readTargetMarker } from "./targetMarker";
+
+const created: TestDatabase[] = [];
+let tmp: string;
+const savedTmp = process.env.TMPDIR;
+beforeAll(() => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), "interrupted-"));
+  process.env.TMPDIR = tmp;
+});
+afterEach(async () => {
+  await Promise.all(created.splice(0).map((db) => db.drop()));
+});
+afterAll(() => {
+  process.env.TMPDIR = savedTmp;
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+const OWN = { stack: "prod", windowStartedAt: "2026-12-07T13:00:00.000Z" };
+
+/** Sessions of any tines-maintenance operation on a server (our tag is in application_name). */
+async function ourSessions(server: string): Promise<string[]> {
+  return withClient(server, async (c) => {
+    const { rows } = await c.query<{ a: string }>(
+      "SELECT application_name || ' ' || coalesce(state, '') AS a FROM pg_stat_activity WHERE application_name LIKE 'tines-maintenance db-migrate %'",
+    );
+    return rows.map((r) => r.a);
+  });
+}
+
+/** pg_dump / pg_restore processes this test process started (directly). */
+function ourPgTools(): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, "utf8");
+      if (ppid === process.pid && /pg_(dump|restore)/.test(cmd)) found.push(cmd.split("\0").join(" "));
+    } catch {
+      // gone
+    }
+  }
+  return found;
+}
+
+function recorder(onInfo?: (line: string) => void): ProgressReporter & { lines: string[] } {
+  const lines: string[] = [];
+  return {
+    lines,
+    info: (line) => {
+      lines.push(line);
+      onInfo?.(line);
+    },
+    warn: (line) => lines.push(`warning: ${line}`),
+  };
+}
+
+/** The error `work` fails with; an Error saying so when it succeeds. */
+function failure(work: Promise<unknown>): Promise<Error> {
+  return work.then(
+    () => new Error("it succeeded"),
+    (e: unknown) => e as Error,
+  );
+}
+
+async function rowCount(url: string): Promise<number> {
+  return withClient(url, async (c) =>
+    Number((await c.query<{ n: string }>("SELECT count(*)::text AS n FROM tines.events")).rows[0].n),
+  );
+}
+
+describe("a migration aborted half-way, and the rerun", () => {
+  it("stops within seconds leaving nothing running; the same stack and window restarts its own copy; others are refused", async () => {
+    const src = await createDatabase(serverUrl("TEST_PG_SOURCE_URL"), "intr");
+    created.push(src);
+    // Enough rows that the copy is still running when the abort comes.
+    await fillTinesLike(src.url, { rows: 400_000, largeRows: 2 });
+    const tgt = await createDatabase(serverUrl("TEST_PG_TARGET_URL"), "intr");
+    created.push(tgt);
+
+    const controller = new AbortController();
+    let abortedAt = 0;
+    const progress = recorder((line) => {
+      // The first index done: a small table is in, the large one is still streaming.
+      if (abortedAt === 0 && /^indexes: /.test(line)) {
+        abortedAt = Date.now();
+        controller.abort("the Pulumi engine that ran this update is gone (pulumi was killed)");
+      }
+    });
+    const error = await failure(
+      migrateDatabase({
+        sourceUrl: src.url,
+        targetUrl: tgt.url,
+        jobs: 2,
+        reporter: progress,
+        signal: controller.signal,
+        marker: OWN,
+      }),
+    );
+    const stoppedAfter = (Date.now() - abortedAt) / 1000;
+    console.log(
+      `aborted copy ended ${stoppedAfter.toFixed(2)} s after the abort; ${progress.lines.slice(-3).join(" | ")}`,
+    );
+    expect(abortedAt).toBeGreaterThan(0);
+    expect(error.message).toMatch(/^db-migrate: stopped, the Pulumi engine that ran this update is gone/);
+    expect(stoppedAfter).toBeLessThan(5);
+    expect(await ourSessions(serverUrl("TEST_PG_SOURCE_URL"))).toEqual([]);
+    expect(await ourSessions(serverUrl("TEST_PG_TARGET_URL"))).toEqual([]);
+    expect(ourPgTools()).toEqual([]);
+    expect(readdirSync(tmp)).toEqual([]);
+    // Half-written and marked as this stack's.
+    const marker = await withClient(tgt.url, readTargetMarker);
+    expect(marker).toMatchObject({ ...OWN, purpose: "migration", state: "copying" });
+    expect(await rowCount(tgt.url)).toBeLessThan(400_000);
+
+    // Another window (or stack) still finds it not empty, and is told whose it is.
+    const other = await failure(
+      migrateDatabase({
+        sourceUrl: src.url,
+        targetUrl: tgt.url,
+        jobs: 2,
+        reporter: recorder(),
+        marker: { ...OWN, windowStartedAt: "2026-12-08T09:00:00.000Z" },
+      }),
+    );
+    expect(other).toBeInstanceOf(GateError);
+    expect(other.message).toMatch(
+      /is not empty .*it holds a copy marked by stack prod, window 2026-12-07T13:00:00\.000Z \(migration, copying\), not this run's interrupted one/,
+    );
+
+    // The same stack and window: restarted from nothing, completed and verified.
+    const rerun = recorder();
+    const result = await migrateDatabase({
+      sourceUrl: src.url,
+      targetUrl: tgt.url,
+      jobs: 2,
+      reporter: rerun,
+      marker: OWN,
+    });
+    expect(rerun.lines.filter((l) => /holds this stack's interrupted copy/.test(l))).toEqual([
+      expect.stringMatching(
+        /dropping and re-creating it, then copying again from the start by the streaming path$/,
+      ),
+    ]);
+    expect(result.comparison.mismatches).toEqual([]);
+    expect(await rowCount(tgt.url)).toBe(400_000);
+    expect(await withClient(tgt.url, readTargetMarker)).toMatchObject({ ...OWN, state: "verified" });
+    expect(readdirSync(tmp)).toEqual([]);
+
+    // A verified copy is never restarted: a later run refuses it.
+    const again = await failure(
+      migrateDatabase({
+        sourceUrl: src.url,
+        targetUrl: tgt.url,
+        reporter: recorder(),
+        marker: OWN,
+      }),
+    );
+    expect(again).toBeInstanceOf(GateError);
+    expect(again.message).toMatch(/is not empty/);
+  }, 300_000);
+});
