@@ -9,7 +9,10 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import type { PulumiResult } from "../cli/commands/report";
 
-export const PROJECT_ROOT = path.resolve(__dirname, "..");
+/** The project root: this file's parent, from demo/ as from its build in bin/demo/. */
+export const PROJECT_ROOT = [path.resolve(__dirname, ".."), path.resolve(__dirname, "..", "..")].find((dir) =>
+  existsSync(path.join(dir, "Pulumi.yaml")),
+)!;
 const NEEDED = ["pulumi", "pulumi-language-nodejs"];
 
 function onPath(name: string): string | undefined {
