@@ -165,7 +165,7 @@ async function stopChildren(children: Child[]): Promise<void> {
 
 export async function startKubePlane(options: KubePlaneOptions = {}): Promise<KubePlane> {
   const binaries = {
-    etcd: toolBin("etcd"),
+    etcd: toolBin("kubernetes", "etcd"),
     apiserver: toolBin("kubernetes", "kube-apiserver"),
     controllerManager: toolBin("kubernetes", "kube-controller-manager"),
     scheduler: toolBin("kubernetes", "kube-scheduler"),
@@ -491,7 +491,9 @@ export function sharedPlane(env: NodeJS.ProcessEnv = process.env): Omit<KubePlan
   if (env.TEST_KUBE_ERROR) throw new Error(`no Kubernetes test plane: ${env.TEST_KUBE_ERROR}`);
   const dir = env.TEST_KUBE_DIR;
   if (!dir)
-    throw new Error("no Kubernetes test plane: TEST_KUBE_DIR is not set (test/servers/globalSetup.ts)");
+    throw new Error(
+      "no Kubernetes test plane: TEST_KUBE_DIR is not set (test/servers/kubePlaneSetup.ts starts it for the `go-tools` tests of vitest.config.mts)",
+    );
   const kubeconfig = path.join(dir, "kubeconfig");
   const config = JSON.parse(readFileSync(kubeconfig, "utf8")) as {
     clusters: Array<{ cluster: { server: string } }>;
