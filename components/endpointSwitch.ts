@@ -1,4 +1,4 @@
-import * as k8s from "@pulumi/kubernetes";
+import type * as K8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { envFilePath, type EndpointsConfig } from "../lib/endpoints/config";
 import { switchRefusal } from "../lib/endpoints/guard";
@@ -7,6 +7,9 @@ import { COMPONENT_TYPES } from "../lib/names";
 import type { Plan } from "../lib/plan";
 import { APPLICATION_TIER } from "../lib/services";
 import { EndpointSwitchResource, type EndpointSwitchInputs } from "./resources/endpointSwitch";
+
+/** @pulumi/kubernetes, loaded only for a Kubernetes target: on others it would add a second to every update. */
+const kubernetesSdk = () => require("@pulumi/kubernetes") as typeof K8s;
 
 export interface EndpointSwitchArgs {
   plan: Plan;
@@ -75,6 +78,7 @@ export class EndpointSwitch extends pulumi.ComponentResource {
       ...(args.kubernetesProvider ? { provider: args.kubernetesProvider } : {}),
     };
     if (target.kind === "kubernetes-secret" || target.kind === "kubernetes-configmap") {
+      const k8s = kubernetesSdk();
       const id = `${target.namespace}/${target.name}`;
       const data =
         target.kind === "kubernetes-secret"
@@ -149,6 +153,7 @@ export class EndpointSwitch extends pulumi.ComponentResource {
     if (endpoints.redisUrl !== undefined)
       values[endpoints.keys.redisUrl] = pulumi.secret(encode(endpoints.redisUrl));
     const opts = { ...k8sOpts, dependsOn: [after], retainOnDelete: true };
+    const k8s = kubernetesSdk();
     return target.kind === "kubernetes-secret"
       ? new k8s.core.v1.SecretPatch(`${name}-values`, { metadata, data: values }, opts)
       : new k8s.core.v1.ConfigMapPatch(`${name}-values`, { metadata, data: values }, opts);

@@ -1,11 +1,13 @@
 /** node-postgres sessions with one-line, password-free connection errors. */
-import { Client } from "pg";
+import type { Client } from "pg";
 import { MaintenanceError } from "../errors";
 import { redactSecrets } from "../redact";
 import { pgClientConfig, type PgTarget } from "./connection";
 
 export async function connect(target: PgTarget, role: string): Promise<Client> {
-  const client = new Client(pgClientConfig(target));
+  // Loaded on first use: every `pulumi up` loads this module, few connect to PostgreSQL.
+  const pg = require("pg") as typeof import("pg");
+  const client = new pg.Client(pgClientConfig(target));
   // An idle session that the server drops must not crash the process.
   client.on("error", () => undefined);
   try {
