@@ -30,18 +30,26 @@ done
 tools=("$@")
 [ "${#tools[@]}" -gt 0 ] || tools=("${ORDER[@]}")
 
-# CPU seconds (user + system) used by this script's finished children so far.
-cpu_seconds() { times | awk 'NR == 2 { gsub(/s/, ""); split($1, u, "m"); split($2, s, "m"); printf "%d", u[1] * 60 + u[2] + s[1] * 60 + s[2] }'; }
+# child_cpu: sets cpu to the CPU milliseconds (user + system) of this shell's finished children.
+# `times` runs in this shell: in a command substitution it would count that subshell's children.
+times_file=$(mktemp)
+trap 'rm -f "$times_file"' EXIT
+child_cpu() {
+  times >"$times_file"
+  cpu=$(awk 'NR == 2 { gsub(/s/, ""); split($1, u, "m"); split($2, s, "m"); printf "%d", (u[1] * 60 + u[2] + s[1] * 60 + s[2]) * 1000 }' "$times_file")
+}
 
 failed=0
 for tool in "${tools[@]}"; do
   script="$ROOT/scripts/go-tools/$tool.sh"
   [ -f "$script" ] || { echo "build-go-tools: unknown tool '$tool'; allowed: $(allowed)" >&2; exit 2; }
   started=$SECONDS
-  cpu=$(cpu_seconds)
+  child_cpu
+  before=$cpu
   # Each script prints the directory it built into as its last line.
   if dir=$(ROOT="$ROOT" bash "$script" | tail -n 1) && [ -n "$dir" ]; then
-    echo "build-go-tools: $tool -> $dir ($((SECONDS - started)) s, $(($(cpu_seconds) - cpu)) CPU s)"
+    child_cpu
+    echo "build-go-tools: $tool -> $dir ($((SECONDS - started)) s, $(((cpu - before) / 1000)) CPU s)"
     [ -z "${GO_TOOLS_STATUS_DIR:-}" ] || echo "$dir" >"$GO_TOOLS_STATUS_DIR/$tool.ok"
   else
     echo "build-go-tools: $tool FAILED after $((SECONDS - started)) s" >&2
