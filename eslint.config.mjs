@@ -12,6 +12,8 @@ export default tseslint.config(
       "**/*.js",
       "!main.js",
       "!policy/main.js",
+      "!cli/main.js",
+      "!demo/main.js",
       "!entry/compiledEntry.js",
       "!scripts/build-program.js",
       "**/*.mjs",

@@ -18,16 +18,24 @@
  * -> the next, minus any gate's own wait in between). The program runs twice: from its
  * TypeScript sources (TINES_MAINTENANCE_FROM_SOURCES=1: ts-node transpiles the program and
  * Pulumi's policy runner type-checks the policy pack on every run, as before the compiled
- * entry) and compiled (`npm run build:program`, which the benchmark runs first).
+ * entry) and compiled (`npm run build:program`, which the benchmark runs first), each with the
+ * project's policy pack and without one (`--packs`).
+ *
+ * The floor, in the same run under the same CLI: a generated JavaScript program of as many
+ * chained dynamic resources as ours registered in its measured window, whose provider does
+ * nothing (every update updates each of them, as a window updates its gates), with a generated
+ * one-rule policy pack or without one, run the same way (`pulumi up --yes`, preview included).
+ * It has no steps, so its whole `pulumi up` is fixed cost: what any program of that size pays
+ * under this engine. Ours is compared with it, pack for pack.
  */
 import { execFile, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { DescribeServicesCommand, ECSClient } from "@aws-sdk/client-ecs";
 import { createEcsServices } from "../testkit/motoEcs";
-import { PulumiStack } from "../testkit/pulumiCli";
+import { PROJECT_ROOT, PulumiStack } from "../testkit/pulumiCli";
 import { startMoto, startRedis, type RunningServer } from "../testkit/servers/localServers";
 import { findComposeBinary } from "../testkit/compose";
 
@@ -36,8 +44,10 @@ const { values } = parseArgs({
     platform: { type: "string", default: "ecs" },
     runs: { type: "string", default: "1" },
     modes: { type: "string", default: "sources,compiled" },
+    packs: { type: "string", default: "with,without" },
   },
 });
+type Pack = "with" | "without";
 type Mode = "sources" | "compiled";
 const MODE_LABEL: Record<Mode, string> = {
   sources: "program (TypeScript sources)",
@@ -46,16 +56,20 @@ const MODE_LABEL: Record<Mode, string> = {
 const runs = Number(values.runs);
 const platformName = values.platform as "ecs" | "compose" | "kubernetes";
 const modes = values.modes.split(",") as Mode[];
+const packs = values.packs.split(",") as Pack[];
 if (
   !(runs >= 1) ||
   !["ecs", "compose", "kubernetes"].includes(platformName) ||
-  modes.some((m) => !["sources", "compiled"].includes(m))
+  modes.some((m) => !["sources", "compiled"].includes(m)) ||
+  packs.some((p) => !["with", "without"].includes(p))
 ) {
   process.stderr.write(
-    "usage: --platform ecs|compose|kubernetes --runs N (N >= 1) --modes sources,compiled (either or both)\n",
+    "usage: --platform ecs|compose|kubernetes --runs N (N >= 1) --modes sources,compiled (either or both) " +
+      "--packs with,without (either or both)\n",
   );
   process.exit(2);
 }
+const PACK_LABEL: Record<Pack, string> = { with: "policy pack", without: "no policy pack" };
 
 /** Live counts before the window; the seed's scale-down order. */
 const COUNTS: Record<string, number> = {
@@ -331,15 +345,33 @@ function run(cmd: string, args: string[], env: Record<string, string>): Promise<
   });
 }
 
+/** `pulumi up --yes` of the stack, with the project's policy pack or without one. */
+function up(stack: PulumiStack, pack: Pack, message: string) {
+  return pack === "with" ? stack.up(message) : stack.runScoped(["up", "--yes", "--message", message]);
+}
+
+/** The dynamic resources in the stack's state: what the floor program registers as many of. */
+async function dynamicResources(stack: PulumiStack): Promise<number> {
+  const exported = await stack.ok(["stack", "export", "--stack", stack.stack]);
+  const resources = (JSON.parse(exported.stdout) as { deployment: { resources?: Array<{ type: string }> } })
+    .deployment.resources;
+  return (resources ?? []).filter((r) => r.type.startsWith("pulumi-nodejs:dynamic")).length;
+}
+
+/**
+ * Our program's window; returns how many dynamic resources it registered. With measure, a
+ * first window creates the stack's resources and the second, an update, is measured.
+ */
 async function programWindow(
   platform: Platform,
   redis: RunningServer,
   mode: Mode,
+  pack: Pack,
   rows: WindowRow[],
   measure: boolean,
-) {
+): Promise<number> {
   const stack = new PulumiStack({
-    stack: `bench-${mode}`,
+    stack: `bench-${mode}-${pack}`,
     env: { ...platform.env, ...(mode === "sources" ? { TINES_MAINTENANCE_FROM_SOURCES: "1" } : {}) },
     pathDirs: platform.pathDirs,
   });
@@ -363,7 +395,7 @@ async function programWindow(
         let code = 0;
         let out = "";
         const observed = await observe(platform, phase, async () => {
-          const result = await stack.up(`bench ${mode} ${phase}`);
+          const result = await up(stack, pack, `bench ${mode} ${phase}`);
           code = result.code;
           out = result.stdout + result.stderr;
         });
@@ -372,11 +404,89 @@ async function programWindow(
         const drain = (outputs.audit as { sidekiqDrain?: { waitedSeconds?: number } } | undefined)
           ?.sidekiqDrain;
         if (round === 1 || !measure)
-          rows.push(summarise(MODE_LABEL[mode], phase, observed, drain?.waitedSeconds ?? 0));
+          rows.push(
+            summarise(`${MODE_LABEL[mode]}, ${PACK_LABEL[pack]}`, phase, observed, drain?.waitedSeconds ?? 0),
+          );
       }
     }
+    return await dynamicResources(stack);
   } finally {
     stack.remove();
+  }
+}
+
+/**
+ * The floor: `count` chained dynamic resources that do nothing, in a generated JavaScript
+ * program (and policy pack) under the project's node_modules, run like ours. Returns the wall
+ * time of each measured `pulumi up` (the first one creates the resources and is not measured).
+ */
+async function floorUpdates(count: number, pack: Pack, updates: number): Promise<number[]> {
+  const outDir = path.join(PROJECT_ROOT, "bench", "out");
+  mkdirSync(outDir, { recursive: true });
+  const dir = mkdtempSync(path.join(outDir, "floor-"));
+  const programDir = path.join(dir, "program");
+  const packDir = path.join(dir, "pack");
+  const provider = `{
+  async check(_olds, news) { return { inputs: news }; },
+  async diff(_id, olds, news) { return { changes: olds.run !== news.run }; },
+  async create(inputs) { return { id: "floor", outs: inputs }; },
+  async update(_id, _olds, news) { return { outs: news }; },
+  async delete() {},
+}`;
+  const files: Record<string, string> = {
+    // The project's name (the stack PulumiStack initialises is this project's) and runtime options.
+    "program/Pulumi.yaml":
+      "name: tines-maintenance\nruntime:\n  name: nodejs\n  options:\n    typescript: false\nmain: index.js\n",
+    "program/index.js": `"use strict";
+const pulumi = require("@pulumi/pulumi");
+const provider = ${provider};
+class Floor extends pulumi.dynamic.Resource {}
+const run = String(Date.now());
+let previous;
+for (let i = 0; i < ${count}; i++) {
+  previous = new Floor(provider, "floor-" + i, { run }, previous ? { dependsOn: [previous] } : {});
+}
+`,
+    "pack/PulumiPolicy.yaml": "runtime: nodejs\n",
+    "pack/package.json":
+      '{ "name": "floor-pack", "version": "0.0.1", "private": true, "main": "index.js" }\n',
+    "pack/index.js": `"use strict";
+const { PolicyPack } = require("@pulumi/policy");
+new PolicyPack("floor-pack", {
+  policies: [{ name: "floor-rule", description: "Sees the whole stack, finds nothing.", enforcementLevel: "mandatory", validateStack: () => {} }],
+});
+`,
+  };
+  for (const [file, text] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+    writeFileSync(path.join(dir, file), text);
+  }
+  const stack = new PulumiStack({ stack: `bench-floor-${pack}` });
+  try {
+    await stack.init();
+    const seconds: number[] = [];
+    for (let i = 0; i <= updates; i++) {
+      const result = await stack.run(
+        [
+          "up",
+          "--yes",
+          "--message",
+          `bench floor ${i}`,
+          "--stack",
+          stack.stack,
+          "--config-file",
+          stack.configFile,
+          ...(pack === "with" ? ["--policy-pack", packDir] : []),
+        ],
+        { cwd: programDir },
+      );
+      if (result.code !== 0) throw new Error(`floor pulumi up failed:\n${result.stdout}\n${result.stderr}`);
+      if (i > 0) seconds.push(result.seconds);
+    }
+    return seconds;
+  } finally {
+    stack.remove();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -401,6 +511,8 @@ async function main(): Promise<void> {
         ? await composePlatform()
         : await kubernetesPlatform();
   const rows: WindowRow[] = [];
+  /** Per pack: the floor's `pulumi up` wall times, and how many dynamic resources it had. */
+  const floors = new Map<Pack, { seconds: number[]; count: number }>();
   try {
     for (let i = 0; i < runs; i++) {
       for (const phase of ["shutdown", "running"] as const) {
@@ -408,7 +520,16 @@ async function main(): Promise<void> {
           summarise("seed script", phase, await observe(platform, phase, () => platform.script(phase))),
         );
       }
-      for (const mode of modes) await programWindow(platform, redis, mode, rows, true);
+      for (const mode of modes) {
+        for (const pack of packs) {
+          const count = await programWindow(platform, redis, mode, pack, rows, true);
+          if (mode !== modes[modes.length - 1]) continue;
+          // Two updates, as a window is two (shutdown and startup).
+          const floor = floors.get(pack) ?? { seconds: [], count };
+          floor.seconds.push(...(await floorUpdates(count, pack, 2)));
+          floors.set(pack, floor);
+        }
+      }
     }
   } finally {
     await platform.stop();
@@ -430,11 +551,19 @@ async function main(): Promise<void> {
     return xs.reduce((a, b) => a + b, 0) / xs.length;
   };
   const seed = mean("seed script", "perStep");
-  for (const method of modes.map((m) => MODE_LABEL[m])) {
-    console.log(
-      `${method}: per-step overhead vs the seed script ${f(mean(method, "perStep") - seed)} s; ` +
-        `fixed cost (launch + exit) ${f(mean(method, "start") + mean(method, "tail"))} s vs ${f(mean("seed script", "start") + mean("seed script", "tail"))} s`,
-    );
+  for (const mode of modes) {
+    for (const pack of packs) {
+      const method = `${MODE_LABEL[mode]}, ${PACK_LABEL[pack]}`;
+      const fixed = mean(method, "start") + mean(method, "tail");
+      const floor = floors.get(pack);
+      const floorMean = floor ? floor.seconds.reduce((a, b) => a + b, 0) / floor.seconds.length : NaN;
+      console.log(
+        `${method}: per-step overhead vs the seed script ${f(mean(method, "perStep") - seed)} s; ` +
+          `fixed cost (launch + exit) ${f(fixed)} s vs ${f(mean("seed script", "start") + mean("seed script", "tail"))} s ` +
+          `(seed script), ${f(floorMean)} s (floor: ${floor?.count} no-op dynamic resources, ${PACK_LABEL[pack]}, ` +
+          `updates ${floor?.seconds.map(f).join(", ")} s): ${f(fixed / floorMean)}x the floor`,
+      );
+    }
   }
 }
 

@@ -5,26 +5,27 @@
 import { oneLine } from "../lib/errors";
 import { commands } from "./commands";
 
-const isHelp = (arg: string | undefined) => arg === "--help" || arg === "-h";
+const HELP_FLAGS = ["--help", "-h", "help"];
+
+function usage(): string {
+  return `usage: maint <command> [flags]\n${commands.map((c) => `  ${c.usage}\n`).join("")}`;
+}
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (isHelp(name) || name === "help") {
-    process.stdout.write(
-      `usage: npm run -s maint -- <command> [flags]\n${commands.map((c) => `  ${c.usage}\n`).join("")}`,
-    );
+  if (HELP_FLAGS.includes(name)) {
+    process.stdout.write(usage());
     return 0;
   }
   const command = commands.find((c) => c.name === name);
-  if (command && rest.some(isHelp)) {
-    process.stdout.write(`usage: npm run -s maint -- ${command.usage}\n`);
+  if (command && rest.some((arg) => arg === "--help" || arg === "-h")) {
+    process.stdout.write(`usage: maint ${command.usage}\n`);
     return 0;
   }
   if (!command) {
     const names = commands.map((c) => c.name).join(", ");
     process.stderr.write(
-      `maint: ${name ? `unknown command "${name}"` : "missing command"}; allowed: ${names}\n` +
-        commands.map((c) => `  ${c.usage}\n`).join(""),
+      `maint: ${name ? `unknown command "${name}"` : "missing command"}; allowed: ${names}\n` + usage(),
     );
     return 2;
   }
@@ -36,8 +37,9 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
+/** `maint` as a process (cli/main.js, the package's `bin`): main's code is the exit code. */
+export function runAsProcess(argv: string[] = process.argv.slice(2)): void {
+  main(argv).then(
     (code) => process.exit(code),
     (error: unknown) => {
       process.stderr.write(`maint: ${oneLine(error)}\n`);
@@ -45,3 +47,5 @@ if (require.main === module) {
     },
   );
 }
+
+if (require.main === module) runAsProcess();

@@ -10,6 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { TEST_PG_PASSWORD, TEST_REDIS_USER_PASSWORD } from "../testkit/servers/localServers";
+import { createModuleProbe, typeScriptModules } from "../testkit/moduleProbe";
 import { PROJECT_ROOT } from "../testkit/pulumiCli";
 
 interface DemoRun {
@@ -20,14 +21,14 @@ interface DemoRun {
 }
 
 /** `npm run -s demo`; with `interruptWhen`, the demo itself, sent SIGINT once the output matches. */
-function runDemo(args: string[], interruptWhen?: RegExp): Promise<DemoRun> {
+function runDemo(args: string[], interruptWhen?: RegExp, nodeOptions?: string): Promise<DemoRun> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const env = { ...process.env };
+    const env: NodeJS.ProcessEnv = { ...process.env, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) };
     for (const key of Object.keys(env)) if (key.startsWith("VITEST")) delete env[key];
-    // npm does not pass SIGINT on (a terminal sends it to the whole group); tsx does.
+    // npm does not pass SIGINT on (a terminal sends it to the whole group): signal what it runs.
     const [command, commandArgs] = interruptWhen
-      ? [path.join(PROJECT_ROOT, "node_modules", ".bin", "tsx"), ["demo/demo.ts", ...args]]
+      ? [process.execPath, [path.join(PROJECT_ROOT, "demo", "main.js"), ...args]]
       : ["npm", ["run", "-s", "demo", "--", ...args]];
     const child = spawn(command, commandArgs, {
       cwd: PROJECT_ROOT,
@@ -96,9 +97,16 @@ describe("npm run demo", () => {
 
   it("runs a whole window, writes the report and leaves nothing behind", async () => {
     const out = path.join(dir, "window.html");
-    const run = await runDemo(["--out", out]);
+    const probe = createModuleProbe();
+    const run = await runDemo(["--out", out], undefined, probe.nodeOptions);
+    const demoProcess = probe.take(path.join(PROJECT_ROOT, "demo", "main.js"));
+    probe.remove();
     console.log(`--- npm run demo: exit ${run.code} in ${run.seconds.toFixed(0)} s\n${run.output}`);
     expect(run.code, run.output).toBe(0);
+    // Started from the build in bin/, without a TypeScript loader.
+    expect(demoProcess).toHaveLength(1);
+    expect(demoProcess[0].modules).toContain(path.join(PROJECT_ROOT, "bin", "demo", "demo.js"));
+    expect(typeScriptModules(demoProcess[0])).toEqual([]);
     expect(run.output).toContain("sidekiq-drain: passed");
     expect(run.output).toMatch(/new database has (\d+) of \1 events/);
     expect(run.output).toContain(

@@ -1,7 +1,8 @@
 /**
  * The whole program under the real Pulumi CLI, platform kubernetes, on a real control plane
- * (etcd, kube-apiserver, controller-manager, scheduler, kwok: testkit/servers/kubernetes.ts),
- * with the real pulumi-resource-kubernetes plugin and the policy pack. The workloads are
+ * (etcd, kube-apiserver, controller-manager, scheduler, kwok: testkit/servers/kubernetes.ts; the
+ * run's one plane, in a namespace of its own), with the real pulumi-resource-kubernetes plugin
+ * and the policy pack. The workloads are
  * installed by the real `helm` from a chart shaped like Tines' own. One stack goes through
  * preview, shutdown with an endpoint switch, startup and a `helm upgrade` afterwards.
  */
@@ -10,7 +11,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { toolPrefix } from "../testkit/goTools";
 import { Helm } from "../testkit/helm";
-import { startKubePlane, waitUntil, workloadPath, type KubePlane } from "../testkit/servers/kubernetes";
+import { sharedPlane, uniqueNamespace, waitUntil, workloadPath } from "../testkit/servers/kubernetes";
 import {
   TEST_REDIS_USER_PASSWORD,
   startPostgres,
@@ -20,7 +21,7 @@ import {
 import { quickDrainConfig, tinesRedisUrl } from "./stackConfig";
 import { PulumiStack, type CliResult } from "../testkit/pulumiCli";
 
-const NS = "tines";
+const NS = uniqueNamespace("tines");
 const RELEASE = "tines";
 type Kind = "Deployment" | "StatefulSet";
 /** Scale-down order of the seed, with each workload's kind in the chart. */
@@ -61,7 +62,7 @@ interface Timeline {
 }
 
 describe("kubernetes on a real control plane, helm-installed workloads, real Pulumi CLI", () => {
-  let plane: KubePlane;
+  let plane: ReturnType<typeof sharedPlane>;
   let helm: Helm;
   let servers: RunningServer[] = [];
   let stack: PulumiStack;
@@ -154,11 +155,8 @@ describe("kubernetes on a real control plane, helm-installed workloads, real Pul
     servers = [pg, redis];
     pgPort = Number(new URL(pg.url).port);
     newRedisUrl = tinesRedisUrl(redis);
-    const started = Date.now();
-    plane = await startKubePlane({ podDeleteDelayMs: 1000 });
-    console.log(
-      `e2e: control plane ready in ${((Date.now() - started) / 1000).toFixed(1)} s (${plane.server})`,
-    );
+    plane = sharedPlane();
+    console.log(`e2e: control plane ${plane.server}, namespace ${NS}`);
 
     helm = new Helm(plane.kubeconfig);
     await helm.upgradeInstall(RELEASE, NS, {
@@ -221,7 +219,7 @@ describe("kubernetes on a real control plane, helm-installed workloads, real Pul
   }, 600_000);
 
   afterAll(async () => {
-    await plane?.stop();
+    await plane?.client.delete(`/api/v1/namespaces/${NS}`);
     helm?.cleanup();
     await Promise.all(servers.map((s) => s.stop()));
     if (stack && !process.env.E2E_KEEP) stack.remove();

@@ -4,15 +4,18 @@ import { TEST_REDIS_USER_PASSWORD, type RunningServer } from "../testkit/servers
 export type ConfigValues = Record<string, string | number | boolean>;
 
 /**
- * The drain gate as the tests run it: a sample every second, a 3 s window, 2 s of settle, so
- * a drain takes seconds, not the production minutes. `timeoutSeconds` must stay at least 14,
- * the least the validation accepts for these settings.
+ * The drain gate as the tests run it, at the least its validation accepts that still judges
+ * something: a sample every second (the least interval), and the window and the settle time
+ * one interval each, so "not increasing" and "stayed quiet" still compare two samples (a settle
+ * of 0 would pass on one). The gate raises the settle time to cover a live Sidekiq's heartbeat.
+ * A drain takes seconds, not the production minutes. `timeoutSeconds` must stay at least 14,
+ * the least the validation accepts for these settings (a 10 s heartbeat + 2 s, two intervals).
  */
 export function quickDrainConfig(timeoutSeconds: number): ConfigValues {
   return {
     "sidekiq.intervalSeconds": 1,
-    "sidekiq.windowSeconds": 3,
-    "sidekiq.settleSeconds": 2,
+    "sidekiq.windowSeconds": 1,
+    "sidekiq.settleSeconds": 1,
     "sidekiq.timeoutSeconds": timeoutSeconds,
   };
 }

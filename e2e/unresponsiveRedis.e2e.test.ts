@@ -3,7 +3,7 @@
  * Pulumi CLI with the policy pack, ECS on moto. Before: the pre-flight was still waiting at
  * 220 s against preflightSeconds 10, the drain gate at 110 s against timeoutSeconds 45, and the
  * first Ctrl-C only printed "cancelling". The fault is a real TCP listener that accepts and
- * never answers (test/support/blackHole.ts); the Ctrl-C case waits on a real Redis.
+ * never answers (testkit/blackHole.ts); the Ctrl-C case waits on a real Redis.
  */
 import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

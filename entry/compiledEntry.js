@@ -1,5 +1,6 @@
 /**
- * What `pulumi up` loads (main.js for the program, policy/main.js for the policy pack): the
+ * What `pulumi up` loads (main.js for the program, policy/main.js for the policy pack), and what
+ * `maint` (cli/main.js, the package's `bin`) and `npm run demo` (demo/main.js) start: the
  * JavaScript `npm run build:program` compiled into bin/ (`npm ci` runs it), when it was
  * compiled from the sources exactly as they are now; otherwise the TypeScript sources, through
  * ts-node transpiling only (what Pulumi does itself with tsconfig.pulumi.json).
@@ -22,8 +23,11 @@ const PROJECT_ROOT = path.resolve(__dirname, "..");
 /** Where the compiled files and the digest of the sources they came from go. */
 const OUT_DIR = "bin";
 const DIGEST_FILE = ".sources.sha256";
-/** Everything the program and the policy pack compile from (tests excluded). */
-const SOURCE_DIRS = ["lib", "components", "policy"];
+/**
+ * Everything the program, the policy pack, the CLI and the demo compile from (test files
+ * excluded). The demo starts its servers with the test kit, so test/ is in it too.
+ */
+const SOURCE_DIRS = ["lib", "components", "policy", "cli", "demo", "testkit"];
 const SOURCE_FILES = ["index.ts", "tsconfig.json", "tsconfig.pulumi.json"];
 
 /** The project-relative paths the digest covers, sorted. */
@@ -56,20 +60,27 @@ function digestPath(root) {
   return path.join(root, OUT_DIR, DIGEST_FILE);
 }
 
-/** The compiled `entry` if it is current, else undefined. */
-function compiledPath(entry, root) {
-  if (process.env.TINES_MAINTENANCE_FROM_SOURCES === "1") return undefined;
-  const compiled = path.join(root, OUT_DIR, `${entry}.js`);
+/** Whether bin/ holds `entries`, compiled from the sources exactly as they are now. */
+function isCurrent(entries, root = PROJECT_ROOT) {
   let recorded;
   try {
     recorded = fs.readFileSync(digestPath(root), "utf8").trim();
   } catch {
-    return undefined;
+    return false;
   }
-  return fs.existsSync(compiled) && recorded === sourcesDigest(root) ? compiled : undefined;
+  return (
+    entries.every((entry) => fs.existsSync(path.join(root, OUT_DIR, `${entry}.js`))) &&
+    recorded === sourcesDigest(root)
+  );
 }
 
-/** Loads `entry` ("index", "policy/index") of the project at `root`, compiled when current. */
+/** The compiled `entry` if it is current, else undefined. */
+function compiledPath(entry, root) {
+  if (process.env.TINES_MAINTENANCE_FROM_SOURCES === "1") return undefined;
+  return isCurrent([entry], root) ? path.join(root, OUT_DIR, `${entry}.js`) : undefined;
+}
+
+/** Loads `entry` ("index", "policy/index", "cli/maint", "demo/demo") of the project at `root`, compiled when current. */
 function load(entry, root = PROJECT_ROOT) {
   const compiled = compiledPath(entry, root);
   if (compiled !== undefined) return require(compiled);
@@ -89,4 +100,4 @@ function load(entry, root = PROJECT_ROOT) {
   return require(path.join(root, `${entry}.ts`));
 }
 
-module.exports = { load, sourceFiles, sourcesDigest, digestPath, PROJECT_ROOT };
+module.exports = { load, isCurrent, sourceFiles, sourcesDigest, digestPath, PROJECT_ROOT };

@@ -80,7 +80,7 @@ describe("compiled entry", () => {
     expect(() => node(script)).toThrow(/no build of the sources as they are.*run `npm ci`/s);
   });
 
-  it("digests every project file the program and the policy pack compile from", () => {
+  it("digests every project file the program, the policy pack, the CLI and the demo compile from", () => {
     // A file outside the digest (an import from cli/, say) could change without the stale build noticing.
     const project = path.resolve(__dirname, "..");
     const compiled = execFileSync(

@@ -1,15 +1,25 @@
 /**
- * Compiles the Pulumi program and the policy pack into bin/ and records the digest of the
- * sources they were compiled from, so that `pulumi up` loads them instead of transpiling
- * (entry/compiledEntry.js). Run by `npm ci` / `npm install` (the `prepare` script) and by
- * `npm run build:program`. Emits without type-checking (tsconfig.pulumi.json `noCheck`):
- * `npm test` type-checks the same files.
+ * Compiles the Pulumi program, the policy pack, the `maint` CLI and the demo into bin/ and
+ * records the digest of the sources they were compiled from, so that `pulumi up`, `maint` and
+ * `npm run demo` load them instead of transpiling (entry/compiledEntry.js). Run by `npm ci` /
+ * `npm install` (the `prepare` script), by `npm run build:program` and by `npm run e2e`.
+ * Emits without type-checking (tsconfig.pulumi.json `noCheck`): `npm test` type-checks the
+ * same files. A build that is current is kept (`--force` rebuilds): bin/ is never rewritten
+ * under a `pulumi up` or `maint` that is loading it, e.g. when CI starts a second e2e run.
  */
 "use strict";
 const { spawnSync } = require("node:child_process");
 const fs = require("node:fs");
 const path = require("node:path");
-const { digestPath, sourcesDigest, PROJECT_ROOT } = require("../entry/compiledEntry");
+const { digestPath, isCurrent, sourcesDigest, PROJECT_ROOT } = require("../entry/compiledEntry");
+
+const CONFIG = path.join(PROJECT_ROOT, "tsconfig.pulumi.json");
+/** What tsconfig.pulumi.json compiles, as compiledEntry names entries ("index", "cli/maint"). */
+const entries = JSON.parse(fs.readFileSync(CONFIG, "utf8")).include.map((file) => file.replace(/\.ts$/, ""));
+if (!process.argv.includes("--force") && isCurrent(entries)) {
+  console.log("build-program: bin/ is current (compiled from the sources as they are)");
+  process.exit(0);
+}
 
 let tsc;
 try {
@@ -22,7 +32,7 @@ try {
 const digest = sourcesDigest();
 fs.rmSync(digestPath(PROJECT_ROOT), { force: true });
 const started = Date.now();
-const result = spawnSync(process.execPath, [tsc, "-p", path.join(PROJECT_ROOT, "tsconfig.pulumi.json")], {
+const result = spawnSync(process.execPath, [tsc, "-p", CONFIG], {
   cwd: PROJECT_ROOT,
   stdio: "inherit",
 });
@@ -33,4 +43,6 @@ if (result.status !== 0) {
   process.exit(1);
 }
 fs.writeFileSync(digestPath(PROJECT_ROOT), `${digest}\n`);
-console.log(`build-program: program and policy pack compiled into bin/ in ${Date.now() - started} ms`);
+console.log(
+  `build-program: program, policy pack, CLI and demo compiled into bin/ in ${Date.now() - started} ms`,
+);

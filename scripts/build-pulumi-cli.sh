@@ -26,7 +26,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 MOD=$ROOT/tools/pulumi-language-nodejs
 if [ "${1:-}" = "--language-host-digest" ]; then
-  # The same digest test/support/goTools.ts computes: sha256 of the three files, in this order.
+  # The same digest testkit/goTools.ts computes: sha256 of the three files, in this order.
   cat "$MOD/main.go" "$MOD/go.mod" "$MOD/go.sum" | sha256sum | cut -c1-12
   exit 0
 fi

@@ -1,8 +1,30 @@
 #!/usr/bin/env bash
-# One-time machine setup: the servers the tests run against and the npm packages.
+# One-time machine setup: the servers the tests run against, the npm packages and the Go tools.
 # Safe to run again. Needs root (or sudo) for the Debian packages.
+#
+# Usage: bash scripts/setup.sh [packages|go-tools]   (default: both, packages first)
+#   packages   Debian packages, moto and awscli from PyPI, `npm ci`
+#   go-tools   the Go-built tools (scripts/build-go-tools.sh); CI starts these first, in the
+#              background, since they need neither of the others (.ci/run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+step=${1:-all}
+case "$step" in
+  all | packages | go-tools) ;;
+  *) echo "setup: unknown step '$step'; allowed: packages, go-tools (default: both)" >&2; exit 2 ;;
+esac
+
+go_tools() {
+  # The Pulumi CLI, the Kubernetes control plane, kwok, helm, compose and the Kubernetes provider
+  # plugin, built from the Go module proxy into the machine-wide cache (cold: about 40 min on 2
+  # cores; warm: a marker check per tool).
+  echo "setup: building Go tools (cached in ${TINES_TOOLS_DIR:-/var/cache/tines-maintenance})"
+  bash scripts/build-go-tools.sh
+}
+if [ "$step" = go-tools ]; then
+  go_tools
+  exit 0
+fi
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -36,9 +58,5 @@ fi
 echo "setup: installing npm packages"
 npm ci --no-audit --no-fund --loglevel=error
 
-# The Pulumi CLI, the Kubernetes control plane, kwok, helm, compose and the Kubernetes provider
-# plugin, built from the Go module proxy into the machine-wide cache (cold: about an hour on 2
-# cores; warm: a marker check per tool).
-echo "setup: building Go tools (cached in ${TINES_TOOLS_DIR:-/var/cache/tines-maintenance})"
-bash scripts/build-go-tools.sh
+[ "$step" = packages ] || go_tools
 echo "setup: done"

@@ -4,7 +4,7 @@
  * interrupt it with a real signal.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import path from "node:path";
+import { PROJECT_ROOT } from "./projectRoot";
 
 export interface CliChild {
   child: ChildProcess;
@@ -15,7 +15,7 @@ export interface CliChild {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-const root = path.resolve(__dirname, "..");
+const root = PROJECT_ROOT;
 
 export function startCli(args: string[], env: NodeJS.ProcessEnv): CliChild {
   const child = spawn(process.execPath, ["--import", "tsx", "cli/maint.ts", ...args], {

@@ -16,8 +16,9 @@ import {
 import os from "node:os";
 import path from "node:path";
 import { TEST_IMAGE } from "./servers/dockerEngine";
+import { PROJECT_ROOT } from "./projectRoot";
 
-const ROOT = path.resolve(__dirname, "..");
+const ROOT = PROJECT_ROOT;
 
 function composeVersion(): string {
   const versions = readFileSync(path.join(ROOT, "tools", "versions.env"), "utf8");

@@ -1,40 +1,49 @@
 /**
- * Where scripts/build-go-tools.sh put a tool: $TINES_TOOLS_DIR/<tool>-<version>, with the
- * version read from tools/versions.env, the same file the build reads.
+ * Where scripts/build-go-tools.sh put a tool: $TINES_TOOLS_DIR/<directory>, named from the
+ * versions in tools/versions.env (and, for helm, tools/pulumi-kubernetes/go.mod), the same
+ * files the build reads.
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { PROJECT_ROOT } from "./projectRoot";
 
-const ROOT = path.resolve(__dirname, "..");
+const ROOT = PROJECT_ROOT;
 
-/** The tools this project builds, and the versions.env key that pins each. */
-const VERSION_KEYS = {
-  kubernetes: "KUBERNETES_VERSION",
-  etcd: "ETCD_VERSION",
-  kwok: "KWOK_VERSION",
-  helm: "HELM_VERSION",
-  "pulumi-kubernetes": "PULUMI_KUBERNETES_PROVIDER_VERSION",
-} as const;
-
-export type GoTool = keyof typeof VERSION_KEYS;
-
-export function toolVersion(tool: GoTool): string {
+function versionsEnv(key: string): string {
   const text = readFileSync(path.join(ROOT, "tools", "versions.env"), "utf8");
-  const key = VERSION_KEYS[tool];
   const match = new RegExp(`^${key}=(\\S+)`, "m").exec(text);
   if (!match) throw new Error(`tools/versions.env has no ${key}`);
   return match[1];
 }
 
+/** The helm.sh/helm/v3 version the Kubernetes provider embeds; helm is built at it. */
+function providerHelmVersion(): string {
+  const goMod = readFileSync(path.join(ROOT, "tools", "pulumi-kubernetes", "go.mod"), "utf8");
+  const match = /^\s*helm\.sh\/helm\/v3 (\S+)/m.exec(goMod);
+  if (!match) throw new Error("tools/pulumi-kubernetes/go.mod requires no helm.sh/helm/v3");
+  return match[1];
+}
+
+/**
+ * Each build's directory and the script that makes it: etcd is built with the control plane
+ * (scripts/go-tools/kubernetes.sh), helm with the provider (scripts/go-tools/pulumi-kubernetes.sh).
+ */
+const BUILDS = {
+  kubernetes: () => `kubernetes-${versionsEnv("KUBERNETES_VERSION")}-etcd-${versionsEnv("ETCD_VERSION")}`,
+  kwok: () => `kwok-${versionsEnv("KWOK_VERSION")}`,
+  "pulumi-kubernetes": () =>
+    `pulumi-kubernetes-${versionsEnv("PULUMI_KUBERNETES_PROVIDER_VERSION")}-helm-${providerHelmVersion()}`,
+} as const;
+
+export type GoTool = keyof typeof BUILDS;
+
 /** The tool's install prefix; throws, naming the build command, when it has not been built. */
 export function toolPrefix(tool: GoTool, env: NodeJS.ProcessEnv = process.env): string {
   const root = env.TINES_TOOLS_DIR ?? "/var/cache/tines-maintenance";
-  const prefix = path.join(root, `${tool}-${toolVersion(tool)}`);
+  const prefix = path.join(root, BUILDS[tool]());
   if (!existsSync(path.join(prefix, ".built"))) {
-    throw new Error(
-      `${tool} ${toolVersion(tool)} is not built in ${prefix}; run \`bash scripts/build-go-tools.sh ${tool}\``,
-    );
+    throw new Error(`${tool} is not built in ${prefix}; run \`bash scripts/build-go-tools.sh ${tool}\``);
   }
   return prefix;
 }

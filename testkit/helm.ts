@@ -1,18 +1,20 @@
 /**
- * The real `helm` (scripts/go-tools/helm.sh) against a test plane, with its cache, config and
- * data directories in a temp directory so that the operator's own Helm setup is never read.
+ * The real `helm` (built beside the Kubernetes provider by scripts/go-tools/pulumi-kubernetes.sh)
+ * against a test plane, with its cache, config and data directories in a temp directory so that
+ * the operator's own Helm setup is never read.
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { toolBin } from "./goTools";
+import { testkitPath } from "./projectRoot";
 
 /** The Tines-shaped test chart (testkit/fixtures/tines-chart). */
-export const TINES_TEST_CHART = path.resolve(__dirname, "fixtures", "tines-chart");
+export const TINES_TEST_CHART = testkitPath("fixtures", "tines-chart");
 
 export class Helm {
-  readonly bin = toolBin("helm");
+  readonly bin = toolBin("pulumi-kubernetes", "helm");
   private readonly home = mkdtempSync(path.join(os.tmpdir(), "tines-maint-helm-"));
 
   constructor(private readonly kubeconfig: string) {}

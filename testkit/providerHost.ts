@@ -11,6 +11,7 @@ import net from "node:net";
 import path from "node:path";
 import { fromPulumi, PULUMI_DIR, type Any } from "./pulumiInternals";
 import { stopProcess } from "./servers/localServers";
+import { PROJECT_ROOT } from "./projectRoot";
 
 const grpc = fromPulumi("@grpc/grpc-js");
 const { Struct } = fromPulumi("google-protobuf/google/protobuf/struct_pb.js");
@@ -67,7 +68,7 @@ export async function startProviderHost(env: Record<string, string> = {}): Promi
   await new Promise<void>((resolve) => engine.listen(0, "127.0.0.1", resolve));
   const address = engine.address() as net.AddressInfo;
   const host: ChildProcess = spawn(process.execPath, [HOST, `127.0.0.1:${address.port}`], {
-    cwd: path.resolve(__dirname, ".."),
+    cwd: PROJECT_ROOT,
     env: { ...process.env, ...env },
     // stdin stays open, as the engine keeps it: its end tells the host the engine is gone.
     stdio: ["pipe", "pipe", "pipe"],

@@ -9,8 +9,9 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdir
 import os from "node:os";
 import path from "node:path";
 import { pulumiToolDir } from "./goTools";
+import { PROJECT_ROOT } from "./projectRoot";
 
-export const PROJECT_ROOT = path.resolve(__dirname, "..");
+export { PROJECT_ROOT };
 
 const REQUIRED_BINARIES = [
   "pulumi",

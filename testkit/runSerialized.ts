@@ -6,8 +6,9 @@ import { execFile } from "node:child_process";
 import path from "node:path";
 import { dynamicTypeToken, type DynamicType } from "../lib/plan/names";
 import type { CreateReport, SerializationReport } from "./serializedProviders";
+import { PROJECT_ROOT } from "./projectRoot";
 
-const root = path.resolve(__dirname, "..");
+const root = PROJECT_ROOT;
 const tsNode = path.join(root, "node_modules/.bin/ts-node");
 const script = path.join(root, "testkit/serializedProviders.ts");
 

@@ -6,7 +6,7 @@
  * step; in running it stands ahead of the steps, writes nothing, and is the record the guard
  * compares with (and the propagation gate and the window read `switchedAt` from).
  */
-import * as k8s from "@pulumi/kubernetes";
+import type * as K8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { AwsSettings } from "../../lib/aws/settings";
 import { envFilePath, redisHost, type EndpointsConfig } from "../../lib/endpoints/config";
@@ -32,6 +32,9 @@ import type { Plan } from "../../lib/plan/plan";
 import { APPLICATION_TIER, type Phase } from "../../lib/plan/services";
 import { defineProvider, dynamicResource, type ProviderContext } from "../provider/defineProvider";
 import { defineGate, outputsOf, type GateContext } from "./gate";
+
+/** @pulumi/kubernetes, loaded only for a Kubernetes target: on others it would add a second to every update. */
+const kubernetesSdk = () => require("@pulumi/kubernetes") as typeof K8s;
 
 const TYPES = GATE_TYPES["endpoint-switch"];
 
@@ -260,14 +263,18 @@ export class EndpointSwitch extends pulumi.ComponentResource {
       const id = `${target.namespace}/${target.name}`;
       const data =
         target.kind === "kubernetes-secret"
-          ? k8s.core.v1.Secret.get(`${name}-live`, id, k8sOpts).data.apply((d) => ({
-              databaseHost: decode(d?.[endpoints.keys.databaseHost]),
-              redisUrl: decode(d?.[endpoints.keys.redisUrl]),
-            }))
-          : k8s.core.v1.ConfigMap.get(`${name}-live`, id, k8sOpts).data.apply((d) => ({
-              databaseHost: d?.[endpoints.keys.databaseHost],
-              redisUrl: d?.[endpoints.keys.redisUrl],
-            }));
+          ? kubernetesSdk()
+              .core.v1.Secret.get(`${name}-live`, id, k8sOpts)
+              .data.apply((d) => ({
+                databaseHost: decode(d?.[endpoints.keys.databaseHost]),
+                redisUrl: decode(d?.[endpoints.keys.redisUrl]),
+              }))
+          : kubernetesSdk()
+              .core.v1.ConfigMap.get(`${name}-live`, id, k8sOpts)
+              .data.apply((d) => ({
+                databaseHost: d?.[endpoints.keys.databaseHost],
+                redisUrl: d?.[endpoints.keys.redisUrl],
+              }));
       live = pulumi.secret(data);
     }
 
@@ -325,8 +332,8 @@ export class EndpointSwitch extends pulumi.ComponentResource {
       values[endpoints.keys.redisUrl] = pulumi.secret(encode(endpoints.redisUrl));
     const opts = { ...k8sOpts, dependsOn: [after], retainOnDelete: true };
     return target.kind === "kubernetes-secret"
-      ? new k8s.core.v1.SecretPatch(`${name}-values`, { metadata, data: values }, opts)
-      : new k8s.core.v1.ConfigMapPatch(`${name}-values`, { metadata, data: values }, opts);
+      ? new (kubernetesSdk().core.v1.SecretPatch)(`${name}-values`, { metadata, data: values }, opts)
+      : new (kubernetesSdk().core.v1.ConfigMapPatch)(`${name}-values`, { metadata, data: values }, opts);
   }
 }
 

@@ -1,4 +1,4 @@
-import * as k8s from "@pulumi/kubernetes";
+import type * as K8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { CoreConfig } from "../../lib/config/core";
 import { gracePeriodWarning } from "../../lib/kubernetes/workload";
@@ -38,6 +38,8 @@ export function createKubernetesAdapter(
   kubernetes: CoreConfig["kubernetes"],
   options: KubernetesAdapterOptions = {},
 ): PlatformAdapter {
+  // Loaded here, not at the top: on ECS and Compose it would add a second to every update.
+  const k8s = require("@pulumi/kubernetes") as typeof K8s;
   const provider = new k8s.Provider(
     KUBERNETES_PROVIDER_NAME,
     {

@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { parse } from "yaml";
+import type * as Yaml from "yaml";
 
 export const SIDEKIQ_SHUTDOWN_TIMEOUT_SECONDS = 25;
 export const GRACE_MARGIN_SECONDS = 5;
@@ -63,6 +63,8 @@ export function stopGracePeriod(files: string[], service: string): GracePeriod {
     seconds: COMPOSE_DEFAULT_GRACE_SECONDS,
     source: `Compose default; stop_grace_period not set for ${service}`,
   };
+  // Loaded on first use, not with the module: only a Compose update reads compose files.
+  const { parse } = require("yaml") as typeof Yaml;
   for (const file of files) {
     const doc = parse(readFileSync(file, "utf8")) as {
       services?: Record<string, { stop_grace_period?: unknown }>;

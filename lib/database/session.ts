@@ -1,5 +1,5 @@
 /** node-postgres sessions with one-line, password-free connection errors. */
-import { Client } from "pg";
+import type { Client } from "pg";
 import { MaintenanceError, isMaintenanceError } from "../errors";
 import { redactSecrets } from "../redact";
 import { pgClientConfig, type PgTarget } from "./connection";
@@ -14,7 +14,9 @@ import { currentOperation, throwIfStopped } from "./operation";
 export async function connect(target: PgTarget, role: string): Promise<Client> {
   throwIfStopped(`connecting to the ${role}`);
   const operation = currentOperation();
-  const client = new Client(pgClientConfig(target, operation?.tag));
+  // Loaded on first use: every `pulumi up` loads this module, few connect to PostgreSQL.
+  const pg = require("pg") as typeof import("pg");
+  const client = new pg.Client(pgClientConfig(target, operation?.tag));
   // An idle session that the server drops must not crash the process.
   client.on("error", () => undefined);
   try {

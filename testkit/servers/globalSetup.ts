@@ -1,27 +1,12 @@
 /**
  * Starts the real servers the tests talk to, once per `vitest run`, and hands their
  * addresses to the test workers through the environment. A variable that is already set
- * (e.g. TEST_REDIS_URL) points the tests at an existing server instead.
+ * (e.g. TEST_REDIS_URL) points the tests at an existing server instead. The Kubernetes plane
+ * starts in its own setup (kubePlaneSetup.ts), only for the tests that need it.
  */
-import { startKubePlane, startMoto, startPostgres, startRedis, type RunningServer } from ".";
-
-/**
- * The Kubernetes control plane (testkit/servers/kubernetes.ts); TEST_KUBE_DIR holds its
- * kubeconfig and credentials. When its binaries are not built, the other tests still run and
- * every Kubernetes test fails with TEST_KUBE_ERROR, which names the build command.
- */
-async function startKube(): Promise<RunningServer> {
-  try {
-    const plane = await startKubePlane();
-    return { url: plane.dir, stop: () => plane.stop() };
-  } catch (error) {
-    process.env.TEST_KUBE_ERROR = (error as Error).message.split("\n")[0];
-    return { url: "", stop: async () => undefined };
-  }
-}
+import { startMoto, startPostgres, startRedis, type RunningServer } from ".";
 
 const starters: Record<string, () => Promise<RunningServer>> = {
-  TEST_KUBE_DIR: startKube,
   TEST_REDIS_URL: startRedis,
   TEST_PG_SOURCE_URL: () => startPostgres("source"),
   TEST_PG_TARGET_URL: () => startPostgres("target"),

@@ -15,6 +15,7 @@ import os from "node:os";
 import path from "node:path";
 import { freePort, stopProcess } from "./localServers";
 import { toolBin, toolPrefix } from "../goTools";
+import { testkitPath } from "../projectRoot";
 
 export interface KubePlaneOptions {
   /**
@@ -154,7 +155,7 @@ async function stopChildren(children: Child[]): Promise<void> {
 
 export async function startKubePlane(options: KubePlaneOptions = {}): Promise<KubePlane> {
   const binaries = {
-    etcd: toolBin("etcd"),
+    etcd: toolBin("kubernetes", "etcd"),
     apiserver: toolBin("kubernetes", "kube-apiserver"),
     controllerManager: toolBin("kubernetes", "kube-controller-manager"),
     scheduler: toolBin("kubernetes", "kube-scheduler"),
@@ -480,7 +481,9 @@ export function sharedPlane(env: NodeJS.ProcessEnv = process.env): Omit<KubePlan
   if (env.TEST_KUBE_ERROR) throw new Error(`no Kubernetes test plane: ${env.TEST_KUBE_ERROR}`);
   const dir = env.TEST_KUBE_DIR;
   if (!dir)
-    throw new Error("no Kubernetes test plane: TEST_KUBE_DIR is not set (testkit/servers/globalSetup.ts)");
+    throw new Error(
+      "no Kubernetes test plane: TEST_KUBE_DIR is not set (testkit/servers/kubePlaneSetup.ts starts it for the `go-tools` tests of vitest.config.mts)",
+    );
   const kubeconfig = path.join(dir, "kubeconfig");
   const config = JSON.parse(readFileSync(kubeconfig, "utf8")) as {
     clusters: Array<{ cluster: { server: string } }>;
@@ -605,7 +608,7 @@ export async function releasePods(
 /** Install KEDA's real ScaledObject CRD (testkit/fixtures/keda), without the KEDA operator. */
 export async function installScaledObjectCrd(client: KubeTestClient): Promise<void> {
   const YAML = require("yaml") as typeof import("yaml");
-  const file = path.resolve(__dirname, "..", "fixtures", "keda", "keda.sh_scaledobjects.yaml");
+  const file = testkitPath("fixtures", "keda", "keda.sh_scaledobjects.yaml");
   const crd = YAML.parse(readFileSync(file, "utf8")) as { metadata: { name: string } };
   const path_ = `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`;
   await client.apply(path_, crd);

@@ -9,8 +9,9 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import Redis from "ioredis";
 import { stopProcess } from "./localServers";
+import { testkitPath } from "../projectRoot";
 
-const SUPPORT_DIR = path.join(__dirname, "sidekiq");
+const SUPPORT_DIR = testkitPath("servers", "sidekiq");
 const JOBS_FILE = path.join(SUPPORT_DIR, "jobs.rb");
 const CLIENT_FILE = path.join(SUPPORT_DIR, "client.rb");
 const SETUP_HINT = "install ruby-sidekiq with `bash scripts/setup.sh`";

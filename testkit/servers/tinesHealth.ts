@@ -3,8 +3,8 @@
  * stops it by its PID.
  */
 import { spawn } from "node:child_process";
-import path from "node:path";
 import { freePort, stopProcess } from "./localServers";
+import { PROJECT_ROOT, testkitPath } from "../projectRoot";
 
 export interface TinesHealthServer {
   /** `http://127.0.0.1:PORT` */
@@ -20,8 +20,8 @@ export async function startTinesHealthServer(options: {
   never?: boolean;
 }): Promise<TinesHealthServer> {
   const port = await freePort();
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "tinesHealthServer.ts")], {
-    cwd: path.resolve(__dirname, "..", ".."),
+  const child = spawn(process.execPath, ["--import", "tsx", testkitPath("servers", "tinesHealthServer.ts")], {
+    cwd: PROJECT_ROOT,
     env: {
       ...process.env,
       PORT: String(port),
