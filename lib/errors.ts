@@ -31,7 +31,8 @@ export class GateError extends MaintenanceError {
   }
 }
 
-const MAINTENANCE_ERROR_NAMES = new Set(["MaintenanceError", "ConfigError", "GateError"]);
+// An array, not a Set: the provider serializer copies a Set as an empty plain object.
+const MAINTENANCE_ERROR_NAMES: readonly string[] = ["MaintenanceError", "ConfigError", "GateError"];
 
 /**
  * True for our own errors, also where `instanceof` fails: inside a serialized provider the
@@ -41,7 +42,7 @@ export function isMaintenanceError(error: unknown): error is MaintenanceError {
   return (
     typeof error === "object" &&
     error !== null &&
-    MAINTENANCE_ERROR_NAMES.has(String((error as { name?: unknown }).name)) &&
+    MAINTENANCE_ERROR_NAMES.includes(String((error as { name?: unknown }).name)) &&
     typeof (error as { message?: unknown }).message === "string"
   );
 }
