@@ -26,7 +26,7 @@ import { GateError, MaintenanceError, isMaintenanceError, oneLine } from "../err
 import type { ProgressReporter } from "../progress";
 import { redactSecrets, redactUrl } from "../redact";
 import { connectRedis, keyer } from "./api";
-import { ExtensionKeyCollector, type ExtensionKeysFound } from "./extensionKeys";
+import { extensionKeyCollector, type ExtensionKeysFound } from "./extensionKeys";
 import type { HeldJobs } from "./heldJobs";
 
 /** Sidekiq's sorted sets, by name in Redis. */
@@ -343,7 +343,7 @@ export async function surveyCarry(
 
   // One pass over the old keyspace: Sidekiq's queue lists, Pro/Enterprise keys, and keys
   // that look like Sidekiq's under a namespace the config does not name.
-  const extensions = new ExtensionKeyCollector();
+  const extensions = extensionKeyCollector();
   const queueKeys = new Set<string>();
   const otherPrefixes = new Map<string, string>();
   const scannedKeys = await scanKeys(

@@ -83,25 +83,33 @@ export interface ExtensionKeysFound {
   count: number;
 }
 
-/** Sort key names (namespace already stripped) into the kinds above; the rest is not theirs. */
-export class ExtensionKeyCollector {
-  private readonly found = new Map<ExtensionKeyKind, ExtensionKeysFound>();
+export interface ExtensionKeyCollector {
+  /** True when `name` (namespace already stripped) is a Pro/Enterprise key; it is recorded. */
+  add(name: string): boolean;
+  results(): ExtensionKeysFound[];
+}
 
-  /** True when `name` is a Pro/Enterprise key (and it is recorded). */
-  add(name: string): boolean {
-    const kind = EXTENSION_KEY_KINDS.find((k) => k.pattern.test(name));
-    if (!kind) return false;
-    const entry = this.found.get(kind) ?? { kind, examples: [], count: 0 };
-    entry.count += 1;
-    if (entry.examples.length < 3) entry.examples.push(name);
-    this.found.set(kind, entry);
-    return true;
-  }
-
-  results(): ExtensionKeysFound[] {
-    return EXTENSION_KEY_KINDS.flatMap((k) => {
-      const entry = this.found.get(k);
-      return entry ? [{ ...entry, examples: [...entry.examples].sort() }] : [];
-    });
-  }
+/**
+ * Sorts key names into the kinds above. A closure, not a class with fields: the dynamic
+ * provider serializer drops class field initializers.
+ */
+export function extensionKeyCollector(): ExtensionKeyCollector {
+  const found = new Map<ExtensionKeyKind, ExtensionKeysFound>();
+  return {
+    add(name) {
+      const kind = EXTENSION_KEY_KINDS.find((k) => k.pattern.test(name));
+      if (!kind) return false;
+      const entry = found.get(kind) ?? { kind, examples: [], count: 0 };
+      entry.count += 1;
+      if (entry.examples.length < 3) entry.examples.push(name);
+      found.set(kind, entry);
+      return true;
+    },
+    results() {
+      return EXTENSION_KEY_KINDS.flatMap((k) => {
+        const entry = found.get(k);
+        return entry ? [{ ...entry, examples: [...entry.examples].sort() }] : [];
+      });
+    },
+  };
 }
