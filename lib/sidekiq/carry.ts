@@ -691,6 +691,10 @@ export async function carrySidekiqJobs(target: CarryTarget, options: CarryOption
     const order = (name: string) => (name.startsWith("queue:") ? 0 : name === "queues" ? 1 : 2);
     step = "copy";
     const work = survey.keys.filter((p) => p.action !== "none").sort((a, b) => order(a.name) - order(b.name));
+    options.reporter.info(
+      `${label}: ${work.length} key(s) to copy to ${survey.new.redis}, ` +
+        `${survey.keys.length - work.length} already there (${survey.alreadyThere} entries)`,
+    );
     let restoreWorks = options.restore ?? true;
     const methods = new Set<"restore" | "elements">();
     const written: Array<{ name: string; count: number }> = [];
@@ -705,6 +709,7 @@ export async function carrySidekiqJobs(target: CarryTarget, options: CarryOption
             await to.restore(key, 0, payload);
             methods.add("restore");
             written.push({ name: plan.name, count: plan.oldCount });
+            options.reporter.info(`${label}: copied \`${key}\`: ${plan.oldCount} entries (DUMP/RESTORE)`);
             continue;
           } catch (error) {
             if (!isPayloadRefused(error)) throw error;
@@ -721,11 +726,15 @@ export async function carrySidekiqJobs(target: CarryTarget, options: CarryOption
       await writeEntries(to, key, plan.type, entries);
       methods.add("elements");
       written.push({ name: plan.name, count: entries.length });
+      options.reporter.info(
+        `${label}: copied \`${key}\`: ${entries.length} ${plan.action === "add" ? "missing " : ""}entries (one MULTI)`,
+      );
     }
     const copied = performance.now();
 
     // Verify every key either side holds, both sides read at once.
     step = "verification";
+    options.reporter.info(`${label}: verifying ${survey.keys.length} key(s) on both sides`);
     const verifiedKeys: Array<{ name: string; count: number }> = [];
     for (const plan of survey.keys) {
       if (options.signal?.aborted) throw aborted("verification");

@@ -3,12 +3,13 @@
  * every key with its type, TTL and DUMP payload (the whole value, byte for byte). Two equal
  * states mean no key was added, removed, changed or given a TTL.
  */
-import Redis from "ioredis";
+import Redis, { type RedisOptions } from "ioredis";
 
 export type RedisState = Record<string, { type: string; pttl: number; dump: string }>;
 
-export async function redisState(url: string): Promise<RedisState> {
-  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
+/** `options` adds to the URL's, e.g. `{ tls: { ca } }` for a server with a private CA. */
+export async function redisState(url: string, options: RedisOptions = {}): Promise<RedisState> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1, ...options });
   try {
     const keys: string[] = [];
     let cursor = "0";
