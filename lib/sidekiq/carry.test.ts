@@ -234,6 +234,32 @@ describe("carrySidekiqJobs", () => {
   });
 });
 
+describe("verification", () => {
+  it("fails, naming the key, when something still writes to the old Redis during the carry", async () => {
+    await seedWindow(oldRedis);
+    // A Sidekiq that was not stopped: it keeps adding scheduled jobs.
+    const writer = new Redis(oldUrl);
+    let writing = true;
+    const written = (async () => {
+      for (let i = 0; writing; i++) await writer.zadd("schedule", String(NOW / 1000 + i), `late-${i}`);
+    })();
+    try {
+      const error = await carrySidekiqJobs(
+        { fromUrl: oldUrl, toUrl: newUrl },
+        { reporter: silentReporter },
+      ).catch((e: unknown) => e);
+      expect((error as Error).name).toBe("GateError");
+      expect((error as Error).message).toMatch(
+        /^sidekiq-carry: verification failed for `schedule`: the old Redis holds \d+ entries, the new one \d+; something wrote to one of them during the carry \(is a Sidekiq or Tines still running\?\); the old Redis is unchanged; stop the writer and run again$/,
+      );
+    } finally {
+      writing = false;
+      await written;
+      writer.disconnect();
+    }
+  });
+});
+
 describe("refusals: one line naming the key and what to do; both servers left as they were", () => {
   async function refused(setup: () => Promise<void>, expected: RegExp, key: string) {
     await seedWindow(oldRedis);

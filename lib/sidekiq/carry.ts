@@ -346,25 +346,10 @@ export async function surveyCarry(
   const extensions = extensionKeyCollector();
   const queueKeys = new Set<string>();
   const otherPrefixes = new Map<string, string>();
-  const scannedKeys = await scanKeys(
-    from,
-    prefix,
-    (name) => {
-      if (extensions.add(name)) return;
-      if (name.startsWith("queue:")) queueKeys.add(name);
-      else if (!prefix) {
-        const namespaced = /^(.+?):(schedule|retry|dead|queues|queue:.+)$/.exec(name);
-        if (namespaced && !otherPrefixes.has(namespaced[1])) otherPrefixes.set(namespaced[1], name);
-      }
-    },
-    {
-      signal: options.signal,
-      progress: (n) => options.reporter.info(`${label}: scanned ${n} keys of the old Redis`),
-    },
-  );
   // The new side: Sidekiq's own names only (it may be a shared Redis full of other keys).
   const newQueueKeys = new Set<string>();
-  if (!sameRedis) {
+  const scanNew = async () => {
+    if (sameRedis) return;
     let cursor = "0";
     do {
       if (options.signal?.aborted) throw new GateError("aborted while scanning the new Redis");
@@ -378,7 +363,26 @@ export async function surveyCarry(
       cursor = next;
       for (const key of keys) newQueueKeys.add(key.slice(prefix.length));
     } while (cursor !== "0");
-  }
+  };
+  const [scannedKeys] = await Promise.all([
+    scanKeys(
+      from,
+      prefix,
+      (name) => {
+        if (extensions.add(name)) return;
+        if (name.startsWith("queue:")) queueKeys.add(name);
+        else if (!prefix) {
+          const namespaced = /^(.+?):(schedule|retry|dead|queues|queue:.+)$/.exec(name);
+          if (namespaced && !otherPrefixes.has(namespaced[1])) otherPrefixes.set(namespaced[1], name);
+        }
+      },
+      {
+        signal: options.signal,
+        progress: (n) => options.reporter.info(`${label}: scanned ${n} keys of the old Redis`),
+      },
+    ),
+    scanNew(),
+  ]);
 
   const candidates = [...new Set([...CARRIED_SETS, "queues", ...queueKeys, ...newQueueKeys])].sort();
   const typesAndCounts = async (client: Redis) => {
@@ -398,8 +402,9 @@ export async function surveyCarry(
       return error ? 0 : value;
     });
   };
-  const oldRaw = await typesAndCounts(from);
-  const newRaw = sameRedis ? oldRaw : await typesAndCounts(to);
+  const [oldRaw, newRaw] = sameRedis
+    ? await typesAndCounts(from).then((raw) => [raw, raw])
+    : await Promise.all([typesAndCounts(from), typesAndCounts(to)]);
   const nextDue = async (set: CarriedSet) => {
     const first = await from.zrange(k(set), 0, 0, "WITHSCORES");
     return first.length === 2 ? Math.round(scoreValue(first[1]) * 1000) : undefined;
@@ -698,27 +703,36 @@ export async function carrySidekiqJobs(target: CarryTarget, options: CarryOption
     let restoreWorks = options.restore ?? true;
     const methods = new Set<"restore" | "elements">();
     const written: Array<{ name: string; count: number }> = [];
+    // The old Redis serializes every key to restore back to back while the new one restores
+    // each payload as it arrives.
+    const dumps = new Map(
+      (restoreWorks ? work.filter((p) => p.action === "copy") : []).map((p) => {
+        const payload = from.dumpBuffer(k(p.name));
+        // Awaited below in order; a failure before then must not be an unhandled rejection.
+        payload.catch(() => undefined);
+        return [p.name, payload] as const;
+      }),
+    );
     for (const plan of work) {
       if (options.signal?.aborted) throw aborted("copy");
       const key = k(plan.name);
-      if (plan.action === "copy" && restoreWorks) {
-        const payload = await from.dumpBuffer(key);
-        if (payload) {
-          try {
-            // No REPLACE: a key that appeared since the survey makes this fail, not vanish.
-            await to.restore(key, 0, payload);
-            methods.add("restore");
-            written.push({ name: plan.name, count: plan.oldCount });
-            options.reporter.info(`${label}: copied \`${key}\`: ${plan.oldCount} entries (DUMP/RESTORE)`);
-            continue;
-          } catch (error) {
-            if (!isPayloadRefused(error)) throw error;
-            restoreWorks = false;
-            options.reporter.info(
-              `${label}: the new Redis (${survey.new.version ?? "?"}) does not read the old one's (${survey.old.version ?? "?"}) ` +
-                "DUMP format; copying entry by entry",
-            );
-          }
+      const dump = restoreWorks ? dumps.get(plan.name) : undefined;
+      const payload = dump ? await dump : null;
+      if (payload) {
+        try {
+          // No REPLACE: a key that appeared since the survey makes this fail, not vanish.
+          await to.restore(key, 0, payload);
+          methods.add("restore");
+          written.push({ name: plan.name, count: plan.oldCount });
+          options.reporter.info(`${label}: copied \`${key}\`: ${plan.oldCount} entries (DUMP/RESTORE)`);
+          continue;
+        } catch (error) {
+          if (!isPayloadRefused(error)) throw error;
+          restoreWorks = false;
+          options.reporter.info(
+            `${label}: the new Redis (${survey.new.version ?? "?"}) does not read the old one's (${survey.old.version ?? "?"}) ` +
+              "DUMP format; copying entry by entry",
+          );
         }
       }
       const entries =
@@ -732,17 +746,16 @@ export async function carrySidekiqJobs(target: CarryTarget, options: CarryOption
     }
     const copied = performance.now();
 
-    // Verify every key either side holds, both sides read at once.
+    // Verify what was written, every key at once, both sides read at once. A key the survey
+    // found identical was compared on both sides in this run already.
     step = "verification";
-    options.reporter.info(`${label}: verifying ${survey.keys.length} key(s) on both sides`);
-    const verifiedKeys: Array<{ name: string; count: number }> = [];
-    for (const plan of survey.keys) {
-      if (options.signal?.aborted) throw aborted("verification");
+    options.reporter.info(`${label}: verifying ${work.length} key(s) on both sides`);
+    const verifiedKeys = survey.keys
+      .filter((p) => p.action === "none")
+      .map((p) => ({ name: p.name, count: p.oldCount }));
+    const verifyKey = async (plan: KeyPlan) => {
       const key = k(plan.name);
-      if (await sameDump(from, to, key)) {
-        verifiedKeys.push({ name: plan.name, count: plan.oldCount });
-        continue;
-      }
+      if (await sameDump(from, to, key)) return { name: plan.name, count: plan.oldCount };
       const [a, b] = await Promise.all([digestKey(from, key, plan.type), digestKey(to, key, plan.type)]);
       if (a.count !== b.count || a.sha256 !== b.sha256) {
         throw new GateError(
@@ -751,8 +764,10 @@ export async function carrySidekiqJobs(target: CarryTarget, options: CarryOption
             "(is a Sidekiq or Tines still running?); the old Redis is unchanged; stop the writer and run again",
         );
       }
-      verifiedKeys.push({ name: plan.name, count: a.count });
-    }
+      return { name: plan.name, count: a.count };
+    };
+    if (options.signal?.aborted) throw aborted("verification");
+    verifiedKeys.push(...(await Promise.all(work.map(verifyKey))));
     const verified = performance.now();
     const method =
       methods.size === 2 ? "restore+elements" : methods.size === 1 ? [...methods][0] : ("none" as const);
