@@ -112,6 +112,7 @@ describe("carrySidekiqJobs", () => {
       );
 
       expect(result.outcome).toBe("carried");
+      expect(result.survey.watched).toBe(true);
       expect(result.method).toBe(restore ? "restore" : "elements");
       expect(result.written).toEqual({ scheduled: 2, retries: 1, dead: 1, queued: 4 });
       expect(result.verified).toEqual({ scheduled: 2, retries: 1, dead: 1, queued: 4 });
@@ -142,6 +143,41 @@ describe("carrySidekiqJobs", () => {
       expect(await newRedis.dbsize()).toBe(6);
     });
   }
+
+  it("needs only reads on the old Redis: a user that may only read (no WATCH, no MULTI) carries too", async () => {
+    await seedWindow(oldRedis);
+    await oldRedis.call(
+      "ACL",
+      "SETUSER",
+      "reader",
+      "reset",
+      "on",
+      ">reader-pw",
+      "~*",
+      "-@all",
+      "+@read",
+      "+@connection",
+      "+time",
+      "+info",
+    );
+    const readerUrl = oldUrl.replace(`tines:${TEST_REDIS_USER_PASSWORD}`, "reader:reader-pw");
+    const before = await redisState(oldUrl);
+    const result = await carrySidekiqJobs(
+      { fromUrl: readerUrl, toUrl: newUrl },
+      { reporter: silentReporter },
+    );
+    expect(result.survey.watched).toBe(false);
+    expect(result.verified).toEqual({ scheduled: 2, retries: 1, dead: 1, queued: 4 });
+    await expectSameContent("schedule", "zset");
+    expect(await redisState(oldUrl)).toEqual(before);
+    // The same user cannot write: the carry never needed to.
+    const reader = new Redis(readerUrl);
+    try {
+      await expect(reader.zadd("schedule", "1", "x")).rejects.toThrow(/NOPERM/);
+    } finally {
+      reader.disconnect();
+    }
+  });
 
   it("is idempotent: a rerun writes nothing, and a partial copy gets only what it lacks", async () => {
     await seedWindow(oldRedis);

@@ -126,6 +126,12 @@ export interface CarrySurvey {
   scannedKeys: number;
   /** Entries the new Redis already holds identically. */
   alreadyThere: number;
+  /**
+   * The old connection WATCHes every key the survey read: a later EXEC on it fails if any of
+   * them changed since, which proves the old side unchanged without reading it again. False
+   * when the URL's ACL user may not WATCH (then the verification reads the old side again).
+   */
+  watched: boolean;
 }
 
 interface Entry {
@@ -385,6 +391,14 @@ export async function surveyCarry(
   ]);
 
   const candidates = [...new Set([...CARRIED_SETS, "queues", ...queueKeys, ...newQueueKeys])].sort();
+  // WATCH only reads: it marks the keys so that an EXEC on this connection tells whether any changed.
+  const watched = await from.watch(...candidates.map(k)).then(
+    () => true,
+    (error: unknown) => {
+      if (/NOPERM|no permissions/i.test(oneLine(error))) return false;
+      throw error;
+    },
+  );
   const typesAndCounts = async (client: Redis) => {
     const pipe = client.pipeline();
     for (const name of candidates) {
@@ -536,6 +550,7 @@ export async function surveyCarry(
     warnings,
     scannedKeys,
     alreadyThere,
+    watched,
   };
 }
 
@@ -713,6 +728,7 @@ export async function carrySidekiqJobs(target: CarryTarget, options: CarryOption
         return [p.name, payload] as const;
       }),
     );
+    const restored = new Map<string, Buffer>();
     for (const plan of work) {
       if (options.signal?.aborted) throw aborted("copy");
       const key = k(plan.name);
@@ -722,6 +738,7 @@ export async function carrySidekiqJobs(target: CarryTarget, options: CarryOption
         try {
           // No REPLACE: a key that appeared since the survey makes this fail, not vanish.
           await to.restore(key, 0, payload);
+          restored.set(plan.name, payload);
           methods.add("restore");
           written.push({ name: plan.name, count: plan.oldCount });
           options.reporter.info(`${label}: copied \`${key}\`: ${plan.oldCount} entries (DUMP/RESTORE)`);
@@ -753,9 +770,8 @@ export async function carrySidekiqJobs(target: CarryTarget, options: CarryOption
     const verifiedKeys = survey.keys
       .filter((p) => p.action === "none")
       .map((p) => ({ name: p.name, count: p.oldCount }));
-    const verifyKey = async (plan: KeyPlan) => {
+    const bothSides = async (plan: KeyPlan) => {
       const key = k(plan.name);
-      if (await sameDump(from, to, key)) return { name: plan.name, count: plan.oldCount };
       const [a, b] = await Promise.all([digestKey(from, key, plan.type), digestKey(to, key, plan.type)]);
       if (a.count !== b.count || a.sha256 !== b.sha256) {
         throw new GateError(
@@ -766,8 +782,27 @@ export async function carrySidekiqJobs(target: CarryTarget, options: CarryOption
       }
       return { name: plan.name, count: a.count };
     };
+    const verifyKey = async (plan: KeyPlan) => {
+      const key = k(plan.name);
+      const payload = restored.get(plan.name);
+      // A restored key: the new side must serialize to the payload the old side gave, and the
+      // old side (watched) must not have changed since; else compare entry by entry.
+      if (payload && survey.watched && (await to.dumpBuffer(key))?.equals(payload)) {
+        return { name: plan.name, count: plan.oldCount };
+      }
+      if (await sameDump(from, to, key)) return { name: plan.name, count: plan.oldCount };
+      return bothSides(plan);
+    };
     if (options.signal?.aborted) throw aborted("verification");
     verifiedKeys.push(...(await Promise.all(work.map(verifyKey))));
+    // EXEC fails (null) if any watched key of the old Redis changed since the survey read it.
+    if (survey.watched && (await from.multi().ping().exec()) === null) {
+      for (const plan of survey.keys) await bothSides(plan);
+      throw new GateError(
+        `${label}: verification failed: the old Redis changed during the carry (one of ${survey.keys.map((p) => `\`${k(p.name)}\``).join(", ")}); ` +
+          "something wrote to it (is a Sidekiq or Tines still running?); the old Redis is unchanged by the carry; stop the writer and run again",
+      );
+    }
     const verified = performance.now();
     const method =
       methods.size === 2 ? "restore+elements" : methods.size === 1 ? [...methods][0] : ("none" as const);
