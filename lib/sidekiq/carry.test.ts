@@ -13,7 +13,7 @@ import {
   type RunningServer,
 } from "../../test/servers/localServers";
 import { redisState } from "../../test/support/redisState";
-import { jobJson, urlWithDb } from "../../test/support/sidekiqJobs";
+import { heartbeat, jobJson, urlWithDb } from "../../test/support/sidekiqJobs";
 import { isMaintenanceError } from "../errors";
 import { silentReporter, type ProgressReporter } from "../progress";
 import { carrySidekiqJobs, digestKey, precheckCarry, sameDump, scoreValue } from "./carry";
@@ -358,6 +358,17 @@ describe("refusals: one line naming the key and what to do; both servers left as
       () => newRedis.set("dead", "x").then(() => undefined),
       /already holds a string, not a sorted set, under `dead`/,
       "dead",
+    );
+  });
+
+  it("a Sidekiq already runs on the new Redis", async () => {
+    await refused(
+      async () => {
+        await heartbeat(newRedis, "tines-sidekiq-7f9c:1:abc", 0);
+        await newRedis.sadd("processes", "gone:1:def"); // expired heartbeat: not live
+      },
+      /^endpoints.redisUrl: 1 Sidekiq process\(es\) already run on the new Redis \(redis:\/\/:\*\*\*@127.0.0.1:\d+\/5\), e\.g\. tines-sidekiq-7f9c:1:abc; they would run the carried jobs at once, in the middle of the window: stop them, or point endpoints.redisUrl at a Redis no Tines uses yet, then run again; nothing was changed$/,
+      "processes",
     );
   });
 

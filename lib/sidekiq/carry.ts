@@ -522,11 +522,20 @@ export async function surveyCarry(
     );
   }
   if (!sameRedis) {
-    const live = await to.scard(k("processes"));
-    if (live > 0) {
-      warnings.push(
-        `new Redis: ${live} Sidekiq process(es) already use it; they will run the carried jobs as soon as they are there`,
-      );
+    // A live Sidekiq on the new Redis would run carried jobs at once, in the middle of the
+    // window, while the old Redis still holds them for a rollback. Its heartbeat hash tells a
+    // live process from a stale `processes` entry (it expires 60 s after the last beat).
+    const identities = await to.smembers(k("processes"));
+    const live: string[] = [];
+    for (const identity of identities) if ((await to.exists(k(identity))) === 1) live.push(identity);
+    if (live.length > 0) {
+      refusals.push({
+        key: k("processes"),
+        message:
+          `${names.to}: ${live.length} Sidekiq process(es) already run on the new Redis (${newInfo.redis}), ` +
+          `e.g. ${live[0]}; they would run the carried jobs at once, in the middle of the window: stop them, ` +
+          `or point ${names.to} at a Redis no Tines uses yet, then run again; nothing was changed`,
+      });
     }
   }
   const queued = queues.reduce((sum, q) => sum + q.size, 0);
