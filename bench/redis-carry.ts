@@ -19,6 +19,7 @@
  */
 import Redis from "ioredis";
 import { randomBytes, randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import os from "node:os";
 import { parseArgs } from "node:util";
 import { carrySidekiqJobs, digestKey, sameDump } from "../lib/sidekiq/carry";
@@ -115,6 +116,19 @@ async function seed(redis: Redis): Promise<void> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/** CPU seconds (user + system) a process has used, from /proc (clock ticks of 1/100 s). */
+function cpuSeconds(pid: number | undefined): number {
+  if (!pid) return 0;
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU seconds of this process (the client: our carry runs here). */
+const ownCpuSeconds = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+};
+
 async function main(): Promise<void> {
   const servers: RunningServer[] = [];
   try {
@@ -187,6 +201,7 @@ async function main(): Promise<void> {
       },
     };
     const names = Object.keys(methods);
+    const cpuTotals: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
     const times: Record<string, number[]> = Object.fromEntries(
       [...names, "ours, rerun (nothing to copy)"].map((n) => [n, []]),
     );
@@ -194,13 +209,19 @@ async function main(): Promise<void> {
       const order = names.map((_, i) => names[(i + round) % names.length]);
       for (const name of order) {
         await newRedis.flushall();
+        const cpuBefore = [cpuSeconds(old.pid), cpuSeconds(neu.pid), ownCpuSeconds()];
         const t = performance.now();
         const note = await methods[name]();
         const seconds = (performance.now() - t) / 1000;
+        const cpu = [cpuSeconds(old.pid), cpuSeconds(neu.pid), ownCpuSeconds()].map(
+          (c, i) => c - cpuBefore[i],
+        );
         times[name].push(seconds);
+        cpuTotals[name].push(cpu.reduce((a, b) => a + b, 0));
         await verifyAll();
         process.stdout.write(
-          `round ${round + 1} ${name}: ${seconds.toFixed(3)} s (${note}; load ${os.loadavg()[0].toFixed(1)})\n`,
+          `round ${round + 1} ${name}: ${seconds.toFixed(3)} s wall, CPU ${cpu.map((c) => c.toFixed(2)).join(" + ")} s ` +
+            `(old Redis + new Redis + client) (${note}; load ${os.loadavg()[0].toFixed(1)})\n`,
         );
       }
       // The data is on the new Redis now (from the last method): a rerun finds it identical.
@@ -217,9 +238,17 @@ async function main(): Promise<void> {
       `  seed (nothing: every job dropped): 0 s, ${SCHEDULED + RETRIES + DEAD + QUEUED} jobs lost\n`,
     );
     const migrate = median(times["MIGRATE COPY"]);
+    const migrateCpu = median(cpuTotals["MIGRATE COPY"]);
     for (const [name, list] of Object.entries(times)) {
       const m = median(list);
-      process.stdout.write(`  ${name}: ${m.toFixed(3)} s (${(m / migrate).toFixed(2)}x MIGRATE COPY)\n`);
+      const cpu = cpuTotals[name] ? median(cpuTotals[name]) : undefined;
+      process.stdout.write(
+        `  ${name}: ${m.toFixed(3)} s wall (${(m / migrate).toFixed(2)}x MIGRATE COPY)` +
+          (cpu === undefined
+            ? ""
+            : `; ${cpu.toFixed(2)} CPU s in all three processes (${(cpu / migrateCpu).toFixed(2)}x)`) +
+          "\n",
+      );
     }
     oldRedis.disconnect();
     newRedis.disconnect();

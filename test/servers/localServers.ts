@@ -12,6 +12,8 @@ import path from "node:path";
 export interface RunningServer {
   url: string;
   stop(): Promise<void>;
+  /** The server's process id, where the harness started one (benchmarks read its CPU time). */
+  pid?: number;
 }
 
 const SETUP_HINT = "install it with `bash scripts/setup.sh` (the README's setup command)";
@@ -142,6 +144,7 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Runn
   return {
     url: `${options.tls ? "rediss" : "redis"}://${auth}127.0.0.1:${port}`,
     stop: stopChild(child, dir),
+    pid: child.pid,
   };
 }
 
