@@ -361,6 +361,14 @@ describe("refusals: one line naming the key and what to do; both servers left as
     );
   });
 
+  it("the old Redis holds a queue that `queues` does not name", async () => {
+    await refused(
+      () => oldRedis.lpush("queue:orphan", jobJson("orphan", NOW, "sidekiq8")).then(() => undefined),
+      /^sidekiq.redisUrl: the old Redis holds 1 job\(s\) in `queue:orphan`, but "orphan" is not in `queues`, the set Sidekiq lists its queues in \(so the drain gate did not count them either\): if they are Tines' jobs, add the name \(SADD queues orphan\) so that Sidekiq's tools and the carry see them, or remove the list; then run again; nothing was changed$/,
+      "queue:orphan",
+    );
+  });
+
   it("a Sidekiq already runs on the new Redis", async () => {
     await refused(
       async () => {
@@ -426,6 +434,28 @@ describe("refusals: one line naming the key and what to do; both servers left as
       silent.close();
     }
     expect(await redisState(oldUrl)).toEqual(before);
+  });
+});
+
+describe("inside the window: no pass over the old keyspace", () => {
+  it("finds queues through `queues` and Pro/Enterprise keys by their fixed names", async () => {
+    await seedWindow(oldRedis);
+    for (let i = 0; i < 5000; i++) await oldRedis.set(`cache:views/${i}`, "x");
+    const progress = recorder();
+    const named = await carrySidekiqJobs(
+      { fromUrl: oldUrl, toUrl: newUrl },
+      { reporter: progress, scan: "named" },
+    );
+    expect(named.survey.scannedKeys).toBe(0);
+    expect(named.verified).toEqual({ scheduled: 2, retries: 1, dead: 1, queued: 4 });
+    await newRedis.flushall();
+    await oldRedis.set("dear-leader", "host:1:abc");
+    const error = await carrySidekiqJobs(
+      { fromUrl: oldUrl, toUrl: newUrl },
+      { reporter: silentReporter, scan: "named" },
+    ).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/Sidekiq Enterprise leader election \(`dear-leader`\)/);
+    expect(await newRedis.dbsize()).toBe(0);
   });
 });
 

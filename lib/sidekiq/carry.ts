@@ -26,7 +26,7 @@ import { GateError, MaintenanceError, isMaintenanceError, oneLine } from "../err
 import type { ProgressReporter } from "../progress";
 import { redactSecrets, redactUrl } from "../redact";
 import { connectRedis, keyer } from "./api";
-import { extensionKeyCollector, type ExtensionKeysFound } from "./extensionKeys";
+import { EXTENSION_KEY_KINDS, extensionKeyCollector, type ExtensionKeysFound } from "./extensionKeys";
 import type { HeldJobs } from "./heldJobs";
 
 /** Sidekiq's sorted sets, by name in Redis. */
@@ -70,6 +70,13 @@ export interface CarryOptions {
   commandTimeoutMs?: number;
   /** Copy keys the new Redis lacks with DUMP/RESTORE where it reads the payload (default true). */
   restore?: boolean;
+  /**
+   * `all` (default): the survey passes over every key of the old Redis (SCAN), as the
+   * pre-check does before the first stop. `named`: only the keys Sidekiq names (`queues`,
+   * fixed Pro/Enterprise names), so that the run inside the window costs no pass over a
+   * keyspace shared with millions of cache keys.
+   */
+  scan?: "all" | "named";
 }
 
 export const DEFAULT_COMMAND_TIMEOUT_MS = 15_000;
@@ -331,7 +338,7 @@ export async function surveyCarry(
   from: Redis,
   to: Redis,
   target: CarryTarget,
-  options: Pick<CarryOptions, "reporter" | "signal" | "names" | "label">,
+  options: Pick<CarryOptions, "reporter" | "signal" | "names" | "label" | "scan">,
 ): Promise<CarrySurvey> {
   const names = options.names ?? PROGRAM_NAMES;
   const label = options.label ?? "sidekiq-carry";
@@ -347,50 +354,69 @@ export async function surveyCarry(
     oldInfo.db === newInfo.db &&
     (sameAddress(target.fromUrl, target.toUrl) || (!!oldInfo.runId && oldInfo.runId === newInfo.runId));
 
-  // One pass over the old keyspace: Sidekiq's queue lists, Pro/Enterprise keys, and keys
-  // that look like Sidekiq's under a namespace the config does not name.
-  const extensions = extensionKeyCollector();
-  const queueKeys = new Set<string>();
-  const otherPrefixes = new Map<string, string>();
-  // The new side: Sidekiq's own names only (it may be a shared Redis full of other keys).
-  const newQueueKeys = new Set<string>();
-  const scanNew = async () => {
-    if (sameRedis) return;
-    let cursor = "0";
-    do {
-      if (options.signal?.aborted) throw new GateError("aborted while scanning the new Redis");
-      const [next, keys] = await to.scan(
-        cursor,
-        "MATCH",
-        `${escapeGlob(prefix)}queue:*`,
-        "COUNT",
-        SCAN_COUNT,
-      );
-      cursor = next;
-      for (const key of keys) newQueueKeys.add(key.slice(prefix.length));
-    } while (cursor !== "0");
-  };
-  const [scannedKeys] = await Promise.all([
-    scanKeys(
-      from,
-      prefix,
-      (name) => {
-        if (extensions.add(name)) return;
-        if (name.startsWith("queue:")) queueKeys.add(name);
-        else if (!prefix) {
-          const namespaced = /^(.+?):(schedule|retry|dead|queues|queue:.+)$/.exec(name);
-          if (namespaced && !otherPrefixes.has(namespaced[1])) otherPrefixes.set(namespaced[1], name);
-        }
-      },
-      {
-        signal: options.signal,
-        progress: (n) => options.reporter.info(`${label}: scanned ${n} keys of the old Redis`),
-      },
-    ),
-    scanNew(),
+  // Sidekiq lists its queues in `queues` (its client adds the name with every push); the
+  // drain gate and Sidekiq's API read queues from there too.
+  const [oldQueueNames, newQueueNames] = await Promise.all([
+    from.smembers(k("queues")),
+    sameRedis ? Promise.resolve([] as string[]) : to.smembers(k("queues")),
   ]);
+  const registered = new Set(oldQueueNames);
+  const queueKeys = new Set([...oldQueueNames, ...newQueueNames].map((q) => `queue:${q}`));
+  const extensions = extensionKeyCollector();
+  const otherPrefixes = new Map<string, string>();
+  let scannedKeys = 0;
+  if ((options.scan ?? "all") === "all") {
+    // One pass over the old keyspace: queue lists `queues` does not name, Pro/Enterprise keys,
+    // and keys that look like Sidekiq's under a namespace the config does not name. The new
+    // side: Sidekiq's queue names only (it may be a shared Redis full of other keys).
+    const scanNew = async () => {
+      if (sameRedis) return;
+      let cursor = "0";
+      do {
+        if (options.signal?.aborted) throw new GateError("aborted while scanning the new Redis");
+        const [next, keys] = await to.scan(
+          cursor,
+          "MATCH",
+          `${escapeGlob(prefix)}queue:*`,
+          "COUNT",
+          SCAN_COUNT,
+        );
+        cursor = next;
+        for (const key of keys) queueKeys.add(key.slice(prefix.length));
+      } while (cursor !== "0");
+    };
+    [scannedKeys] = await Promise.all([
+      scanKeys(
+        from,
+        prefix,
+        (name) => {
+          if (extensions.add(name)) return;
+          if (name.startsWith("queue:")) queueKeys.add(name);
+          else if (!prefix) {
+            const namespaced = /^(.+?):(schedule|retry|dead|queues|queue:.+)$/.exec(name);
+            if (namespaced && !otherPrefixes.has(namespaced[1])) otherPrefixes.set(namespaced[1], name);
+          }
+        },
+        {
+          signal: options.signal,
+          progress: (n) => options.reporter.info(`${label}: scanned ${n} keys of the old Redis`),
+        },
+      ),
+      scanNew(),
+    ]);
+  } else {
+    // Inside the window: no pass over a keyspace that may hold millions of cache keys; the
+    // pre-check made it before the first stop. Pro/Enterprise keys with fixed names still refuse.
+    const markers = EXTENSION_KEY_KINDS.flatMap((kind) => kind.markers);
+    const pipe = from.pipeline();
+    for (const marker of markers) pipe.exists(k(marker));
+    const found = results((await pipe.exec()) as PipelineResult);
+    markers.forEach((marker, i) => {
+      if (Number(found[i]) === 1) extensions.add(marker);
+    });
+  }
 
-  const candidates = [...new Set([...CARRIED_SETS, "queues", ...queueKeys, ...newQueueKeys])].sort();
+  const candidates = [...new Set([...CARRIED_SETS, "queues", ...queueKeys])].sort();
   // WATCH only reads: it marks the keys so that an EXEC on this connection tells whether any changed.
   const watched = await from.watch(...candidates.map(k)).then(
     () => true,
@@ -454,6 +480,18 @@ export async function surveyCarry(
     }
     if (newType !== "none" && newType !== type) {
       refusals.push(refusalFor(names, newInfo.redis, k(name), `a ${newType}, not a ${TYPE_WORD[type]},`));
+      continue;
+    }
+    if (type === "list" && oldCount > 0 && !registered.has(name.slice("queue:".length))) {
+      const queue = name.slice("queue:".length);
+      refusals.push({
+        key: k(name),
+        message:
+          `${names.from}: the old Redis holds ${oldCount} job(s) in \`${k(name)}\`, but "${queue}" is not in ` +
+          `\`${k("queues")}\`, the set Sidekiq lists its queues in (so the drain gate did not count them either): ` +
+          `if they are Tines' jobs, add the name (SADD ${k("queues")} ${queue}) so that Sidekiq's tools and the carry ` +
+          "see them, or remove the list; then run again; nothing was changed",
+      });
       continue;
     }
     counts[name] = oldCount;

@@ -263,6 +263,8 @@ export async function runCarryGate(
     commandTimeoutMs: options.commandTimeoutMs,
     restore: options.restore,
     label: LABEL,
+    // The pre-check passed over every key before the first stop; inside the window, only Sidekiq's names.
+    scan: "named",
   });
   const { survey } = result;
   const summary =

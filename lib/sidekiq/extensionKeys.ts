@@ -27,6 +27,8 @@ export interface ExtensionKeyKind {
   pattern: RegExp;
   /** Why it cannot just be left behind, and what the operator can do. */
   advice: string;
+  /** Keys of this kind with a fixed name, checked with EXISTS where no SCAN runs. */
+  markers: string[];
 }
 
 export const EXTENSION_KEY_KINDS: readonly ExtensionKeyKind[] = [
@@ -35,6 +37,7 @@ export const EXTENSION_KEY_KINDS: readonly ExtensionKeyKind[] = [
     what: "batches",
     pattern: /^(b-[A-Za-z0-9_-]{14,}|batches)$/,
     advice: "let the batches finish on the old Redis before the window, or move them yourself",
+    markers: ["batches"],
   },
   {
     product: "Sidekiq Pro",
@@ -43,36 +46,42 @@ export const EXTENSION_KEY_KINDS: readonly ExtensionKeyKind[] = [
     advice:
       "they hold jobs a Sidekiq Pro process had fetched; start Sidekiq on the old Redis so that " +
       "super_fetch puts them back in their queues, and let it drain",
+    markers: ["super_processes"],
   },
   {
     product: "Sidekiq Pro",
     what: "paused queues",
     pattern: /^paused$/,
     advice: "unpause the queues (their jobs would be carried, the pause would not)",
+    markers: ["paused"],
   },
   {
     product: "Sidekiq Enterprise",
     what: "unique-job locks",
     pattern: /^unique:[0-9a-f]{40,64}$/,
     advice: "they expire after each job's unique_for; wait for them, or move them yourself",
+    markers: [],
   },
   {
     product: "Sidekiq Enterprise",
     what: "rate limiters",
     pattern: /^lmtr[-:]/,
     advice: "move them yourself if their counts must survive the move",
+    markers: [],
   },
   {
     product: "Sidekiq Enterprise",
     what: "periodic jobs",
     pattern: /^(periodic|loops|loops?[-:].+)$/,
     advice: "their registrations and run history would not follow; move them yourself",
+    markers: ["periodic", "loops"],
   },
   {
     product: "Sidekiq Enterprise",
     what: "leader election",
     pattern: /^dear-leader$/,
     advice: "an Enterprise cluster uses this Redis; move its other keys yourself",
+    markers: ["dear-leader"],
   },
 ];
 
