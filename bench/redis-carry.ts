@@ -132,6 +132,19 @@ const ownCpuSeconds = () => {
 
 async function main(): Promise<void> {
   const servers: RunningServer[] = [];
+  // No server outlives the bench: not on Ctrl-C, nor when `| head` closes stdout (EPIPE).
+  const killAll = () => servers.forEach((s) => s.killNow?.());
+  process.on("exit", killAll);
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.once(signal, () => {
+      killAll();
+      process.exit(130);
+    });
+  }
+  process.stdout.on("error", () => {
+    killAll();
+    process.exit(1);
+  });
   try {
     const old = await startRedis();
     servers.push(old);

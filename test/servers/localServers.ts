@@ -14,6 +14,8 @@ export interface RunningServer {
   stop(): Promise<void>;
   /** The server's process id, where the harness started one (benchmarks read its CPU time). */
   pid?: number;
+  /** Synchronous SIGKILL and clean-up, for exit paths that cannot wait (a signal, EPIPE). */
+  killNow?(): void;
 }
 
 const SETUP_HINT = "install it with `bash scripts/setup.sh` (the README's setup command)";
@@ -86,6 +88,13 @@ function stopChild(child: ChildProcess, dir?: string): () => Promise<void> {
   };
 }
 
+function killChildNow(child: ChildProcess, dir?: string): () => void {
+  return () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  };
+}
+
 function tempDir(prefix: string): string {
   return mkdtempSync(path.join(os.tmpdir(), `tines-maint-${prefix}-`));
 }
@@ -145,6 +154,7 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Runn
     url: `${options.tls ? "rediss" : "redis"}://${auth}127.0.0.1:${port}`,
     stop: stopChild(child, dir),
     pid: child.pid,
+    killNow: killChildNow(child, dir),
   };
 }
 
