@@ -5,6 +5,7 @@ import { drainWaitCommand } from "./commands/drainWait";
 import { endpointCheckCommand } from "./commands/endpointCheck";
 import { planCommand } from "./commands/plan";
 import { queueCommand } from "./commands/queue";
+import { redisCarryCommand } from "./commands/redisCarry";
 import { reportCommand } from "./commands/report";
 
 /** Every operator command, in the order `maint` lists them. */
@@ -14,6 +15,7 @@ export const commands: CliCommand[] = [
   drainWaitCommand,
   dbBackupCommand,
   dbMigrateCommand,
+  redisCarryCommand,
   endpointCheckCommand,
   reportCommand,
 ];

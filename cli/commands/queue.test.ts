@@ -5,7 +5,7 @@ import path from "node:path";
 import Redis from "ioredis";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { freePort, TEST_REDIS_USER_PASSWORD } from "../../testkit/servers/localServers";
-import { consume, enqueue, pauseQueue, urlWithDb } from "../../testkit/sidekiqJobs";
+import { consume, enqueue, pauseQueue, scheduleJob, urlWithDb } from "../../testkit/sidekiqJobs";
 import { pushJobs, rubyReport, startSidekiq, waitUntil } from "../../testkit/servers/sidekiq";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -92,7 +92,13 @@ describe("maint queue (child process, real redis-server)", () => {
       report.queues.forEach((q: { latency: number }, i: number) =>
         expect(Math.abs(q.latency - ruby.queues[i].latency)).toBeLessThan(3),
       );
-      const { queues: _q, ...totals } = report;
+      const { queues: _q, nextScheduledAt, nextRetryAt, held, ...totals } = report;
+      // The jobs no drain empties, with when they are due: scheduled in 600 s, retried in an hour.
+      expect(Date.parse(nextScheduledAt) - Date.now()).toBeGreaterThan(500_000);
+      expect(Date.parse(nextRetryAt) - Date.now()).toBeGreaterThan(3_000_000);
+      expect(held).toMatch(
+        /^5 queued, 1 scheduled for later \(next due in (9|10)m\d\ds\), 1 retry \(next attempt in (59m\d\ds|1h0\dm)\), no dead jobs$/,
+      );
       expect(totals).toEqual({
         enqueued: ruby.enqueued,
         scheduled: ruby.scheduled,
@@ -118,7 +124,16 @@ describe("maint queue (child process, real redis-server)", () => {
     const run = await maint(["queue", "--redis-url", url, "--namespace", "tines"]);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^queue\s+size\s+latency \(s\)\s+paused\ndefault\s+4\s+\d+\.\d\d\s+no\n/);
-    expect(run.stdout).toMatch(/enqueued 4, scheduled 0, retries 0, dead 0, busy 0 \(in 0 live processes\)/);
+    expect(run.stdout).toMatch(
+      /enqueued 4, scheduled 0, retries 0, dead 0, busy 0 \(in 0 live processes\)\n$/,
+    );
+    // A scheduled job and a dead one: the table says they outlive any drain.
+    await scheduleJob(redis, "schedule", Date.now() / 1000 + 7200, "tines");
+    await scheduleJob(redis, "dead", Date.now() / 1000 - 60, "tines");
+    const held = await maint(["queue", "--redis-url", url, "--namespace", "tines"]);
+    expect(held.stdout).toMatch(
+      /\nnot emptied by a drain: 1 scheduled for later \(next due in (1h59m|2h00m)\), no retries, 1 dead; they stay in this Redis \(a move to another Redis carries them: maint redis-carry\)\n$/,
+    );
   });
 
   it("warns about a password on the command line", async () => {

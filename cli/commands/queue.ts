@@ -4,6 +4,7 @@
  * sets and the jobs in flight.
  */
 import { readSnapshot, type SidekiqSnapshot } from "../../lib/sidekiq/api";
+import { heldFromSnapshot, heldJobsText } from "../../lib/sidekiq/heldJobs";
 import { redisUrlFlag } from "../urlFlag";
 import { stderrReporter } from "../../lib/progress";
 import { namespaceFlag, parseFlags, type CliCommand } from "../command";
@@ -19,6 +20,10 @@ export function queueReport(s: SidekiqSnapshot) {
     dead: s.dead,
     busy: s.busy,
     processes: s.processes,
+    nextScheduledAt: s.nextScheduledAt === undefined ? null : new Date(s.nextScheduledAt).toISOString(),
+    nextRetryAt: s.nextRetryAt === undefined ? null : new Date(s.nextRetryAt).toISOString(),
+    /** The jobs no drain empties, in a sentence (see lib/sidekiq/heldJobs.ts). */
+    held: heldJobsText(heldFromSnapshot(s), s.at),
   };
 }
 
@@ -36,6 +41,13 @@ export function queueText(s: SidekiqSnapshot): string {
     `enqueued ${s.enqueued}, scheduled ${s.scheduled}, retries ${s.retries}, dead ${s.dead}, ` +
       `busy ${s.busy} (in ${s.processes} live process${s.processes === 1 ? "" : "es"})`,
   );
+  const held = heldFromSnapshot(s);
+  if (held.scheduled + held.retries + held.dead > 0) {
+    lines.push(
+      `not emptied by a drain: ${heldJobsText({ ...held, queued: 0 }, s.at)}; they stay in this Redis ` +
+        "(a move to another Redis carries them: maint redis-carry)",
+    );
+  }
   return lines.join("\n");
 }
 

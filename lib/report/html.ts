@@ -3,7 +3,7 @@
  * and Chart.js (inlined by the caller, no network) for the step timeline and the Sidekiq
  * samples. Every value is escaped; the chart data travels as JSON in a non-executed script.
  */
-import type { StepTiming, UpdateView, WindowView } from "./window";
+import type { EntryCountsView, StepTiming, UpdateView, WindowView } from "./window";
 
 export function escapeHtml(value: unknown): string {
   return String(value ?? "").replace(
@@ -152,6 +152,46 @@ function migrationSection(migration: Record<string, unknown> | undefined): strin
   ]);
 }
 
+/** What no drain empties, and what the Redis move did with it. */
+function sidekiqJobsSection(window: WindowView): string {
+  const held = window.sidekiqHeld;
+  const carry = window.sidekiqCarry;
+  if (!held && !carry) return "<p>No record of scheduled jobs, retries or dead jobs in this window.</p>";
+  const parts: string[] = [];
+  if (held) {
+    parts.push(
+      `<p id="sidekiq-held">${escapeHtml(held.summary)} <span class="note">(${escapeHtml(held.from)}, last sample)</span></p>`,
+    );
+  }
+  if (carry) {
+    const kinds = ["scheduled", "retries", "dead", "queued"] as const;
+    const row = (label: string, counts: EntryCountsView | undefined) =>
+      counts
+        ? `<tr><td>${escapeHtml(label)}</td>${kinds.map((k) => `<td>${escapeHtml(counts[k])}</td>`).join("")}</tr>`
+        : "";
+    parts.push(
+      `<p id="sidekiq-carry"><strong>${escapeHtml(carry.outcome)}</strong>: ${escapeHtml(carry.summary)}</p>`,
+      keyValues([
+        ["from", carry.from],
+        ["to", carry.to],
+        ["sidekiq.onRedisSwitch", carry.mode],
+        ["next scheduled job due", carry.held?.nextScheduledAt],
+        ["next retry due", carry.held?.nextRetryAt],
+        ["method", carry.method],
+        ["took", carry.seconds === undefined ? undefined : formatSeconds(carry.seconds)],
+        ["finished", carry.finishedAt],
+      ]),
+      `<table><thead><tr><th></th>${kinds.map((k) => `<th>${k}</th>`).join("")}</tr></thead><tbody>
+${row("in the old Redis", carry.held)}
+${row("in the new Redis, verified", carry.carried)}
+${row("left behind", carry.leftBehind)}
+</tbody></table>`,
+      ...carry.warnings.map((w) => `<p class="note">warning: ${escapeHtml(w)}</p>`),
+    );
+  }
+  return parts.join("\n");
+}
+
 /** The page. `chartJs` is the Chart.js UMD bundle, inlined as is. */
 export function renderWindowHtml(window: WindowView, chartJs: string, generatedAt = new Date()): string {
   const updates = [window.shutdown, ...(window.startup ? [window.startup] : [])];
@@ -214,6 +254,10 @@ ${updates.map((u, i) => updateSection(u, `timeline-${i}`)).join("\n")}
   )}.</p>`
       : "<p>No Sidekiq gate ran in this window.</p>"
   }
+</section>
+<section>
+  <h2>Sidekiq jobs no drain empties</h2>
+  ${sidekiqJobsSection(window)}
 </section>
 <section>
   <h2>Services</h2>

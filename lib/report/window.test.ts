@@ -179,3 +179,88 @@ describe("window report model", () => {
     expect(html).toContain("&lt;/script&gt;&lt;script&gt;alert(1)");
   });
 });
+
+describe("the jobs no drain empties, in the report", () => {
+  const shutdownWith = (audit: Record<string, unknown>, gates: Array<ReturnType<typeof dynamic>> = []) =>
+    updateView(
+      entry(4, "shutdown", "2026-01-02T00:00:00Z"),
+      parseDeployment({
+        deployment: {
+          resources: [
+            {
+              urn: urn("pulumi:pulumi:Stack", "x"),
+              type: "pulumi:pulumi:Stack",
+              outputs: { steps: ["sidekiq-drain", "sidekiq-carry"], services: [], audit },
+            },
+            ...gates,
+          ],
+        },
+      }),
+    );
+  const carry = {
+    from: "redis://:***@old:6379/1",
+    to: secret("to"),
+    mode: "carry",
+    outcome: "carried",
+    summary: "2 scheduled for later (next due in 1h59m), 1 retry, 1 dead: carried to the new Redis",
+    held: { scheduled: 2, retries: 1, dead: 1, queued: 0, nextScheduledAt: "2026-01-02T01:59:00Z" },
+    carried: { scheduled: 2, retries: 1, dead: 1, queued: 0 },
+    leftBehind: { scheduled: 0, retries: 0, dead: 0, queued: 0 },
+    method: "restore",
+    seconds: { survey: 0.01, copy: 0.02, verify: 0.03, total: 0.06 },
+    warnings: ["new Redis: 1 Sidekiq process(es) already use it; <b>"],
+    startedAt: "2026-01-02T00:00:30Z",
+    finishedAt: "2026-01-02T00:00:31Z",
+  };
+
+  it("shows the drain gate's count and the carry's record, from the gate or from the audit", () => {
+    const audit = {
+      sidekiqDrain: {
+        outcome: "passed",
+        samples: [],
+        held: { summary: "2 scheduled …: carried to the new Redis at the switch" },
+      },
+    };
+    for (const view of [
+      windowView("s", shutdownWith(audit, [dynamic("sidekiq-carry", carry)])),
+      windowView("s", shutdownWith({ ...audit, sidekiqCarry: carry })),
+    ]) {
+      expect(view.sidekiqHeld).toEqual({
+        summary: "2 scheduled …: carried to the new Redis at the switch",
+        from: "sidekiq-drain",
+      });
+      expect(view.sidekiqCarry).toMatchObject({
+        outcome: "carried",
+        to: SECRET,
+        carried: { scheduled: 2, retries: 1, dead: 1, queued: 0 },
+        held: { nextScheduledAt: "2026-01-02T01:59:00Z" },
+        seconds: 0.06,
+      });
+      const html = renderWindowHtml(view, "");
+      expect(html).toContain("<h2>Sidekiq jobs no drain empties</h2>");
+      expect(html).toMatch(
+        /<p id="sidekiq-carry"><strong>carried<\/strong>: 2 scheduled for later \(next due in 1h59m\), 1 retry, 1 dead: carried to the new Redis<\/p>/,
+      );
+      expect(html).toMatch(
+        /<tr><td>in the new Redis, verified<\/td><td>2<\/td><td>1<\/td><td>1<\/td><td>0<\/td><\/tr>/,
+      );
+      expect(html).toContain("warning: new Redis: 1 Sidekiq process(es) already use it; &lt;b&gt;");
+    }
+  });
+
+  it("records what a discard left behind, and says when there is no record", () => {
+    const discarded = {
+      ...carry,
+      mode: "discard",
+      outcome: "discarded",
+      summary: "… left behind in the old Redis (sidekiq.onRedisSwitch: discard)",
+      carried: { scheduled: 0, retries: 0, dead: 0, queued: 0 },
+      leftBehind: { scheduled: 2, retries: 1, dead: 1, queued: 0 },
+    };
+    const html = renderWindowHtml(windowView("s", shutdownWith({ sidekiqCarry: discarded })), "");
+    expect(html).toMatch(/<tr><td>left behind<\/td><td>2<\/td><td>1<\/td><td>1<\/td><td>0<\/td><\/tr>/);
+    expect(renderWindowHtml(windowView("s", shutdownWith({})), "")).toContain(
+      "No record of scheduled jobs, retries or dead jobs in this window.",
+    );
+  });
+});

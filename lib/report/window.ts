@@ -100,6 +100,12 @@ export interface WindowView {
   drainSamples: SidekiqSample[];
   backup?: { location?: string; bytes?: number; sha256?: string };
   migration?: Record<string, unknown>;
+  /**
+   * The jobs no drain empties (scheduled, retries, dead) as the drain gate (or the pre-flight)
+   * last counted them, and what became of them at a Redis move: the `sidekiq-carry` gate's record.
+   */
+  sidekiqHeld?: { summary: string; from: "sidekiq-drain" | "sidekiq-preflight" };
+  sidekiqCarry?: SidekiqCarryView;
   endpoints?: {
     databaseBefore?: string;
     databaseAfter?: string;
@@ -107,6 +113,30 @@ export interface WindowView {
     redisAfter?: string;
     switchedAt?: string;
   };
+}
+
+/** Entries per kind, as the carry gate records them. */
+export interface EntryCountsView {
+  scheduled: number;
+  retries: number;
+  dead: number;
+  queued: number;
+}
+
+/** The `sidekiq-carry` gate's record, as the report shows it. */
+export interface SidekiqCarryView {
+  outcome: string;
+  summary: string;
+  mode?: string;
+  from?: string;
+  to?: string;
+  held?: EntryCountsView & { nextScheduledAt?: string; nextRetryAt?: string };
+  carried?: EntryCountsView;
+  leftBehind?: EntryCountsView;
+  method?: string;
+  seconds?: number;
+  warnings: string[];
+  finishedAt?: string;
 }
 
 /** Any value with secrets replaced by SECRET, recursively. */
@@ -287,6 +317,52 @@ function samples(gate: unknown): SidekiqSample[] {
   });
 }
 
+function entryCounts(value: unknown): EntryCountsView | undefined {
+  const r = rec(value);
+  if (Object.keys(r).length === 0) return undefined;
+  return {
+    scheduled: num(r.scheduled) ?? 0,
+    retries: num(r.retries) ?? 0,
+    dead: num(r.dead) ?? 0,
+    queued: num(r.queued) ?? 0,
+  };
+}
+
+/** The carry gate's record: the gate resource's outputs, else the audit's `sidekiqCarry`. */
+function carryView(update: UpdateView): SidekiqCarryView | undefined {
+  const record = update.gates["sidekiq-carry"] ?? rec(update.audit.sidekiqCarry);
+  if (typeof record.outcome !== "string") return undefined;
+  const held = entryCounts(record.held);
+  const heldRecord = rec(record.held);
+  return {
+    outcome: record.outcome,
+    summary: str(record.summary) ?? "",
+    mode: str(record.mode),
+    from: str(record.from),
+    to: str(record.to),
+    held: held && {
+      ...held,
+      nextScheduledAt: str(heldRecord.nextScheduledAt),
+      nextRetryAt: str(heldRecord.nextRetryAt),
+    },
+    carried: entryCounts(record.carried),
+    leftBehind: entryCounts(record.leftBehind),
+    method: str(record.method),
+    seconds: num(rec(record.seconds).total),
+    warnings: Array.isArray(record.warnings) ? record.warnings.map(String) : [],
+    finishedAt: str(record.finishedAt),
+  };
+}
+
+function heldView(audit: Record<string, unknown>): WindowView["sidekiqHeld"] {
+  for (const from of ["sidekiq-drain", "sidekiq-preflight"] as const) {
+    const gate = rec(audit[from === "sidekiq-drain" ? "sidekiqDrain" : "sidekiqPreflight"]);
+    const summary = str(rec(gate.held).summary);
+    if (summary) return { summary, from };
+  }
+  return undefined;
+}
+
 export function windowView(stack: string, shutdown: UpdateView, startup?: UpdateView): WindowView {
   const firstStop = shutdown.steps.find(
     (s) => s.kind === "service" && !s.unchanged && s.action === "scale to 0",
@@ -320,6 +396,8 @@ export function windowView(stack: string, shutdown: UpdateView, startup?: Update
       ? { location: str(backup.location), bytes: num(backup.bytes), sha256: str(backup.sha256) }
       : undefined,
     migration: Object.keys(migration).length ? migration : undefined,
+    sidekiqHeld: heldView(shutdown.audit),
+    sidekiqCarry: carryView(shutdown),
     endpoints:
       Object.keys(endpointSwitch).length > 0
         ? {

@@ -64,6 +64,10 @@ export interface SidekiqSnapshot {
   scheduledDue: number;
   /** Retries due within the look-ahead. */
   retriesDue: number;
+  /** When the earliest scheduled job is due, ms since the epoch; undefined when none is scheduled. */
+  nextScheduledAt?: number;
+  /** When the earliest retry is due, ms since the epoch; undefined when there is no retry. */
+  nextRetryAt?: number;
   /** Jobs in flight, summed over live processes as Sidekiq::WorkSet#size does. */
   busy: number;
   /** Live Sidekiq processes (heartbeat hash still present). */
@@ -115,7 +119,8 @@ export function pendingTotal(s: Pick<SidekiqSnapshot, "enqueued" | "scheduledDue
   return s.enqueued + s.scheduledDue + s.retriesDue;
 }
 
-function keyer(namespace?: string): (key: string) => string {
+/** Sidekiq's key names under a redis-namespace prefix (`<ns>:<key>`), or as they are without one. */
+export function keyer(namespace?: string): (key: string) => string {
   return namespace ? (key) => `${namespace}:${key}` : (key) => key;
 }
 
@@ -208,6 +213,11 @@ export async function connectRedis(target: RedisTarget, bound: ReadBound = {}): 
   return client;
 }
 
+/** The score of `ZRANGE key 0 0 WITHSCORES` (epoch seconds) as ms since the epoch. */
+function firstDueAt(reply: string[]): number | undefined {
+  return reply.length === 2 ? Math.round(Number(reply[1]) * 1000) : undefined;
+}
+
 /** One consistent-enough read of everything the gate and the `queue` report need. */
 export async function readSnapshotWith(
   client: Redis,
@@ -235,7 +245,9 @@ export async function readSnapshotWith(
   for (const name of names) pipe.llen(k(`queue:${name}`)).lindex(k(`queue:${name}`), -1);
   pipe.zcount(k("schedule"), "-inf", dueBy).zcount(k("retry"), "-inf", dueBy);
   for (const identity of identities) pipe.hmget(k(identity), "info", "busy", "beat");
+  pipe.zrange(k("schedule"), 0, 0, "WITHSCORES").zrange(k("retry"), 0, 0, "WITHSCORES");
   const rest = results((await pipe.exec()) as PipelineResult);
+  const [firstScheduled, firstRetry] = rest.slice(-2) as [string[], string[]];
 
   const paused = new Set(pausedNames);
   const queues: QueueInfo[] = names.map((name, i) => ({
@@ -278,6 +290,8 @@ export async function readSnapshotWith(
     dead,
     scheduledDue: Number(rest[base]),
     retriesDue: Number(rest[base + 1]),
+    nextScheduledAt: firstDueAt(firstScheduled),
+    nextRetryAt: firstDueAt(firstRetry),
     busy,
     processes: processList.length,
     processList,

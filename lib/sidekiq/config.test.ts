@@ -18,7 +18,11 @@ describe("sidekiqConfigSchema", () => {
       windowSeconds: 120,
       settleSeconds: 15,
       timeoutSeconds: 900,
+      onRedisSwitch: "carry",
     });
+    expect(sidekiqConfigSchema.parse({ redisUrl: "redis://h", onRedisSwitch: "discard" }).onRedisSwitch).toBe(
+      "discard",
+    );
   });
 
   it("accepts the placeholder of an undecryptable secret and a namespace", () => {
@@ -34,6 +38,9 @@ describe("sidekiqConfigSchema", () => {
     expect(problems({})).toMatch(/sidekiq.redisUrl: required/);
     expect(problems({ redisUrl: "redis://h", preflight: "maybe" })).toBe(
       'tines-maintenance:sidekiq.preflight: must be one of: warn, refuse, off (got "maybe")',
+    );
+    expect(problems({ redisUrl: "redis://h", onRedisSwitch: "drop" })).toBe(
+      'tines-maintenance:sidekiq.onRedisSwitch: must be one of: carry, discard (got "drop")',
     );
     expect(problems({ redisUrl: "redis://h", maxSize: -1 })).toBe(
       "tines-maintenance:sidekiq.maxSize: must be a whole number >= 0",

@@ -11,6 +11,14 @@ export const PREFLIGHT_MODES = ["warn", "refuse", "off"] as const;
 export type PreflightMode = (typeof PREFLIGHT_MODES)[number];
 
 /**
+ * What a shutdown that moves `REDIS_URL` to another Redis does with Sidekiq's scheduled jobs,
+ * retries, dead jobs and queues, which no drain empties: `carry` copies them to the new Redis
+ * (lib/sidekiq/carry.ts), `discard` leaves them in the old one and records how many.
+ */
+export const REDIS_SWITCH_MODES = ["carry", "discard"] as const;
+export type RedisSwitchMode = (typeof REDIS_SWITCH_MODES)[number];
+
+/**
  * Sidekiq 7 and 8 write a process heartbeat every 10 s (Sidekiq 6 every 5 s); see
  * heartbeatSeconds in api.ts, which reads the version from the process info.
  */
@@ -45,6 +53,7 @@ export const SIDEKIQ_DEFAULTS = {
   timeoutSeconds: 900,
   preflight: "warn" as PreflightMode,
   preflightSeconds: 10,
+  onRedisSwitch: "carry" as RedisSwitchMode,
 };
 
 const REDIS_SCHEMES = ["redis:", "rediss:"];
@@ -108,6 +117,7 @@ export const sidekiqConfigSchema = z
     timeoutSeconds: whole(10).default(SIDEKIQ_DEFAULTS.timeoutSeconds),
     preflight: oneOf(PREFLIGHT_MODES).default(SIDEKIQ_DEFAULTS.preflight),
     preflightSeconds: whole(0).default(SIDEKIQ_DEFAULTS.preflightSeconds),
+    onRedisSwitch: oneOf(REDIS_SWITCH_MODES).default(SIDEKIQ_DEFAULTS.onRedisSwitch),
   })
   .superRefine((raw, ctx) => {
     for (const issue of drainSettingsIssues(raw)) ctx.addIssue({ code: "custom", ...issue });

@@ -6,6 +6,7 @@ import type { Clock, ProgressReporter } from "../progress";
 import { readSnapshot, type ProcessBeat } from "./api";
 import type { DrainSettings } from "./config";
 import { evaluateWindow, preflightVerdict, samplePreflight, waitForDrain, type DrainSample } from "./drain";
+import { checkPreflightInputs, runDrainGate, runPreflight } from "./gate";
 import { enqueue, pauseQueue, scheduleJob, urlWithDb } from "../../testkit/sidekiqJobs";
 
 const base = process.env.TEST_REDIS_URL;
@@ -262,5 +263,70 @@ describe("samplePreflight against redis-server", () => {
       clock: fakeClock(),
     });
     expect(samples).toHaveLength(1);
+  });
+});
+
+describe("what no drain empties, in the gates' last lines and outputs", () => {
+  const target = { redisUrl: url, namespace: "", trigger: "run-1" };
+
+  async function seedHeld() {
+    const now = Date.now() / 1000;
+    await scheduleJob(redis, "schedule", now + 7200);
+    await scheduleJob(redis, "schedule", now + 86_400);
+    await scheduleJob(redis, "retry", now + 3 * 3600);
+    await scheduleJob(redis, "dead", now - 60);
+  }
+
+  it("the drain gate's last line and audit: counts with due times, carried at the switch", async () => {
+    await seedHeld();
+    const progress = recorder();
+    const out = await runDrainGate(
+      { ...target, ...settings, settleSeconds: 0, redisSwitch: "carry" },
+      progress,
+      {
+        clock: fakeClock(),
+      },
+    );
+    // Nothing is due within the window, and the line says so without reading like "nothing left".
+    expect(progress.lines[0]).toMatch(
+      /^sidekiq-drain: passed: pending 0 \(queued 0, due within the window: 0 scheduled, 0 retries\), busy 0;/,
+    );
+    expect(progress.lines.at(-1)).toMatch(
+      /^sidekiq-drain: not emptied by a drain: 2 scheduled for later \(next due in (1h59m|2h00m)\), 1 retry \(next attempt in (2h59m|3h00m)\), 1 dead: carried to the new Redis at the switch$/,
+    );
+    expect(out.held).toMatchObject({
+      queued: 0,
+      scheduled: 2,
+      retries: 1,
+      dead: 1,
+      nextScheduledAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      summary: expect.stringMatching(/: carried to the new Redis at the switch$/),
+    });
+  });
+
+  it("the pre-flight's last line: left behind with discard, staying without a Redis move", async () => {
+    await seedHeld();
+    const preflight = {
+      ...target,
+      mode: "warn" as const,
+      preflightSeconds: 0,
+      intervalSeconds: 5,
+      windowSeconds: 120,
+      maxSize: 0,
+    };
+    const discard = recorder();
+    await runPreflight({ ...preflight, redisSwitch: "discard" }, discard, { clock: fakeClock() });
+    expect(discard.lines.at(-1)).toMatch(
+      /^sidekiq-preflight: not emptied by a drain: 2 scheduled .*, 1 dead: left behind in the old Redis at the switch \(sidekiq.onRedisSwitch: discard\)$/,
+    );
+    const stay = recorder();
+    const out = await runPreflight(preflight, stay, { clock: fakeClock() });
+    expect(stay.lines.at(-1)).toMatch(
+      /^sidekiq-preflight: not emptied by a drain: 2 scheduled .*, 1 dead: stay in this Redis$/,
+    );
+    expect(out.held?.summary).toMatch(/stay in this Redis$/);
+    expect(checkPreflightInputs({ ...preflight, redisUrl: url, redisSwitch: "move" })).toEqual([
+      { property: "redisSwitch", reason: "must be one of: carry, discard" },
+    ]);
   });
 });

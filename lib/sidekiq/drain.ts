@@ -26,6 +26,7 @@ import {
   type SidekiqSnapshot,
 } from "./api";
 import { HEARTBEAT_MARGIN_SECONDS, settleNeeded, type DrainSettings } from "./config";
+import { heldFromSnapshot, heldJobsSentence, type HeldDisposition } from "./heldJobs";
 
 export interface DrainSample {
   /** ms since the epoch (Redis server time when read from Redis). */
@@ -188,6 +189,8 @@ export interface DrainOutcome {
   startedAt: number;
   finishedAt: number;
   samples: DrainSample[];
+  /** The snapshot the gate passed on. */
+  last: SidekiqSnapshot;
 }
 
 export interface WaitOptions {
@@ -195,6 +198,16 @@ export interface WaitOptions {
   signal?: AbortSignal;
   /** Prefix of progress lines, e.g. `sidekiq-drain`. */
   label?: string;
+  /**
+   * What becomes of the jobs no drain empties (scheduled, retries, dead): given, the last
+   * line says how many there are and that, e.g. "carried to the new Redis at the switch".
+   */
+  held?: HeldDisposition;
+}
+
+/** The line about what the drain leaves: scheduled jobs, retries and dead jobs are not drained. */
+export function heldLine(label: string, snapshot: SidekiqSnapshot, disposition: HeldDisposition): string {
+  return `${label}: not emptied by a drain: ${heldJobsSentence(heldFromSnapshot(snapshot), disposition, snapshot.at)}`;
 }
 
 /** One read of Sidekiq's state, within the bound it is given. */
@@ -212,7 +225,7 @@ function describe(sample: DrainSample, snapshot: SidekiqSnapshot): string {
     .join(" ");
   return (
     `pending ${sample.total} (queued ${sample.enqueued}${queues ? `: ${queues}` : ""}, ` +
-    `scheduled due ${sample.scheduledDue}, retries due ${sample.retriesDue}), busy ${sample.busy}`
+    `due within the window: ${sample.scheduledDue} scheduled, ${sample.retriesDue} retries), busy ${sample.busy}`
   );
 }
 
@@ -280,7 +293,8 @@ export async function waitForDrain(
         const departed = departures.length > 0 ? `; note: ${departures.join("; ")}` : "";
         const reason = `${verdict.reason}${departed}`;
         reporter.info(`${label}: passed: ${describe(sample, snapshot)}; ${reason}`);
-        return { passed: true, reason, startedAt, finishedAt: clock.now(), samples: all };
+        if (options.held) reporter.info(heldLine(label, snapshot, options.held));
+        return { passed: true, reason, startedAt, finishedAt: clock.now(), samples: all, last: snapshot };
       }
       const paused = sample.pausedWithJobs.length > 0 ? `; paused: ${sample.pausedWithJobs.join(", ")}` : "";
       reporter.info(

@@ -15,17 +15,26 @@ import {
   type InputFailure,
   type Inputs,
 } from "../config/validation";
-import { readSnapshot } from "./api";
+import { readSnapshot, type SidekiqSnapshot } from "./api";
 import {
   drainSettingsIssues,
   isValidNamespace,
   NAMESPACE_RULE,
   sidekiqRedisUrlProblem,
   PREFLIGHT_MODES,
+  REDIS_SWITCH_MODES,
   type DrainSettings,
   type PreflightMode,
+  type RedisSwitchMode,
 } from "./config";
-import { preflightVerdict, samplePreflight, waitForDrain, type DrainSample } from "./drain";
+import { heldLine, preflightVerdict, samplePreflight, waitForDrain, type DrainSample } from "./drain";
+import {
+  heldFromSnapshot,
+  heldJobsSentence,
+  heldRecord,
+  type HeldDisposition,
+  type HeldRecord,
+} from "./heldJobs";
 
 export interface SidekiqTarget {
   /** Secret: passed to the provider as a Pulumi secret and never written to outputs. */
@@ -33,6 +42,12 @@ export interface SidekiqTarget {
   namespace?: string;
   /** Changing it re-runs the gate on the next update; nothing else does. */
   trigger: string;
+  /**
+   * Whether this shutdown moves REDIS_URL to another Redis, and what then becomes of the jobs
+   * no drain empties: `sidekiq.onRedisSwitch` (carry, discard), or "" when it does not move.
+   * Absent is read as "" (the gate reports them as staying in this Redis).
+   */
+  redisSwitch?: RedisSwitchMode | "";
 }
 
 export type DrainGateInputs = SidekiqTarget & DrainSettings;
@@ -66,6 +81,8 @@ export interface GateAudit {
   finishedAt: string;
   waitedSeconds: number;
   samples: AuditSample[];
+  /** What no drain empties (scheduled jobs, retries, dead jobs) at the last sample; absent when skipped. */
+  held?: HeldRecord & { summary: string };
 }
 
 export type DrainGateOutputs = Omit<DrainGateInputs, "redisUrl"> & GateAudit;
@@ -86,6 +103,8 @@ function targetFailures(inputs: Inputs): InputFailure[] {
   if (inputs.namespace !== "")
     failures.push(...ruleFailure(inputs, "namespace", isValidNamespace, NAMESPACE_RULE, { optional: true }));
   failures.push(...stringFailure(inputs, "trigger"));
+  if (inputs.redisSwitch !== undefined && inputs.redisSwitch !== "")
+    failures.push(...oneOfFailure(inputs, "redisSwitch", REDIS_SWITCH_MODES));
   return failures;
 }
 
@@ -154,6 +173,16 @@ export interface RunOptions {
   signal?: AbortSignal;
 }
 
+/** What the gates say of the jobs no drain empties, before the switch. */
+export function heldDisposition(redisSwitch: SidekiqTarget["redisSwitch"]): HeldDisposition {
+  return redisSwitch === "carry" ? "carry" : redisSwitch === "discard" ? "discard" : "stay";
+}
+
+function heldAudit(snapshot: SidekiqSnapshot, disposition: HeldDisposition): GateAudit["held"] {
+  const held = heldFromSnapshot(snapshot);
+  return { ...heldRecord(held), summary: heldJobsSentence(held, disposition, snapshot.at) };
+}
+
 /** The drain gate: resolves with the audit once drained, throws GateError with the samples on timeout. */
 export async function runDrainGate(
   inputs: DrainGateInputs,
@@ -161,6 +190,7 @@ export async function runDrainGate(
   options: RunOptions = {},
 ): Promise<DrainGateOutputs> {
   const target = { url: inputs.redisUrl, namespace: inputs.namespace || undefined };
+  const disposition = heldDisposition(inputs.redisSwitch);
   const outcome = await waitForDrain(
     (bound) => readSnapshot(target, inputs.windowSeconds, bound),
     inputs,
@@ -168,6 +198,7 @@ export async function runDrainGate(
     {
       ...options,
       label: "sidekiq-drain",
+      held: disposition,
     },
   );
   return {
@@ -178,6 +209,7 @@ export async function runDrainGate(
     finishedAt: new Date(outcome.finishedAt).toISOString(),
     waitedSeconds: Math.round(outcome.finishedAt - outcome.startedAt) / 1000,
     samples: audit(outcome.samples),
+    held: heldAudit(outcome.last, disposition),
   };
 }
 
@@ -204,8 +236,9 @@ export async function runPreflight(
     };
   }
   const target = { url: inputs.redisUrl, namespace: inputs.namespace || undefined };
+  let last: SidekiqSnapshot | undefined;
   const samples = await samplePreflight(
-    (bound) => readSnapshot(target, inputs.windowSeconds, bound),
+    async (bound) => (last = await readSnapshot(target, inputs.windowSeconds, bound)),
     inputs.preflightSeconds,
     inputs.intervalSeconds,
     reporter,
@@ -219,6 +252,10 @@ export async function runPreflight(
   }
   if (verdict.pass) reporter.info(`sidekiq-preflight: ok: ${verdict.reason}`);
   else reporter.warn(`sidekiq-preflight: ${verdict.reason}`);
+  const disposition = heldDisposition(inputs.redisSwitch);
+  // samplePreflight reads at least once.
+  const snapshot = last as SidekiqSnapshot;
+  reporter.info(heldLine("sidekiq-preflight", snapshot, disposition));
   const finishedAt = now();
   return {
     ...base,
@@ -227,5 +264,6 @@ export async function runPreflight(
     finishedAt: new Date(finishedAt).toISOString(),
     waitedSeconds: Math.round(finishedAt - startedAt) / 1000,
     samples: audit(samples),
+    held: heldAudit(snapshot, disposition),
   };
 }

@@ -12,6 +12,10 @@ import path from "node:path";
 export interface RunningServer {
   url: string;
   stop(): Promise<void>;
+  /** The server's process id, where the harness started one (benchmarks read its CPU time). */
+  pid?: number;
+  /** Synchronous SIGKILL and clean-up, for exit paths that cannot wait (a signal, EPIPE). */
+  killNow?(): void;
 }
 
 const SETUP_HINT = "install it with `bash scripts/setup.sh` (the README's setup command)";
@@ -101,6 +105,13 @@ function stopChild(child: ChildProcess, dir?: string): () => Promise<void> {
   };
 }
 
+function killChildNow(child: ChildProcess, dir?: string): () => void {
+  return () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  };
+}
+
 export function tempDir(prefix: string): string {
   return mkdtempSync(path.join(os.tmpdir(), `tines-maint-${prefix}-`));
 }
@@ -108,35 +119,60 @@ export function tempDir(prefix: string): string {
 /** Password of the `tines` ACL user on the test Redis (the default user has no password). */
 export const TEST_REDIS_USER_PASSWORD = "redis-test-secret";
 
-export async function startRedis(): Promise<RunningServer> {
+export interface RedisServerOptions {
+  /** `requirepass`: the default user needs this password (URL `redis://:PASSWORD@host`). */
+  password?: string;
+  /** Serve TLS only (`rediss://`), with this server certificate and key (PEM files). */
+  tls?: { certFile: string; keyFile: string; caFile: string };
+}
+
+export async function startRedis(options: RedisServerOptions = {}): Promise<RunningServer> {
   const bin = findExecutable("redis-server", ["/usr/bin", "/usr/sbin"]);
   const port = await freePort();
   const dir = tempDir("redis");
-  const child = spawn(
-    bin,
-    [
-      "--port",
-      String(port),
-      "--bind",
-      "127.0.0.1",
-      "--save",
-      "",
-      "--appendonly",
-      "no",
-      "--dir",
-      dir,
-      "--user",
-      "tines",
-      "on",
-      `>${TEST_REDIS_USER_PASSWORD}`,
-      "~*",
-      "&*",
-      "+@all",
-    ],
-    { stdio: "ignore" },
-  );
+  const args = [
+    ...(options.tls
+      ? [
+          "--port",
+          "0",
+          "--tls-port",
+          String(port),
+          "--tls-cert-file",
+          options.tls.certFile,
+          "--tls-key-file",
+          options.tls.keyFile,
+          "--tls-ca-cert-file",
+          options.tls.caFile,
+          "--tls-auth-clients",
+          "no",
+        ]
+      : ["--port", String(port)]),
+    "--bind",
+    "127.0.0.1",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--dir",
+    dir,
+    ...(options.password ? ["--requirepass", options.password] : []),
+    "--user",
+    "tines",
+    "on",
+    `>${TEST_REDIS_USER_PASSWORD}`,
+    "~*",
+    "&*",
+    "+@all",
+  ];
+  const child = spawn(bin, args, { stdio: "ignore" });
   await waitForPort(port, child, "redis-server");
-  return { url: `redis://127.0.0.1:${port}`, stop: stopChild(child, dir) };
+  const auth = options.password ? `:${encodeURIComponent(options.password)}@` : "";
+  return {
+    url: `${options.tls ? "rediss" : "redis"}://${auth}127.0.0.1:${port}`,
+    stop: stopChild(child, dir),
+    pid: child.pid,
+    killNow: killChildNow(child, dir),
+  };
 }
 
 /** Superuser password of the test PostgreSQL clusters (TCP connections need it). */

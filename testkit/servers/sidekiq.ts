@@ -147,7 +147,7 @@ export interface PushOptions {
 /** Push jobs with Sidekiq's own client; resolves with their jids. */
 export async function pushJobs(
   redisUrl: string,
-  jobClass: "SleepJob" | "FailJob" | "DeadJob",
+  jobClass: "SleepJob" | "FailJob" | "DeadJob" | "FlakyJob",
   args: unknown[],
   options: PushOptions = {},
 ): Promise<string[]> {

@@ -65,3 +65,18 @@ class DeadJob
     raise "DeadJob fails on purpose, no retries"
   end
 end
+
+# Fails until `succeed_at` (epoch seconds), with its retry `retry_in` seconds later; then
+# records itself done. So its first attempt fails on one Redis and its retry can succeed on
+# another, after a Redis move.
+class FlakyJob
+  include Sidekiq::Worker
+  include TestJobDone
+  sidekiq_options retry: 5, backtrace: false
+  sidekiq_retry_in { |_count, exception| exception.is_a?(TestJobFailure) ? exception.retry_in : 3600 }
+
+  def perform(succeed_at, retry_in)
+    raise TestJobFailure, retry_in.to_i if Time.now.to_f < succeed_at.to_f
+    record_done
+  end
+end
