@@ -1,6 +1,7 @@
 import type { CliCommand } from "./command";
 import { dbBackupCommand } from "./commands/dbBackup";
 import { dbMigrateCommand } from "./commands/dbMigrate";
+import { dbPresyncCommand } from "./commands/dbPresync";
 import { drainWaitCommand } from "./commands/drainWait";
 import { endpointCheckCommand } from "./commands/endpointCheck";
 import { planCommand } from "./commands/plan";
@@ -14,6 +15,7 @@ export const commands: CliCommand[] = [
   drainWaitCommand,
   dbBackupCommand,
   dbMigrateCommand,
+  dbPresyncCommand,
   endpointCheckCommand,
   reportCommand,
 ];

@@ -45,7 +45,14 @@ describe("databaseConfigSchema", () => {
     expect(config).toEqual({
       url: URL_A,
       backup: { enabled: true, directory: "/var/backups", s3Prefix: "", compressLevel: 1 },
-      migration: { targetUrl: URL_B, allowNonEmptyTarget: false, noOwner: false, checksumMaxTableMiB: 10240 },
+      migration: {
+        targetUrl: URL_B,
+        allowNonEmptyTarget: false,
+        noOwner: false,
+        checksumMaxTableMiB: 10240,
+        presync: false,
+        catchUpTimeoutSeconds: 600,
+      },
     });
   });
 
@@ -85,6 +92,22 @@ describe("databaseConfigSchema", () => {
       /database\.migration\.targetUrl: must be a postgresql:\/\/ URL/,
     ],
     [{ url: URL_A, backup: { enabled: false, dir: "/x" } }, /database\.backup\.dir: unknown key/],
+    [
+      { url: URL_A, backup: { enabled: false }, migration: { targetUrl: URL_B, presync: "yes" } },
+      /database\.migration\.presync: must be true or false/,
+    ],
+    [
+      {
+        url: URL_A,
+        backup: { enabled: false },
+        migration: { targetUrl: URL_B, presync: true, allowNonEmptyTarget: true },
+      },
+      /database\.migration\.presync: true excludes allowNonEmptyTarget/,
+    ],
+    [
+      { url: URL_A, backup: { enabled: false }, migration: { targetUrl: URL_B, catchUpTimeoutSeconds: 0 } },
+      /database\.migration\.catchUpTimeoutSeconds: must be a whole number of seconds from 1 to 86400/,
+    ],
   ])("rejects %j with one line naming the key", (raw, message) => {
     expect(() => parseDatabaseConfig(raw)).toThrow(ConfigError);
     expect(() => parseDatabaseConfig(raw)).toThrow(message);
@@ -141,19 +164,39 @@ describe("migration preconditions", () => {
     expect(databaseGates({ phase: "shutdown" }, db)).toEqual({
       databaseBackup: true,
       databaseMigration: true,
+      databasePresync: false,
     });
     expect(databaseGates({ phase: "running" }, db)).toEqual({
       databaseBackup: false,
       databaseMigration: false,
+      databasePresync: false,
     });
     expect(databaseGates({ phase: "shutdown" }, undefined)).toEqual({
       databaseBackup: false,
       databaseMigration: false,
+      databasePresync: false,
     });
     const off = parseDatabaseConfig({ url: URL_A, backup: { enabled: false } });
     expect(databaseGates({ phase: "shutdown" }, off)).toEqual({
       databaseBackup: false,
       databaseMigration: false,
+      databasePresync: false,
+    });
+  });
+
+  it("databaseGates: presync runs in phase running; the shutdown's migration cuts over to it", () => {
+    const db = parseDatabaseConfig({
+      url: URL_A,
+      backup: { enabled: false },
+      migration: { targetUrl: URL_B, presync: true },
+    });
+    expect(databaseGates({ phase: "running" }, db)).toMatchObject({
+      databasePresync: true,
+      databaseMigration: false,
+    });
+    expect(databaseGates({ phase: "shutdown" }, db)).toMatchObject({
+      databasePresync: false,
+      databaseMigration: true,
     });
   });
 });

@@ -16,6 +16,11 @@ export interface PgTarget {
   sslmode?: string;
   /** The URL with its password masked, for messages. */
   display: string;
+  /**
+   * `application_name` of every session and child tool of one run, so that an abort can end
+   * them all on the server (see abort.ts); "tines-maintenance" when absent.
+   */
+  applicationName?: string;
 }
 
 const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
@@ -72,7 +77,7 @@ export function pgClientConfig(target: PgTarget, applicationName = "tines-mainte
     password: target.password,
     database: target.database,
     ssl,
-    application_name: applicationName,
+    application_name: target.applicationName ?? applicationName,
     connectionTimeoutMillis: 10_000,
   };
 }
@@ -93,6 +98,8 @@ export function childEnv(target: PgTarget): NodeJS.ProcessEnv {
   if (target.password !== undefined) env.PGPASSWORD = target.password;
   else env.PGPASSFILE = "/dev/null";
   if (target.sslmode) env.PGSSLMODE = target.sslmode;
+  if (target.applicationName) env.PGAPPNAME = target.applicationName;
+  else delete env.PGAPPNAME;
   return env;
 }
 

@@ -13,6 +13,7 @@ import { describeSchema, type DatabaseDescription } from "./inspect";
 import { checkVersions, findPgTools, serverMajor, type PgTools } from "./pgTools";
 import { formatBytes } from "./progress";
 import { connect } from "./session";
+import { readTargetMarker } from "./targetMarker";
 
 export interface PreflightOptions {
   allowNonEmptyTarget: boolean;
@@ -24,6 +25,10 @@ export interface PreflightOptions {
   dumpRoot?: string;
   /** A session on the source to read it through (the copy's snapshot); else one is opened. */
   sourceSession?: Client;
+  /** The target is a presync copy of ours that the caller drops and creates again: its contents do not count. */
+  targetWillBeReplaced?: boolean;
+  /** Tines keeps writing to the source (a presync): other sessions on it are expected. */
+  expectWrites?: boolean;
 }
 
 export interface Preflight {
@@ -120,8 +125,16 @@ export async function preflight(
     const versionProblem = checkVersions(tools.major, sourceMajor, targetMajor);
     if (versionProblem) throw new GateError(versionProblem);
 
-    if (targetSchema) {
+    if (targetSchema && !options.targetWillBeReplaced) {
       const contents = targetContents(targetSchema);
+      const marker = await readTargetMarker(opened.client);
+      if (marker?.purpose === "presync") {
+        throw new GateError(
+          `target ${target.display} is a presync copy (stack ${marker.stack}) that logical replication from the source keeps current; ` +
+            `a plain migration does not write over it, ${flags.allowNonEmpty} or not: set database.migration.presync true to cut over to it, ` +
+            "or remove it first (`maint db-presync remove --drop-target`)",
+        );
+      }
       if (contents.length > 0 && !options.allowNonEmptyTarget) {
         throw new GateError(
           `target ${target.display} is not empty (${contents.length} objects, e.g. ${contents.slice(0, 3).join(", ")}); ` +
@@ -164,7 +177,7 @@ export async function preflight(
     const others = await sourceClient.query<{ n: string }>(
       "SELECT count(*)::text AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
     );
-    if (Number(others.rows[0].n) > 0) {
+    if (Number(others.rows[0].n) > 0 && !options.expectWrites) {
       options.reporter.warn(
         `db-migrate: ${others.rows[0].n} other sessions are connected to the source; writes after the snapshot are not copied (are all Tines services down?)`,
       );

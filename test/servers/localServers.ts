@@ -125,7 +125,24 @@ export async function startRedis(): Promise<RunningServer> {
 /** Superuser password of the test PostgreSQL clusters (TCP connections need it). */
 export const TEST_PG_PASSWORD = "pg-test-secret";
 
-export async function startPostgres(name: string): Promise<RunningServer> {
+/**
+ * Logical replication on every test cluster (lib/database/presync*): the source needs
+ * `wal_level = logical` and a slot and WAL sender per presync, the target a worker per
+ * subscription; the test files run side by side, hence more of each than the defaults.
+ */
+const LOGICAL_REPLICATION = {
+  wal_level: "logical",
+  max_replication_slots: "20",
+  max_wal_senders: "20",
+  max_logical_replication_workers: "8",
+  max_worker_processes: "16",
+};
+
+/** `settings` override the defaults below (e.g. `wal_level: "replica"` for a refusal test). */
+export async function startPostgres(
+  name: string,
+  settings: Record<string, string> = {},
+): Promise<RunningServer> {
   const binDir = postgresBinDir();
   const port = await freePort();
   const dir = tempDir(`pg-${name}`);
@@ -179,6 +196,10 @@ export async function startPostgres(name: string): Promise<RunningServer> {
     "max_wal_size=4GB",
     "-c",
     "max_connections=100",
+    ...Object.entries({ ...LOGICAL_REPLICATION, ...settings }).flatMap(([key, value]) => [
+      "-c",
+      `${key}=${value}`,
+    ]),
   ]);
   const child = spawn(pgCmd, pgArgs, { stdio: "ignore" });
   await waitForPort(port, child, `postgres (${name})`);

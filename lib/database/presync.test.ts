@@ -1,0 +1,206 @@
+/**
+ * Presync against two real PostgreSQL 15 servers: set up while a writer inserts, updates and
+ * deletes (jsonb, TOASTed values, a composite key), keep writing, stop, cut over. Then every
+ * row is identical (the full verification of db-migrate, independent of the cut-over's own),
+ * every sequence is at or above the source's, and nothing of the replication is left.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { silentReporter, type ProgressReporter } from "../progress";
+import { cutOver } from "./cutover";
+import { parsePgUrl } from "./connection";
+import { migrateDatabase } from "./migrate";
+import { presyncStatus, startPresync } from "./presync";
+import { presyncLeftovers } from "./presyncObjects";
+import { verifyCopy } from "./verify";
+import {
+  createDatabase,
+  databaseUrl,
+  serverUrl,
+  withClient,
+  type TestDatabase,
+} from "../../test/support/databases";
+import {
+  databaseExists,
+  fillForPresync,
+  NOTHING_LEFT,
+  replicationLeft,
+  sequenceValues,
+  startWriter,
+  waitCaughtUp,
+} from "../../test/support/presync";
+
+const dbs: TestDatabase[] = [];
+afterAll(async () => {
+  await Promise.all(dbs.map((d) => d.drop()));
+});
+
+async function source(prefix: string): Promise<TestDatabase> {
+  const db = await createDatabase(serverUrl("TEST_PG_SOURCE_URL"), prefix);
+  dbs.push(db);
+  await fillForPresync(db.url, { rows: 3000, largeRows: 4 });
+  return db;
+}
+
+function targetFor(db: TestDatabase): TestDatabase {
+  const server = serverUrl("TEST_PG_TARGET_URL");
+  const name = `${db.name}_new`;
+  const t = {
+    name,
+    url: databaseUrl(server, name),
+    drop: () =>
+      withClient(server, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(
+        () => undefined,
+      ),
+  };
+  dbs.push(t);
+  return t;
+}
+
+function recorder(): ProgressReporter & { lines: string[] } {
+  const lines: string[] = [];
+  return { lines, info: (m) => lines.push(m), warn: (m) => lines.push(`warning: ${m}`) };
+}
+
+describe("presync and cut-over under writes", () => {
+  let src: TestDatabase;
+  let dst: TestDatabase;
+  beforeAll(async () => {
+    src = await source("ps");
+    dst = targetFor(src);
+  }, 120_000);
+
+  it("copies while Tines writes, follows, and cuts over to an identical copy with nothing left", async () => {
+    const writer = await startWriter(src.url);
+    const reporter = recorder();
+    const started = await startPresync({
+      sourceUrl: src.url,
+      targetUrl: dst.url,
+      stack: "test",
+      jobs: 2,
+      reporter,
+    });
+    expect(started.alreadyRunning).toBe(false);
+    expect(started.status.state).toBe("streaming");
+    expect(started.status.readyTables).toBe(started.status.tables);
+    expect(started.tables).toBe(5);
+    expect(writer.commits).toBeGreaterThan(0);
+
+    // A second run finds it set up and changes nothing.
+    const again = await startPresync({ sourceUrl: src.url, targetUrl: dst.url, stack: "test", reporter });
+    expect(again.alreadyRunning).toBe(true);
+
+    // Writes go on after the initial copy, through the subscription.
+    const before = writer.commits;
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    expect(writer.commits).toBeGreaterThan(before);
+    const status = await presyncStatus({ sourceUrl: src.url, targetUrl: dst.url, stack: "test" });
+    expect(status.state).toBe("streaming");
+    expect(status.lagSeconds).not.toBeNull();
+
+    // A plain migration refuses the presync copy, allowNonEmptyTarget or not.
+    await expect(
+      migrateDatabase({
+        sourceUrl: src.url,
+        targetUrl: dst.url,
+        allowNonEmptyTarget: true,
+        reporter: silentReporter,
+      }),
+    ).rejects.toThrow(/is a presync copy \(stack test\)/);
+
+    // The app tier stops: the last write, then the cut-over.
+    const commits = await writer.stop();
+    expect(commits).toBeGreaterThan(20);
+    const cut = await cutOver({ sourceUrl: src.url, targetUrl: dst.url, stack: "test", jobs: 2, reporter });
+    expect(cut.verification).toBe("changed rows");
+    expect(cut.recheckedInFull).toEqual([]);
+    expect(cut.comparison.mismatches).toEqual([]);
+
+    // Independently of the cut-over's own check: every row, in full.
+    const full = await verifyCopy(parsePgUrl(src.url, "source"), parsePgUrl(dst.url, "target"), {
+      jobs: 2,
+      checksumMaxBytes: 10 * 1024 ** 3,
+      compareOwners: true,
+      reporter: silentReporter,
+    });
+    expect(full.comparison.mismatches).toEqual([]);
+    expect(full.comparison.checksummedTables).toBe(5);
+    const [sourceSeqs, targetSeqs] = await Promise.all([sequenceValues(src.url), sequenceValues(dst.url)]);
+    expect(Object.keys(targetSeqs).sort()).toEqual(Object.keys(sourceSeqs).sort());
+    for (const [name, value] of Object.entries(sourceSeqs))
+      expect(targetSeqs[name]).toBeGreaterThanOrEqual(value);
+
+    expect(await replicationLeft(src.url, dst.url)).toEqual(NOTHING_LEFT);
+    expect((await presyncLeftovers(parsePgUrl(src.url, "source"))).lines).toEqual([]);
+    // No longer a copy: the status says done, and a plain migration refuses it as non-empty.
+    expect((await presyncStatus({ sourceUrl: src.url, targetUrl: dst.url, stack: "test" })).state).toBe(
+      "done",
+    );
+    await expect(
+      migrateDatabase({ sourceUrl: src.url, targetUrl: dst.url, reporter: silentReporter }),
+    ).rejects.toThrow(/is not empty/);
+    expect(reporter.lines.some((l) => /cut-over: caught up with the source's WAL position/.test(l))).toBe(
+      true,
+    );
+  }, 180_000);
+});
+
+describe("schema changes during presync", () => {
+  it("make the cut-over refuse, naming the objects, and remove the replication", async () => {
+    const src = await source("psddl");
+    const dst = targetFor(src);
+    await startPresync({
+      sourceUrl: src.url,
+      targetUrl: dst.url,
+      stack: "test",
+      jobs: 2,
+      reporter: silentReporter,
+    });
+    await withClient(src.url, (c) =>
+      c.query(
+        "ALTER TABLE tines.events ADD COLUMN priority int; CREATE INDEX events_priority ON tines.events (priority)",
+      ),
+    );
+    const error = await cutOver({
+      sourceUrl: src.url,
+      targetUrl: dst.url,
+      stack: "test",
+      reporter: silentReporter,
+    }).catch((e: Error) => e);
+    expect((error as Error).message).toMatch(/the source's schema changed since the presync started/);
+    expect((error as Error).message).toMatch(/definition columns tines\.events/);
+    expect((error as Error).message).toMatch(/index tines\.events_priority: missing on target/);
+    expect((error as Error).message).toMatch(/the presync was removed \(no slot is left on the source\)/);
+    expect(await replicationLeft(src.url, dst.url)).toEqual(NOTHING_LEFT);
+    // The copy is kept (still marked a presync copy), and the old database is untouched.
+    expect(await databaseExists(serverUrl("TEST_PG_TARGET_URL"), dst.name)).toBe(true);
+  }, 120_000);
+});
+
+describe("an interrupted cut-over's recovery", () => {
+  it("with the replication already removed, the cut-over verifies the copy in full", async () => {
+    const src = await source("psrec");
+    const dst = targetFor(src);
+    await startPresync({
+      sourceUrl: src.url,
+      targetUrl: dst.url,
+      stack: "test",
+      jobs: 2,
+      reporter: silentReporter,
+    });
+    await withClient(src.url, (c) => c.query("INSERT INTO tines.stories (name) VALUES ('after the copy')"));
+    // What a kill right after the teardown leaves: the copy caught up, the subscription gone.
+    const status = await presyncStatus({ sourceUrl: src.url, targetUrl: dst.url, stack: "test" });
+    await waitCaughtUp(src.url, status.name);
+    await withClient(dst.url, async (c) => {
+      await c.query(`ALTER SUBSCRIPTION ${status.name} DISABLE`);
+      await c.query(`ALTER SUBSCRIPTION ${status.name} SET (slot_name = NONE)`);
+      await c.query(`DROP SUBSCRIPTION ${status.name}`);
+    });
+    const reporter = recorder();
+    const cut = await cutOver({ sourceUrl: src.url, targetUrl: dst.url, stack: "test", reporter });
+    expect(cut.verification).toBe("full");
+    expect(cut.comparison.mismatches).toEqual([]);
+    expect(reporter.lines.some((l) => /the replication was already removed/.test(l))).toBe(true);
+    expect(await replicationLeft(src.url, dst.url)).toEqual(NOTHING_LEFT);
+  }, 120_000);
+});
