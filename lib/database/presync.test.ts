@@ -21,6 +21,7 @@ import {
 } from "../../test/support/databases";
 import {
   databaseExists,
+  dropPresyncDatabases,
   fillForPresync,
   NOTHING_LEFT,
   replicationLeft,
@@ -29,14 +30,13 @@ import {
   waitCaughtUp,
 } from "../../test/support/presync";
 
-const dbs: TestDatabase[] = [];
-afterAll(async () => {
-  await Promise.all(dbs.map((d) => d.drop()));
-});
+const sources: TestDatabase[] = [];
+const targets: TestDatabase[] = [];
+afterAll(() => dropPresyncDatabases(sources, targets));
 
 async function source(prefix: string): Promise<TestDatabase> {
   const db = await createDatabase(serverUrl("TEST_PG_SOURCE_URL"), prefix);
-  dbs.push(db);
+  sources.push(db);
   await fillForPresync(db.url, { rows: 3000, largeRows: 4 });
   return db;
 }
@@ -52,7 +52,7 @@ function targetFor(db: TestDatabase): TestDatabase {
         () => undefined,
       ),
   };
-  dbs.push(t);
+  targets.push(t);
   return t;
 }
 

@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, chownSync 
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { Client } from "pg";
 
 export interface RunningServer {
   url: string;
@@ -70,6 +71,32 @@ async function waitForPort(
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`test servers: ${what} did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
+}
+
+/** The port opens before recovery ends ("the database system is starting up"): wait for a query. */
+async function waitForQueries(
+  url: string,
+  child: ChildProcess,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const client = new Client({ connectionString: url });
+    try {
+      await client.connect();
+      await client.query("SELECT 1");
+      return;
+    } catch (error) {
+      if (child.exitCode !== null)
+        throw new Error(`test servers: ${what} exited with code ${child.exitCode}`);
+      if (Date.now() > deadline)
+        throw new Error(`test servers: ${what} answers no query: ${(error as Error).message}`);
+      await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
 }
 
 function stopChild(child: ChildProcess, dir?: string): () => Promise<void> {
@@ -203,10 +230,9 @@ export async function startPostgres(
   ]);
   const child = spawn(pgCmd, pgArgs, { stdio: "ignore" });
   await waitForPort(port, child, `postgres (${name})`);
-  return {
-    url: `postgresql://postgres:${TEST_PG_PASSWORD}@127.0.0.1:${port}/postgres`,
-    stop: stopChild(child, dir),
-  };
+  const url = `postgresql://postgres:${TEST_PG_PASSWORD}@127.0.0.1:${port}/postgres`;
+  await waitForQueries(url, child, `postgres (${name})`);
+  return { url, stop: stopChild(child, dir) };
 }
 
 export async function startMoto(): Promise<RunningServer> {

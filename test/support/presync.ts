@@ -5,7 +5,10 @@
  * the replication on both servers.
  */
 import { Client } from "pg";
-import { fillTinesLike, withClient } from "./databases";
+import { parsePgUrl } from "../../lib/database/connection";
+import { removePresync } from "../../lib/database/presyncObjects";
+import { silentReporter } from "../../lib/progress";
+import { fillTinesLike, withClient, type TestDatabase } from "./databases";
 
 /** fillTinesLike, with a key on its keyless table, and a table keyed by (story_id, run_id). */
 export async function fillForPresync(url: string, options: { rows?: number; largeRows?: number } = {}) {
@@ -36,6 +39,12 @@ export interface Writer {
 export async function startWriter(url: string, pauseMs = 5): Promise<Writer> {
   const client = new Client({ connectionString: url, application_name: "test writer" });
   await client.connect();
+  // Composite keys of this writer's own, whatever other writers left in the table.
+  const runBase = (
+    await client.query<{ next: string }>(
+      "SELECT (coalesce(max(run_id), 0) + 1000000)::text AS next FROM tines.action_runs",
+    )
+  ).rows[0].next;
   let stopping = false;
   let commits = 0;
   let failure: unknown;
@@ -57,12 +66,12 @@ export async function startWriter(url: string, pauseMs = 5): Promise<Writer> {
         if (i % 3 === 0)
           await client.query("DELETE FROM tines.events WHERE id = (SELECT min(id) FROM tines.events)");
         await client.query(
-          `INSERT INTO tines.action_runs (story_id, run_id, state, output) VALUES (1 + $1::int % 50, 100000 + $1::int, 'running', jsonb_build_object('i', $1::int))`,
-          [i],
+          `INSERT INTO tines.action_runs (story_id, run_id, state, output) VALUES (1 + $1::int % 50, $2::bigint + $1::int, 'running', jsonb_build_object('i', $1::int))`,
+          [i, runBase],
         );
         await client.query(
-          "UPDATE tines.action_runs SET state = 'done', output = output || '{\"ok\": true}' WHERE story_id = 1 + $1::int % 50 AND run_id = 100000 + $1::int",
-          [i],
+          "UPDATE tines.action_runs SET state = 'done', output = output || '{\"ok\": true}' WHERE story_id = 1 + $1::int % 50 AND run_id = $2::bigint + $1::int",
+          [i, runBase],
         );
         if (i % 4 === 0)
           await client.query(
@@ -176,4 +185,21 @@ export async function waitCaughtUp(sourceUrl: string, slot: string): Promise<voi
     if (Date.now() > deadline) throw new Error(`slot ${slot} did not catch up`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/**
+ * Drop test databases that a presync may still tie together: the replication of ours first
+ * (a source with a slot, or a target with a subscription, cannot be dropped), then each database.
+ */
+export async function dropPresyncDatabases(sources: TestDatabase[], targets: TestDatabase[]): Promise<void> {
+  for (const source of sources) {
+    for (const target of targets) {
+      await removePresync({
+        source: parsePgUrl(source.url, "source"),
+        target: parsePgUrl(target.url, "target"),
+        reporter: silentReporter,
+      }).catch(() => undefined);
+    }
+  }
+  await Promise.all([...sources, ...targets].map((d) => d.drop()));
 }
