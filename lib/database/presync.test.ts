@@ -204,3 +204,83 @@ describe("an interrupted cut-over's recovery", () => {
     expect(await replicationLeft(src.url, dst.url)).toEqual(NOTHING_LEFT);
   }, 120_000);
 });
+
+describe("an abort (Ctrl-C, the engine gone) stops the step promptly and removes what it created", () => {
+  /** A reporter that aborts `controller` at the first line matching `pattern`. */
+  function abortAt(pattern: RegExp, controller: AbortController): ProgressReporter & { abortedAt?: number } {
+    const reporter: ProgressReporter & { abortedAt?: number } = {
+      info: (m) => {
+        if (!controller.signal.aborted && pattern.test(m)) {
+          reporter.abortedAt = Date.now();
+          controller.abort();
+        }
+      },
+      warn: () => undefined,
+    };
+    return reporter;
+  }
+
+  async function sessionsOfOurs(): Promise<string[]> {
+    const lists = await Promise.all(
+      [serverUrl("TEST_PG_SOURCE_URL"), serverUrl("TEST_PG_TARGET_URL")].map((url) =>
+        withClient(url, async (c) =>
+          (
+            await c.query<{ n: string }>(
+              "SELECT application_name AS n FROM pg_stat_activity WHERE application_name LIKE 'tines-maintenance presync%' OR application_name LIKE 'tines-maintenance cut-over%'",
+            )
+          ).rows.map((r) => r.n),
+        ),
+      ),
+    );
+    return lists.flat();
+  }
+
+  it("during the initial copy", async () => {
+    const src = await source("psabort");
+    const dst = targetFor(src);
+    const controller = new AbortController();
+    const reporter = abortAt(/^restore: table /, controller);
+    const error = await startPresync({
+      sourceUrl: src.url,
+      targetUrl: dst.url,
+      stack: "test",
+      jobs: 2,
+      reporter,
+      signal: controller.signal,
+    }).catch((e: Error) => e);
+    expect((error as Error).message).toMatch(/^presync interrupted; removed what it had created/);
+    expect(Date.now() - reporter.abortedAt!).toBeLessThan(10_000);
+    expect(await replicationLeft(src.url, dst.url)).toEqual(NOTHING_LEFT);
+    expect(await databaseExists(serverUrl("TEST_PG_TARGET_URL"), dst.name)).toBe(false);
+    expect(await sessionsOfOurs()).toEqual([]);
+  }, 120_000);
+
+  it("during the cut-over's catch-up", async () => {
+    const src = await source("psabortc");
+    const dst = targetFor(src);
+    const { name } = await startPresync({
+      sourceUrl: src.url,
+      targetUrl: dst.url,
+      stack: "test",
+      jobs: 2,
+      reporter: silentReporter,
+    });
+    // The copy cannot catch up: its subscription is paused and the source wrote on.
+    await withClient(dst.url, (c) => c.query(`ALTER SUBSCRIPTION ${name} DISABLE`));
+    await withClient(src.url, (c) => c.query("INSERT INTO tines.stories (name) VALUES ('late')"));
+    const controller = new AbortController();
+    const reporter = abortAt(/^cut-over: catching up/, controller);
+    const error = await cutOver({
+      sourceUrl: src.url,
+      targetUrl: dst.url,
+      stack: "test",
+      reporter,
+      signal: controller.signal,
+    }).catch((e: Error) => e);
+    expect((error as Error).message).toMatch(/^cut-over interrupted; the replication was removed/);
+    expect(Date.now() - reporter.abortedAt!).toBeLessThan(5_000);
+    expect(await replicationLeft(src.url, dst.url)).toEqual(NOTHING_LEFT);
+    expect(await databaseExists(serverUrl("TEST_PG_TARGET_URL"), dst.name)).toBe(true);
+    expect(await sessionsOfOurs()).toEqual([]);
+  }, 120_000);
+});
