@@ -16,14 +16,14 @@
  */
 import type { Client } from "pg";
 import { GateError, MaintenanceError } from "../errors";
-import { quietProgress, realClock, type Clock, type ProgressReporter } from "../progress";
+import { realClock, type Clock, type ProgressReporter } from "../progress";
 import { abortable, isAborted, runTag, tagged, throwIfAborted } from "./abort";
+import { waitForApplied } from "./catchUp";
 import type { Comparison } from "./inspect";
 import { defaultJobs } from "./migrate";
 import { checkPresync, summarize } from "./presyncChecks";
 import { readBaseline, resolveTargets, type PresyncTargets } from "./presync";
 import { removePresync } from "./presyncObjects";
-import { formatLagSeconds, readSubscription } from "./presyncStatus";
 import { formatBytes } from "./progress";
 import { connect } from "./session";
 import { copySequences } from "./streamCopy";
@@ -103,12 +103,19 @@ export async function cutOver(options: CutoverOptions): Promise<CutoverResult> {
             [name],
           );
           lagBytesAtStart = Math.max(0, Number(rows[0].behind ?? 0));
-          await catchUp(sourceClient, targetClient, name, rows[0].lsn, {
-            timeoutMs: (options.catchUpTimeoutSeconds ?? 600) * 1000,
+          const timeoutMs = (options.catchUpTimeoutSeconds ?? 600) * 1000;
+          const caught = await waitForApplied(sourceClient, targetClient, name, rows[0].lsn, {
+            step: "cut-over",
+            timeoutMs,
             signal: options.signal,
             clock,
             reporter,
           });
+          if (!caught.caughtUp) {
+            throw new MaintenanceError(
+              `cut-over: the copy did not catch up within ${Math.round(timeoutMs / 1000)} s (${formatBytes(caught.behind)} behind); is something still writing to the source? (database.migration.catchUpTimeoutSeconds)`,
+            );
+          }
           timer.mark("caught up");
           baseline = await readBaseline(targetClient, name);
         } else {
@@ -211,72 +218,4 @@ async function sequenceNames(client: Client): Promise<string[]> {
       ORDER BY 1`,
   );
   return rows.map((r) => r.name);
-}
-
-/**
- * Wait until the slot's confirmed_flush_lsn reaches `lsn`: the subscriber has applied and
- * flushed every transaction the source committed before it. Fails at the timeout, or when the
- * apply worker is not running and reports errors (a change it cannot apply never will be).
- */
-async function catchUp(
-  source: Client,
-  target: Client,
-  name: string,
-  lsn: string,
-  options: { timeoutMs: number; signal?: AbortSignal; clock: Clock; reporter: ProgressReporter },
-): Promise<void> {
-  const { clock, reporter } = options;
-  const started = clock.now();
-  const progress = quietProgress(reporter, clock, 1000);
-  let last: { at: number; behind: number } | undefined;
-  let rate = 0;
-  let errorsAtStart: number | undefined;
-  let lastWorkerCheck = -Infinity;
-  for (;;) {
-    throwIfAborted(options.signal, "cut-over");
-    const { rows } = await source.query<{ behind: string | null }>(
-      "SELECT pg_wal_lsn_diff($2::pg_lsn, confirmed_flush_lsn)::bigint::text AS behind FROM pg_replication_slots WHERE slot_name = $1",
-      [name, lsn],
-    );
-    if (rows.length === 0) {
-      throw new MaintenanceError(
-        `cut-over: the replication slot ${name} disappeared from the source during the catch-up`,
-      );
-    }
-    const behind = Math.max(0, Number(rows[0].behind ?? 0));
-    const now = clock.now();
-    if (behind === 0) {
-      reporter.info(
-        `cut-over: caught up with the source's WAL position ${lsn} after ${((now - started) / 1000).toFixed(1)} s`,
-      );
-      return;
-    }
-    if (last && now > last.at) {
-      const measured = ((last.behind - behind) * 1000) / (now - last.at);
-      rate = rate === 0 ? Math.max(0, measured) : 0.7 * rate + 0.3 * Math.max(0, measured);
-    }
-    last = { at: now, behind };
-    if (now - lastWorkerCheck > 1000) {
-      lastWorkerCheck = now;
-      const worker = await readSubscription(target, name);
-      errorsAtStart ??= worker.applyErrors;
-      if (!worker.workerRunning && worker.applyErrors > errorsAtStart) {
-        throw new MaintenanceError(
-          `cut-over: the subscription's apply worker stopped with ${worker.applyErrors - errorsAtStart} new apply errors, ${formatBytes(behind)} behind; see the target server's log (a change on the source the target cannot apply, e.g. DDL)`,
-        );
-      }
-    }
-    const waited = (now - started) / 1000;
-    const left = rate > 0 ? `, ~${formatLagSeconds(behind / rate)} left at ${formatBytes(rate)}/s` : "";
-    progress(
-      formatBytes(behind),
-      `cut-over: catching up with the source's WAL position ${lsn}: ${formatBytes(behind)} behind${left} (waited ${waited.toFixed(1)} s of ${Math.round(options.timeoutMs / 1000)} s)`,
-    );
-    if (now - started > options.timeoutMs) {
-      throw new MaintenanceError(
-        `cut-over: the copy did not catch up within ${Math.round(options.timeoutMs / 1000)} s (${formatBytes(behind)} behind); is something still writing to the source? (database.migration.catchUpTimeoutSeconds)`,
-      );
-    }
-    await clock.sleep(50, options.signal);
-  }
 }

@@ -38,6 +38,8 @@ import {
 import { presyncName, removePresync, type Removed } from "./presyncObjects";
 import { formatStatus, readPresyncStatus, type PresyncStatus } from "./presyncStatus";
 import { createSlotWithSnapshot, subscriptionConninfo } from "./replicationSlot";
+import { waitForApplied } from "./catchUp";
+import { formatBytes } from "./progress";
 import { connect } from "./session";
 import { createTargetDatabase, dropCreatedDatabase } from "./targetDatabase";
 import { writeTargetMarker } from "./targetMarker";
@@ -62,6 +64,8 @@ export interface StartOptions extends PresyncTargets {
   signal?: AbortSignal;
   /** How long the subscription's worker may take to start streaming; default 60 s. */
   streamingTimeoutSeconds?: number;
+  /** How long to show the catch-up of the changes made during the copy; default 600 s. */
+  catchUpTimeoutSeconds?: number;
   clock?: Clock;
 }
 
@@ -228,6 +232,11 @@ export async function startPresync(options: StartOptions): Promise<StartResult> 
       }
       timer.mark("copied");
       throwIfAborted(options.signal, "presync");
+      // Off the clock, so that the cut-over's scans of the copy only read: the loading
+      // transactions' hint bits and the visibility map, set once for every row now.
+      await withSession(target, "target", (client) => client.query("VACUUM"));
+      timer.mark("vacuumed");
+      reporter.info("presync: the copy is vacuumed (hint bits and visibility map set ahead of the cut-over)");
       await withSession(target, "target", (client) =>
         subscribe(client, {
           name,
@@ -237,11 +246,34 @@ export async function startPresync(options: StartOptions): Promise<StartResult> 
         }),
       );
       reporter.info(`presync: subscription ${name} on the target applies the source's changes from now on`);
-      const status = await waitUntilStreaming(plainSource, plainTarget, name, {
+      const clock = options.clock ?? realClock;
+      await waitUntilStreaming(plainSource, plainTarget, name, {
         timeoutMs: (options.streamingTimeoutSeconds ?? 60) * 1000,
         signal: options.signal,
-        clock: options.clock ?? realClock,
+        clock,
       });
+      // The changes made during the copy: shown shrinking, and not waited for past the bound
+      // (the presync is good either way; the cut-over waits for whatever is left).
+      const caught = await withSession(source, "source", (sourceClient) =>
+        withSession(target, "target", async (targetClient) => {
+          const { rows } = await sourceClient.query<{ lsn: string }>(
+            "SELECT pg_current_wal_lsn()::text AS lsn",
+          );
+          return waitForApplied(sourceClient, targetClient, name, rows[0].lsn, {
+            step: "presync",
+            timeoutMs: (options.catchUpTimeoutSeconds ?? 600) * 1000,
+            signal: options.signal,
+            clock,
+            reporter,
+          });
+        }),
+      );
+      if (!caught.caughtUp) {
+        reporter.warn(
+          `presync: still ${formatBytes(caught.behind)} behind the changes made during the copy after ${Math.round(caught.seconds)} s; it keeps catching up (maint db-presync status shows the lag)`,
+        );
+      }
+      const status = await statusOf(plainSource, plainTarget, name);
       reporter.info(`presync: ${formatStatus(status)}`);
       return {
         name,

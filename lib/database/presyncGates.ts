@@ -49,6 +49,8 @@ export interface PresyncGateInputs {
   jobs: number;
   noOwner: boolean;
   checksumMaxTableMiB: number;
+  /** `database.migration.catchUpTimeoutSeconds`: how long the set-up shows the catch-up of the changes made during the copy. */
+  catchUpTimeoutSeconds: number;
   /** A new value sets the presync up again (removing the old one first). */
   trigger: string;
 }
@@ -103,6 +105,7 @@ export function checkPresyncInputs(inputs: Inputs): InputFailure[] {
     ...ruleFailure(inputs, "stack", isNonEmptyString, "the stack name is required"),
     ...wholeFailure(inputs, "jobs", 0, { max: 64 }),
     ...wholeFailure(inputs, "checksumMaxTableMiB", 0),
+    ...wholeFailure(inputs, "catchUpTimeoutSeconds", 1, { max: 86400 }),
     ...stringFailure(inputs, "trigger"),
   ];
 }
@@ -164,6 +167,7 @@ export async function runPresyncGate(
     jobs: inputs.jobs > 0 ? inputs.jobs : undefined,
     noOwner: inputs.noOwner,
     checksumMaxBytes: inputs.checksumMaxTableMiB * 1024 * 1024,
+    catchUpTimeoutSeconds: inputs.catchUpTimeoutSeconds,
     reporter,
     signal: options.signal,
   });
