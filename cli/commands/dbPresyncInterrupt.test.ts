@@ -11,13 +11,7 @@ import { presyncName, removePresync } from "../../lib/database/presyncObjects";
 import { silentReporter } from "../../lib/progress";
 import { presyncLeftoverProblem } from "../../lib/database/presyncGates";
 import { startCli, type CliChild } from "../../test/support/cliChild";
-import {
-  createDatabase,
-  databaseUrl,
-  serverUrl,
-  withClient,
-  type TestDatabase,
-} from "../../test/support/databases";
+import { createDatabase, serverUrl, withClient, type TestDatabase } from "../../test/support/databases";
 import {
   databaseExists,
   dropPresyncDatabases,
@@ -25,6 +19,7 @@ import {
   NOTHING_LEFT,
   replicationLeft,
   startWriter,
+  targetDatabase,
 } from "../../test/support/presync";
 
 const targets: TestDatabase[] = [];
@@ -48,16 +43,7 @@ afterEach(async () => {
 
 let counter = 0;
 function newTarget(): TestDatabase {
-  const server = serverUrl("TEST_PG_TARGET_URL");
-  const name = `${source.name}_t${++counter}`;
-  const t = {
-    name,
-    url: databaseUrl(server, name),
-    drop: () =>
-      withClient(server, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(
-        () => undefined,
-      ),
-  };
+  const t = targetDatabase(`${source.name}_t${++counter}`);
   targets.push(t);
   return t;
 }

@@ -12,13 +12,7 @@ import { migrateDatabase } from "./migrate";
 import { presyncStatus, startPresync } from "./presync";
 import { presyncLeftovers } from "./presyncObjects";
 import { verifyCopy } from "./verify";
-import {
-  createDatabase,
-  databaseUrl,
-  serverUrl,
-  withClient,
-  type TestDatabase,
-} from "../../test/support/databases";
+import { createDatabase, serverUrl, withClient, type TestDatabase } from "../../test/support/databases";
 import {
   databaseExists,
   dropPresyncDatabases,
@@ -27,6 +21,7 @@ import {
   replicationLeft,
   sequenceValues,
   startWriter,
+  targetDatabase,
   waitCaughtUp,
 } from "../../test/support/presync";
 
@@ -42,16 +37,7 @@ async function source(prefix: string): Promise<TestDatabase> {
 }
 
 function targetFor(db: TestDatabase): TestDatabase {
-  const server = serverUrl("TEST_PG_TARGET_URL");
-  const name = `${db.name}_new`;
-  const t = {
-    name,
-    url: databaseUrl(server, name),
-    drop: () =>
-      withClient(server, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(
-        () => undefined,
-      ),
-  };
+  const t = targetDatabase(`${db.name}_new`);
   targets.push(t);
   return t;
 }

@@ -16,19 +16,14 @@ import {
   runPresyncGate,
   type PresyncGateInputs,
 } from "./presyncGates";
-import {
-  createDatabase,
-  databaseUrl,
-  serverUrl,
-  withClient,
-  type TestDatabase,
-} from "../../test/support/databases";
+import { createDatabase, serverUrl, withClient, type TestDatabase } from "../../test/support/databases";
 import {
   databaseExists,
   dropPresyncDatabases,
   fillForPresync,
   NOTHING_LEFT,
   replicationLeft,
+  targetDatabase,
 } from "../../test/support/presync";
 
 const SOURCE = "postgresql://tines:pw-one@db-old:5432/tines";
@@ -83,16 +78,7 @@ describe("one presync through the gates", () => {
     const src = await createDatabase(serverUrl("TEST_PG_SOURCE_URL"), "pg");
     sources.push(src);
     await fillForPresync(src.url, { rows: 500, largeRows: 1 });
-    const server = serverUrl("TEST_PG_TARGET_URL");
-    const name = `${src.name}_new`;
-    const dst = {
-      name,
-      url: databaseUrl(server, name),
-      drop: () =>
-        withClient(server, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(
-          () => undefined,
-        ),
-    };
+    const dst = targetDatabase(`${src.name}_new`);
     targets.push(dst);
     const inputs: PresyncGateInputs = {
       sourceUrl: src.url,
@@ -141,6 +127,6 @@ describe("one presync through the gates", () => {
 
     // The resource deleted after the cut-over: the copy, now the live database, is kept.
     await removePresyncGate(inputs, silentReporter);
-    expect(await databaseExists(server, name)).toBe(true);
+    expect(await databaseExists(serverUrl("TEST_PG_TARGET_URL"), dst.name)).toBe(true);
   }, 120_000);
 });

@@ -26,7 +26,7 @@ import {
 } from "../validation";
 import { cutOver } from "./cutover";
 import { parsePgUrl } from "./connection";
-import type { MigrationGateInputs, MigrationGateOutputs } from "./gates";
+import { comparisonOutputs, type MigrationGateInputs, type MigrationGateOutputs } from "./gates";
 import {
   presyncStatus,
   removePresyncObjects,
@@ -98,6 +98,23 @@ function targets(inputs: Pick<PresyncGateInputs, "sourceUrl" | "targetUrl" | "st
   };
 }
 
+/** What both the set-up and the cut-over take from the inputs. */
+function runOptions(
+  inputs: Omit<PresyncGateInputs, "trigger">,
+  reporter: ProgressReporter,
+  signal: AbortSignal | undefined,
+) {
+  return {
+    ...targets(inputs),
+    jobs: inputs.jobs > 0 ? inputs.jobs : undefined,
+    noOwner: inputs.noOwner,
+    checksumMaxBytes: inputs.checksumMaxTableMiB * 1024 * 1024,
+    catchUpTimeoutSeconds: inputs.catchUpTimeoutSeconds,
+    reporter,
+    signal,
+  };
+}
+
 export function checkPresyncInputs(inputs: Inputs): InputFailure[] {
   return [
     ...ruleFailure(inputs, "sourceUrl", isNonEmptyString, "database.url is required"),
@@ -162,15 +179,7 @@ export async function runPresyncGate(
   reporter: ProgressReporter,
   options: { signal?: AbortSignal } = {},
 ): Promise<PresyncGateOutputs> {
-  const result = await startPresync({
-    ...targets(inputs),
-    jobs: inputs.jobs > 0 ? inputs.jobs : undefined,
-    noOwner: inputs.noOwner,
-    checksumMaxBytes: inputs.checksumMaxTableMiB * 1024 * 1024,
-    catchUpTimeoutSeconds: inputs.catchUpTimeoutSeconds,
-    reporter,
-    signal: options.signal,
-  });
+  const result = await startPresync(runOptions(inputs, reporter, options.signal));
   return {
     source: redactUrl(inputs.sourceUrl),
     target: redactUrl(inputs.targetUrl),
@@ -209,30 +218,10 @@ export async function runCutoverGate(
   reporter: ProgressReporter,
   options: { signal?: AbortSignal } = {},
 ): Promise<CutoverGateOutputs> {
-  const result = await cutOver({
-    ...targets(inputs),
-    jobs: inputs.jobs > 0 ? inputs.jobs : undefined,
-    noOwner: inputs.noOwner,
-    checksumMaxBytes: inputs.checksumMaxTableMiB * 1024 * 1024,
-    catchUpTimeoutSeconds: inputs.catchUpTimeoutSeconds,
-    reporter,
-    signal: options.signal,
-  });
-  const c = result.comparison;
+  const result = await cutOver(runOptions(inputs, reporter, options.signal));
   const s = result.seconds;
   return {
-    source: redactUrl(inputs.sourceUrl),
-    target: redactUrl(inputs.targetUrl),
-    tables: c.tables.length,
-    checksummedTables: c.checksummedTables,
-    rows: c.totalRows.toString(),
-    sequences: c.sequences,
-    mismatches: c.mismatches.length,
-    summary:
-      result.report
-        .split("\n")
-        .filter((l) => !l.startsWith("MISMATCH"))
-        .pop() ?? "",
+    ...comparisonOutputs(inputs, result.comparison, result.report),
     jobs: inputs.jobs,
     // The shape of the plain migration's outputs: no dump or restore, all of it is the cut-over.
     seconds: { dump: 0, restore: s.catchUp + s.teardown + s.sequences, verify: s.verify, total: s.total },

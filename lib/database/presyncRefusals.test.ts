@@ -18,7 +18,13 @@ import {
   withClient,
   type TestDatabase,
 } from "../../test/support/databases";
-import { databaseExists, fillForPresync, NOTHING_LEFT, replicationLeft } from "../../test/support/presync";
+import {
+  databaseExists,
+  fillForPresync,
+  NOTHING_LEFT,
+  replicationLeft,
+  targetDatabase,
+} from "../../test/support/presync";
 
 const dbs: TestDatabase[] = [];
 const roles: Array<{ server: string; role: string }> = [];
@@ -29,16 +35,7 @@ afterAll(async () => {
 });
 
 function missingTarget(prefix: string): TestDatabase {
-  const server = serverUrl("TEST_PG_TARGET_URL");
-  const name = `${prefix}_${randomBytes(4).toString("hex")}`;
-  const t = {
-    name,
-    url: databaseUrl(server, name),
-    drop: () =>
-      withClient(server, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(
-        () => undefined,
-      ),
-  };
+  const t = targetDatabase(`${prefix}_${randomBytes(4).toString("hex")}`);
   dbs.push(t);
   return t;
 }

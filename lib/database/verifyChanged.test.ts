@@ -9,14 +9,13 @@ import { silentReporter } from "../progress";
 import { parsePgUrl } from "./connection";
 import { readBaseline, startPresync } from "./presync";
 import { parseSnapshot, unchangedSince, verifyChangedRows, type Baseline } from "./verifyChanged";
+import { createDatabase, serverUrl, withClient, type TestDatabase } from "../../test/support/databases";
 import {
-  createDatabase,
-  databaseUrl,
-  serverUrl,
-  withClient,
-  type TestDatabase,
-} from "../../test/support/databases";
-import { dropPresyncDatabases, fillForPresync, waitCaughtUp } from "../../test/support/presync";
+  dropPresyncDatabases,
+  fillForPresync,
+  targetDatabase,
+  waitCaughtUp,
+} from "../../test/support/presync";
 
 describe("baseline snapshots", () => {
   it("keep the 32-bit transaction ids a row's xmin holds", () => {
@@ -45,16 +44,7 @@ describe("verifyChangedRows on a paused presync", () => {
   beforeAll(async () => {
     src = await createDatabase(serverUrl("TEST_PG_SOURCE_URL"), "vc");
     await fillForPresync(src.url, { rows: 2000, largeRows: 3 });
-    const server = serverUrl("TEST_PG_TARGET_URL");
-    const targetName = `${src.name}_new`;
-    dst = {
-      name: targetName,
-      url: databaseUrl(server, targetName),
-      drop: () =>
-        withClient(server, (c) => c.query(`DROP DATABASE IF EXISTS ${targetName} WITH (FORCE)`)).then(
-          () => undefined,
-        ),
-    };
+    dst = targetDatabase(`${src.name}_new`);
     const started = await startPresync({
       sourceUrl: src.url,
       targetUrl: dst.url,

@@ -40,7 +40,7 @@ import { poolMap } from "./session";
 import {
   checksumRules,
   closeAll,
-  openSessions,
+  openBothSides,
   tableContent,
   type ChecksumRules,
   type Content,
@@ -134,20 +134,7 @@ export async function verifyChangedRows(
     reporter: ProgressReporter;
   },
 ): Promise<ChangedVerification> {
-  const perSide = Math.max(1, Math.ceil(options.jobs / 2));
-  const [opened, openedTarget] = await Promise.allSettled([
-    openSessions(source, "source", perSide),
-    openSessions(target, "target", perSide),
-  ]);
-  if (opened.status === "rejected" || openedTarget.status === "rejected") {
-    await closeAll([
-      ...(opened.status === "fulfilled" ? opened.value : []),
-      ...(openedTarget.status === "fulfilled" ? openedTarget.value : []),
-    ]);
-    throw opened.status === "rejected" ? opened.reason : (openedTarget as PromiseRejectedResult).reason;
-  }
-  const sourceClients = opened.value;
-  const targetClients = openedTarget.value;
+  const { sourceClients, targetClients } = await openBothSides(source, target, options.jobs);
   try {
     const [sourceSchema, targetSchema, keys] = await Promise.all([
       describeSchema(sourceClients[0]),
