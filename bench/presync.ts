@@ -4,12 +4,15 @@
  * Not part of `npm test`.
  *
  *   npx tsx bench/presync.ts [--sizes 100mb,1gib,3gib] [--methods seed,pgcopydb,pgcopydb-follow,ours,ours-presync]
- *                            [--jobs 2] [--writer-seconds 10] [--rounds 1]
+ *                            [--jobs 2] [--writer-seconds 10] [--writer-rate 20] [--rounds 1]
  *
- * For each method a writer (one session, back-to-back transactions on pgbench_accounts,
- * pgbench_history, events with jsonb, logs, and deletes) runs first, as Tines would; a
+ * For each method a writer (one session, `--writer-rate` transactions a second on
+ * pgbench_accounts, pgbench_history, events with jsonb, logs, and deletes) runs first, as
+ * Tines would (a faster writer outruns pgcopydb's apply on this machine under load); a
  * presync method starts its copy with the writer running and the writer goes on for
- * `--writer-seconds` after the copy follows; the others copy after the writer stopped. Then
+ * `--writer-seconds` after the copy follows, and then until the follower has applied what the
+ * source had written by then (as after hours of presync: the backlog of the copy is applied);
+ * the others copy after the writer stopped. Then
  * the clock starts (the writer stopped), and runs until:
  * - seed: `pg_dump -Fc` + `pg_restore` done;
  * - pgcopydb: `pgcopydb clone` (no follow) done;
@@ -46,6 +49,9 @@ interface Writer {
 }
 
 /** Tines-like writes, back to back on one session, until stopped. */
+/** Transactions a second of the writer (`--writer-rate`): both followers keep up with it here. */
+let writerRate = 20;
+
 async function startWriter(url: string): Promise<Writer> {
   const client = new Client({ connectionString: url, application_name: "bench writer" });
   await client.connect();
@@ -85,6 +91,9 @@ async function startWriter(url: string): Promise<Writer> {
         if (i % 5 === 0) await client.query("DELETE FROM logs WHERE id = (SELECT min(id) FROM logs)");
         await client.query("COMMIT");
         commits += 1;
+        // Paced to the rate, from the start: a slow transaction is caught up by the next ones.
+        const due = started + (commits * 1000) / writerRate;
+        if (due > Date.now()) await sleep(due - Date.now());
       } catch (error) {
         await client.query("ROLLBACK").catch(() => undefined);
         failure = error;
@@ -104,6 +113,26 @@ async function startWriter(url: string): Promise<Writer> {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A follower (whose applied position `appliedSql` reads on the source) runs as it would
+ * after hours of presync: it has applied what the source had written a moment ago. Waits (at
+ * most 10 minutes) until it applied the source's WAL position of when this was called.
+ */
+async function caughtUpWithin(source: string, appliedSql: string): Promise<string> {
+  const lsn = await sql(source, "SELECT pg_current_wal_lsn()::text");
+  const started = Date.now();
+  for (;;) {
+    const applied = await sql(source, appliedSql).catch(() => undefined);
+    const behind = applied
+      ? Number(await sql(source, `SELECT pg_wal_lsn_diff('${lsn}', '${applied}')`))
+      : Infinity;
+    const waited = (Date.now() - started) / 1000;
+    if (behind <= 0) return `follower caught up with the writer in ${waited.toFixed(1)}s`;
+    if (waited > 600) return `follower still ${formatBytes(behind)} behind after 600s`;
+    await sleep(200);
+  }
+}
 
 interface Outcome {
   /** Writer stopped -> the method's copy is done. */
@@ -252,6 +281,7 @@ const methods: Record<string, (context: Context) => Promise<Outcome>> = {
       }
       const copySeconds = (Date.now() - copyStart) / 1000;
       await sleep(c.writerSeconds * 1000);
+      const following = await caughtUpWithin(c.source, "SELECT replay_lsn::text FROM pgcopydb.sentinel");
       const { commits, seconds } = await writer.stop();
       const t0 = Date.now();
       // `--current` is pg_current_wal_flush_lsn(): on a server with synchronous_commit off
@@ -280,7 +310,7 @@ const methods: Record<string, (context: Context) => Promise<Outcome>> = {
         copy: copied,
         verified: copied + verify.seconds,
         identical: verify.mismatches.length === 0,
-        detail: `base copy ${copySeconds.toFixed(1)}s; writer ${commits} tx in ${seconds.toFixed(0)}s; endpos reached ${caught.toFixed(2)}s, sequences ${(copied - caught).toFixed(2)}s; stream cleanup ${cleanup.toFixed(2)}s (not counted); verification ${verify.seconds.toFixed(2)}s: ${verdict(verify.mismatches)}`,
+        detail: `base copy ${copySeconds.toFixed(1)}s; writer ${commits} tx in ${seconds.toFixed(0)}s; ${following}; endpos reached ${caught.toFixed(2)}s, sequences ${(copied - caught).toFixed(2)}s; stream cleanup ${cleanup.toFixed(2)}s (not counted); verification ${verify.seconds.toFixed(2)}s: ${verdict(verify.mismatches)}`,
       };
     } finally {
       if (clone.exitCode === null) clone.kill("SIGTERM");
@@ -302,6 +332,10 @@ const methods: Record<string, (context: Context) => Promise<Outcome>> = {
         reporter: silentReporter,
       });
       await sleep(c.writerSeconds * 1000);
+      const following = await caughtUpWithin(
+        c.source,
+        `SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = '${started.name}'`,
+      );
       const { commits, seconds } = await writer.stop();
       stopped = true;
       const t0 = Date.now();
@@ -323,7 +357,7 @@ const methods: Record<string, (context: Context) => Promise<Outcome>> = {
         identical: full.mismatches.length === 0,
         fullVerifyAfter: full.seconds,
         detail:
-          `presync copy ${started.copySeconds.toFixed(1)}s; writer ${commits} tx in ${seconds.toFixed(0)}s; ${formatBytes(cut.lagBytesAtStart)} behind at the stop; ` +
+          `presync copy ${started.copySeconds.toFixed(1)}s; writer ${commits} tx in ${seconds.toFixed(0)}s; ${following}; ${formatBytes(cut.lagBytesAtStart)} behind at the stop; ` +
           `catch-up ${s.catchUp.toFixed(2)}s, replication removed ${s.teardown.toFixed(2)}s, sequences ${s.sequences.toFixed(2)}s, verification (${cut.verification}) ${s.verify.toFixed(2)}s` +
           `${cut.recheckedInFull.length ? ` (rechecked in full: ${cut.recheckedInFull.join(", ")})` : ""}; full verification at that moment ${full.seconds.toFixed(2)}s (not counted): ${verdict(full.mismatches)}`,
       };
@@ -340,6 +374,7 @@ async function main(): Promise<void> {
       methods: { type: "string" },
       jobs: { type: "string" },
       "writer-seconds": { type: "string" },
+      "writer-rate": { type: "string" },
       rounds: { type: "string" },
     },
   });
@@ -349,6 +384,7 @@ async function main(): Promise<void> {
     if (!methods[m]) throw new Error(`unknown method ${m}; allowed: ${Object.keys(methods).join(", ")}`);
   const jobs = Number(values.jobs ?? "2");
   const writerSeconds = Number(values["writer-seconds"] ?? "10");
+  writerRate = Number(values["writer-rate"] ?? "20");
   const rounds = Number(values.rounds ?? "1");
   const servers: RunningServer[] = [];
   const work = mkdtempSync(path.join(os.tmpdir(), "bench-presync-"));
@@ -366,7 +402,7 @@ async function main(): Promise<void> {
     ]);
     servers.push(source, target);
     console.log(
-      `${os.cpus().length} cores; methods ${chosen.join(", ")}; jobs ${jobs}; writer ${writerSeconds}s after the copy; load ${os
+      `${os.cpus().length} cores; methods ${chosen.join(", ")}; jobs ${jobs}; writer ${writerRate} tx/s, ${writerSeconds}s after the copy; load ${os
         .loadavg()
         .map((l) => l.toFixed(2))
         .join(" ")}`,
