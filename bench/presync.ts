@@ -4,7 +4,7 @@
  * Not part of `npm test`.
  *
  *   npx tsx bench/presync.ts [--sizes 100mb,1gib,3gib] [--methods seed,pgcopydb,pgcopydb-follow,ours,ours-presync]
- *                            [--jobs 2] [--writer-seconds 10] [--writer-rate 20] [--rounds 1]
+ *                            [--jobs 2] [--writer-seconds 10] [--writer-rate 20] [--follow-timeout 900] [--rounds 1]
  *
  * For each method a writer (one session, `--writer-rate` transactions a second on
  * pgbench_accounts, pgbench_history, events with jsonb, logs, and deletes) runs first, as
@@ -51,6 +51,8 @@ interface Writer {
 /** Tines-like writes, back to back on one session, until stopped. */
 /** Transactions a second of the writer (`--writer-rate`): both followers keep up with it here. */
 let writerRate = 20;
+/** How long pgcopydb's follow may take to reach its end position after the stop (`--follow-timeout`). */
+let followTimeoutSeconds = 900;
 
 async function startWriter(url: string): Promise<Writer> {
   const client = new Client({ connectionString: url, application_name: "bench writer" });
@@ -289,7 +291,20 @@ const methods: Record<string, (context: Context) => Promise<Outcome>> = {
       // (seen: 16 events and 13 logs missing at 100 MB). One synchronous commit flushes them.
       await sql(c.source, "SET synchronous_commit = on; SELECT txid_current()");
       await run("pgcopydb", ["stream", "sentinel", "set", "endpos", "--current", "--source", c.source]);
-      await exited;
+      // Bounded: 0.10 writes integers over 999999 as floats (bench/presync-results.txt), and
+      // each such UPDATE scans its table, so its cut-over can run for an hour.
+      const reached = await Promise.race([
+        exited.then(() => true),
+        sleep(followTimeoutSeconds * 1000).then(() => false),
+      ]);
+      if (!reached) {
+        return {
+          copy: Infinity,
+          verified: Infinity,
+          identical: false,
+          detail: `base copy ${copySeconds.toFixed(1)}s; ${following}; did NOT reach its end position within ${followTimeoutSeconds}s of the stop`,
+        };
+      }
       const caught = (Date.now() - t0) / 1000;
       await run("pgcopydb", [
         "copy",
@@ -375,6 +390,7 @@ async function main(): Promise<void> {
       jobs: { type: "string" },
       "writer-seconds": { type: "string" },
       "writer-rate": { type: "string" },
+      "follow-timeout": { type: "string" },
       rounds: { type: "string" },
     },
   });
@@ -385,6 +401,7 @@ async function main(): Promise<void> {
   const jobs = Number(values.jobs ?? "2");
   const writerSeconds = Number(values["writer-seconds"] ?? "10");
   writerRate = Number(values["writer-rate"] ?? "20");
+  followTimeoutSeconds = Number(values["follow-timeout"] ?? "900");
   const rounds = Number(values.rounds ?? "1");
   const servers: RunningServer[] = [];
   const work = mkdtempSync(path.join(os.tmpdir(), "bench-presync-"));

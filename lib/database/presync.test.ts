@@ -162,6 +162,50 @@ describe("schema changes during presync", () => {
   }, 120_000);
 });
 
+describe("a difference found by the cut-over's verification", () => {
+  it("fails the step before the switch: the replication removed, the copy kept, the source untouched", async () => {
+    const src = await source("psdiff");
+    const dst = targetFor(src);
+    const { name } = await startPresync({
+      sourceUrl: src.url,
+      targetUrl: dst.url,
+      stack: "test",
+      jobs: 2,
+      reporter: silentReporter,
+    });
+    // One row of the copy changed behind replication's back.
+    await withClient(dst.url, (c) =>
+      c.query("UPDATE tines.events SET amount = amount + 0.001 WHERE id = 42"),
+    );
+    const sourceBefore = await withClient(
+      src.url,
+      async (c) =>
+        (await c.query("SELECT amount::text AS a FROM tines.events WHERE id = 42")).rows[0].a as string,
+    );
+    const error = await cutOver({
+      sourceUrl: src.url,
+      targetUrl: dst.url,
+      stack: "test",
+      reporter: silentReporter,
+    }).catch((e: Error) => e);
+    expect((error as Error).message).toMatch(
+      /^cut-over: verification failed: 1 mismatches between source and target: table tines\.events: content checksum differs; the replication was removed, the copy on the target is kept, and the old database stays the live one$/,
+    );
+    expect(await replicationLeft(src.url, dst.url)).toEqual(NOTHING_LEFT);
+    expect(await databaseExists(serverUrl("TEST_PG_TARGET_URL"), dst.name)).toBe(true);
+    expect((await presyncStatus({ sourceUrl: src.url, targetUrl: dst.url, stack: "test" })).state).toBe(
+      "missing",
+    );
+    expect(
+      await withClient(
+        src.url,
+        async (c) => (await c.query("SELECT amount::text AS a FROM tines.events WHERE id = 42")).rows[0].a,
+      ),
+    ).toBe(sourceBefore);
+    expect(name).toMatch(/^tines_presync_[0-9a-f]{16}$/);
+  }, 120_000);
+});
+
 describe("an interrupted cut-over's recovery", () => {
   it("with the replication already removed, the cut-over verifies the copy in full", async () => {
     const src = await source("psrec");
