@@ -1,6 +1,7 @@
 import type { CliCommand } from "./command";
 import { dbBackupCommand } from "./commands/dbBackup";
 import { dbMigrateCommand } from "./commands/dbMigrate";
+import { dbPresyncCommand } from "./commands/dbPresync";
 import { drainWaitCommand } from "./commands/drainWait";
 import { endpointCheckCommand } from "./commands/endpointCheck";
 import { planCommand } from "./commands/plan";
@@ -16,6 +17,7 @@ export const commands: CliCommand[] = [
   dbBackupCommand,
   dbMigrateCommand,
   redisCarryCommand,
+  dbPresyncCommand,
   endpointCheckCommand,
   reportCommand,
 ];

@@ -40,7 +40,14 @@ describe("databaseConfigSchema", () => {
     expect(config).toEqual({
       url: URL_A,
       backup: { enabled: true, directory: "/var/backups", s3Prefix: "", compressLevel: 1 },
-      migration: { targetUrl: URL_B, allowNonEmptyTarget: false, noOwner: false, checksumMaxTableMiB: 10240 },
+      migration: {
+        targetUrl: URL_B,
+        allowNonEmptyTarget: false,
+        noOwner: false,
+        checksumMaxTableMiB: 10240,
+        presync: false,
+        catchUpTimeoutSeconds: 600,
+      },
     });
   });
 
@@ -80,6 +87,22 @@ describe("databaseConfigSchema", () => {
       /database\.migration\.targetUrl: must be a postgresql:\/\/ URL/,
     ],
     [{ url: URL_A, backup: { enabled: false, dir: "/x" } }, /database\.backup\.dir: unknown key/],
+    [
+      { url: URL_A, backup: { enabled: false }, migration: { targetUrl: URL_B, presync: "yes" } },
+      /database\.migration\.presync: must be true or false/,
+    ],
+    [
+      {
+        url: URL_A,
+        backup: { enabled: false },
+        migration: { targetUrl: URL_B, presync: true, allowNonEmptyTarget: true },
+      },
+      /database\.migration\.presync: true excludes allowNonEmptyTarget/,
+    ],
+    [
+      { url: URL_A, backup: { enabled: false }, migration: { targetUrl: URL_B, catchUpTimeoutSeconds: 0 } },
+      /database\.migration\.catchUpTimeoutSeconds: must be a whole number of seconds from 1 to 86400/,
+    ],
   ])("rejects %j with one line naming the key", (raw, message) => {
     expect(() => parseDatabaseConfig(raw)).toThrow(ConfigError);
     expect(() => parseDatabaseConfig(raw)).toThrow(message);

@@ -47,6 +47,13 @@ export const migrationConfigSchema = z.strictObject({
   noOwner: booleanSchema.default(false),
   /** Content checksums for tables up to this size (MiB); larger ones get row counts only. 0 = none. */
   checksumMaxTableMiB: wholeNumber(0, undefined, "MiB").default(10240),
+  /**
+   * Copy ahead while Tines runs: in phase running the target is filled and kept current by
+   * logical replication; the shutdown's migration then only catches up, verifies and switches.
+   */
+  presync: booleanSchema.default(false),
+  /** The longest the shutdown's cut-over waits for a presynced copy to catch up. */
+  catchUpTimeoutSeconds: wholeNumber(1, 86400, "seconds").default(600),
 });
 
 export const databaseConfigSchema = z
@@ -57,6 +64,14 @@ export const databaseConfigSchema = z
     migration: migrationConfigSchema.optional(),
   })
   .superRefine((raw, ctx) => {
+    if (raw.migration?.presync && raw.migration.allowNonEmptyTarget) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["migration", "presync"],
+        message:
+          "true excludes allowNonEmptyTarget: a presync copies into a new database of its own and replaces only its own copy; set one of them false",
+      });
+    }
     if (raw.backup.enabled && !raw.backup.directory && !raw.backup.s3Bucket) {
       ctx.addIssue({
         code: "custom",

@@ -19,6 +19,11 @@ export interface PgTarget {
    * engine would print as `[secret]` (the URL is a secret config value).
    */
   display: string;
+  /**
+   * `application_name` of every session and child tool of one run, so that an abort can end
+   * them all on the server (see abort.ts); "tines-maintenance" when absent.
+   */
+  applicationName?: string;
 }
 
 const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
@@ -77,7 +82,7 @@ export function pgClientConfig(target: PgTarget, applicationName = "tines-mainte
     password: target.password,
     database: target.database,
     ssl,
-    application_name: applicationName,
+    application_name: target.applicationName ?? applicationName,
     connectionTimeoutMillis: 10_000,
   };
 }
@@ -98,6 +103,8 @@ export function childEnv(target: PgTarget): NodeJS.ProcessEnv {
   if (target.password !== undefined) env.PGPASSWORD = target.password;
   else env.PGPASSFILE = "/dev/null";
   if (target.sslmode) env.PGSSLMODE = target.sslmode;
+  if (target.applicationName) env.PGAPPNAME = target.applicationName;
+  else delete env.PGAPPNAME;
   return env;
 }
 

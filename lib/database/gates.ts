@@ -8,6 +8,7 @@ import type { ProgressReporter } from "../progress";
 import { redactUrl } from "../redact";
 import { isNonEmptyString, ruleFailure, type InputFailure, type Inputs } from "../config/validation";
 import { backupDatabase, whyNotReusable, type EarlierBackup } from "./backup";
+import type { Comparison } from "./inspect";
 import { migrateDatabase } from "./migrate";
 
 export interface BackupGateInputs {
@@ -253,21 +254,9 @@ export async function runMigrationGate(
         ? { stack: inputs.stack, windowStartedAt: inputs.windowStartedAt }
         : undefined,
   });
-  const c = result.comparison;
   const round = (n: number) => Math.round(n * 10) / 10;
   return {
-    source: redactUrl(inputs.sourceUrl),
-    target: redactUrl(inputs.targetUrl),
-    tables: c.tables.length,
-    checksummedTables: c.checksummedTables,
-    rows: c.totalRows.toString(),
-    sequences: c.sequences,
-    mismatches: c.mismatches.length,
-    summary:
-      result.report
-        .split("\n")
-        .filter((l) => !l.startsWith("MISMATCH"))
-        .pop() ?? "",
+    ...comparisonOutputs(inputs, result.comparison, result.report),
     jobs: result.jobs,
     seconds: {
       dump: round(result.seconds.dump),
@@ -277,5 +266,30 @@ export async function runMigrationGate(
     },
     finishedAt: new Date().toISOString(),
     trigger: inputs.trigger,
+  };
+}
+
+/** What a verified copy's outputs say of it: both places (redacted) and the comparison's totals. */
+export function comparisonOutputs(
+  inputs: Pick<MigrationGateInputs, "sourceUrl" | "targetUrl">,
+  comparison: Comparison,
+  report: string,
+): Pick<
+  MigrationGateOutputs,
+  "source" | "target" | "tables" | "checksummedTables" | "rows" | "sequences" | "mismatches" | "summary"
+> {
+  return {
+    source: redactUrl(inputs.sourceUrl),
+    target: redactUrl(inputs.targetUrl),
+    tables: comparison.tables.length,
+    checksummedTables: comparison.checksummedTables,
+    rows: comparison.totalRows.toString(),
+    sequences: comparison.sequences,
+    mismatches: comparison.mismatches.length,
+    summary:
+      report
+        .split("\n")
+        .filter((l) => !l.startsWith("MISMATCH"))
+        .pop() ?? "",
   };
 }

@@ -31,6 +31,10 @@ export interface PreflightOptions {
    * with a migration it did not finish, is this run's own interrupted copy and is restarted.
    */
   marker?: { stack: string; windowStartedAt: string };
+  /** The target is a presync copy of ours that the caller drops and creates again: its contents do not count. */
+  targetWillBeReplaced?: boolean;
+  /** Tines keeps writing to the source (a presync): other sessions on it are expected. */
+  expectWrites?: boolean;
 }
 
 export interface Preflight {
@@ -168,8 +172,15 @@ export async function preflight(
     const versionProblem = checkVersions(tools.major, sourceMajor, targetMajor);
     if (versionProblem) throw new GateError(versionProblem);
 
-    if (targetSchema) {
+    if (targetSchema && !options.targetWillBeReplaced) {
       const contents = targetContents(targetSchema);
+      if (marker?.purpose === "presync") {
+        throw new GateError(
+          `target ${target.display} is a presync copy (stack ${marker.stack}) that logical replication from the source keeps current; ` +
+            `a plain migration does not write over it, ${flags.allowNonEmpty} or not: set database.migration.presync true to cut over to it, ` +
+            "or remove it first (`maint db-presync remove --drop-target`)",
+        );
+      }
       if (contents.length > 0 && !options.allowNonEmptyTarget && !restartTarget) {
         const whose = marker
           ? `; it holds a copy marked by ${describeMarker(marker)}, not this run's interrupted one` +
@@ -218,7 +229,7 @@ export async function preflight(
     const others = await sourceClient.query<{ n: string }>(
       "SELECT count(*)::text AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
     );
-    if (Number(others.rows[0].n) > 0) {
+    if (Number(others.rows[0].n) > 0 && !options.expectWrites) {
       options.reporter.warn(
         `db-migrate: ${others.rows[0].n} other sessions are connected to the source; writes after the snapshot are not copied (are all Tines services down?)`,
       );

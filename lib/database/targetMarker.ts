@@ -64,3 +64,9 @@ export function parseTargetMarker(comment: string | null): TargetMarker | undefi
 export function describeMarker(marker: TargetMarker): string {
   return `stack ${marker.stack}, window ${marker.windowStartedAt} (${marker.purpose}${marker.state ? `, ${marker.state}` : ""})`;
 }
+
+/** Removes the mark (once the copy is the live database, nothing may treat it as a disposable copy). */
+export async function clearTargetMarker(client: Client): Promise<void> {
+  const { rows } = await client.query<{ name: string }>("SELECT current_database() AS name");
+  await client.query(`COMMENT ON DATABASE ${client.escapeIdentifier(rows[0].name)} IS NULL`);
+}

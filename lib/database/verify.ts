@@ -108,13 +108,13 @@ export async function describeContent(
   return { ...schema, tables };
 }
 
-/** Compare two live databases table by table (both sides at once). */
-export async function verifyCopy(
+/** Half of `jobs` sessions on each side (at least one), or none when either side fails. */
+export async function openBothSides(
   source: PgTarget,
   target: PgTarget,
-  options: { jobs: number; checksumMaxBytes: number; compareOwners: boolean; reporter: ProgressReporter },
-): Promise<{ comparison: Comparison; report: string }> {
-  const perSide = Math.max(1, Math.ceil(options.jobs / 2));
+  jobs: number,
+): Promise<{ sourceClients: Client[]; targetClients: Client[] }> {
+  const perSide = Math.max(1, Math.ceil(jobs / 2));
   const [opened, openedTarget] = await Promise.allSettled([
     openSessions(source, "source", perSide),
     openSessions(target, "target", perSide),
@@ -126,8 +126,16 @@ export async function verifyCopy(
     ]);
     throw opened.status === "rejected" ? opened.reason : (openedTarget as PromiseRejectedResult).reason;
   }
-  const sourceClients = opened.value;
-  const targetClients = openedTarget.value;
+  return { sourceClients: opened.value, targetClients: openedTarget.value };
+}
+
+/** Compare two live databases table by table (both sides at once). */
+export async function verifyCopy(
+  source: PgTarget,
+  target: PgTarget,
+  options: { jobs: number; checksumMaxBytes: number; compareOwners: boolean; reporter: ProgressReporter },
+): Promise<{ comparison: Comparison; report: string }> {
+  const { sourceClients, targetClients } = await openBothSides(source, target, options.jobs);
   try {
     const [sourceSchema, targetSchema] = await Promise.all([
       describeSchema(sourceClients[0]),

@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, chownSync 
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { Client } from "pg";
 
 export interface RunningServer {
   url: string;
@@ -98,6 +99,32 @@ export async function stopProcess(
   }
 }
 
+/** The port opens before recovery ends ("the database system is starting up"): wait for a query. */
+async function waitForQueries(
+  url: string,
+  child: ChildProcess,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const client = new Client({ connectionString: url });
+    try {
+      await client.connect();
+      await client.query("SELECT 1");
+      return;
+    } catch (error) {
+      if (child.exitCode !== null)
+        throw new Error(`test servers: ${what} exited with code ${child.exitCode}`);
+      if (Date.now() > deadline)
+        throw new Error(`test servers: ${what} answers no query: ${(error as Error).message}`);
+      await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+}
+
 function stopChild(child: ChildProcess, dir?: string): () => Promise<void> {
   return async () => {
     await stopProcess(child);
@@ -178,7 +205,24 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Runn
 /** Superuser password of the test PostgreSQL clusters (TCP connections need it). */
 export const TEST_PG_PASSWORD = "pg-test-secret";
 
-export async function startPostgres(name: string): Promise<RunningServer> {
+/**
+ * Logical replication on every test cluster (lib/database/presync*): the source needs
+ * `wal_level = logical` and a slot and WAL sender per presync, the target a worker per
+ * subscription; the test files run side by side, hence more of each than the defaults.
+ */
+const LOGICAL_REPLICATION = {
+  wal_level: "logical",
+  max_replication_slots: "20",
+  max_wal_senders: "20",
+  max_logical_replication_workers: "8",
+  max_worker_processes: "16",
+};
+
+/** `settings` override the defaults below (e.g. `wal_level: "replica"` for a refusal test). */
+export async function startPostgres(
+  name: string,
+  settings: Record<string, string> = {},
+): Promise<RunningServer> {
   const binDir = postgresBinDir();
   const port = await freePort();
   const dir = tempDir(`pg-${name}`);
@@ -232,13 +276,16 @@ export async function startPostgres(name: string): Promise<RunningServer> {
     "max_wal_size=4GB",
     "-c",
     "max_connections=100",
+    ...Object.entries({ ...LOGICAL_REPLICATION, ...settings }).flatMap(([key, value]) => [
+      "-c",
+      `${key}=${value}`,
+    ]),
   ]);
   const child = spawn(pgCmd, pgArgs, { stdio: "ignore" });
   await waitForPort(port, child, `postgres (${name})`);
-  return {
-    url: `postgresql://postgres:${TEST_PG_PASSWORD}@127.0.0.1:${port}/postgres`,
-    stop: stopChild(child, dir),
-  };
+  const url = `postgresql://postgres:${TEST_PG_PASSWORD}@127.0.0.1:${port}/postgres`;
+  await waitForQueries(url, child, `postgres (${name})`);
+  return { url, stop: stopChild(child, dir) };
 }
 
 export async function startMoto(): Promise<RunningServer> {
