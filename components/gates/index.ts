@@ -6,6 +6,7 @@
 import type { GateName } from "../../lib/plan/gates";
 import { databaseBackupGate } from "./databaseBackup";
 import { databaseMigrationGate } from "./databaseMigration";
+import { databasePresyncGate } from "./databasePresync";
 import { endpointPropagationGate } from "./endpointPropagation";
 import { endpointSwitchGate } from "./endpointSwitch";
 import type { Gate } from "./gate";
@@ -20,6 +21,7 @@ export const GATES: { readonly [N in GateName]: Gate<N> } = {
   "sidekiq-drain": sidekiqDrainGate,
   "database-backup": databaseBackupGate,
   "database-migration": databaseMigrationGate,
+  "database-presync": databasePresyncGate,
   "endpoint-switch": endpointSwitchGate,
   "endpoint-propagation": endpointPropagationGate,
   "tines-health": tinesHealthGate,

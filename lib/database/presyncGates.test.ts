@@ -7,14 +7,18 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { silentReporter } from "../progress";
 import {
+  applyPresyncResource,
   checkPresyncInputs,
   precheckPresyncGate,
+  precheckPresyncResource,
   presyncDiff,
+  presyncResourceDiff,
   readPresyncGate,
   removePresyncGate,
   runCutoverGate,
   runPresyncGate,
   type PresyncGateInputs,
+  type PresyncResourceInputs,
 } from "./presyncGates";
 import { createDatabase, serverUrl, withClient, type TestDatabase } from "../../testkit/databases";
 import {
@@ -66,6 +70,24 @@ describe("presync gate inputs", () => {
       deleteBeforeReplace: true,
     });
     expect(presyncDiff(olds, { sourceUrl: SOURCE, targetUrl: TARGET, trigger: "again" }).changes).toBe(true);
+  });
+});
+
+describe("the presync resource's diff", () => {
+  it("has work in a new phase: the shutdown stands, the startup after it checks for leftovers", () => {
+    const olds = {
+      source: "postgresql://tines:***@db-old:5432/tines",
+      target: "postgresql://tines:***@db-new:5432/tines",
+      trigger: "",
+      phase: "running",
+    };
+    const news = { sourceUrl: SOURCE, targetUrl: TARGET, trigger: "" };
+    expect(presyncResourceDiff(olds, { ...news, phase: "running" }).changes).toBe(false);
+    expect(presyncResourceDiff(olds, { ...news, phase: "shutdown" })).toEqual({
+      changes: true,
+      replaces: [],
+      deleteBeforeReplace: true,
+    });
   });
 });
 
@@ -128,5 +150,63 @@ describe("one presync through the gates", () => {
     // The resource deleted after the cut-over: the copy, now the live database, is kept.
     await removePresyncGate(inputs, silentReporter);
     expect(await databaseExists(serverUrl("TEST_PG_TARGET_URL"), dst.name)).toBe(true);
+  }, 120_000);
+});
+
+describe("the presync resource through a window", () => {
+  const sources: TestDatabase[] = [];
+  const targets: TestDatabase[] = [];
+  afterAll(() => dropPresyncDatabases(sources, targets));
+
+  it("sets up in running, stands in shutdown, and the startup refuses a slot left on the source until the cut-over ran", async () => {
+    const src = await createDatabase(serverUrl("TEST_PG_SOURCE_URL"), "pr");
+    sources.push(src);
+    await fillForPresync(src.url, { rows: 300, largeRows: 1 });
+    const dst = targetDatabase(`${src.name}_new`);
+    targets.push(dst);
+    const running: PresyncResourceInputs = {
+      sourceUrl: src.url,
+      targetUrl: dst.url,
+      stack: "prod",
+      jobs: 2,
+      noOwner: false,
+      checksumMaxTableMiB: 10240,
+      catchUpTimeoutSeconds: 60,
+      trigger: "",
+      phase: "running",
+    };
+    const shutdown: PresyncResourceInputs = { ...running, phase: "shutdown" };
+
+    // A shutdown with presync true but nothing set up: refused, nothing created.
+    await expect(applyPresyncResource(undefined, shutdown, silentReporter)).rejects.toThrow(
+      /database\.migration\.presync is true but this stack set up no presync; set it up with phase running before the window/,
+    );
+    expect(await replicationLeft(src.url, dst.url)).toEqual(NOTHING_LEFT);
+
+    expect(await precheckPresyncResource(running, {})).toEqual([]);
+    const set = await applyPresyncResource(undefined, running, silentReporter);
+    expect(set).toMatchObject({ state: "streaming", phase: "running", sourceUrl: src.url, tables: 5 });
+    // A later update in running, or the shutdown's preview: nothing to check, nothing done.
+    expect(await precheckPresyncResource(running, running)).toEqual([]);
+    const stood = await applyPresyncResource(set, shutdown, silentReporter);
+    expect(stood).toEqual({ ...set, phase: "shutdown" });
+    expect((await replicationLeft(src.url, dst.url)).slots).toHaveLength(1);
+
+    // The startup after a window whose cut-over never finished (a SIGKILL): refused at
+    // preview and in the update, naming the recovery; nothing is changed.
+    const refusal =
+      /refused to start Tines: the presync's replication is still on the source after the window: .*run the cut-over again \(pulumi up\) or remove it/;
+    expect(await precheckPresyncResource(running, shutdown)).toEqual([expect.stringMatching(refusal)]);
+    await expect(applyPresyncResource(stood, running, silentReporter)).rejects.toThrow(refusal);
+    expect((await replicationLeft(src.url, dst.url)).slots).toHaveLength(1);
+
+    const cut = await runCutoverGate({ ...running, allowNonEmptyTarget: false }, silentReporter);
+    expect(cut.mismatches).toBe(0);
+    expect(await precheckPresyncResource(running, shutdown)).toEqual([]);
+    const started = await applyPresyncResource(stood, running, silentReporter);
+    expect(started).toMatchObject({ phase: "running", state: "done", name: set.name });
+    expect(await replicationLeft(src.url, dst.url)).toEqual(NOTHING_LEFT);
+    // Spent: a later update in running sets nothing up again.
+    expect(await applyPresyncResource(started, running, silentReporter)).toEqual(started);
   }, 120_000);
 });

@@ -13,7 +13,15 @@
  *    copy that was cut over is never dropped;
  *  - a new target URL replaces it, delete first: one slot at a time.
  * The shutdown's migration step calls runCutoverGate instead of the plain copy.
+ *
+ * The resource stands in every phase while presync is true, so that its state carries from
+ * the set-up to the window and on to the startup (`phase` is one of its inputs):
+ *  - running, first: set up (applyPresyncResource);
+ *  - shutdown: nothing to do, the record stands for the cut-over step, which depends on it;
+ *  - running after a shutdown: the startup after the window refuses a slot of ours still on
+ *    the source, and otherwise records the presync as spent (a new one: presync false, then true).
  */
+import { GateError } from "../errors";
 import type { ProgressReporter } from "../progress";
 import { redactUrl } from "../redact";
 import {
@@ -249,4 +257,71 @@ export async function presyncLeftoverProblem(
     `the presync's replication is still on the source after the window: ${left.lines.join("; ")}; it keeps WAL until removed: ` +
     "run the cut-over again (pulumi up) or remove it (`maint db-presync remove --from ... --to ...`)"
   );
+}
+
+/** The presync resource's inputs: the set-up's, and the phase of the update that registers it. */
+export interface PresyncResourceInputs extends PresyncGateInputs {
+  phase: "running" | "shutdown";
+}
+
+/**
+ * What the stack keeps: the inputs (the URLs as secrets, for `read` and `delete`, which get
+ * only the state) and the set-up's outputs.
+ */
+export type PresyncResourceState = PresyncResourceInputs & PresyncGateOutputs;
+
+function isSetUp(olds: Partial<PresyncResourceState> | undefined): olds is PresyncResourceState {
+  return typeof olds?.name === "string" && olds.name !== "";
+}
+
+/**
+ * Preview and every update (read-only): in running, the first set-up's refusals and, after a
+ * window, a slot of ours left on the source. One line each.
+ */
+export async function precheckPresyncResource(
+  news: PresyncResourceInputs,
+  olds: Partial<PresyncResourceInputs>,
+): Promise<string[]> {
+  if (news.phase !== "running") return [];
+  if (olds.phase === "shutdown") {
+    const left = await presyncLeftoverProblem(news);
+    return left ? [`refused to start Tines: ${left}`] : [];
+  }
+  if (olds.sourceUrl !== undefined) return [];
+  return (await precheckPresyncGate(news, "start")).problems;
+}
+
+/** Whether an update has work: a new phase or trigger (a new source or target replaces it, see presyncDiff). */
+export function presyncResourceDiff(olds: Record<string, unknown>, news: Record<string, unknown>) {
+  const diff = presyncDiff(olds, news);
+  const phaseChanged = typeof news.phase === "string" && olds.phase !== news.phase;
+  return { ...diff, changes: diff.changes || phaseChanged };
+}
+
+/** Create and update of the presync resource, by phase (see the module's comment). */
+export async function applyPresyncResource(
+  olds: Partial<PresyncResourceState> | undefined,
+  news: PresyncResourceInputs,
+  reporter: ProgressReporter,
+  options: { signal?: AbortSignal } = {},
+): Promise<PresyncResourceState> {
+  if (news.phase === "shutdown") {
+    if (!isSetUp(olds)) {
+      throw new GateError(
+        "database-presync: database.migration.presync is true but this stack set up no presync; " +
+          "set it up with phase running before the window, or set presync false for a plain migration",
+      );
+    }
+    return { ...olds, ...news };
+  }
+  if (isSetUp(olds) && olds.phase === "shutdown") {
+    const left = await presyncLeftoverProblem(news);
+    if (left) throw new GateError(`database-presync: refused to start Tines: ${left}`);
+    reporter.info(
+      `database-presync: nothing of presync ${olds.name} is left on the source; it is spent (a new one: presync false, then true)`,
+    );
+    return { ...olds, ...news, ...statusOutputs(await presyncStatus(targets(news))) };
+  }
+  if (isSetUp(olds) && olds.trigger === news.trigger) return { ...olds, ...news };
+  return { ...news, ...(await runPresyncGate(news, reporter, options)) };
 }

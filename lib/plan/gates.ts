@@ -144,7 +144,30 @@ export const GATE_DEFINITIONS = [
     description: "copy the database to the new instance and verify the copy",
     phases: { shutdown: { at: "end" } },
     step: migrated,
-    types: { component: "DatabaseMigration", resources: { copy: { module: "database", type: "Migration" } } },
+    types: {
+      component: "DatabaseMigration",
+      resources: {
+        copy: { module: "database", type: "Migration" },
+        // With database.migration.presync: the catch-up, teardown and verification instead of the copy.
+        cutover: { module: "database", type: "Cutover" },
+      },
+    },
+  }),
+  defineGate({
+    name: "database-presync",
+    description:
+      "with database.migration.presync: copy ahead while Tines runs and keep the copy current by logical replication",
+    // First in running: the startup after a window refuses a replication slot of ours left on
+    // the source before anything starts. The set-up itself runs with Tines up (services at
+    // their counts already); in shutdown the resource stands so that the cut-over finds it.
+    phases: { running: { at: "start" } },
+    step: (config, plan): { database: DatabaseConfig; migration: MigrationConfig } | undefined => {
+      const database = config.database;
+      return plan.phase === "running" && database?.migration?.presync
+        ? { database, migration: database.migration }
+        : undefined;
+    },
+    types: { component: "DatabasePresync", resources: { presync: { module: "database", type: "Presync" } } },
   }),
   defineGate({
     name: "endpoint-switch",

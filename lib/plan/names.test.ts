@@ -14,6 +14,7 @@ describe("type tokens", () => {
     expect(components.sort()).toEqual([
       "tines-maintenance:index:DatabaseBackup",
       "tines-maintenance:index:DatabaseMigration",
+      "tines-maintenance:index:DatabasePresync",
       "tines-maintenance:index:EndpointPropagationGate",
       "tines-maintenance:index:EndpointSwitch",
       "tines-maintenance:index:MaintenanceRun",
@@ -26,7 +27,9 @@ describe("type tokens", () => {
     expect(dynamic.sort()).toEqual([
       "pulumi-nodejs:dynamic/compose:Service",
       "pulumi-nodejs:dynamic/database:Backup",
+      "pulumi-nodejs:dynamic/database:Cutover",
       "pulumi-nodejs:dynamic/database:Migration",
+      "pulumi-nodejs:dynamic/database:Presync",
       "pulumi-nodejs:dynamic/ecs:ServiceCount",
       "pulumi-nodejs:dynamic/endpoints:Propagation",
       "pulumi-nodejs:dynamic/endpoints:Switch",

@@ -77,6 +77,24 @@ describe("buildPlan", () => {
     expect(running.steps[0].type === "gate" && running.steps[0].description).toMatch(/version changed/);
   });
 
+  it("with presync, checks for a slot left by the window before anything starts; the shutdown has no step of it", () => {
+    const presync = {
+      ...allGates.database,
+      migration: { ...allGates.database.migration, presync: true },
+      backup: { enabled: false },
+    };
+    const running = plan({ phase: "running", ...allGates, database: presync });
+    expect(running.steps.map((s) => s.name)).toEqual([
+      "maintenance-window",
+      "database-presync",
+      ...STARTUP_STEPS.slice(1),
+    ]);
+    expect(names({ phase: "running", ...allGates })).not.toContain("database-presync");
+    const shutdown = names({ phase: "shutdown", ...allGates, database: presync });
+    expect(shutdown).not.toContain("database-presync");
+    expect(shutdown).toContain("database-migration");
+  });
+
   it("has no drain gate when Sidekiq keeps running or is not managed", () => {
     expect(names({ phase: "shutdown", keepRunning: ["tines-sidekiq"] })).not.toContain("sidekiq-drain");
     expect(names({ phase: "shutdown", services: { "tines-app": 1 } })).not.toContain("sidekiq-drain");
