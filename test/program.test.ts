@@ -299,3 +299,60 @@ describe("credentials set without --secret (issue 20, item 7)", () => {
     expect(secret.registrations.length).toBeGreaterThan(0);
   });
 });
+
+describe("presync", () => {
+  const database = {
+    url: "postgresql://tines:db-secret-81@old-db.internal:5432/tines",
+    backup: { enabled: false },
+    migration: {
+      targetUrl: "postgresql://tines:db-secret-82@new-db.internal:5432/tines",
+      presync: true,
+      catchUpTimeoutSeconds: 120,
+    },
+  };
+  const presyncType = "pulumi-nodejs:dynamic/database:Presync";
+
+  it("running sets the presync up first, before any service step, with the URLs as secrets", async () => {
+    const run = await runProgram({ ...platforms.compose, phase: "running", services: counts, database });
+    expect((run.outputs.steps as string[]).slice(0, 2)).toEqual(["maintenance-window", "database-presync"]);
+    const presync = run.find(presyncType, "database-presync");
+    expect(presync.inputs).toMatchObject({
+      phase: "running",
+      stack: expect.any(String),
+      catchUpTimeoutSeconds: 120,
+    });
+    expect(run.secretInputs("database-presync")).toEqual(expect.arrayContaining(["sourceUrl", "targetUrl"]));
+    expect(Math.min(...scalingResources(run).map((r) => r.start))).toBeGreaterThan(presync.end);
+    expect(run.registrations.some((r) => r.name === "database-migration")).toBe(false);
+    expect(JSON.stringify(run.outputs)).not.toMatch(/db-secret-8[12]/);
+  });
+
+  it("shutdown keeps the presync standing and cuts over at the migration step, after every stop and before the endpoint switch", async () => {
+    const run = await runProgram({
+      ...platforms.compose,
+      phase: "shutdown",
+      services: counts,
+      keepRunning: ["postgres"],
+      database,
+      endpoints: { databaseHost: "new-db.internal" },
+    });
+    expect(run.outputs.steps).not.toContain("database-presync");
+    const presync = run.find(presyncType, "database-presync");
+    expect(presync.inputs.phase).toBe("shutdown");
+    const cutover = run.find("pulumi-nodejs:dynamic/database:Cutover", "database-migration");
+    expect(run.registrations.some((r) => r.type === "pulumi-nodejs:dynamic/database:Migration")).toBe(false);
+    expect(cutover.inputs).toMatchObject({
+      catchUpTimeoutSeconds: 120,
+      allowNonEmptyTarget: false,
+      trigger: "",
+    });
+    expect(run.secretInputs("database-migration")).toEqual(
+      expect.arrayContaining(["sourceUrl", "targetUrl"]),
+    );
+    expect(cutover.start).toBeGreaterThan(presync.end);
+    const others = scalingResources(run).filter((r) => r.name !== "postgres");
+    expect(cutover.start).toBeGreaterThan(Math.max(...others.map((r) => r.end)));
+    expect(gateResource(run, "endpoint-switch").start).toBeGreaterThan(cutover.end);
+    expect(JSON.stringify(run.outputs)).not.toMatch(/db-secret-8[12]/);
+  });
+});

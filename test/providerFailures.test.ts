@@ -95,6 +95,25 @@ beforeAll(async () => {
     checksumMaxTableMiB: 1,
     trigger: "run-2",
   };
+  const cutover = { ...migration, trigger: "", stack: "test", catchUpTimeoutSeconds: 5 };
+  const presync = {
+    sourceUrl: migration.sourceUrl,
+    targetUrl: migration.targetUrl,
+    stack: "test",
+    jobs: 0,
+    noOwner: false,
+    checksumMaxTableMiB: 1,
+    catchUpTimeoutSeconds: 5,
+    trigger: "",
+    phase: "running",
+  };
+  /** The state of a presync set up in running and standing through a shutdown. */
+  const presyncState = {
+    ...presync,
+    phase: "shutdown",
+    name: "tines_presync_0123456789",
+    state: "streaming",
+  };
   const health = {
     url: `http://tines:${SECRET}@127.0.0.1:${closed}/is_up`,
     timeoutSeconds: 1,
@@ -177,6 +196,29 @@ beforeAll(async () => {
       create: { news: migration, cause: refused },
       update: { olds: { trigger: "run-1" }, news: migration, cause: refused },
       delete: keeps,
+    },
+    [token(GATE_TYPES["database-migration"].resources.cutover)]: {
+      check: { news: cutover, cause: /the cut-over's check failed, nothing was changed: .*ECONNREFUSED/ },
+      diff: { olds: { trigger: "" }, news: cutover, cause: "passes" },
+      create: { news: cutover, cause: refused },
+      update: { olds: { trigger: "run-1" }, news: cutover, cause: refused },
+      delete: keeps,
+    },
+    [token(GATE_TYPES["database-presync"].resources.presync)]: {
+      check: {
+        news: presync,
+        cause: /database-presync: the check failed, nothing was changed: .*ECONNREFUSED/,
+      },
+      diff: {
+        olds: { trigger: "", phase: "running" },
+        news: { ...presync, phase: "shutdown" },
+        cause: "passes",
+      },
+      create: { news: presync, cause: refused },
+      // The startup after the window, looking for a slot left on the source.
+      update: { olds: presyncState, news: presync, cause: refused },
+      read: { news: presyncState, cause: refused },
+      delete: { news: presyncState, cause: refused },
     },
     [token(GATE_TYPES["tines-health"].resources.check)]: {
       check: { news: {}, cause: /health\.url is required/ },
