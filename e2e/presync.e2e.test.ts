@@ -1,0 +1,202 @@
+/**
+ * A presynced database move under the real Pulumi CLI with the policy pack: the source
+ * PostgreSQL is managed (not in services), the application tier on moto ECS. Phase running
+ * with `database.migration.presync` copies the database to a second cluster and keeps it
+ * current by logical replication while a writer inserts, updates and deletes; the shutdown
+ * stops the writer with the app tier, cuts over (catch-up, teardown, sequences, verification)
+ * and switches DATABASE_HOST; the startup runs on the new database. Every row is on the new
+ * side and nothing of the replication is left on either.
+ */
+import { readFileSync } from "node:fs";
+import {
+  CreateSecretCommand,
+  GetSecretValueCommand,
+  SecretsManagerClient,
+} from "@aws-sdk/client-secrets-manager";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDatabase, databaseUrl, withClient, type TestDatabase } from "../testkit/databases";
+import {
+  fillForPresync,
+  NOTHING_LEFT,
+  replicationLeft,
+  sequenceValues,
+  startWriter,
+  type Writer,
+} from "../testkit/presync";
+import {
+  TEST_PG_PASSWORD,
+  startMoto,
+  startPostgres,
+  type RunningServer,
+} from "../testkit/servers/localServers";
+import { ecsDesiredCounts, type MotoEcs } from "../testkit/motoEcs";
+import type { PulumiStack } from "../testkit/pulumiCli";
+import { MOTO_CREDENTIALS, MOTO_REGION, createEcsStack, logRun } from "./ecsStack";
+
+const COUNTS = { "tines-app": 2, "tines-command-runner": 1 };
+const SECRET_ID = "tines/presync-env";
+
+/** Row count and an md5 of every row's text, of every user table, by qualified name. */
+async function tableContents(url: string): Promise<Record<string, { rows: number; md5: string }>> {
+  return withClient(url, async (client) => {
+    const tables = await client.query<{ name: string }>(
+      `SELECT quote_ident(schemaname) || '.' || quote_ident(relname) AS name FROM pg_stat_user_tables ORDER BY 1`,
+    );
+    const contents: Record<string, { rows: number; md5: string }> = {};
+    for (const { name } of tables.rows) {
+      const { rows } = await client.query<{ n: string; md5: string | null }>(
+        `SELECT count(*) AS n, md5(string_agg(t::text, E'\\n' ORDER BY t::text)) AS md5 FROM ${name} t`,
+      );
+      contents[name] = { rows: Number(rows[0].n), md5: rows[0].md5 ?? "" };
+    }
+    return contents;
+  });
+}
+
+describe("presync, cut-over and endpoint switch under the real Pulumi CLI", () => {
+  let servers: RunningServer[] = [];
+  let source: TestDatabase;
+  let targetUrl: string;
+  let targetServer: RunningServer;
+  let ecs: MotoEcs;
+  let stack: PulumiStack;
+  let writer: Writer | undefined;
+  let secrets: SecretsManagerClient;
+  const outputs: string[] = [];
+
+  beforeAll(async () => {
+    const [pgSource, pgTarget, moto] = await Promise.all([
+      startPostgres("e2e-presync-source"),
+      startPostgres("e2e-presync-target"),
+      startMoto(),
+    ]);
+    servers = [pgSource, pgTarget, moto];
+    targetServer = pgTarget;
+    source = await createDatabase(pgSource.url, "tines_src");
+    await fillForPresync(source.url, { rows: 3000, largeRows: 2 });
+    // Not created: the presync creates it.
+    targetUrl = databaseUrl(pgTarget.url, "tines_new");
+    secrets = new SecretsManagerClient({
+      endpoint: moto.url,
+      region: MOTO_REGION,
+      credentials: MOTO_CREDENTIALS,
+    });
+    await secrets.send(
+      new CreateSecretCommand({
+        Name: SECRET_ID,
+        SecretString: JSON.stringify({ DATABASE_HOST: "old-db.internal", RAILS_ENV: "production" }),
+      }),
+    );
+    ({ stack, ecs } = await createEcsStack({
+      stack: "e2e-presync",
+      moto,
+      cluster: "tines-e2e-presync",
+      counts: COUNTS,
+      config: {
+        phase: "running",
+        "database.backup.enabled": false,
+        "database.migration.presync": true,
+        "database.migration.jobs": 2,
+        "database.migration.catchUpTimeoutSeconds": 120,
+      },
+    }));
+    await stack.setSecret("database.url", source.url);
+    await stack.setSecret("database.migration.targetUrl", targetUrl);
+  });
+
+  afterAll(async () => {
+    await writer?.stop().catch(() => undefined);
+    await withClient(targetServer.url, (c) =>
+      c.query("DROP DATABASE IF EXISTS tines_new WITH (FORCE)"),
+    ).catch(() => undefined);
+    await Promise.all(servers.map((s) => s.stop()));
+    if (stack && !process.env.E2E_KEEP) stack.remove();
+  });
+
+  it("running sets the copy and the replication up while a writer writes", async () => {
+    writer = await startWriter(source.url);
+    const result = await stack.up("e2e: presync while Tines runs");
+    const output = logRun("up (running + presync)", result);
+    outputs.push(output);
+    expect(result.code, output).toBe(0);
+    expect(writer.commits).toBeGreaterThan(0);
+    const left = await replicationLeft(source.url, targetUrl);
+    expect([left.slots.length, left.publications.length, left.subscriptions.length]).toEqual([1, 1, 1]);
+    const audit = (await stack.outputs()).audit as { databasePresync?: Record<string, unknown> };
+    expect(audit.databasePresync).toMatchObject({
+      state: "streaming",
+      target: expect.stringContaining("tines_new"),
+    });
+    expect(await ecsDesiredCounts(ecs, Object.keys(COUNTS))).toEqual(COUNTS);
+  });
+
+  it("shutdown cuts over once the app tier is down, verifies and switches DATABASE_HOST; nothing is left", async () => {
+    const port = Number(new URL(targetServer.url).port);
+    await stack.setConfig({
+      phase: "shutdown",
+      "endpoints.databaseHost": "127.0.0.1",
+      "endpoints.databasePort": port,
+      "endpoints.target.kind": "secrets-manager",
+      "endpoints.target.secretId": SECRET_ID,
+      "endpoints.target.endpoint": ecs.endpoint,
+      "endpoints.target.region": MOTO_REGION,
+      "endpoints.propagation.intervalSeconds": 1,
+      "endpoints.propagation.timeoutSeconds": 30,
+    });
+    // The writer is Tines: it stops when tines-app does.
+    let commits = 0;
+    const up = stack.up("e2e: shutdown, cut over and switch");
+    const writerStopped = (async () => {
+      for (;;) {
+        const counts = await ecsDesiredCounts(ecs, ["tines-app"]);
+        if (counts["tines-app"] === 0) return (commits = await writer!.stop());
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    const result = await up;
+    await writerStopped;
+    writer = undefined;
+    const output = logRun("up (shutdown + cut-over + switch)", result);
+    outputs.push(output);
+    expect(result.code, output).toBe(0);
+    expect(commits).toBeGreaterThan(0);
+
+    const before = await tableContents(source.url);
+    expect(Object.keys(before).length).toBeGreaterThan(3);
+    expect(await tableContents(targetUrl)).toEqual(before);
+    const [sourceSequences, targetSequences] = await Promise.all([
+      sequenceValues(source.url),
+      sequenceValues(targetUrl),
+    ]);
+    for (const [name, value] of Object.entries(sourceSequences))
+      expect(targetSequences[name] >= value, `${name}: ${targetSequences[name]} < ${value}`).toBe(true);
+    expect(await replicationLeft(source.url, targetUrl)).toEqual(NOTHING_LEFT);
+
+    const audit = (await stack.outputs()).audit as { databaseMigration?: Record<string, unknown> };
+    expect(audit.databaseMigration).toMatchObject({ mismatches: 0, tables: Object.keys(before).length });
+    const env = JSON.parse(
+      (await secrets.send(new GetSecretValueCommand({ SecretId: SECRET_ID }))).SecretString ?? "{}",
+    ) as Record<string, string>;
+    expect(env.DATABASE_HOST).toBe("127.0.0.1");
+  });
+
+  it("startup checks nothing of the presync is left, then starts Tines", async () => {
+    await stack.setConfig({ phase: "running" });
+    const result = await stack.up("e2e: startup on the new database");
+    const output = logRun("up (startup)", result);
+    outputs.push(output);
+    expect(result.code, output).toBe(0);
+    expect(await ecsDesiredCounts(ecs, Object.keys(COUNTS))).toEqual(COUNTS);
+    const audit = (await stack.outputs()).audit as { databasePresync?: Record<string, unknown> };
+    expect(audit.databasePresync).toMatchObject({ state: "done" });
+  });
+
+  it("the database passwords are nowhere in plain text", async () => {
+    const texts = [
+      JSON.stringify(await stack.outputs()),
+      readFileSync(stack.stateFile(), "utf8"),
+      ...outputs,
+    ];
+    for (const text of texts) expect(text).not.toContain(TEST_PG_PASSWORD);
+  });
+});
