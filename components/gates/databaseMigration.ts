@@ -17,7 +17,7 @@ import {
   type MigrationGateInputs,
 } from "../../lib/database/gates";
 import { precheckPresyncGate, runCutoverGate, type CutoverGateInputs } from "../../lib/database/presyncGates";
-import { oneLine } from "../../lib/errors";
+import { isMaintenanceError, oneLine } from "../../lib/errors";
 import { GATE_TYPES } from "../../lib/plan/names";
 import { defineProvider, dynamicResource, type ProviderContext } from "../provider/defineProvider";
 import { DatabasePresync } from "./databasePresync";
@@ -68,7 +68,9 @@ export const databaseCutoverProvider = defineProvider({
       return [
         {
           property: "",
-          reason: `database-migration: the cut-over's check failed, nothing was changed: ${oneLine(error)}`,
+          reason: isMaintenanceError(error)
+            ? `database-migration: refused, nothing was changed: ${oneLine(error)}`
+            : `database-migration: the cut-over's check failed, nothing was changed: ${oneLine(error)}`,
         },
       ];
     }

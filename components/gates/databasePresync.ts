@@ -25,7 +25,7 @@ import {
   type PresyncResourceState,
 } from "../../lib/database/presyncGates";
 import { oneOfFailure } from "../../lib/config/validation";
-import { oneLine } from "../../lib/errors";
+import { isMaintenanceError, oneLine } from "../../lib/errors";
 import { GATE_TYPES } from "../../lib/plan/names";
 import { defineProvider, dynamicResource, type ProviderContext } from "../provider/defineProvider";
 import { defineGate, outputsOf, type GateContext } from "./gate";
@@ -63,7 +63,9 @@ export const databasePresyncProvider = defineProvider({
       return [
         {
           property: "",
-          reason: `database-presync: the check failed, nothing was changed: ${oneLine(error)}`,
+          reason: isMaintenanceError(error)
+            ? `database-presync: refused, nothing was changed: ${oneLine(error)}`
+            : `database-presync: the check failed, nothing was changed: ${oneLine(error)}`,
         },
       ];
     }

@@ -206,6 +206,11 @@ describe("the presync resource through a window", () => {
     const started = await applyPresyncResource(stood, running, silentReporter);
     expect(started).toMatchObject({ phase: "running", state: "done", name: set.name });
     expect(await replicationLeft(src.url, dst.url)).toEqual(NOTHING_LEFT);
+    // database.url pointed at the new database with presync still true: a new presync into
+    // the live database itself, refused at preview.
+    await expect(precheckPresyncResource({ ...running, sourceUrl: dst.url }, running)).rejects.toThrow(
+      /database\.migration\.targetUrl: is the same database as database\.url .*it must be a new instance/,
+    );
     // Spent: a later update in running sets nothing up again.
     expect(await applyPresyncResource(started, running, silentReporter)).toEqual(started);
   }, 120_000);

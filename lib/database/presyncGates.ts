@@ -287,7 +287,9 @@ export async function precheckPresyncResource(
     const left = await presyncLeftoverProblem(news);
     return left ? [`refused to start Tines: ${left}`] : [];
   }
-  if (olds.sourceUrl !== undefined) return [];
+  // Set up already, on these servers: nothing to check. A first set-up or a replacement (a new
+  // source or target) is checked as `maint db-presync check` would.
+  if (olds.sourceUrl === news.sourceUrl && olds.targetUrl === news.targetUrl) return [];
   return (await precheckPresyncGate(news, "start")).problems;
 }
 
