@@ -7,6 +7,7 @@
  * and switches DATABASE_HOST; the startup runs on the new database. Every row is on the new
  * side and nothing of the replication is left on either.
  */
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import {
   CreateSecretCommand,
@@ -30,7 +31,7 @@ import {
   type RunningServer,
 } from "../testkit/servers/localServers";
 import { ecsDesiredCounts, type MotoEcs } from "../testkit/motoEcs";
-import type { PulumiStack } from "../testkit/pulumiCli";
+import { PROJECT_ROOT, type PulumiStack } from "../testkit/pulumiCli";
 import { MOTO_CREDENTIALS, MOTO_REGION, createEcsStack, logRun } from "./ecsStack";
 
 const COUNTS = { "tines-app": 2, "tines-command-runner": 1 };
@@ -63,6 +64,8 @@ describe("presync, cut-over and endpoint switch under the real Pulumi CLI", () =
   let writer: Writer | undefined;
   let secrets: SecretsManagerClient;
   const outputs: string[] = [];
+  /** The presync's slot, publication and subscription name. */
+  let presyncName = "";
 
   beforeAll(async () => {
     const [pgSource, pgTarget, moto] = await Promise.all([
@@ -127,6 +130,7 @@ describe("presync, cut-over and endpoint switch under the real Pulumi CLI", () =
       state: "streaming",
       target: expect.stringContaining("tines_new"),
     });
+    presyncName = audit.databasePresync!.name as string;
     expect(await ecsDesiredCounts(ecs, Object.keys(COUNTS))).toEqual(COUNTS);
   });
 
@@ -178,6 +182,44 @@ describe("presync, cut-over and endpoint switch under the real Pulumi CLI", () =
       (await secrets.send(new GetSecretValueCommand({ SecretId: SECRET_ID }))).SecretString ?? "{}",
     ) as Record<string, string>;
     expect(env.DATABASE_HOST).toBe("127.0.0.1");
+  });
+
+  it("startup refuses a slot of the presync left on the source, at preview and before anything starts; `maint db-presync remove` clears it", async () => {
+    // What a cut-over killed past the provider's own clean-up leaves: the presync's slot.
+    await withClient(source.url, (c) =>
+      c.query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [presyncName]),
+    );
+    await stack.setConfig({ phase: "running" });
+    const refusal =
+      /refused to start Tines: the presync's replication is still on the source after the window/;
+    const preview = await stack.preview();
+    outputs.push(preview.stdout + preview.stderr);
+    expect(preview.code, preview.stdout + preview.stderr).not.toBe(0);
+    expect(preview.stdout + preview.stderr).toMatch(refusal);
+    const result = await stack.up("e2e: startup with a slot left");
+    const output = logRun("up (startup, slot left)", result);
+    outputs.push(output);
+    expect(result.code, output).not.toBe(0);
+    expect(output).toMatch(refusal);
+    expect(await ecsDesiredCounts(ecs, Object.keys(COUNTS))).toEqual({
+      "tines-app": 0,
+      "tines-command-runner": 0,
+    });
+
+    const removed = spawnSync(
+      process.execPath,
+      ["cli/main.js", "db-presync", "remove", "--from", "env:OLD_URL"],
+      {
+        cwd: PROJECT_ROOT,
+        env: { ...process.env, OLD_URL: source.url },
+        encoding: "utf8",
+        timeout: 120_000,
+      },
+    );
+    outputs.push(removed.stdout + removed.stderr);
+    expect(removed.status, removed.stdout + removed.stderr).toBe(0);
+    expect(removed.stdout).toMatch(/removed 1 slots and 0 publications/);
+    expect(await replicationLeft(source.url, targetUrl)).toEqual(NOTHING_LEFT);
   });
 
   it("startup checks nothing of the presync is left, then starts Tines", async () => {
