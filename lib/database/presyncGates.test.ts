@@ -195,7 +195,7 @@ describe("the presync resource through a window", () => {
     // The startup after a window whose cut-over never finished (a SIGKILL): refused at
     // preview and in the update, naming the recovery; nothing is changed.
     const refusal =
-      /refused to start Tines: the presync's replication is still on the source after the window: .*run the cut-over again \(pulumi up\) or remove it/;
+      /refused to start Tines: the presync's replication is still on the source after the window: .*finish the cut-over \(phase shutdown again, pulumi up\) or give the window up and remove it/;
     expect(await precheckPresyncResource(running, shutdown)).toEqual([expect.stringMatching(refusal)]);
     await expect(applyPresyncResource(stood, running, silentReporter)).rejects.toThrow(refusal);
     expect((await replicationLeft(src.url, dst.url)).slots).toHaveLength(1);

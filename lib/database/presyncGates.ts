@@ -255,7 +255,7 @@ export async function presyncLeftoverProblem(
   if (left.lines.length === 0) return undefined;
   return (
     `the presync's replication is still on the source after the window: ${left.lines.join("; ")}; it keeps WAL until removed: ` +
-    "run the cut-over again (pulumi up) or remove it (`maint db-presync remove --from ... --to ...`)"
+    "finish the cut-over (phase shutdown again, pulumi up) or give the window up and remove it (`maint db-presync remove --from ... --to ...`)"
   );
 }
 
