@@ -3,6 +3,11 @@
  * tooling would have created them, and a stack on the real Pulumi CLI configured for them.
  * The servers (moto and whatever else a test needs) are started by the test, in parallel.
  */
+import {
+  CreateSecretCommand,
+  GetSecretValueCommand,
+  SecretsManagerClient,
+} from "@aws-sdk/client-secrets-manager";
 import Redis from "ioredis";
 import { startMoto, startRedis, type RunningServer } from "../testkit/servers/localServers";
 import { enqueue } from "../testkit/sidekiqJobs";
@@ -39,6 +44,32 @@ export interface EcsStackOptions {
 /** `services.<key>: count` for the stack config. */
 export function servicesConfig(counts: Record<string, number>): ConfigValues {
   return Object.fromEntries(Object.entries(counts).map(([key, count]) => [`services.${key}`, count]));
+}
+
+/** The environment of Tines in a Secrets Manager secret on moto (an endpoint switch's target). */
+export interface EnvSecret {
+  /** The variables the secret holds now. */
+  read(): Promise<Record<string, string>>;
+}
+
+/** Creates the secret `secretId` on moto holding `env` as JSON, as Tines' ECS set-up would. */
+export async function createEnvSecret(
+  moto: RunningServer,
+  secretId: string,
+  env: Record<string, string>,
+): Promise<EnvSecret> {
+  const client = new SecretsManagerClient({
+    endpoint: moto.url,
+    region: MOTO_REGION,
+    credentials: MOTO_CREDENTIALS,
+  });
+  await client.send(new CreateSecretCommand({ Name: secretId, SecretString: JSON.stringify(env) }));
+  return {
+    read: async () =>
+      JSON.parse(
+        (await client.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString ?? "{}",
+      ) as Record<string, string>,
+  };
 }
 
 /** The services on moto and a stack in phase shutdown on them, initialised and configured. */

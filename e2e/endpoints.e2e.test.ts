@@ -3,11 +3,6 @@
  * REDIS_URL are rewritten in the ECS environment secret (Secrets Manager on moto), and the
  * startup waits until the new endpoints answer (a real PostgreSQL and a real Redis).
  */
-import {
-  CreateSecretCommand,
-  GetSecretValueCommand,
-  SecretsManagerClient,
-} from "@aws-sdk/client-secrets-manager";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -17,7 +12,7 @@ import {
   startRedis,
   type RunningServer,
 } from "../testkit/servers/localServers";
-import { createEcsStack, MOTO_CREDENTIALS, MOTO_REGION } from "./ecsStack";
+import { createEcsStack, createEnvSecret, MOTO_REGION, type EnvSecret } from "./ecsStack";
 import { ecsDesiredCounts, type MotoEcs } from "../testkit/motoEcs";
 import type { PulumiStack } from "../testkit/pulumiCli";
 
@@ -32,27 +27,19 @@ const OLD_ENV = {
 describe("endpoint switch in Secrets Manager, real Pulumi CLI", () => {
   let servers: RunningServer[] = [];
   let ecs: MotoEcs;
-  let secrets: SecretsManagerClient;
+  let secret: EnvSecret;
   let stack: PulumiStack;
   let newRedisUrl: string;
   let pgPort: number;
 
-  const readEnv = async () =>
-    JSON.parse(
-      (await secrets.send(new GetSecretValueCommand({ SecretId: SECRET_ID }))).SecretString ?? "{}",
-    ) as Record<string, string>;
+  const readEnv = () => secret.read();
 
   beforeAll(async () => {
     const [pg, redis, moto] = await Promise.all([startPostgres("e2e-new-db"), startRedis(), startMoto()]);
     servers = [pg, redis, moto];
     pgPort = Number(new URL(pg.url).port);
     newRedisUrl = `redis://tines:${TEST_REDIS_USER_PASSWORD}@127.0.0.1:${new URL(redis.url).port}/0`;
-    secrets = new SecretsManagerClient({
-      endpoint: moto.url,
-      region: MOTO_REGION,
-      credentials: MOTO_CREDENTIALS,
-    });
-    await secrets.send(new CreateSecretCommand({ Name: SECRET_ID, SecretString: JSON.stringify(OLD_ENV) }));
+    secret = await createEnvSecret(moto, SECRET_ID, OLD_ENV);
 
     ({ stack, ecs } = await createEcsStack({
       stack: "e2e-endpoints",

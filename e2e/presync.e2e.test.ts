@@ -9,11 +9,6 @@
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import {
-  CreateSecretCommand,
-  GetSecretValueCommand,
-  SecretsManagerClient,
-} from "@aws-sdk/client-secrets-manager";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDatabase, databaseUrl, withClient, type TestDatabase } from "../testkit/databases";
 import {
@@ -32,7 +27,7 @@ import {
 } from "../testkit/servers/localServers";
 import { ecsDesiredCounts, type MotoEcs } from "../testkit/motoEcs";
 import { PROJECT_ROOT, type PulumiStack } from "../testkit/pulumiCli";
-import { MOTO_CREDENTIALS, MOTO_REGION, createEcsStack, logRun } from "./ecsStack";
+import { MOTO_REGION, createEcsStack, createEnvSecret, logRun, type EnvSecret } from "./ecsStack";
 
 const COUNTS = { "tines-app": 2, "tines-command-runner": 1 };
 const SECRET_ID = "tines/presync-env";
@@ -62,7 +57,7 @@ describe("presync, cut-over and endpoint switch under the real Pulumi CLI", () =
   let ecs: MotoEcs;
   let stack: PulumiStack;
   let writer: Writer | undefined;
-  let secrets: SecretsManagerClient;
+  let secret: EnvSecret;
   const outputs: string[] = [];
   /** The presync's slot, publication and subscription name. */
   let presyncName = "";
@@ -79,17 +74,10 @@ describe("presync, cut-over and endpoint switch under the real Pulumi CLI", () =
     await fillForPresync(source.url, { rows: 3000, largeRows: 2 });
     // Not created: the presync creates it.
     targetUrl = databaseUrl(pgTarget.url, "tines_new");
-    secrets = new SecretsManagerClient({
-      endpoint: moto.url,
-      region: MOTO_REGION,
-      credentials: MOTO_CREDENTIALS,
+    secret = await createEnvSecret(moto, SECRET_ID, {
+      DATABASE_HOST: "old-db.internal",
+      RAILS_ENV: "production",
     });
-    await secrets.send(
-      new CreateSecretCommand({
-        Name: SECRET_ID,
-        SecretString: JSON.stringify({ DATABASE_HOST: "old-db.internal", RAILS_ENV: "production" }),
-      }),
-    );
     ({ stack, ecs } = await createEcsStack({
       stack: "e2e-presync",
       moto,
@@ -178,9 +166,7 @@ describe("presync, cut-over and endpoint switch under the real Pulumi CLI", () =
 
     const audit = (await stack.outputs()).audit as { databaseMigration?: Record<string, unknown> };
     expect(audit.databaseMigration).toMatchObject({ mismatches: 0, tables: Object.keys(before).length });
-    const env = JSON.parse(
-      (await secrets.send(new GetSecretValueCommand({ SecretId: SECRET_ID }))).SecretString ?? "{}",
-    ) as Record<string, string>;
+    const env = await secret.read();
     expect(env.DATABASE_HOST).toBe("127.0.0.1");
   });
 
@@ -231,6 +217,18 @@ describe("presync, cut-over and endpoint switch under the real Pulumi CLI", () =
     expect(await ecsDesiredCounts(ecs, Object.keys(COUNTS))).toEqual(COUNTS);
     const audit = (await stack.outputs()).audit as { databasePresync?: Record<string, unknown> };
     expect(audit.databasePresync).toMatchObject({ state: "done" });
+  });
+
+  it("removing database.migration afterwards removes the presync resource and keeps the new, live database", async () => {
+    const before = await tableContents(targetUrl);
+    await stack.removeConfig("database.migration");
+    const result = await stack.up("e2e: presync done, migration settings removed");
+    const output = logRun("up (running, migration removed)", result);
+    outputs.push(output);
+    expect(result.code, output).toBe(0);
+    expect(output).toMatch(/database-presync\s+deleted|- .*database-presync/);
+    expect(await tableContents(targetUrl)).toEqual(before);
+    expect(await replicationLeft(source.url, targetUrl)).toEqual(NOTHING_LEFT);
   });
 
   it("the database passwords are nowhere in plain text", async () => {

@@ -30,6 +30,26 @@ import {
   targetDatabase,
 } from "../../testkit/presync";
 
+/** A filled source and its target (not created: the presync creates it), both dropped after the file. */
+async function presyncPair(prefix: string, rows: number, sources: TestDatabase[], targets: TestDatabase[]) {
+  const src = await createDatabase(serverUrl("TEST_PG_SOURCE_URL"), prefix);
+  sources.push(src);
+  await fillForPresync(src.url, { rows, largeRows: 1 });
+  const dst = targetDatabase(`${src.name}_new`);
+  targets.push(dst);
+  const inputs: PresyncGateInputs = {
+    sourceUrl: src.url,
+    targetUrl: dst.url,
+    stack: "prod",
+    jobs: 2,
+    noOwner: false,
+    checksumMaxTableMiB: 10240,
+    catchUpTimeoutSeconds: 60,
+    trigger: "",
+  };
+  return { src, dst, inputs };
+}
+
 const SOURCE = "postgresql://tines:pw-one@db-old:5432/tines";
 const TARGET = "postgresql://tines:pw-two@db-new:5432/tines";
 
@@ -97,21 +117,7 @@ describe("one presync through the gates", () => {
   afterAll(() => dropPresyncDatabases(sources, targets));
 
   it("create, refresh, cut-over and delete; outputs without a password", async () => {
-    const src = await createDatabase(serverUrl("TEST_PG_SOURCE_URL"), "pg");
-    sources.push(src);
-    await fillForPresync(src.url, { rows: 500, largeRows: 1 });
-    const dst = targetDatabase(`${src.name}_new`);
-    targets.push(dst);
-    const inputs: PresyncGateInputs = {
-      sourceUrl: src.url,
-      targetUrl: dst.url,
-      stack: "prod",
-      jobs: 2,
-      noOwner: false,
-      checksumMaxTableMiB: 10240,
-      catchUpTimeoutSeconds: 60,
-      trigger: "",
-    };
+    const { src, dst, inputs } = await presyncPair("pg", 500, sources, targets);
     const password = new URL(src.url).password;
 
     expect(await precheckPresyncGate(inputs, "start")).toEqual({ problems: [], warnings: [] });
@@ -159,22 +165,8 @@ describe("the presync resource through a window", () => {
   afterAll(() => dropPresyncDatabases(sources, targets));
 
   it("sets up in running, stands in shutdown, and the startup refuses a slot left on the source until the cut-over ran", async () => {
-    const src = await createDatabase(serverUrl("TEST_PG_SOURCE_URL"), "pr");
-    sources.push(src);
-    await fillForPresync(src.url, { rows: 300, largeRows: 1 });
-    const dst = targetDatabase(`${src.name}_new`);
-    targets.push(dst);
-    const running: PresyncResourceInputs = {
-      sourceUrl: src.url,
-      targetUrl: dst.url,
-      stack: "prod",
-      jobs: 2,
-      noOwner: false,
-      checksumMaxTableMiB: 10240,
-      catchUpTimeoutSeconds: 60,
-      trigger: "",
-      phase: "running",
-    };
+    const { src, dst, inputs } = await presyncPair("pr", 300, sources, targets);
+    const running: PresyncResourceInputs = { ...inputs, phase: "running" };
     const shutdown: PresyncResourceInputs = { ...running, phase: "shutdown" };
 
     // A shutdown with presync true but nothing set up: refused, nothing created.
