@@ -131,9 +131,10 @@ describe("operator-facing errors under the real Pulumi CLI (compose, preview)", 
         phase: "shutdown",
         services: { "tines-app": 1, postgres: 1 },
         database: {
-          url: "postgresql://tines:pw@127.0.0.1:1/tines",
+          // No password: one set without --secret is refused first, by its own check.
+          url: "postgresql://tines@127.0.0.1:1/tines",
           backup: { enabled: false },
-          migration: { targetUrl: "postgresql://tines:pw@127.0.0.1:2/tines" },
+          migration: { targetUrl: "postgresql://tines@127.0.0.1:2/tines" },
         },
       }),
       `${PROJECT_NAME}:database.migration: needs keepRunning: [postgres]`,

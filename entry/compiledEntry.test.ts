@@ -4,7 +4,15 @@
  * Run in a child `node`, as Pulumi's language host runs it.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -96,6 +104,16 @@ describe("compiled entry", () => {
     );
     expect(compiled.length).toBeGreaterThan(50);
     expect(compiled.filter((file) => !digested.includes(file))).toEqual([]);
+  });
+
+  it("leaves nothing in bin/ that the sources no longer compile to (npm ci builds it)", () => {
+    // Node resolves a stale lib/config.js before the lib/config/ that replaced it.
+    const project = path.resolve(__dirname, "..");
+    const bin = path.join(project, "bin");
+    const stale = (readdirSync(bin, { recursive: true }) as string[])
+      .filter((file) => file.endsWith(".js"))
+      .filter((file) => !existsSync(path.join(project, file.replace(/\.js$/, ".ts"))));
+    expect(stale).toEqual([]);
   });
 
   it("loads the sources when asked to, build or not", () => {

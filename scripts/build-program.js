@@ -30,19 +30,28 @@ try {
 }
 // The digest of the sources as they are before compiling: an edit during the build makes it stale.
 const digest = sourcesDigest();
-fs.rmSync(digestPath(PROJECT_ROOT), { force: true });
+// Into a fresh directory, swapped in whole: a file whose source was moved or deleted must not
+// stay behind in bin/, where Node would still resolve it (lib/config.js before lib/config/).
+const out = path.join(PROJECT_ROOT, `bin.build-${process.pid}`);
+const old = path.join(PROJECT_ROOT, `bin.old-${process.pid}`);
+fs.rmSync(out, { recursive: true, force: true });
 const started = Date.now();
-const result = spawnSync(process.execPath, [tsc, "-p", CONFIG], {
+const result = spawnSync(process.execPath, [tsc, "-p", CONFIG, "--outDir", out], {
   cwd: PROJECT_ROOT,
   stdio: "inherit",
 });
 if (result.status !== 0) {
+  fs.rmSync(out, { recursive: true, force: true });
   console.error(
     `build-program: tsc exited ${result.status ?? result.signal}; pulumi up will load the sources`,
   );
   process.exit(1);
 }
-fs.writeFileSync(digestPath(PROJECT_ROOT), `${digest}\n`);
+fs.writeFileSync(path.join(out, path.basename(digestPath(PROJECT_ROOT))), `${digest}\n`);
+const bin = path.dirname(digestPath(PROJECT_ROOT));
+if (fs.existsSync(bin)) fs.renameSync(bin, old);
+fs.renameSync(out, bin);
+fs.rmSync(old, { recursive: true, force: true });
 console.log(
   `build-program: program, policy pack, CLI and demo compiled into bin/ in ${Date.now() - started} ms`,
 );

@@ -29,7 +29,7 @@ fi
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
-debs=(postgresql postgresql-client redis-server dnsmasq-base openssl docker.io busybox-static ruby-sidekiq pgcopydb chromium)
+debs=(postgresql postgresql-client redis-server dnsmasq-base openssl docker.io busybox-static ruby-sidekiq pgcopydb postgresql-15-wal2json chromium)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

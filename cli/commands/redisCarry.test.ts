@@ -119,7 +119,7 @@ describe("maint redis-carry (child process, real redis-server, TLS on the new si
       [
         FLAGS,
         { NODE_EXTRA_CA_CERTS: "" },
-        /^maint redis-carry: --to: the new Redis cannot be reached: Redis rediss:\/\/:\*\*\*@127\.0\.0\.1:\d+\/3: .*(self[- ]signed|certificate).*; start it or correct --to, then run again; nothing was changed$/,
+        /^maint redis-carry: --to: the new Redis cannot be reached: Redis 127\.0\.0\.1:\d+ db 3 \(TLS\): .*(self[- ]signed|certificate).*; start it or correct --to, then run again; nothing was changed$/,
       ],
       [
         FLAGS,

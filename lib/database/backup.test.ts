@@ -56,6 +56,28 @@ describe("backupDatabase against a real PostgreSQL server and moto", () => {
     await Promise.all(dbs.map((d) => d.drop()));
   });
 
+  it("never writes over an earlier dump taken within the same second", async () => {
+    const into = mkdtempSync(path.join(os.tmpdir(), "bak-same-second-"));
+    try {
+      const now = new Date("2026-12-07T13:00:00.100Z");
+      const options = {
+        url: source.url,
+        directory: into,
+        stack: "dev",
+        phase: "shutdown",
+        reporter: recorder(),
+      };
+      const first = await backupDatabase({ ...options, now });
+      const before = readFileSync(first.path!);
+      const second = await backupDatabase({ ...options, now: new Date("2026-12-07T13:00:00.900Z") });
+      expect(second.name).toBe(first.name.replace(/\.dump$/, "-2.dump"));
+      expect(readdirSync(into).sort()).toEqual([first.name, second.name].sort());
+      expect(readFileSync(first.path!).equals(before)).toBe(true);
+    } finally {
+      rmSync(into, { recursive: true, force: true });
+    }
+  });
+
   it("writes a restorable archive with its size and sha256, and reports progress per table", async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), "bak-test-"));
     const reporter = recorder();

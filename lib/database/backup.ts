@@ -81,6 +81,17 @@ export async function fileSha256(file: string): Promise<string> {
   return hash.digest("hex");
 }
 
+/**
+ * `name`, or `<name without .dump>-2.dump` and so on when a file of that name is there: a
+ * second dump within the same second (a quick retry) never writes over the earlier backup.
+ */
+function unusedName(directory: string, name: string): string {
+  let candidate = name;
+  for (let n = 2; existsSync(path.join(directory, candidate)); n++)
+    candidate = name.replace(/\.dump$/, `-${n}.dump`);
+  return candidate;
+}
+
 /** `prod`, `shutdown`, `tines`, 2026-11-25T13:00:00.123Z -> `prod-shutdown-tines-20261125T130000Z.dump`. */
 export function backupFileName(stack: string, phase: string, database: string, now: Date): string {
   const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, "_");
@@ -216,9 +227,12 @@ async function dumpDatabase(options: BackupOptions, source: PgTarget): Promise<B
   const sizes = new Map(schema.tables.map((t) => [t.name, t.bytes]));
   const dataBytes = [...sizes.values()].reduce((a, b) => a + b, 0);
 
-  const name = backupFileName(options.stack, options.phase, source.database, options.now ?? new Date());
   // A staging directory of our own goes on every way out; the operator's directory stays.
   const staging = options.directory ?? mkdtempSync(path.join(os.tmpdir(), "tines-db-backup-"));
+  const name = unusedName(
+    staging,
+    backupFileName(options.stack, options.phase, source.database, options.now ?? new Date()),
+  );
   const releaseStaging = options.directory ? () => undefined : removeOnExit(staging);
   const finalPath = path.join(staging, name);
   const partialPath = `${finalPath}.partial`;

@@ -103,11 +103,24 @@ describe("a migration aborted half-way, and the rerun", () => {
 
     const controller = new AbortController();
     let abortedAt = 0;
-    const progress = recorder((line) => {
-      // The first index done: a small table is in, the large one is still streaming.
-      if (abortedAt === 0 && /^indexes: /.test(line)) {
-        abortedAt = Date.now();
-        controller.abort("the Pulumi engine that ran this update is gone (pulumi was killed)");
+    const progress = recorder();
+    // Abort while the large table's rows stream in, as the target server's own COPY progress
+    // shows it, whatever order the copy's scheduler picked.
+    const streaming = withClient(serverUrl("TEST_PG_TARGET_URL"), async (c) => {
+      const deadline = Date.now() + 60_000;
+      while (Date.now() < deadline && !controller.signal.aborted) {
+        // By count alone: the copy creates each table in its own transaction, so another
+        // session cannot see its name yet. Only tines.events has this many rows.
+        const { rows } = await c.query<{ n: string }>(
+          "SELECT coalesce(max(tuples_processed), 0)::text AS n FROM pg_stat_progress_copy WHERE datname = $1",
+          [tgt.name],
+        );
+        if (Number(rows[0].n) > 20_000) {
+          abortedAt = Date.now();
+          controller.abort("the Pulumi engine that ran this update is gone (pulumi was killed)");
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 10));
       }
     });
     const error = await failure(
@@ -120,6 +133,7 @@ describe("a migration aborted half-way, and the rerun", () => {
         marker: OWN,
       }),
     );
+    await streaming;
     const stoppedAfter = (Date.now() - abortedAt) / 1000;
     console.log(
       `aborted copy ended ${stoppedAfter.toFixed(2)} s after the abort; ${progress.lines.slice(-3).join(" | ")}`,

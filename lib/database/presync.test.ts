@@ -297,6 +297,15 @@ describe("an abort (Ctrl-C, the engine gone) stops the step promptly and removes
     });
     // The copy cannot catch up: its subscription is paused and the source wrote on.
     await withClient(dst.url, (c) => c.query(`ALTER SUBSCRIPTION ${name} DISABLE`));
+    // Only once the slot is idle on the source: a worker still stopping could confirm past the write.
+    await withClient(src.url, async (c) => {
+      const deadline = Date.now() + 30_000;
+      while (
+        (await c.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active", [name])).rowCount
+      )
+        if (Date.now() > deadline) throw new Error(`slot ${name} still active 30 s after DISABLE`);
+        else await new Promise((r) => setTimeout(r, 50));
+    });
     await withClient(src.url, (c) => c.query("INSERT INTO tines.stories (name) VALUES ('late')"));
     const controller = new AbortController();
     const reporter = abortAt(/^cut-over: catching up/, controller);
