@@ -10,6 +10,7 @@ import { endpointPropagationGate } from "./endpointPropagation";
 import { endpointSwitchGate } from "./endpointSwitch";
 import type { Gate } from "./gate";
 import { maintenanceWindowGate } from "./maintenanceWindow";
+import { sidekiqCarryGate } from "./sidekiqCarry";
 import { sidekiqDrainGate } from "./sidekiqDrain";
 import { sidekiqPreflightGate } from "./sidekiqPreflight";
 import { tinesHealthGate } from "./tinesHealth";
@@ -18,6 +19,7 @@ export const GATES: { readonly [N in GateName]: Gate<N> } = {
   "sidekiq-preflight": sidekiqPreflightGate,
   "maintenance-window": maintenanceWindowGate,
   "sidekiq-drain": sidekiqDrainGate,
+  "sidekiq-carry": sidekiqCarryGate,
   "database-backup": databaseBackupGate,
   "database-migration": databaseMigrationGate,
   "endpoint-switch": endpointSwitchGate,

@@ -411,7 +411,7 @@ describe("refusals: one line naming the key and what to do; both servers left as
     );
     expect(unreachable.refusals.map((r) => r.message)).toEqual([
       expect.stringMatching(
-        /^endpoints.redisUrl: the new Redis cannot be reached: Redis redis:\/\/127.0.0.1:\d+\/0: connection refused; start it or correct endpoints.redisUrl, then run again; nothing was changed$/,
+        /^endpoints.redisUrl: the new Redis cannot be reached: Redis 127.0.0.1:\d+ db 0: connection refused; start it or correct endpoints.redisUrl, then run again; nothing was changed$/,
       ),
     ]);
     // A server that accepts the connection and never answers: the command timeout bounds it.
@@ -427,7 +427,7 @@ describe("refusals: one line naming the key and what to do; both servers left as
       expect(Date.now() - started).toBeLessThan(5_000);
       expect(check.refusals.map((r) => r.message)).toEqual([
         expect.stringMatching(
-          /^endpoints.redisUrl: the new Redis cannot be reached: Redis .*: connection timed out;/,
+          /^endpoints.redisUrl: the new Redis cannot be reached: Redis 127.0.0.1:\d+ db 0: accepted the connection but did not answer within 0.5s;/,
         ),
       ]);
     } finally {
@@ -490,7 +490,7 @@ describe("the gate: sidekiq.onRedisSwitch, outputs, inputs", () => {
     const text = JSON.stringify(out) + JSON.stringify(pre) + progress.lines.join("\n");
     expect(text).not.toContain(TEST_REDIS_USER_PASSWORD);
     expect(text).not.toContain(NEW_PASSWORD);
-    expect(out.to).toMatch(/^redis:\/\/:\*\*\*@127.0.0.1:\d+\/5$/);
+    expect(out.to).toMatch(/^127.0.0.1:\d+$/);
   });
 
   it("discard: records what is left behind and touches neither Redis", async () => {
