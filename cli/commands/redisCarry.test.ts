@@ -100,7 +100,9 @@ describe("maint redis-carry (child process, real redis-server, TLS on the new si
       method: "restore",
     });
     expect(report.summary).toMatch(/1 dead: carried to the new Redis$/);
-    expect(run.stderr).toMatch(/^redis-carry: 4 key\(s\) to copy to rediss:\/\/:\*\*\*@127\.0\.0\.1:\d+\/3/);
+    expect(run.stderr).toMatch(
+      /^redis-carry: 4 key\(s\) to copy to the new Redis \(127\.0\.0\.1:\d+ db 3 \(TLS\)\)/,
+    );
     for (const set of ["schedule", "retry", "dead"]) {
       expect(await newRedis.zrange(set, 0, -1, "WITHSCORES")).toEqual(
         await oldRedis.zrange(set, 0, -1, "WITHSCORES"),
@@ -119,12 +121,12 @@ describe("maint redis-carry (child process, real redis-server, TLS on the new si
       [
         FLAGS,
         { NODE_EXTRA_CA_CERTS: "" },
-        /^maint redis-carry: --to: the new Redis cannot be reached: Redis rediss:\/\/:\*\*\*@127\.0\.0\.1:\d+\/3: .*(self[- ]signed|certificate).*; start it or correct --to, then run again; nothing was changed$/,
+        /^maint redis-carry: --to: the new Redis cannot be reached: Redis 127\.0\.0\.1:\d+ db 3 \(TLS\): .*(self[- ]signed|certificate).*; start it or correct --to, then run again; nothing was changed$/,
       ],
       [
         FLAGS,
         {},
-        /^maint redis-carry: --to: the new Redis \(rediss:\/\/:\*\*\*@127\.0\.0\.1:\d+\/3\) already holds 1 entry the old Redis does not hold, e\.g\. jid [0-9a-f]+ \(HardWorker\), under `dead`; empty `dead` there, or point --to at a Redis without Sidekiq data, then run again; nothing was changed$/,
+        /^maint redis-carry: --to: the new Redis \(127\.0\.0\.1:\d+ db 3 \(TLS\)\) already holds 1 entry the old Redis does not hold, e\.g\. jid [0-9a-f]+ \(HardWorker\), under `dead`; empty `dead` there, or point --to at a Redis without Sidekiq data, then run again; nothing was changed$/,
       ],
       [
         ["--from", "env:OLD_REDIS_URL"],

@@ -22,6 +22,7 @@ export const sidekiqCarryProvider = defineProvider({
   outputs: [
     "from",
     "to",
+    "mode",
     "outcome",
     "summary",
     "held",
@@ -71,6 +72,7 @@ export function carryGateInputs(args: SidekiqCarryArgs) {
 const AUDITED = [
   "from",
   "to",
+  "mode",
   "outcome",
   "summary",
   "held",

@@ -322,7 +322,7 @@ describe("refusals: one line naming the key and what to do; both servers left as
   it("the new Redis holds a retry the old one does not", async () => {
     await refused(
       () => newRedis.zadd("retry", "1700000000", jobJson("default", NOW, "sidekiq8")).then(() => undefined),
-      /^endpoints.redisUrl: the new Redis \(redis:\/\/:\*\*\*@127.0.0.1:\d+\/5\) already holds 1 entry the old Redis does not hold, e\.g\. jid [0-9a-f]{24} \(HardWorker\), under `retry`; empty `retry` there, or point endpoints.redisUrl at a Redis without Sidekiq data, then run again; nothing was changed$/,
+      /^endpoints.redisUrl: the new Redis \(127.0.0.1:\d+ db 5\) already holds 1 entry the old Redis does not hold, e\.g\. jid [0-9a-f]{24} \(HardWorker\), under `retry`; empty `retry` there, or point endpoints.redisUrl at a Redis without Sidekiq data, then run again; nothing was changed$/,
       "retry",
     );
   });
@@ -375,7 +375,7 @@ describe("refusals: one line naming the key and what to do; both servers left as
         await heartbeat(newRedis, "tines-sidekiq-7f9c:1:abc", 0);
         await newRedis.sadd("processes", "gone:1:def"); // expired heartbeat: not live
       },
-      /^endpoints.redisUrl: 1 Sidekiq process\(es\) already run on the new Redis \(redis:\/\/:\*\*\*@127.0.0.1:\d+\/5\), e\.g\. tines-sidekiq-7f9c:1:abc; they would run the carried jobs at once, in the middle of the window: stop them, or point endpoints.redisUrl at a Redis no Tines uses yet, then run again; nothing was changed$/,
+      /^endpoints.redisUrl: 1 Sidekiq process\(es\) already run on the new Redis \(127.0.0.1:\d+ db 5\), e\.g\. tines-sidekiq-7f9c:1:abc; they would run the carried jobs at once, in the middle of the window: stop them, or point endpoints.redisUrl at a Redis no Tines uses yet, then run again; nothing was changed$/,
       "processes",
     );
   });
