@@ -84,7 +84,8 @@ describe("sidekiq-carry: a shutdown that moves REDIS_URL (real Pulumi CLI, ECS o
       counts: COUNTS,
       config: {
         ...quickDrainConfig(30),
-        "sidekiq.preflightSeconds": 0,
+        // One sample or two; its read is bounded by this time (0 would leave it 0.5 s).
+        "sidekiq.preflightSeconds": 3,
         "endpoints.target.kind": "secrets-manager",
         "endpoints.target.secretId": SECRET_ID,
         "endpoints.target.endpoint": moto.url,

@@ -17,24 +17,27 @@ import { defineGate, outputsOf, type PerUpdateGateArgs } from "./gate";
 
 const TYPES = GATE_TYPES["sidekiq-carry"];
 
+/** What the component registers and the audit record shows (`maint report` reads it). */
+const AUDITED = [
+  "from",
+  "to",
+  "mode",
+  "outcome",
+  "summary",
+  "held",
+  "carried",
+  "written",
+  "leftBehind",
+  "method",
+  "warnings",
+  "seconds",
+  "finishedAt",
+] as const;
+
 export const sidekiqCarryProvider = defineProvider({
   type: TYPES.resources.carry,
-  outputs: [
-    "from",
-    "to",
-    "mode",
-    "outcome",
-    "summary",
-    "held",
-    "queues",
-    "carried",
-    "written",
-    "leftBehind",
-    "method",
-    "warnings",
-    "seconds",
-    "finishedAt",
-  ],
+  // What the audit shows, and the queues the old Redis held.
+  outputs: [...AUDITED, "queues"],
   check: checkCarryInputs,
   diff: carryDiff,
   create: (inputs: CarryGateInputs, { reporter, signal }: ProviderContext) =>
@@ -67,23 +70,6 @@ export function carryGateInputs(args: SidekiqCarryArgs) {
     trigger: args.runId,
   };
 }
-
-/** What the component registers and the audit record shows (`maint report` reads it). */
-const AUDITED = [
-  "from",
-  "to",
-  "mode",
-  "outcome",
-  "summary",
-  "held",
-  "carried",
-  "written",
-  "leftBehind",
-  "method",
-  "warnings",
-  "seconds",
-  "finishedAt",
-] as const;
 
 export class SidekiqCarry extends pulumi.ComponentResource {
   public readonly resource: SidekiqCarryResource;
