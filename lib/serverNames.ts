@@ -11,16 +11,22 @@ export function hostPort(host: string, port: number | string): string {
   return `${bare.includes(":") ? `[${bare}]` : bare}:${port}`;
 }
 
-/** `Redis 127.0.0.1:6379 db 0`; for an unparsable URL, only `Redis`. */
-export function redisServerName(url: string): string {
+/** `127.0.0.1:6379 db 0`, ` (TLS)` for rediss://; for an unparsable URL, "". */
+export function redisAddress(url: string): string {
   try {
     const parsed = new URL(url);
     const db = Number(parsed.pathname.replace(/^\//, "") || "0");
     const tls = parsed.protocol === "rediss:" ? " (TLS)" : "";
-    return `Redis ${hostPort(parsed.hostname, parsed.port || "6379")} db ${Number.isFinite(db) ? db : 0}${tls}`;
+    return `${hostPort(parsed.hostname, parsed.port || "6379")} db ${Number.isFinite(db) ? db : 0}${tls}`;
   } catch {
-    return "Redis";
+    return "";
   }
+}
+
+/** `Redis 127.0.0.1:6379 db 0`; for an unparsable URL, only `Redis`. */
+export function redisServerName(url: string): string {
+  const address = redisAddress(url);
+  return address ? `Redis ${address}` : "Redis";
 }
 
 /** `PostgreSQL 127.0.0.1:5432 database tines`. */

@@ -172,6 +172,48 @@ describe("endpoints", () => {
     expect(JSON.stringify(run.outputs)).not.toContain(REDIS_PASSWORD);
   });
 
+  it("a Redis move carries Sidekiq's jobs after the last writer is down, before the backup and Redis; its pre-check runs before the first stop", async () => {
+    const run = await runProgram({
+      ...platforms.compose,
+      phase: "shutdown",
+      services: counts,
+      endpoints,
+      database: {
+        url: "postgresql://tines:db-secret-91@old-db.internal:5432/tines",
+        backup: { directory: "/var/backups/tines" },
+      },
+    });
+    const carry = gateResource(run, "sidekiq-carry");
+    const commandRunner = scalingResources(run).filter((r) => r.name === "tines-command-runner");
+    const redis = scalingResources(run).filter((r) => r.name === "redis");
+    expect(carry.start).toBeGreaterThan(Math.max(...commandRunner.map((r) => r.end)));
+    expect(gateResource(run, "database-backup").start).toBeGreaterThan(carry.end);
+    expect(Math.min(...redis.map((r) => r.start))).toBeGreaterThan(carry.end);
+    expect(carry.inputs).toMatchObject({ namespace: "", mode: "carry" });
+    expect(run.secretInputs("sidekiq-carry")).toEqual(expect.arrayContaining(["fromUrl", "toUrl"]));
+    // The pre-check, before the first stop, holds both URLs: the window's checks are a secret.
+    const window = gateResource(run, "maintenance-window");
+    expect(Math.min(...scalingResources(run).map((r) => r.start))).toBeGreaterThan(window.end);
+    expect(run.secretInputs("maintenance-window")).toEqual(expect.arrayContaining(["settings", "checks"]));
+    // The Sidekiq gates say the held jobs are carried at the switch.
+    expect(gateResource(run, "sidekiq-drain").inputs.redisSwitch).toBe("carry");
+    expect(gateResource(run, "sidekiq-preflight").inputs.redisSwitch).toBe("carry");
+    expect(JSON.stringify(run.outputs)).not.toContain(REDIS_PASSWORD);
+    expect(JSON.stringify(run.outputs)).not.toContain("redis-new.internal:6379/1");
+  });
+
+  it("without a Redis move, no carry, and the Sidekiq gates say the jobs stay", async () => {
+    const run = await runProgram({
+      ...platforms.compose,
+      phase: "shutdown",
+      services: counts,
+      endpoints: { databaseHost: endpoints.databaseHost },
+    });
+    expect(run.outputs.steps).not.toContain("sidekiq-carry");
+    expect(gateResource(run, "sidekiq-drain").inputs.redisSwitch).toBe("");
+    expect(run.secretInputs("maintenance-window")).toEqual(["settings"]);
+  });
+
   it("startup checks propagation after the recorded switch and before any service starts", async () => {
     const run = await runProgram({ ...platforms.compose, phase: "running", services: counts, endpoints });
     const record = gateResource(run, "endpoint-switch");

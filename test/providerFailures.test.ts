@@ -78,6 +78,13 @@ beforeAll(async () => {
     maxSize: 0,
   };
   const drain = { ...preflight, settleSeconds: 0, maxBusy: 0, timeoutSeconds: 1 };
+  const carry = {
+    fromUrl: redisUrl,
+    toUrl: `rediss://:${SECRET}@127.0.0.1:${closed}/2`,
+    namespace: "",
+    mode: "carry",
+    trigger: "run-2",
+  };
   const backup = {
     url: postgresUrl,
     stack: "test",
@@ -177,6 +184,25 @@ beforeAll(async () => {
       diff: { olds: { trigger: "run-1" }, news: drain, cause: "passes" },
       create: { news: drain, cause: refused },
       update: { olds: { trigger: "run-1" }, news: drain, cause: refused },
+      delete: keeps,
+    },
+    [token(GATE_TYPES["sidekiq-carry"].resources.carry)]: {
+      check: {
+        news: { ...carry, toUrl: "http://new-redis", mode: "copy" },
+        cause: /toUrl: must be a redis:\/\/ .*\n.*mode: must be one of: carry, discard/,
+      },
+      diff: { olds: { trigger: "run-1" }, news: carry, cause: "passes" },
+      create: {
+        news: carry,
+        cause:
+          /sidekiq\.redisUrl: the old Redis cannot be reached: Redis 127\.0\.0\.1:\d+ db 0: connection refused; .*endpoints\.redisUrl: the new Redis cannot be reached/,
+      },
+      update: {
+        olds: { trigger: "run-1" },
+        news: carry,
+        cause:
+          /endpoints\.redisUrl: the new Redis cannot be reached: Redis 127\.0\.0\.1:\d+ db 2 \(TLS\): connection refused; start it or correct endpoints\.redisUrl/,
+      },
       delete: keeps,
     },
     [token(GATE_TYPES["database-backup"].resources.dump)]: {

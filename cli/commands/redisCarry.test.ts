@@ -100,7 +100,9 @@ describe("maint redis-carry (child process, real redis-server, TLS on the new si
       method: "restore",
     });
     expect(report.summary).toMatch(/1 dead: carried to the new Redis$/);
-    expect(run.stderr).toMatch(/^redis-carry: 4 key\(s\) to copy to rediss:\/\/:\*\*\*@127\.0\.0\.1:\d+\/3/);
+    expect(run.stderr).toMatch(
+      /^redis-carry: 4 key\(s\) to copy to the new Redis \(127\.0\.0\.1:\d+ db 3 \(TLS\)\)/,
+    );
     for (const set of ["schedule", "retry", "dead"]) {
       expect(await newRedis.zrange(set, 0, -1, "WITHSCORES")).toEqual(
         await oldRedis.zrange(set, 0, -1, "WITHSCORES"),
@@ -124,7 +126,7 @@ describe("maint redis-carry (child process, real redis-server, TLS on the new si
       [
         FLAGS,
         {},
-        /^maint redis-carry: --to: the new Redis \(rediss:\/\/:\*\*\*@127\.0\.0\.1:\d+\/3\) already holds 1 entry the old Redis does not hold, e\.g\. jid [0-9a-f]+ \(HardWorker\), under `dead`; empty `dead` there, or point --to at a Redis without Sidekiq data, then run again; nothing was changed$/,
+        /^maint redis-carry: --to: the new Redis \(127\.0\.0\.1:\d+ db 3 \(TLS\)\) already holds 1 entry the old Redis does not hold, e\.g\. jid [0-9a-f]+ \(HardWorker\), under `dead`; empty `dead` there, or point --to at a Redis without Sidekiq data, then run again; nothing was changed$/,
       ],
       [
         ["--from", "env:OLD_REDIS_URL"],

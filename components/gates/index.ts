@@ -11,6 +11,7 @@ import { endpointPropagationGate } from "./endpointPropagation";
 import { endpointSwitchGate } from "./endpointSwitch";
 import type { Gate } from "./gate";
 import { maintenanceWindowGate } from "./maintenanceWindow";
+import { sidekiqCarryGate } from "./sidekiqCarry";
 import { sidekiqDrainGate } from "./sidekiqDrain";
 import { sidekiqPreflightGate } from "./sidekiqPreflight";
 import { tinesHealthGate } from "./tinesHealth";
@@ -19,6 +20,7 @@ export const GATES: { readonly [N in GateName]: Gate<N> } = {
   "sidekiq-preflight": sidekiqPreflightGate,
   "maintenance-window": maintenanceWindowGate,
   "sidekiq-drain": sidekiqDrainGate,
+  "sidekiq-carry": sidekiqCarryGate,
   "database-backup": databaseBackupGate,
   "database-migration": databaseMigrationGate,
   "database-presync": databasePresyncGate,

@@ -3,20 +3,20 @@
  * its state carries from the shutdown to the startup and on to the next window: in shutdown,
  * just before the first service stops, it records the Tines versions and the time of the first
  * stop, and refuses settings that still point where the last endpoint switch moved Tines away
- * from; in running, first of all, it refuses to start anything if a version changed.
- * Its provider reads the versions and writes the record (lib/window/record.ts). Refusals come
+ * from, and a shutdown whose later steps cannot work (the endpoint target, the backup directory,
+ * the Sidekiq carry's pre-check: every one only read); in running, first of all, it refuses
+ * to start anything if a version changed. Its provider reads the versions and writes the record (lib/window/record.ts). Refusals come
  * from `diff` already, so `pulumi preview` shows them; `diff` and `check` only read. It runs
  * on every update, because what it guards (images, settings) can change without any input
  * changing.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { AwsSettings } from "../../lib/aws/settings";
 import { backupDirectoryProblem } from "../../lib/database/backupDirectory";
 import { checkEndpointTarget, writtenKeys, type TargetCheckInputs } from "../../lib/endpoints/targetCheck";
-import { GateError } from "../../lib/errors";
+import { GateError, oneLine } from "../../lib/errors";
 import type { Plan } from "../../lib/plan/plan";
 import { GATE_TYPES } from "../../lib/plan/names";
-import type { ProgressReporter } from "../../lib/progress";
+import { runCarryPrecheck, type CarryGateInputs } from "../../lib/sidekiq/carryGate";
 import {
   assessWindow,
   type SwitchInput,
@@ -41,6 +41,11 @@ export interface WindowChecks {
   endpointTarget?: TargetCheckInputs;
   /** `database.backup.directory`. */
   backupDirectory?: string;
+  /**
+   * The `sidekiq-carry` gate's inputs (both URLs: the whole checks are a secret then): its
+   * read-only pre-check refuses a carry that cannot work before anything stops.
+   */
+  sidekiqCarry?: CarryGateInputs;
 }
 
 export interface MaintenanceWindowInputs extends WindowInputs {
@@ -49,12 +54,28 @@ export interface MaintenanceWindowInputs extends WindowInputs {
   checks?: WindowChecks;
 }
 
+/** What the pre-check of the Sidekiq carry refuses, if anything; it logs what the carry will do. */
+async function carryProblem(
+  carry: CarryGateInputs | undefined,
+  { reporter, signal }: Pick<ProviderContext, "reporter" | "signal">,
+): Promise<string | undefined> {
+  if (!carry) return undefined;
+  try {
+    await runCarryPrecheck(carry, reporter, { signal });
+    return undefined;
+  } catch (error) {
+    return oneLine(error);
+  }
+}
+
 /** The write targets of the shutdown: refused now, before anything stops, rather than with Tines down. */
-async function checkTargets(inputs: MaintenanceWindowInputs, aws: AwsSettings): Promise<void> {
+async function checkTargets(inputs: MaintenanceWindowInputs, context: ProviderContext): Promise<void> {
   if (inputs.phase !== "shutdown") return;
+  const { aws } = context;
   const problems = [
     ...(inputs.checks?.endpointTarget ? await checkEndpointTarget(inputs.checks.endpointTarget, aws) : []),
     ...(inputs.checks?.backupDirectory ? [backupDirectoryProblem(inputs.checks.backupDirectory)] : []),
+    await carryProblem(inputs.checks?.sidekiqCarry, context),
   ].filter((p): p is string => p !== undefined);
   if (problems.length > 0)
     throw new GateError(`maintenance-window: refused, nothing was changed: ${problems.join("; ")}`);
@@ -65,19 +86,23 @@ function previousRecord(outs: Record<string, unknown> | undefined): WindowRecord
   return outs && typeof outs.windowStartedAt === "string" ? (outs as unknown as WindowRecord) : undefined;
 }
 
-async function assess(inputs: MaintenanceWindowInputs, previous: WindowRecord | undefined, aws: AwsSettings) {
-  await checkTargets(inputs, aws);
-  const current = await readWorkloadVersions(inputs.source, inputs.workloads, aws);
+async function assess(
+  inputs: MaintenanceWindowInputs,
+  previous: WindowRecord | undefined,
+  context: ProviderContext,
+) {
+  await checkTargets(inputs, context);
+  const current = await readWorkloadVersions(inputs.source, inputs.workloads, context.aws);
   return assessWindow(previous, inputs, current, Date.now());
 }
 
 async function record(
   inputs: MaintenanceWindowInputs,
   previous: WindowRecord | undefined,
-  { aws, reporter }: { aws: AwsSettings; reporter: ProgressReporter },
+  context: ProviderContext,
 ): Promise<WindowRecord> {
-  const { record: outs, warnings } = await assess(inputs, previous, aws);
-  for (const warning of warnings) reporter.warn(warning);
+  const { record: outs, warnings } = await assess(inputs, previous, context);
+  for (const warning of warnings) context.reporter.warn(warning);
   return outs;
 }
 
@@ -92,8 +117,8 @@ export const maintenanceWindowProvider = defineProvider(
       "lastSwitch",
       "allowNonEmptyTargetWindow",
     ],
-    async diff(olds, news, { aws }) {
-      await assess(news as unknown as MaintenanceWindowInputs, previousRecord(olds), aws);
+    async diff(olds, news, context) {
+      await assess(news as unknown as MaintenanceWindowInputs, previousRecord(olds), context);
       return { changes: true, replaces: [], deleteBeforeReplace: false };
     },
     create: (inputs: MaintenanceWindowInputs, context: ProviderContext) => record(inputs, undefined, context),
@@ -147,7 +172,8 @@ export class MaintenanceWindow extends pulumi.ComponentResource {
         workloads,
         settings: pulumi.secret(args.settings),
         switched: args.switched === undefined ? undefined : pulumi.secret(args.switched),
-        checks: args.checks ?? {},
+        // The carry's pre-check holds both Redis URLs.
+        checks: args.checks?.sidekiqCarry ? pulumi.secret(args.checks) : (args.checks ?? {}),
       },
       { parent: this },
     );
@@ -180,6 +206,14 @@ function writeTargets({ config, plan }: GateContext): WindowChecks {
     }
     if (step.name === "database-backup" && step.database.backup.directory)
       checks.backupDirectory = step.database.backup.directory;
+    if (step.name === "sidekiq-carry")
+      checks.sidekiqCarry = {
+        fromUrl: step.sidekiq.redisUrl,
+        toUrl: step.newRedisUrl,
+        namespace: step.sidekiq.namespace ?? "",
+        mode: step.sidekiq.onRedisSwitch,
+        trigger: "",
+      };
   }
   return checks;
 }

@@ -53,8 +53,11 @@ describe("SidekiqDrain and SidekiqPreflight", () => {
       ...settings,
       namespace: "tines",
       trigger: "run-7",
+      redisSwitch: "",
       redisUrl: "",
     });
+    const moving = drainGateInputs({ redisUrl: url, settings, runId: "run-7", redisSwitch: "discard" });
+    expect(moving.redisSwitch).toBe("discard");
     const pre = preflightInputs({
       redisUrl: pulumi.output(url),
       mode: "warn",

@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { GATE_TYPES } from "../../lib/plan/names";
-import type { DrainSettings } from "../../lib/sidekiq/config";
+import type { DrainSettings, RedisSwitchMode } from "../../lib/sidekiq/config";
 import { checkDrainInputs, gateDiff, runDrainGate, type DrainGateInputs } from "../../lib/sidekiq/gate";
 import { defineProvider, dynamicResource, type ProviderContext } from "../provider/defineProvider";
 import { defineGate, outputsOf, type PerUpdateGateArgs } from "./gate";
@@ -15,7 +15,7 @@ const TYPES = GATE_TYPES["sidekiq-drain"];
 
 export const sidekiqDrainProvider = defineProvider({
   type: TYPES.resources.drain,
-  outputs: ["outcome", "reason", "waitedSeconds", "samples"],
+  outputs: ["outcome", "reason", "waitedSeconds", "samples", "held"],
   check: checkDrainInputs,
   diff: gateDiff,
   create: (inputs: DrainGateInputs, { reporter, signal }: ProviderContext) =>
@@ -33,6 +33,8 @@ export interface SidekiqDrainArgs extends PerUpdateGateArgs {
   namespace?: pulumi.Input<string>;
   /** Thresholds, sampling and timeout (`sidekiq.*`). */
   settings: DrainSettings;
+  /** `sidekiq.onRedisSwitch` when this shutdown moves REDIS_URL, else "": what its held-jobs line says becomes of them. */
+  redisSwitch?: RedisSwitchMode | "";
 }
 
 /** The provider's inputs: the URL always as a secret, absent options as "". */
@@ -42,12 +44,13 @@ export function drainGateInputs(args: SidekiqDrainArgs) {
     namespace: args.namespace ?? "",
     // The provider's re-run key (gateDiff).
     trigger: args.runId,
+    redisSwitch: args.redisSwitch ?? "",
     ...args.settings,
   };
 }
 
 /** What the component registers and the audit record shows. */
-const AUDITED = ["outcome", "waitedSeconds", "samples"] as const;
+const AUDITED = ["outcome", "waitedSeconds", "samples", "held"] as const;
 
 export class SidekiqDrain extends pulumi.ComponentResource {
   public readonly resource: SidekiqDrainResource;
@@ -60,7 +63,7 @@ export class SidekiqDrain extends pulumi.ComponentResource {
 }
 
 export const sidekiqDrainGate = defineGate("sidekiq-drain", {
-  register: ({ name, sidekiq }, { maintenance }, opts) =>
+  register: ({ name, sidekiq, redisSwitch }, { maintenance }, opts) =>
     new SidekiqDrain(
       name,
       {
@@ -74,6 +77,7 @@ export const sidekiqDrainGate = defineGate("sidekiq-drain", {
           maxBusy: sidekiq.maxBusy,
           timeoutSeconds: sidekiq.timeoutSeconds,
         },
+        redisSwitch,
         runId: maintenance.startedAt,
       },
       opts,

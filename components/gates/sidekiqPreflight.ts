@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { GATE_TYPES } from "../../lib/plan/names";
-import type { PreflightMode } from "../../lib/sidekiq/config";
+import type { PreflightMode, RedisSwitchMode } from "../../lib/sidekiq/config";
 import { checkPreflightInputs, gateDiff, runPreflight, type PreflightInputs } from "../../lib/sidekiq/gate";
 import { defineProvider, dynamicResource, type ProviderContext } from "../provider/defineProvider";
 import { defineGate, outputsOf, type PerUpdateGateArgs } from "./gate";
@@ -15,7 +15,7 @@ const TYPES = GATE_TYPES["sidekiq-preflight"];
 
 export const sidekiqPreflightProvider = defineProvider({
   type: TYPES.resources.check,
-  outputs: ["outcome", "reason", "samples"],
+  outputs: ["outcome", "reason", "samples", "held"],
   check: checkPreflightInputs,
   diff: gateDiff,
   create: (inputs: PreflightInputs, { reporter, signal }: ProviderContext) =>
@@ -41,6 +41,8 @@ export interface SidekiqPreflightArgs extends PerUpdateGateArgs {
   windowSeconds: number;
   /** The queue size that counts as drained. */
   maxSize: number;
+  /** `sidekiq.onRedisSwitch` when this shutdown moves REDIS_URL, else "": what its held-jobs line says becomes of them. */
+  redisSwitch?: RedisSwitchMode | "";
 }
 
 /** The provider's inputs: the URL always as a secret, absent options as "". */
@@ -50,6 +52,7 @@ export function preflightInputs(args: SidekiqPreflightArgs) {
     ...settings,
     redisUrl: pulumi.secret(args.redisUrl),
     namespace: args.namespace ?? "",
+    redisSwitch: args.redisSwitch ?? "",
     // The provider's re-run key (gateDiff).
     trigger: runId,
   };
@@ -61,12 +64,12 @@ export class SidekiqPreflight extends pulumi.ComponentResource {
   constructor(name: string, args: SidekiqPreflightArgs, opts?: pulumi.ComponentResourceOptions) {
     super(TYPES.component, name, {}, opts);
     this.resource = new SidekiqPreflightResource(name, preflightInputs(args), { parent: this });
-    this.registerOutputs(outputsOf(this.resource, ["outcome", "reason", "samples"]));
+    this.registerOutputs(outputsOf(this.resource, ["outcome", "reason", "samples", "held"]));
   }
 }
 
 export const sidekiqPreflightGate = defineGate("sidekiq-preflight", {
-  register: ({ name, sidekiq }, { maintenance }, opts) =>
+  register: ({ name, sidekiq, redisSwitch }, { maintenance }, opts) =>
     new SidekiqPreflight(
       name,
       {
@@ -77,9 +80,10 @@ export const sidekiqPreflightGate = defineGate("sidekiq-preflight", {
         intervalSeconds: sidekiq.intervalSeconds,
         windowSeconds: sidekiq.windowSeconds,
         maxSize: sidekiq.maxSize,
+        redisSwitch,
         runId: maintenance.startedAt,
       },
       opts,
     ),
-  audit: ({ resource }) => ({ sidekiqPreflight: outputsOf(resource, ["outcome", "samples"]) }),
+  audit: ({ resource }) => ({ sidekiqPreflight: outputsOf(resource, ["outcome", "samples", "held"]) }),
 });

@@ -65,6 +65,27 @@ function sidekiqStops(config: PlanConfig, plan: PlanContext): SidekiqConfig | un
     : undefined;
 }
 
+/**
+ * What this shutdown does with Sidekiq's held jobs (scheduled, retries, dead, queued) when it
+ * moves REDIS_URL (`endpoints.redisUrl`): `sidekiq.onRedisSwitch`, or "" when Redis does not
+ * move. Whether both URLs reach one Redis is decided by the servers at run time, not here (the
+ * plan CLI sees only placeholders for secrets).
+ */
+export function redisSwitchOf(config: PlanConfig, plan: PlanContext): SidekiqConfig["onRedisSwitch"] | "" {
+  const sidekiq = sidekiqStops(config, plan);
+  return sidekiq && config.endpoints?.redisUrl !== undefined ? sidekiq.onRedisSwitch : "";
+}
+
+/** The carry runs in a shutdown that stops Sidekiq and moves REDIS_URL: from `sidekiq.redisUrl` to `newRedisUrl`. */
+function redisMoves(
+  config: PlanConfig,
+  plan: PlanContext,
+): { sidekiq: SidekiqConfig; newRedisUrl: string } | undefined {
+  const sidekiq = sidekiqStops(config, plan);
+  const newRedisUrl = config.endpoints?.redisUrl;
+  return sidekiq && newRedisUrl !== undefined ? { sidekiq, newRedisUrl } : undefined;
+}
+
 function backupTaken(config: PlanConfig, plan: PlanContext): DatabaseConfig | undefined {
   return plan.phase === "shutdown" && config.database?.backup.enabled ? config.database : undefined;
 }
@@ -87,7 +108,7 @@ export const GATE_DEFINITIONS = [
     phases: { shutdown: { at: "start" } },
     step: (config, plan) => {
       const sidekiq = sidekiqStops(config, plan);
-      return sidekiq && { sidekiq };
+      return sidekiq && { sidekiq, redisSwitch: redisSwitchOf(config, plan) };
     },
     types: { component: "SidekiqPreflight", resources: { check: { module: "sidekiq", type: "Preflight" } } },
   }),
@@ -124,9 +145,19 @@ export const GATE_DEFINITIONS = [
     phases: { shutdown: { at: { before: "tines-sidekiq" } } },
     step: (config, plan) => {
       const sidekiq = sidekiqStops(config, plan);
-      return sidekiq && { sidekiq };
+      return sidekiq && { sidekiq, redisSwitch: redisSwitchOf(config, plan) };
     },
     types: { component: "SidekiqDrainGate", resources: { drain: { module: "sidekiq", type: "DrainGate" } } },
+  }),
+  defineGate({
+    name: "sidekiq-carry",
+    description:
+      "copy Sidekiq's scheduled jobs, retries, dead jobs and queues to the new Redis and verify them (sidekiq.onRedisSwitch)",
+    // Once the last writer of Sidekiq's keys (the command runner enqueues too) is down, before
+    // the backup (which may take long) and before any data store, Redis included, goes down.
+    phases: { shutdown: { at: { after: "tines-command-runner" } } },
+    step: redisMoves,
+    types: { component: "SidekiqCarry", resources: { carry: { module: "sidekiq", type: "Carry" } } },
   }),
   defineGate({
     name: "database-backup",

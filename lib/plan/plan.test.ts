@@ -100,6 +100,71 @@ describe("buildPlan", () => {
     expect(names({ phase: "shutdown", services: { "tines-app": 1 } })).not.toContain("sidekiq-drain");
   });
 
+  it("carries Sidekiq's data at a Redis move once the command runner is down, before the backup and Redis", () => {
+    const moving = {
+      ...allGates,
+      endpoints: { ...allGates.endpoints, redisUrl: "redis://:new-pw@new-redis:6379" },
+    };
+    expect(names({ phase: "shutdown", ...moving })).toEqual([
+      ...SHUTDOWN_STEPS.slice(0, SHUTDOWN_STEPS.indexOf("tines-command-runner") + 1),
+      "sidekiq-carry",
+      ...SHUTDOWN_STEPS.slice(SHUTDOWN_STEPS.indexOf("database-backup")),
+    ]);
+    // Without the command runner listed, it still follows tines-sidekiq.
+    expect(
+      names({ phase: "shutdown", ...moving, services: { "tines-sidekiq": 2, redis: 1, postgres: 1 } }),
+    ).toEqual([
+      "sidekiq-preflight",
+      "maintenance-window",
+      "sidekiq-drain",
+      "tines-sidekiq",
+      "sidekiq-carry",
+      "database-backup",
+      "redis",
+      "postgres",
+      "database-migration",
+      "endpoint-switch",
+    ]);
+    const carry = plan({ phase: "shutdown", ...moving }).steps.find((s) => s.name === "sidekiq-carry");
+    expect(carry).toMatchObject({
+      newRedisUrl: "redis://:new-pw@new-redis:6379",
+      sidekiq: { onRedisSwitch: "carry" },
+    });
+  });
+
+  it("tells the Sidekiq gates what becomes of held jobs: sidekiq.onRedisSwitch when Redis moves, else nothing", () => {
+    const switchOf = (raw: Record<string, unknown>) =>
+      plan({ phase: "shutdown", ...raw })
+        .steps.filter((s) => s.name === "sidekiq-drain" || s.name === "sidekiq-preflight")
+        .map((s) => (s as { redisSwitch?: string }).redisSwitch);
+    const endpoints = {
+      redisUrl: "redis://new-redis:6379",
+      target: { kind: "secrets-manager", secretId: "t" },
+    };
+    expect(switchOf({ endpoints })).toEqual(["carry", "carry"]);
+    expect(
+      switchOf({ endpoints, sidekiq: { redisUrl: "redis://redis:6379", onRedisSwitch: "discard" } }),
+    ).toEqual(["discard", "discard"]);
+    expect(switchOf({})).toEqual(["", ""]);
+    expect(switchOf({ endpoints: { ...endpoints, redisUrl: undefined, databaseHost: "db" } })).toEqual([
+      "",
+      "",
+    ]);
+  });
+
+  it("has no carry without a Redis move, or when Sidekiq keeps running", () => {
+    const endpoints = {
+      redisUrl: "redis://new-redis:6379",
+      target: { kind: "secrets-manager", secretId: "t" },
+    };
+    expect(names({ phase: "shutdown", ...allGates })).not.toContain("sidekiq-carry");
+    expect(names({ phase: "shutdown", endpoints, keepRunning: ["tines-sidekiq"] })).not.toContain(
+      "sidekiq-carry",
+    );
+    expect(names({ phase: "running", endpoints })).not.toContain("sidekiq-carry");
+    expect(names({ phase: "shutdown", endpoints })).toContain("sidekiq-carry");
+  });
+
   it("backs up only in shutdown and while the backup is enabled; migrates only in shutdown", () => {
     const database = { url: "postgresql://tines:pw@old-db/tines", backup: { directory: "/b" } };
     expect(names({ phase: "shutdown", database })).toContain("database-backup");

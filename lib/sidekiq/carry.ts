@@ -24,7 +24,8 @@ import { createHash } from "node:crypto";
 import type Redis from "ioredis";
 import { GateError, MaintenanceError, isMaintenanceError, oneLine } from "../errors";
 import type { ProgressReporter } from "../progress";
-import { redactSecrets, redactUrl } from "../redact";
+import { redactSecrets } from "../redact";
+import { redisAddress } from "../serverNames";
 import { connectRedis, keyer } from "./api";
 import { EXTENSION_KEY_KINDS, extensionKeyCollector, type ExtensionKeysFound } from "./extensionKeys";
 import type { HeldJobs } from "./heldJobs";
@@ -108,7 +109,7 @@ export interface KeyPlan {
 }
 
 export interface SideInfo {
-  /** The URL without its password. */
+  /** Where it is, `host:port db N`: never the URL, which is a secret. */
   redis: string;
   version?: string;
   runId?: string;
@@ -196,7 +197,7 @@ const TYPE_OF = (name: string): KeyType =>
 const TYPE_WORD: Record<KeyType, string> = { zset: "sorted set", list: "list", set: "set" };
 
 async function serverInfo(client: Redis, url: string): Promise<SideInfo> {
-  const info: SideInfo = { redis: redactUrl(url), db: dbOf(url) };
+  const info: SideInfo = { redis: redisAddress(url) || "?", db: dbOf(url) };
   try {
     const text = await client.info("server");
     info.version = /(?:^|\n)redis_version:(\S+)/.exec(text)?.[1];
@@ -755,7 +756,7 @@ export async function carrySidekiqJobs(target: CarryTarget, options: CarryOption
     step = "copy";
     const work = survey.keys.filter((p) => p.action !== "none").sort((a, b) => order(a.name) - order(b.name));
     options.reporter.info(
-      `${label}: ${work.length} key(s) to copy to ${survey.new.redis}, ` +
+      `${label}: ${work.length} key(s) to copy to the new Redis (${survey.new.redis}), ` +
         `${survey.keys.length - work.length} already there (${survey.alreadyThere} entries)`,
     );
     let restoreWorks = options.restore ?? true;

@@ -6,7 +6,7 @@
  */
 import { GateError } from "../errors";
 import type { ProgressReporter } from "../progress";
-import { redactUrl } from "../redact";
+import { hostPort } from "../serverNames";
 import {
   oneOfFailure,
   ruleFailure,
@@ -50,7 +50,9 @@ export interface CarryGateInputs {
 }
 
 export interface CarryGateOutputs {
+  /** The old Redis as `host:port`: no scheme, user or password. */
   from: string;
+  /** The new Redis as `host:port`. */
   to: string;
   namespace: string;
   mode: RedisSwitchMode;
@@ -99,6 +101,16 @@ export interface CarryRunOptions {
   commandTimeoutMs?: number;
   /** Test and bench hook: copy entry by entry even where DUMP/RESTORE works. */
   restore?: boolean;
+}
+
+/** `host:port` of a Redis URL, for outputs: the URL itself is a secret. */
+export function redisAddress(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return hostPort(parsed.hostname, parsed.port || "6379");
+  } catch {
+    return "?";
+  }
 }
 
 const ZERO: EntryCounts = { scheduled: 0, retries: 0, dead: 0, queued: 0 };
@@ -179,8 +191,8 @@ export async function runCarryPrecheck(
   options: CarryRunOptions = {},
 ): Promise<CarryPrecheckOutputs> {
   const base = {
-    from: redactUrl(inputs.fromUrl),
-    to: redactUrl(inputs.toUrl),
+    from: redisAddress(inputs.fromUrl),
+    to: redisAddress(inputs.toUrl),
     namespace: inputs.namespace,
     mode: inputs.mode,
   };
@@ -234,8 +246,8 @@ export async function runCarryGate(
 ): Promise<CarryGateOutputs> {
   const startedAt = new Date().toISOString();
   const base = {
-    from: redactUrl(inputs.fromUrl),
-    to: redactUrl(inputs.toUrl),
+    from: redisAddress(inputs.fromUrl),
+    to: redisAddress(inputs.toUrl),
     namespace: inputs.namespace,
     mode: inputs.mode,
     trigger: inputs.trigger,
