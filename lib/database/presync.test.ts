@@ -66,6 +66,14 @@ async function presynced(prefix: string) {
   return { src, dst, name };
 }
 
+/** The error the cut-over of `src` into `dst` (stack "test") fails with. */
+function cutOverError(src: TestDatabase, dst: TestDatabase): Promise<Error> {
+  return cutOver({ sourceUrl: src.url, targetUrl: dst.url, stack: "test", reporter: silentReporter }).then(
+    () => new Error("the cut-over did not fail"),
+    (e: Error) => e,
+  );
+}
+
 function recorder(): ProgressReporter & { lines: string[] } {
   const lines: string[] = [];
   return { lines, info: (m) => lines.push(m), warn: (m) => lines.push(`warning: ${m}`) };
@@ -156,12 +164,7 @@ describe("schema changes during presync", () => {
         "ALTER TABLE tines.events ADD COLUMN priority int; CREATE INDEX events_priority ON tines.events (priority)",
       ),
     );
-    const error = await cutOver({
-      sourceUrl: src.url,
-      targetUrl: dst.url,
-      stack: "test",
-      reporter: silentReporter,
-    }).catch((e: Error) => e);
+    const error = await cutOverError(src, dst);
     expect((error as Error).message).toMatch(/the source's schema changed since the presync started/);
     expect((error as Error).message).toMatch(/definition columns tines\.events/);
     expect((error as Error).message).toMatch(/index tines\.events_priority: missing on target/);
@@ -184,12 +187,7 @@ describe("a difference found by the cut-over's verification", () => {
       async (c) =>
         (await c.query("SELECT amount::text AS a FROM tines.events WHERE id = 42")).rows[0].a as string,
     );
-    const error = await cutOver({
-      sourceUrl: src.url,
-      targetUrl: dst.url,
-      stack: "test",
-      reporter: silentReporter,
-    }).catch((e: Error) => e);
+    const error = await cutOverError(src, dst);
     expect((error as Error).message).toMatch(
       /^cut-over: verification failed: 1 mismatches between source and target: table tines\.events: content checksum differs; the replication was removed, the copy on the target is kept, and the old database stays the live one$/,
     );
