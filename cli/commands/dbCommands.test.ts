@@ -6,32 +6,18 @@
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { TEST_PG_PASSWORD } from "../../testkit/servers/localServers";
 import { runCli } from "../../testkit/cliChild";
-import {
-  createDatabase,
-  fillTinesLike,
-  serverUrl,
-  withClient,
-  type TestDatabase,
-} from "../../testkit/databases";
+import { fillTinesLike, withClient } from "../../testkit/databases";
+import { databasesPerTest } from "../../testkit/testScope";
 
 /** `maint <command>` as an operator runs it (cli/maint.ts in a child process). */
 function maint(command: "db-migrate" | "db-backup", args: string[], env: NodeJS.ProcessEnv = {}) {
   return runCli([command, ...args], { env });
 }
 
-const dbs: TestDatabase[] = [];
-afterAll(async () => {
-  await Promise.all(dbs.map((d) => d.drop()));
-});
-
-async function db(which: "TEST_PG_SOURCE_URL" | "TEST_PG_TARGET_URL"): Promise<TestDatabase> {
-  const d = await createDatabase(serverUrl(which), "cli");
-  dbs.push(d);
-  return d;
-}
+const { database: db } = databasesPerTest("cli");
 
 describe("maint db-migrate", () => {
   it("copies, prints the comparison and keeps passwords out of every output", async () => {
