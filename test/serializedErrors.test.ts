@@ -18,37 +18,27 @@ async function downRedisUrl(): Promise<{ url: string; port: number }> {
 }
 
 describe("Sidekiq gates against a Redis that is down, serialized as the CLI runs them", () => {
-  it("the pre-flight fails naming Redis and its address", async () => {
+  it.each([
+    {
+      gate: "the pre-flight",
+      type: GATE_TYPES["sidekiq-preflight"].resources.check,
+      settings: { mode: "warn", preflightSeconds: 1, intervalSeconds: 0.5, windowSeconds: 30, maxSize: 0 },
+    },
+    {
+      gate: "the drain gate (pre-flight off)",
+      type: GATE_TYPES["sidekiq-drain"].resources.drain,
+      settings: {
+        intervalSeconds: 0.5,
+        windowSeconds: 3,
+        settleSeconds: 1,
+        maxSize: 0,
+        maxBusy: 0,
+        timeoutSeconds: 5,
+      },
+    },
+  ])("$gate fails naming Redis and its address", async ({ type, settings }) => {
     const { url, port } = await downRedisUrl();
-    const run = await createSerialized(GATE_TYPES["sidekiq-preflight"].resources.check, {
-      redisUrl: url,
-      namespace: "",
-      trigger: "t",
-      mode: "warn",
-      preflightSeconds: 1,
-      intervalSeconds: 0.5,
-      windowSeconds: 30,
-      maxSize: 0,
-    });
-    expect(run.ok).toBe(false);
-    const message = run.ok ? "" : run.stderr.trim();
-    expect(message).not.toMatch(/prototype|incompatible receiver/);
-    expect(message).toBe(`Redis 127.0.0.1:${port} db 0: connection refused`);
-  });
-
-  it("the drain gate (pre-flight off) fails naming Redis and its address", async () => {
-    const { url, port } = await downRedisUrl();
-    const run = await createSerialized(GATE_TYPES["sidekiq-drain"].resources.drain, {
-      redisUrl: url,
-      namespace: "",
-      trigger: "t",
-      intervalSeconds: 0.5,
-      windowSeconds: 3,
-      settleSeconds: 1,
-      maxSize: 0,
-      maxBusy: 0,
-      timeoutSeconds: 5,
-    });
+    const run = await createSerialized(type, { redisUrl: url, namespace: "", trigger: "t", ...settings });
     expect(run.ok).toBe(false);
     const message = run.ok ? "" : run.stderr.trim();
     expect(message).not.toMatch(/prototype|incompatible receiver/);

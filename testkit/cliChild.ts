@@ -3,7 +3,8 @@
  * with its stderr lines collected so that a test can wait for a point in the run and then
  * interrupt it with a real signal.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
 import { PROJECT_ROOT } from "./projectRoot";
 
 export interface CliChild {
@@ -74,6 +75,40 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv): CliChild {
       });
     },
   };
+}
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * `maint <args>` as a child process (tsx, as `npm exec maint` runs it) to its end. `env` is laid
+ * over this process's environment; a variable set to undefined there is removed from the child's.
+ * The child is killed after `timeoutMs` (exit code 1).
+ */
+export function runCli(
+  args: string[],
+  options: {
+    env?: NodeJS.ProcessEnv;
+    cwd?: string;
+    timeoutMs?: number;
+    onStderr?: (text: string) => void;
+  } = {},
+): Promise<CliRun> {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
+  for (const [name, value] of Object.entries(env)) if (value === undefined) delete env[name];
+  const tsx = path.join(root, "node_modules/.bin/tsx");
+  return new Promise((resolve) => {
+    const child = execFile(
+      tsx,
+      [path.join(root, "cli/maint.ts"), ...args],
+      { cwd: options.cwd ?? root, env, timeout: options.timeoutMs ?? 120_000 },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    );
+    if (options.onStderr) child.stderr?.on("data", (chunk: Buffer) => options.onStderr!(chunk.toString()));
+  });
 }
 
 /** Polls until `check` returns a value (not undefined), or fails after `timeoutMs`. */

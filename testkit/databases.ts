@@ -51,6 +51,11 @@ export interface TestDatabase {
 export async function createDatabase(server: string, prefix = "t"): Promise<TestDatabase> {
   const name = `${prefix}_${randomBytes(5).toString("hex")}`;
   await withClient(server, (c) => c.query(`CREATE DATABASE ${name}`));
+  return namedDatabase(server, name);
+}
+
+/** `name` on `server`, whether it exists or not; `drop()` drops it (and its sessions) if there. */
+export function namedDatabase(server: string, name: string): TestDatabase {
   return {
     name,
     url: databaseUrl(server, name),

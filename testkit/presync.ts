@@ -8,7 +8,7 @@ import { Client } from "pg";
 import { parsePgUrl } from "../lib/database/connection";
 import { removePresync } from "../lib/database/presyncObjects";
 import { silentReporter } from "../lib/progress";
-import { databaseUrl, fillTinesLike, serverUrl, withClient, type TestDatabase } from "./databases";
+import { fillTinesLike, namedDatabase, serverUrl, withClient, type TestDatabase } from "./databases";
 
 /** fillTinesLike, with a key on its keyless table, and a table keyed by (story_id, run_id). */
 export async function fillForPresync(url: string, options: { rows?: number; largeRows?: number } = {}) {
@@ -206,13 +206,5 @@ export async function dropPresyncDatabases(sources: TestDatabase[], targets: Tes
 
 /** `name` on the test target server, not created (a presync creates it); `drop()` drops it if there. */
 export function targetDatabase(name: string): TestDatabase {
-  const server = serverUrl("TEST_PG_TARGET_URL");
-  return {
-    name,
-    url: databaseUrl(server, name),
-    drop: () =>
-      withClient(server, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(
-        () => undefined,
-      ),
-  };
+  return namedDatabase(serverUrl("TEST_PG_TARGET_URL"), name);
 }

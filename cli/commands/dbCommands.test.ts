@@ -3,80 +3,28 @@
  * servers. Through `cli/maint.ts` once the commands are registered in cli/commands.ts;
  * until then through the same dispatch (one line on stderr, exit 1) around the module.
  */
-import { execFile } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { TEST_PG_PASSWORD } from "../../testkit/servers/localServers";
-import { commands } from "../commands";
-import {
-  createDatabase,
-  fillTinesLike,
-  serverUrl,
-  withClient,
-  type TestDatabase,
-} from "../../testkit/databases";
+import { runCli } from "../../testkit/cliChild";
+import { fillTinesLike, withClient } from "../../testkit/databases";
+import { databasesPerTest } from "../../testkit/testScope";
 
-const root = path.resolve(__dirname, "../..");
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
+/** `maint <command>` as an operator runs it (cli/maint.ts in a child process). */
+function maint(command: "db-migrate" | "db-backup", args: string[], env: NodeJS.ProcessEnv = {}) {
+  return runCli([command, ...args], { env });
 }
 
-const HARNESS = `
-const { oneLine } = require("./lib/errors");
-const [file, name, ...args] = process.argv.slice(1);
-const command = require(file)[name];
-command.run(args).then((code) => process.exit(code), (error) => {
-  process.stderr.write("maint " + command.name + ": " + oneLine(error) + "\\n");
-  process.exit(1);
-});`;
-
-function runCli(
-  command: "db-migrate" | "db-backup",
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-): Promise<Result> {
-  const registered = commands.some((c) => c.name === command);
-  const [file, exportName] =
-    command === "db-migrate"
-      ? ["./cli/commands/dbMigrate", "dbMigrateCommand"]
-      : ["./cli/commands/dbBackup", "dbBackupCommand"];
-  const argv = registered
-    ? ["--import", "tsx", "cli/maint.ts", command, ...args]
-    : ["--import", "tsx", "-e", HARNESS, "--", file, exportName, ...args];
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      argv,
-      { cwd: root, env: { ...process.env, ...env }, timeout: 120_000 },
-      (error, stdout, stderr) => {
-        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-      },
-    );
-  });
-}
-
-const dbs: TestDatabase[] = [];
-afterAll(async () => {
-  await Promise.all(dbs.map((d) => d.drop()));
-});
-
-async function db(which: "TEST_PG_SOURCE_URL" | "TEST_PG_TARGET_URL"): Promise<TestDatabase> {
-  const d = await createDatabase(serverUrl(which), "cli");
-  dbs.push(d);
-  return d;
-}
+const { database: db } = databasesPerTest("cli");
 
 describe("maint db-migrate", () => {
   it("copies, prints the comparison and keeps passwords out of every output", async () => {
     const source = await db("TEST_PG_SOURCE_URL");
     const target = await db("TEST_PG_TARGET_URL");
     await fillTinesLike(source.url, { rows: 300, largeRows: 1 });
-    const result = await runCli(
+    const result = await maint(
       "db-migrate",
       ["--from", "env:SRC_URL", "--to", "env:DST_URL", "--jobs", "2"],
       {
@@ -99,7 +47,7 @@ describe("maint db-migrate", () => {
     await withClient(target.url, (c) =>
       c.query("CREATE TABLE precious (v int); INSERT INTO precious VALUES (42)"),
     );
-    const result = await runCli("db-migrate", ["--from", source.url, "--to", target.url]);
+    const result = await maint("db-migrate", ["--from", source.url, "--to", target.url]);
     expect(result.code).toBe(1);
     const lines = result.stderr.trim().split("\n");
     expect(lines.at(-1)).toMatch(
@@ -126,7 +74,7 @@ describe("maint db-migrate", () => {
       /--from: must be a postgresql:\/\/ URL, got scheme ftp:/,
     ],
   ])("rejects bad flags %j with one line", async (args, message) => {
-    const result = await runCli("db-migrate", args);
+    const result = await maint("db-migrate", args);
     expect(result.code).toBe(1);
     expect(result.stderr.trim().split("\n").at(-1)).toMatch(message);
     expect(result.stderr).not.toMatch(/\n\s+at /);
@@ -139,7 +87,7 @@ describe("maint db-backup", () => {
     await fillTinesLike(source.url, { rows: 50, largeRows: 0 });
     const dir = mkdtempSync(path.join(os.tmpdir(), "cli-backup-"));
     try {
-      const result = await runCli(
+      const result = await maint(
         "db-backup",
         ["--url", "env:DB_URL", "--dir", dir, "--stack", "dev", "--json"],
         { DB_URL: source.url },
@@ -150,7 +98,7 @@ describe("maint db-backup", () => {
       expect(out.path).toMatch(/dev-backup-cli_\w+-\d{8}T\d{6}Z\.dump$/);
       expect(out.sha256).toMatch(/^[0-9a-f]{64}$/);
       expect(result.stderr).toMatch(/backup: table tines\.events done/);
-      const missing = await runCli("db-backup", ["--url", "env:DB_URL"], { DB_URL: source.url });
+      const missing = await maint("db-backup", ["--url", "env:DB_URL"], { DB_URL: source.url });
       expect(missing.stderr.trim()).toMatch(/^maint db-backup: --dir or --s3-bucket is required/);
     } finally {
       rmSync(dir, { recursive: true, force: true });

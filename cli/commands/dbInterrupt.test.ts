@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startPostgres, type RunningServer } from "../../testkit/servers/localServers";
-import { pollFor, startCli } from "../../testkit/cliChild";
+import { pollFor, startCli, type CliChild } from "../../testkit/cliChild";
 import { mountTinyTmpfs } from "../../testkit/tmpfs";
 import {
   createDatabase,
@@ -86,34 +86,33 @@ async function databaseExists(name: string): Promise<boolean> {
   );
 }
 
+async function fileAppears(directory: string, suffix: string, what: string): Promise<void> {
+  await pollFor(() => (filesUnder(directory).some((f) => f.endsWith(suffix)) ? true : undefined), what);
+}
+
+/** Sends `signal` to the command, which must end by it. */
+async function endsBy(run: CliChild, signal: NodeJS.Signals): Promise<void> {
+  run.child.kill(signal);
+  expect((await run.exited).signal).toBe(signal);
+}
+
+/** db-migrate over an existing target (--allow-non-empty-target: the dump-and-restore path). */
+function replacingMigration(work: string): string[] {
+  return [
+    ...["db-migrate", "--from", "env:SRC", "--to", "env:DST", "--allow-non-empty-target"],
+    ...["--work-dir", work, "--jobs", "2"],
+  ];
+}
+
 describe.each(["SIGINT", "SIGTERM"] as const)("db-migrate interrupted by %s", (signal) => {
   it("replacing a target: the dump directory goes, the dump processes stop", async () => {
     const target = await freshTarget();
     const work = dir("intr-work-");
     const tmp = dir("intr-tmp-");
-    const run = startCli(
-      [
-        "db-migrate",
-        "--from",
-        "env:SRC",
-        "--to",
-        "env:DST",
-        "--allow-non-empty-target",
-        "--work-dir",
-        work,
-        "--jobs",
-        "2",
-      ],
-      { SRC: source.url, DST: target.url, TMPDIR: tmp },
-    );
+    const run = startCli(replacingMigration(work), { SRC: source.url, DST: target.url, TMPDIR: tmp });
     // Interrupt once the dump has written data.
-    await pollFor(
-      () => (filesUnder(work).some((f) => f.endsWith(".dat")) ? true : undefined),
-      "the dump to write data",
-    );
-    run.child.kill(signal);
-    const { signal: endedBy } = await run.exited;
-    expect(endedBy).toBe(signal);
+    await fileAppears(work, ".dat", "the dump to write data");
+    await endsBy(run, signal);
     expect(filesUnder(work)).toEqual([]);
     expect(filesUnder(tmp)).toEqual([]);
     await noToolsLeft(source.name);
@@ -128,9 +127,7 @@ describe.each(["SIGINT", "SIGTERM"] as const)("db-migrate interrupted by %s", (s
       TMPDIR: tmp,
     });
     await run.waitFor(/^restore: table \S+ done/);
-    run.child.kill(signal);
-    const { signal: endedBy } = await run.exited;
-    expect(endedBy).toBe(signal);
+    await endsBy(run, signal);
     expect(filesUnder(tmp)).toEqual([]);
     await noToolsLeft(source.name);
   });
@@ -156,13 +153,8 @@ describe("db-backup interrupted", () => {
       ],
       { SRC: source.url, TMPDIR: tmp },
     );
-    await pollFor(
-      () => (filesUnder(out).some((f) => f.endsWith(".partial")) ? true : undefined),
-      "the partial archive",
-    );
-    run.child.kill(signal);
-    const { signal: endedBy } = await run.exited;
-    expect(endedBy).toBe(signal);
+    await fileAppears(out, ".partial", "the partial archive");
+    await endsBy(run, signal);
     expect(filesUnder(out)).toEqual([]);
     expect(filesUnder(tmp)).toEqual([]);
     await noToolsLeft(source.name);
@@ -208,22 +200,12 @@ describe("the source server gone mid-copy", () => {
     await missingTarget(name);
     const work = dir("intr-work-");
     const tmp = dir("intr-tmp-");
-    const run = startCli(
-      [
-        "db-migrate",
-        "--from",
-        "env:SRC",
-        "--to",
-        "env:DST",
-        "--allow-non-empty-target",
-        "--work-dir",
-        work,
-        "--jobs",
-        "2",
-      ],
-      { SRC: gone.url, DST: databaseUrl(serverUrl("TEST_PG_TARGET_URL"), name), TMPDIR: tmp },
-    );
-    await pollFor(() => (filesUnder(work).some((f) => f.endsWith(".dat")) ? true : undefined), "the dump");
+    const run = startCli(replacingMigration(work), {
+      SRC: gone.url,
+      DST: databaseUrl(serverUrl("TEST_PG_TARGET_URL"), name),
+      TMPDIR: tmp,
+    });
+    await fileAppears(work, ".dat", "the dump");
     // Gone at once: every session cut, then no new ones (a smart shutdown refuses them).
     await withClient(server.url, (c) =>
       c.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", [gone.name]),

@@ -1,47 +1,21 @@
-import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseStackConfig } from "../../lib/config/stackConfig";
 import { SEED_ORDER } from "../../testkit/runbook";
+import { runCli, type CliRun } from "../../testkit/cliChild";
 import { makePlanCommand, planText } from "./plan";
 
-const ROOT = path.resolve(__dirname, "../..");
-const TSX = path.join(ROOT, "node_modules/.bin/tsx");
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "plan-cli-"));
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
-/**
- * Runs the real dispatcher (`cli/maint.ts` main) in a child process, as `npm run -s maint`
- * does. Until `plan` is registered in cli/commands.ts the runner adds it; once it is, the
- * registered command is the one under test.
- */
-const runner = path.join(work, "run-maint.ts");
-fs.writeFileSync(
-  runner,
-  [
-    `const { commands } = require(${JSON.stringify(path.join(ROOT, "cli/commands"))});`,
-    `const { planCommand } = require(${JSON.stringify(path.join(ROOT, "cli/commands/plan"))});`,
-    `if (!commands.some((c: { name: string }) => c.name === "plan")) commands.push(planCommand);`,
-    `require(${JSON.stringify(path.join(ROOT, "cli/maint"))}).main(process.argv.slice(2)).then((code: number) => process.exit(code));`,
-  ].join("\n"),
-);
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function maint(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<Run> {
-  const env = { ...process.env, ...options.env };
-  if (!options.env?.PULUMI_STACK) delete env.PULUMI_STACK;
-  return new Promise((resolve) => {
-    execFile(TSX, [runner, ...args], { cwd: options.cwd ?? ROOT, env }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
-    });
-  });
+/** The real dispatcher (`cli/maint.ts`) in a child process, without the caller's PULUMI_STACK. */
+function maint(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<CliRun> {
+  return runCli(args, { cwd: options.cwd, env: { PULUMI_STACK: undefined, ...options.env } });
 }
 
 let counter = 0;

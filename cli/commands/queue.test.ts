@@ -1,52 +1,29 @@
-import { execFile } from "node:child_process";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import Redis from "ioredis";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { freePort, TEST_REDIS_USER_PASSWORD } from "../../testkit/servers/localServers";
 import { consume, enqueue, pauseQueue, scheduleJob, urlWithDb } from "../../testkit/sidekiqJobs";
+import { runCli, type CliRun } from "../../testkit/cliChild";
 import { pushJobs, rubyReport, startSidekiq, waitUntil } from "../../testkit/servers/sidekiq";
 
-const ROOT = path.resolve(__dirname, "../..");
-const TSX = path.join(ROOT, "node_modules/.bin/tsx");
-const work = fs.mkdtempSync(path.join(os.tmpdir(), "queue-cli-"));
-
-/**
- * Runs the real dispatcher (`cli/maint.ts` main) in a child process, as `npm run -s maint`
- * does; until cli/commands.ts registers `queue` and `drain-wait` the runner adds them.
- */
-const runner = path.join(work, "run-maint.ts");
-fs.writeFileSync(
-  runner,
-  [
-    `const { commands } = require(${JSON.stringify(path.join(ROOT, "cli/commands"))});`,
-    `const { queueCommand } = require(${JSON.stringify(path.join(ROOT, "cli/commands/queue"))});`,
-    `const { drainWaitCommand } = require(${JSON.stringify(path.join(ROOT, "cli/commands/drainWait"))});`,
-    `for (const c of [queueCommand, drainWaitCommand]) if (!commands.some((k: { name: string }) => k.name === c.name)) commands.push(c);`,
-    `require(${JSON.stringify(path.join(ROOT, "cli/maint"))}).main(process.argv.slice(2)).then((code: number) => process.exit(code));`,
-  ].join("\n"),
-);
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
+/** The real dispatcher (`cli/maint.ts`) in a child process, without the caller's REDIS_URL. */
 function maint(
   args: string[],
-  env: Record<string, string | undefined> = {},
+  env: NodeJS.ProcessEnv = {},
   onStderr?: (text: string) => void,
-): Promise<Run> {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
-  if (!("REDIS_URL" in env)) delete childEnv.REDIS_URL;
-  return new Promise((resolve) => {
-    const child = execFile(TSX, [runner, ...args], { cwd: ROOT, env: childEnv }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
-    });
-    if (onStderr) child.stderr?.on("data", (chunk: Buffer) => onStderr(chunk.toString()));
-  });
+): Promise<CliRun> {
+  return runCli(args, { env: { REDIS_URL: undefined, ...env }, onStderr });
+}
+
+/** `drain-wait` on `redisUrl` with --max-size 0 and the given settings, then `more` as written. */
+function drainWait(
+  redisUrl: string,
+  settings: { interval: string; window: string; timeout: string },
+  ...more: string[]
+): string[] {
+  return [
+    ...["drain-wait", "--redis-url", redisUrl, "--interval", settings.interval, "--window", settings.window],
+    ...["--max-size", "0", "--timeout", settings.timeout, ...more],
+  ];
 }
 
 const base = process.env.TEST_REDIS_URL;
@@ -59,7 +36,6 @@ beforeEach(async () => {
 });
 afterAll(() => {
   redis.disconnect();
-  fs.rmSync(work, { recursive: true, force: true });
 });
 
 describe("maint queue (child process, real redis-server)", () => {
@@ -194,21 +170,9 @@ describe("maint queue (child process, real redis-server)", () => {
 describe("maint drain-wait (child process, real redis-server)", () => {
   it("exits 0 quickly for an empty queue, well inside the window", async () => {
     const started = Date.now();
-    const run = await maint([
-      "drain-wait",
-      "--redis-url",
-      url,
-      "--interval",
-      "0.2",
-      "--window",
-      "30",
-      "--max-size",
-      "0",
-      "--timeout",
-      "20",
-      "--settle",
-      "0.5",
-    ]);
+    const run = await maint(
+      drainWait(url, { interval: "0.2", window: "30", timeout: "20" }, "--settle", "0.5"),
+    );
     expect(run.stderr).toMatch(/^sidekiq: pending 0/);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^drained after \d+\.\ds: pending 0, busy 0, quiet for/);
@@ -217,19 +181,7 @@ describe("maint drain-wait (child process, real redis-server)", () => {
   });
 
   it("passes the README's synopsis with --window 10 on an empty Redis (settle defaults to the window)", async () => {
-    const run = await maint([
-      "drain-wait",
-      "--redis-url",
-      url,
-      "--interval",
-      "1",
-      "--window",
-      "10",
-      "--max-size",
-      "0",
-      "--timeout",
-      "20",
-    ]);
+    const run = await maint(drainWait(url, { interval: "1", window: "10", timeout: "20" }));
     expect(run.stderr).not.toMatch(/did not drain/);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^drained after (9|1\d)\.\ds: pending 0, busy 0, quiet for 10s/);
@@ -246,21 +198,7 @@ describe("maint drain-wait (child process, real redis-server)", () => {
     };
     try {
       const run = await maint(
-        [
-          "drain-wait",
-          "--redis-url",
-          url,
-          "--interval",
-          "0.2",
-          "--window",
-          "30",
-          "--max-size",
-          "0",
-          "--timeout",
-          "30",
-          "--settle",
-          "0.5",
-        ],
+        drainWait(url, { interval: "0.2", window: "30", timeout: "30" }, "--settle", "0.5"),
         {},
         onStderr,
       );
@@ -277,21 +215,9 @@ describe("maint drain-wait (child process, real redis-server)", () => {
     await enqueue(redis, "default", 1);
     const producer = setInterval(() => void enqueue(redis, "default", 1), 150);
     try {
-      const run = await maint([
-        "drain-wait",
-        "--redis-url",
-        url,
-        "--interval",
-        "0.3",
-        "--window",
-        "30",
-        "--max-size",
-        "0",
-        "--timeout",
-        "13",
-        "--settle",
-        "1",
-      ]);
+      const run = await maint(
+        drainWait(url, { interval: "0.3", window: "30", timeout: "13" }, "--settle", "1"),
+      );
       expect(run.code).toBe(1);
       const lines = run.stderr.trim().split("\n");
       expect(lines.at(-1)).toMatch(
@@ -327,55 +253,15 @@ describe("maint drain-wait (child process, real redis-server)", () => {
         /--max-size must be an integer >= 0, got "-1"/,
       ],
       [
-        [
-          "drain-wait",
-          "--redis-url",
-          target,
-          "--interval",
-          "5",
-          "--window",
-          "10",
-          "--max-size",
-          "0",
-          "--timeout",
-          "20",
-          "--settle",
-          "20",
-        ],
+        drainWait(target, { interval: "5", window: "10", timeout: "20" }, "--settle", "20"),
         /--settle must be <= --window \(10\)/,
       ],
       [
-        [
-          "drain-wait",
-          "--redis-url",
-          target,
-          "--interval",
-          "5",
-          "--window",
-          "10",
-          "--max-size",
-          "0",
-          "--timeout",
-          "15",
-        ],
+        drainWait(target, { interval: "5", window: "10", timeout: "15" }),
         /^maint drain-wait: --timeout must be >= 22 \(a settle of 12s, which covers a Sidekiq 7\/8 heartbeat, plus two intervals of 5s\), or the gate could never pass\n$/,
       ],
       [
-        [
-          "drain-wait",
-          "--redis-url",
-          target,
-          "--interval",
-          "5",
-          "--window",
-          "10",
-          "--max-size",
-          "0",
-          "--timeout",
-          "20",
-          "--namespace",
-          "a b",
-        ],
+        drainWait(target, { interval: "5", window: "10", timeout: "20" }, "--namespace", "a b"),
         /--namespace must be/,
       ],
     ];

@@ -47,16 +47,22 @@ const waitFor = async (condition: () => boolean, ms: number) => {
   return condition();
 };
 
+/** The engine at `address` watched every 50 ms (stdin not watched), the exit codes recorded. */
+function watched(address: string) {
+  const exits: number[] = [];
+  const liveness = watchEngine({
+    engineAddress: address,
+    probeIntervalMs: 50,
+    watchStdin: false,
+    exit: (c) => exits.push(c),
+  });
+  return { exits, liveness };
+}
+
 describe("engine liveness of a dynamic-provider host", () => {
   it("stays quiet while the engine answers, aborts and exits once it stops accepting connections", async () => {
     const { server, address } = await listen();
-    const exits: number[] = [];
-    const liveness = watchEngine({
-      engineAddress: address,
-      probeIntervalMs: 50,
-      watchStdin: false,
-      exit: (c) => exits.push(c),
-    });
+    const { exits, liveness } = watched(address);
     await new Promise((r) => setTimeout(r, 300));
     expect(liveness.signal.aborted).toBe(false);
     expect(exits).toEqual([]);
@@ -69,13 +75,7 @@ describe("engine liveness of a dynamic-provider host", () => {
 
   it("lets a running call finish before exiting, and the call sees the abort", async () => {
     const { server, address } = await listen();
-    const exits: number[] = [];
-    const liveness = watchEngine({
-      engineAddress: address,
-      probeIntervalMs: 50,
-      watchStdin: false,
-      exit: (c) => exits.push(c),
-    });
+    const { exits, liveness } = watched(address);
     let finishedAt = 0;
     const call = liveness.track(async () => {
       await new Promise<void>((resolve) => liveness.signal.addEventListener("abort", () => resolve()));
@@ -93,14 +93,8 @@ describe("engine liveness of a dynamic-provider host", () => {
   it("hears the engine's Cancel call (first Ctrl-C): aborts the running calls, and the host stays", async () => {
     const { server, address } = await listen();
     const host = await providerHost();
-    const exits: number[] = [];
     try {
-      const liveness = watchEngine({
-        engineAddress: address,
-        probeIntervalMs: 50,
-        watchStdin: false,
-        exit: (c) => exits.push(c),
-      });
+      const { exits, liveness } = watched(address);
       await new Promise((r) => setTimeout(r, 200));
       expect(liveness.signal.aborted).toBe(false);
       await host.cancel();

@@ -6,36 +6,17 @@
  * and window starts it again cleanly by the streaming path and finishes it, and any other run
  * still refuses it as not empty.
  */
-import { readdirSync, readFileSync, mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import {
-  createDatabase,
-  fillTinesLike,
-  serverUrl,
-  withClient,
-  type TestDatabase,
-} from "../../testkit/databases";
+import { readdirSync, readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { fillTinesLike, serverUrl, withClient } from "../../testkit/databases";
+import { databasesPerTest, privateTmpdir } from "../../testkit/testScope";
 import { GateError } from "../errors";
 import type { ProgressReporter } from "../progress";
 import { migrateDatabase } from "./migrate";
 import { readTargetMarker } from "./targetMarker";
 
-const created: TestDatabase[] = [];
-let tmp: string;
-const savedTmp = process.env.TMPDIR;
-beforeAll(() => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), "interrupted-"));
-  process.env.TMPDIR = tmp;
-});
-afterEach(async () => {
-  await Promise.all(created.splice(0).map((db) => db.drop()));
-});
-afterAll(() => {
-  process.env.TMPDIR = savedTmp;
-  rmSync(tmp, { recursive: true, force: true });
-});
+const tmp = privateTmpdir("interrupted-");
+const { database } = databasesPerTest("intr");
 
 const OWN = { stack: "prod", windowStartedAt: "2026-12-07T13:00:00.000Z" };
 
@@ -94,12 +75,10 @@ async function rowCount(url: string): Promise<number> {
 
 describe("a migration aborted half-way, and the rerun", () => {
   it("stops within seconds leaving nothing running; the same stack and window restarts its own copy; others are refused", async () => {
-    const src = await createDatabase(serverUrl("TEST_PG_SOURCE_URL"), "intr");
-    created.push(src);
+    const src = await database("TEST_PG_SOURCE_URL");
     // Enough rows that the copy is still running when the abort comes.
     await fillTinesLike(src.url, { rows: 400_000, largeRows: 2 });
-    const tgt = await createDatabase(serverUrl("TEST_PG_TARGET_URL"), "intr");
-    created.push(tgt);
+    const tgt = await database("TEST_PG_TARGET_URL");
 
     const controller = new AbortController();
     let abortedAt = 0;
@@ -144,7 +123,7 @@ describe("a migration aborted half-way, and the rerun", () => {
     expect(await ourSessions(serverUrl("TEST_PG_SOURCE_URL"))).toEqual([]);
     expect(await ourSessions(serverUrl("TEST_PG_TARGET_URL"))).toEqual([]);
     expect(ourPgTools()).toEqual([]);
-    expect(readdirSync(tmp)).toEqual([]);
+    expect(readdirSync(tmp())).toEqual([]);
     // Half-written and marked as this stack's.
     const marker = await withClient(tgt.url, readTargetMarker);
     expect(marker).toMatchObject({ ...OWN, purpose: "migration", state: "copying" });
@@ -182,7 +161,7 @@ describe("a migration aborted half-way, and the rerun", () => {
     expect(result.comparison.mismatches).toEqual([]);
     expect(await rowCount(tgt.url)).toBe(400_000);
     expect(await withClient(tgt.url, readTargetMarker)).toMatchObject({ ...OWN, state: "verified" });
-    expect(readdirSync(tmp)).toEqual([]);
+    expect(readdirSync(tmp())).toEqual([]);
 
     // A verified copy is never restarted: a later run refuses it.
     const again = await failure(

@@ -1,17 +1,10 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { GateError, MaintenanceError, ConfigError } from "../errors";
 import type { ProgressReporter } from "../progress";
 import { migrateDatabase, verifyCopy } from "./migrate";
 import { parsePgUrl } from "./connection";
-import {
-  OWNER_ROLE,
-  createDatabase,
-  ensureRole,
-  fillTinesLike,
-  serverUrl,
-  withClient,
-  type TestDatabase,
-} from "../../testkit/databases";
+import { OWNER_ROLE, ensureRole, fillTinesLike, serverUrl, withClient } from "../../testkit/databases";
+import { databasesPerTest } from "../../testkit/testScope";
 import { TEST_PG_PASSWORD } from "../../testkit/servers/localServers";
 
 function recorder(): ProgressReporter & { lines: string[] } {
@@ -19,15 +12,7 @@ function recorder(): ProgressReporter & { lines: string[] } {
   return { lines, info: (m) => lines.push(m), warn: (m) => lines.push(`warning: ${m}`) };
 }
 
-const created: TestDatabase[] = [];
-async function database(which: "TEST_PG_SOURCE_URL" | "TEST_PG_TARGET_URL"): Promise<TestDatabase> {
-  const db = await createDatabase(serverUrl(which), "mig");
-  created.push(db);
-  return db;
-}
-afterEach(async () => {
-  await Promise.all(created.splice(0).map((db) => db.drop()));
-});
+const { created, database } = databasesPerTest("mig");
 
 /** Tables with rows but no planner statistics (pg_statistic is written by ANALYZE only). */
 async function unanalyzed(url: string): Promise<string[]> {

@@ -42,6 +42,38 @@ function targetFor(db: TestDatabase): TestDatabase {
   return t;
 }
 
+/** The presync of `src` into `dst` for stack "test" with two jobs, silent unless told. */
+function presyncInto(
+  src: TestDatabase,
+  dst: TestDatabase,
+  more: Partial<Parameters<typeof startPresync>[0]> = {},
+) {
+  return startPresync({
+    sourceUrl: src.url,
+    targetUrl: dst.url,
+    stack: "test",
+    jobs: 2,
+    reporter: silentReporter,
+    ...more,
+  });
+}
+
+/** A filled source and its target, the presync between them started. */
+async function presynced(prefix: string) {
+  const src = await source(prefix);
+  const dst = targetFor(src);
+  const { name } = await presyncInto(src, dst);
+  return { src, dst, name };
+}
+
+/** The error the cut-over of `src` into `dst` (stack "test") fails with. */
+function cutOverError(src: TestDatabase, dst: TestDatabase): Promise<Error> {
+  return cutOver({ sourceUrl: src.url, targetUrl: dst.url, stack: "test", reporter: silentReporter }).then(
+    () => new Error("the cut-over did not fail"),
+    (e: Error) => e,
+  );
+}
+
 function recorder(): ProgressReporter & { lines: string[] } {
   const lines: string[] = [];
   return { lines, info: (m) => lines.push(m), warn: (m) => lines.push(`warning: ${m}`) };
@@ -58,13 +90,7 @@ describe("presync and cut-over under writes", () => {
   it("copies while Tines writes, follows, and cuts over to an identical copy with nothing left", async () => {
     const writer = await startWriter(src.url);
     const reporter = recorder();
-    const started = await startPresync({
-      sourceUrl: src.url,
-      targetUrl: dst.url,
-      stack: "test",
-      jobs: 2,
-      reporter,
-    });
+    const started = await presyncInto(src, dst, { reporter });
     expect(started.alreadyRunning).toBe(false);
     expect(started.status.state).toBe("streaming");
     expect(started.status.readyTables).toBe(started.status.tables);
@@ -132,26 +158,13 @@ describe("presync and cut-over under writes", () => {
 
 describe("schema changes during presync", () => {
   it("make the cut-over refuse, naming the objects, and remove the replication", async () => {
-    const src = await source("psddl");
-    const dst = targetFor(src);
-    await startPresync({
-      sourceUrl: src.url,
-      targetUrl: dst.url,
-      stack: "test",
-      jobs: 2,
-      reporter: silentReporter,
-    });
+    const { src, dst } = await presynced("psddl");
     await withClient(src.url, (c) =>
       c.query(
         "ALTER TABLE tines.events ADD COLUMN priority int; CREATE INDEX events_priority ON tines.events (priority)",
       ),
     );
-    const error = await cutOver({
-      sourceUrl: src.url,
-      targetUrl: dst.url,
-      stack: "test",
-      reporter: silentReporter,
-    }).catch((e: Error) => e);
+    const error = await cutOverError(src, dst);
     expect((error as Error).message).toMatch(/the source's schema changed since the presync started/);
     expect((error as Error).message).toMatch(/definition columns tines\.events/);
     expect((error as Error).message).toMatch(/index tines\.events_priority: missing on target/);
@@ -164,15 +177,7 @@ describe("schema changes during presync", () => {
 
 describe("a difference found by the cut-over's verification", () => {
   it("fails the step before the switch: the replication removed, the copy kept, the source untouched", async () => {
-    const src = await source("psdiff");
-    const dst = targetFor(src);
-    const { name } = await startPresync({
-      sourceUrl: src.url,
-      targetUrl: dst.url,
-      stack: "test",
-      jobs: 2,
-      reporter: silentReporter,
-    });
+    const { src, dst, name } = await presynced("psdiff");
     // One row of the copy changed behind replication's back.
     await withClient(dst.url, (c) =>
       c.query("UPDATE tines.events SET amount = amount + 0.001 WHERE id = 42"),
@@ -182,12 +187,7 @@ describe("a difference found by the cut-over's verification", () => {
       async (c) =>
         (await c.query("SELECT amount::text AS a FROM tines.events WHERE id = 42")).rows[0].a as string,
     );
-    const error = await cutOver({
-      sourceUrl: src.url,
-      targetUrl: dst.url,
-      stack: "test",
-      reporter: silentReporter,
-    }).catch((e: Error) => e);
+    const error = await cutOverError(src, dst);
     expect((error as Error).message).toMatch(
       /^cut-over: verification failed: 1 mismatches between source and target: table tines\.events: content checksum differs; the replication was removed, the copy on the target is kept, and the old database stays the live one$/,
     );
@@ -208,15 +208,7 @@ describe("a difference found by the cut-over's verification", () => {
 
 describe("an interrupted cut-over's recovery", () => {
   it("with the replication already removed, the cut-over verifies the copy in full", async () => {
-    const src = await source("psrec");
-    const dst = targetFor(src);
-    await startPresync({
-      sourceUrl: src.url,
-      targetUrl: dst.url,
-      stack: "test",
-      jobs: 2,
-      reporter: silentReporter,
-    });
+    const { src, dst } = await presynced("psrec");
     await withClient(src.url, (c) => c.query("INSERT INTO tines.stories (name) VALUES ('after the copy')"));
     // What a kill right after the teardown leaves: the copy caught up, the subscription gone.
     const status = await presyncStatus({ sourceUrl: src.url, targetUrl: dst.url, stack: "test" });
@@ -270,14 +262,7 @@ describe("an abort (Ctrl-C, the engine gone) stops the step promptly and removes
     const dst = targetFor(src);
     const controller = new AbortController();
     const reporter = abortAt(/^restore: table /, controller);
-    const error = await startPresync({
-      sourceUrl: src.url,
-      targetUrl: dst.url,
-      stack: "test",
-      jobs: 2,
-      reporter,
-      signal: controller.signal,
-    }).catch((e: Error) => e);
+    const error = await presyncInto(src, dst, { reporter, signal: controller.signal }).catch((e: Error) => e);
     expect((error as Error).message).toMatch(/^presync interrupted; removed what it had created/);
     expect(Date.now() - reporter.abortedAt!).toBeLessThan(10_000);
     expect(await replicationLeft(src.url, dst.url)).toEqual(NOTHING_LEFT);
@@ -286,15 +271,7 @@ describe("an abort (Ctrl-C, the engine gone) stops the step promptly and removes
   }, 120_000);
 
   it("during the cut-over's catch-up", async () => {
-    const src = await source("psabortc");
-    const dst = targetFor(src);
-    const { name } = await startPresync({
-      sourceUrl: src.url,
-      targetUrl: dst.url,
-      stack: "test",
-      jobs: 2,
-      reporter: silentReporter,
-    });
+    const { src, dst, name } = await presynced("psabortc");
     // The copy cannot catch up: its subscription is paused and the source wrote on.
     await withClient(dst.url, (c) => c.query(`ALTER SUBSCRIPTION ${name} DISABLE`));
     // Only once the slot is idle on the source: a worker still stopping could confirm past the write.

@@ -8,42 +8,22 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { serverState } from "../../testkit/serverState";
 import { mountTinyTmpfs } from "../../testkit/tmpfs";
 import { ConfigError, GateError, MaintenanceError } from "../errors";
 import { silentReporter } from "../progress";
 import { migrateDatabase, type MigrateOptions } from "./migrate";
-import {
-  createDatabase,
-  databaseUrl,
-  ensureRole,
-  fillTinesLike,
-  serverUrl,
-  withClient,
-  type TestDatabase,
-} from "../../testkit/databases";
+import { databaseUrl, ensureRole, fillTinesLike, serverUrl, withClient } from "../../testkit/databases";
+import { databasesPerTest, privateTmpdir } from "../../testkit/testScope";
 
-const created: TestDatabase[] = [];
-let tmp: string;
-const savedTmp = process.env.TMPDIR;
 /** Where the test's own scratch goes: not the temp dir the migration must leave empty. */
 const outside = os.tmpdir();
-beforeAll(() => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), "refusals-"));
-  process.env.TMPDIR = tmp;
-});
-afterEach(async () => {
-  await Promise.all(created.splice(0).map((db) => db.drop()));
-});
-afterAll(() => {
-  process.env.TMPDIR = savedTmp;
-  rmSync(tmp, { recursive: true, force: true });
-});
+const tmp = privateTmpdir("refusals-");
+const { created, database } = databasesPerTest("ref");
 
 async function source(fill: Parameters<typeof fillTinesLike>[1] = { rows: 20, largeRows: 1 }) {
-  const db = await createDatabase(serverUrl("TEST_PG_SOURCE_URL"), "ref");
-  created.push(db);
+  const db = await database("TEST_PG_SOURCE_URL");
   await fillTinesLike(db.url, fill);
   return db;
 }
@@ -51,8 +31,7 @@ async function source(fill: Parameters<typeof fillTinesLike>[1] = { rows: 20, la
 /** A target database that exists and holds one table, or a name that does not exist yet. */
 async function target(kind: "existing" | "missing"): Promise<{ name: string; url: string }> {
   if (kind === "existing") {
-    const db = await createDatabase(serverUrl("TEST_PG_TARGET_URL"), "ref");
-    created.push(db);
+    const db = await database("TEST_PG_TARGET_URL");
     await withClient(db.url, (c) =>
       c.query("CREATE TABLE keep_me (v int); INSERT INTO keep_me VALUES (1), (2)"),
     );
@@ -84,7 +63,7 @@ async function expectRefusal(
   await expect(run).rejects.toThrow(error);
   await expect(run).rejects.toThrow(message);
   expect(await serverState(server, [targetDb.name])).toEqual(before);
-  expect(readdirSync(tmp)).toEqual([]);
+  expect(readdirSync(tmp())).toEqual([]);
 }
 
 describe.each(["missing", "existing"] as const)("refusals with the target database %s", (kind) => {

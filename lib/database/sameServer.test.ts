@@ -7,7 +7,7 @@
  */
 import { execFile } from "node:child_process";
 import path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { TEST_PG_PASSWORD } from "../../testkit/servers/localServers";
 import {
   createDatabase,
@@ -16,18 +16,15 @@ import {
   withClient,
   type TestDatabase,
 } from "../../testkit/databases";
+import { databasesPerTest } from "../../testkit/testScope";
 import { GateError } from "../errors";
 import { silentReporter } from "../progress";
 import { migrateDatabase } from "./migrate";
 
-const created: TestDatabase[] = [];
-afterEach(async () => {
-  await Promise.all(created.splice(0).map((db) => db.drop()));
-});
+const { created, database } = databasesPerTest("same");
 
 async function source(): Promise<TestDatabase> {
-  const db = await createDatabase(serverUrl("TEST_PG_SOURCE_URL"), "same");
-  created.push(db);
+  const db = await database("TEST_PG_SOURCE_URL");
   await fillTinesLike(db.url, { rows: 30, largeRows: 1 });
   return db;
 }

@@ -1,15 +1,10 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { ProgressReporter } from "../progress";
 import { migrateDatabase } from "./migrate";
 import { parsePgUrl } from "./connection";
 import { copyOrder, exactPattern, openLoaders, splitQualified, tablesToCopy } from "./streamCopy";
-import {
-  createDatabase,
-  fillTinesLike,
-  serverUrl,
-  withClient,
-  type TestDatabase,
-} from "../../testkit/databases";
+import { fillTinesLike, withClient } from "../../testkit/databases";
+import { databasesPerTest } from "../../testkit/testScope";
 
 function recorder(onLine?: (line: string) => void): ProgressReporter & { lines: string[] } {
   const lines: string[] = [];
@@ -20,15 +15,7 @@ function recorder(onLine?: (line: string) => void): ProgressReporter & { lines: 
   return { lines, info: add, warn: (m) => add(`warning: ${m}`) };
 }
 
-const created: TestDatabase[] = [];
-async function database(which: "TEST_PG_SOURCE_URL" | "TEST_PG_TARGET_URL"): Promise<TestDatabase> {
-  const db = await createDatabase(serverUrl(which), "scp");
-  created.push(db);
-  return db;
-}
-afterEach(async () => {
-  await Promise.all(created.splice(0).map((db) => db.drop()));
-});
+const { database } = databasesPerTest("scp");
 
 describe("table names for pg_dump patterns", () => {
   it("splits quoted and plain identifiers and quotes every part", () => {
