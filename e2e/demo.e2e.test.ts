@@ -128,6 +128,7 @@ describe("npm run demo", () => {
       "sidekiq-drain",
       "tines-sidekiq",
       "tines-command-runner",
+      "sidekiq-carry",
       "database-backup",
       "pypi-server",
       "database-migration",

@@ -224,7 +224,10 @@ export function mockEngine(options: EngineOptions = {}): MockEngine {
     componentInputs,
     async settled() {
       const deadline = Date.now() + 30_000;
-      while ((pending > 0 || Date.now() - lastActivity < 100) && Date.now() < deadline) {
+      // Until something registered (the SDK may take longer than the quiet period to send the
+      // first request, under load), then until it has been quiet for a moment.
+      const quiet = () => Date.now() - lastActivity >= 100 && (registrations.length > 0 || errors.length > 0);
+      while ((pending > 0 || !quiet()) && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 20));
       }
     },

@@ -91,9 +91,12 @@ async function assess(
   previous: WindowRecord | undefined,
   context: ProviderContext,
 ) {
-  await checkTargets(inputs, context);
   const current = await readWorkloadVersions(inputs.source, inputs.workloads, context.aws);
-  return assessWindow(previous, inputs, current, Date.now());
+  // Settings that still point where the last switch moved Tines away from are refused first:
+  // the write targets' checks would only report what follows from them.
+  const assessed = assessWindow(previous, inputs, current, Date.now());
+  await checkTargets(inputs, context);
+  return assessed;
 }
 
 async function record(

@@ -98,8 +98,8 @@ export async function cutOver(options: CutoverOptions): Promise<CutoverResult> {
         let baseline;
         if (replicating) {
           const { rows } = await sourceClient.query<{ lsn: string; behind: string | null }>(
-            `SELECT pg_current_wal_lsn()::text AS lsn,
-                    (SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint::text FROM pg_replication_slots WHERE slot_name = $1) AS behind`,
+            `SELECT pg_current_wal_insert_lsn()::text AS lsn,
+                    (SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), confirmed_flush_lsn)::bigint::text FROM pg_replication_slots WHERE slot_name = $1) AS behind`,
             [name],
           );
           lagBytesAtStart = Math.max(0, Number(rows[0].behind ?? 0));

@@ -257,7 +257,7 @@ export async function startPresync(options: StartOptions): Promise<StartResult> 
       const caught = await withSession(source, "source", (sourceClient) =>
         withSession(target, "target", async (targetClient) => {
           const { rows } = await sourceClient.query<{ lsn: string }>(
-            "SELECT pg_current_wal_lsn()::text AS lsn",
+            "SELECT pg_current_wal_insert_lsn()::text AS lsn",
           );
           return waitForApplied(sourceClient, targetClient, name, rows[0].lsn, {
             step: "presync",

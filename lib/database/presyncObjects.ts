@@ -64,8 +64,8 @@ export async function sourceObjects(
     wal_status: string | null;
   }>(
     `SELECT slot_name AS name, database, active, active_pid,
-            pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint::text AS retained,
-            pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint::text AS lag,
+            pg_wal_lsn_diff(pg_current_wal_insert_lsn(), restart_lsn)::bigint::text AS retained,
+            pg_wal_lsn_diff(pg_current_wal_insert_lsn(), confirmed_flush_lsn)::bigint::text AS lag,
             ${major >= 13 ? "wal_status" : "NULL::text"} AS wal_status
        FROM pg_replication_slots WHERE slot_name LIKE $1 AND ($2 OR database = current_database()) ORDER BY 1`,
     [pattern, allDatabases],

@@ -2,7 +2,7 @@
  * How far behind the presynced copy is, read from both servers without changing anything:
  * for the stack outputs (`pulumi refresh`), `maint db-presync status` and the progress of the
  * cut-over's catch-up. Bytes: the source's WAL the subscriber has not yet confirmed applied
- * and flushed (`pg_current_wal_lsn() - confirmed_flush_lsn` of the slot). Seconds: how long
+ * and flushed (`pg_current_wal_insert_lsn() - confirmed_flush_lsn` of the slot). Seconds: how long
  * ago the source wrote the WAL the subscriber last confirmed, as PostgreSQL's own lag tracker
  * measures it for the slot's WAL sender (`pg_stat_replication.flush_lag`, 0 once caught up).
  */
@@ -61,15 +61,17 @@ export async function readSourceLag(
     confirmed: string | null;
     wal_status: string | null;
   }>(
-    `SELECT s.active, pg_wal_lsn_diff(pg_current_wal_lsn(), s.confirmed_flush_lsn)::bigint::text AS lag,
-            pg_wal_lsn_diff(pg_current_wal_lsn(), s.restart_lsn)::bigint::text AS retained,
+    `SELECT s.active, pg_wal_lsn_diff(pg_current_wal_insert_lsn(), s.confirmed_flush_lsn)::bigint::text AS lag,
+            pg_wal_lsn_diff(pg_current_wal_insert_lsn(), s.restart_lsn)::bigint::text AS retained,
             extract(epoch FROM r.flush_lag)::text AS flush_lag, s.confirmed_flush_lsn::text AS confirmed,
             ${major >= 13 ? "s.wal_status" : "NULL::text"} AS wal_status
        FROM pg_replication_slots s LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid
       WHERE s.slot_name = $1`,
     [name],
   );
-  const { rows: lsn } = await source.query<{ lsn: string }>("SELECT pg_current_wal_lsn()::text AS lsn");
+  const { rows: lsn } = await source.query<{ lsn: string }>(
+    "SELECT pg_current_wal_insert_lsn()::text AS lsn",
+  );
   const slot = rows[0];
   if (!slot) {
     return {
