@@ -167,7 +167,7 @@ export async function databaseExists(serverUrl: string, database: string): Promi
 export async function waitCaughtUp(sourceUrl: string, slot: string): Promise<void> {
   const lsn = await withClient(
     sourceUrl,
-    async (c) => (await c.query("SELECT pg_current_wal_lsn()::text AS l")).rows[0].l as string,
+    async (c) => (await c.query("SELECT pg_current_wal_insert_lsn()::text AS l")).rows[0].l as string,
   );
   const deadline = Date.now() + 30_000;
   for (;;) {
