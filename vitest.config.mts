@@ -17,10 +17,18 @@ const GO_TOOL_TESTS = [
   "lib/compose/recreate.test.ts",
 ];
 
+/**
+ * Files run side by side in this many forks (UNIT_FORKS overrides). Vitest's default on 2 cores
+ * is one fork, but most of these tests wait on real servers (heartbeats, gates, the CLI), and
+ * each file has its own Redis database, PostgreSQL databases, ports and directories.
+ */
+const FORKS = Number(process.env.UNIT_FORKS ?? 3);
+
 const shared = {
   testTimeout: 60_000,
   hookTimeout: 120_000,
-  fileParallelism: true,
+  fileParallelism: FORKS > 1,
+  maxWorkers: FORKS,
   pool: "forks",
 } as const;
 
