@@ -65,6 +65,8 @@ async function scaleSerialized(
   return createSerialized(DYNAMIC_TYPES.ecsServiceCount, inputs, { env: { ...NO_AWS_ENV, ...env }, config });
 }
 
+// Each case starts the serialized provider in a fresh process, as the engine does: 40 s for the
+// first case on a quiet machine, so 180 s leaves room for a CI machine busy with the Go builds.
 describe("AWS settings reach the ECS client of the serialized provider (moto)", () => {
   it("aws:region from stack config, over AWS_REGION; without it the environment's region is used", async () => {
     const { cluster, service } = await serviceIn("eu-west-2");
@@ -76,7 +78,7 @@ describe("AWS settings reach the ECS client of the serialized provider (moto)", 
     const withoutConfig = await scaleSerialized(ecsInputs(cluster, service), env);
     expect(withoutConfig.ok).toBe(false);
     if (!withoutConfig.ok) expect(withoutConfig.stderr).toMatch(/not found|ServiceNotFound|ClusterNotFound/i);
-  }, 60_000);
+  }, 180_000);
 
   it("AWS_REGION from the environment when the stack sets none", async () => {
     const { cluster, service } = await serviceIn("ap-northeast-1");
@@ -85,7 +87,7 @@ describe("AWS settings reach the ECS client of the serialized provider (moto)", 
       AWS_REGION: "ap-northeast-1",
     });
     expect(run.ok, run.ok ? "" : run.stderr).toBe(true);
-  }, 60_000);
+  }, 180_000);
 
   it("ecs.region overrides aws:region", async () => {
     const { cluster, service } = await serviceIn("eu-central-1");
@@ -93,7 +95,7 @@ describe("AWS settings reach the ECS client of the serialized provider (moto)", 
       "aws:region": "us-west-1",
     });
     expect(run.ok, run.ok ? "" : run.stderr).toBe(true);
-  }, 60_000);
+  }, 180_000);
 
   it("aws:profile: keys and region come from that profile of the shared files", async () => {
     const { cluster, service } = await serviceIn("sa-east-1");
@@ -109,7 +111,7 @@ describe("AWS settings reach the ECS client of the serialized provider (moto)", 
     const without = await scaleSerialized(ecsInputs(cluster, service), env);
     expect(without.ok).toBe(false);
     if (!without.ok) expect(without.stderr).toMatch(/region|credential/i);
-  }, 60_000);
+  }, 180_000);
 
   it("aws:assumeRoles: calls run with the role's credentials, in the role's account", async () => {
     const roleArn = "arn:aws:iam::111111111111:role/tines-maintenance";
@@ -133,7 +135,7 @@ describe("AWS settings reach the ECS client of the serialized provider (moto)", 
     const direct = await scaleSerialized(ecsInputs(cluster, service), ENV_KEYS, withoutRole);
     expect(direct.ok).toBe(false);
     if (!direct.ok) expect(direct.stderr).toMatch(/not found|ServiceNotFound|ClusterNotFound/i);
-  }, 60_000);
+  }, 180_000);
 });
 
 describe("AWS settings reach the S3 and Secrets Manager clients of the endpoint targets (moto)", () => {

@@ -8,14 +8,24 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serverState } from "../../testkit/serverState";
 import { mountTinyTmpfs } from "../../testkit/tmpfs";
 import { ConfigError, GateError, MaintenanceError } from "../errors";
 import { silentReporter } from "../progress";
 import { migrateDatabase, type MigrateOptions } from "./migrate";
 import { databaseUrl, ensureRole, fillTinesLike, serverUrl, withClient } from "../../testkit/databases";
+import { startPostgres, type RunningServer } from "../../testkit/servers/localServers";
 import { databasesPerTest, privateTmpdir } from "../../testkit/testScope";
+
+// "The target server exactly as it was" covers every database and role on it, so the target is
+// this file's own cluster: files running side by side create and drop theirs on the shared one.
+let ownTarget: RunningServer | undefined;
+beforeAll(async () => {
+  ownTarget = await startPostgres("refusals-target");
+  process.env.TEST_PG_TARGET_URL = ownTarget.url;
+});
+afterAll(() => ownTarget?.stop());
 
 /** Where the test's own scratch goes: not the temp dir the migration must leave empty. */
 const outside = os.tmpdir();
