@@ -270,6 +270,7 @@ const methods: Record<string, (context: Context) => Promise<Outcome>> = {
       { stdio: "ignore" },
     );
     const exited = waitExit(clone, "pgcopydb clone --follow");
+    let cleanedUp = false;
     exited.catch(() => undefined);
     const copyStart = Date.now();
     try {
@@ -320,6 +321,7 @@ const methods: Record<string, (context: Context) => Promise<Outcome>> = {
       const t = Date.now();
       await run("pgcopydb", ["stream", "cleanup", "--source", c.source, "--target", target, "--dir", dir]);
       const cleanup = (Date.now() - t) / 1000;
+      cleanedUp = true;
       const verify = await verifyFull(c);
       return {
         copy: copied,
@@ -329,7 +331,23 @@ const methods: Record<string, (context: Context) => Promise<Outcome>> = {
       };
     } finally {
       if (clone.exitCode === null) clone.kill("SIGTERM");
+      await exited.catch(() => undefined);
       await writer.stop().catch(() => undefined);
+      // Stopped before its cut-over: its slot, origin and `pgcopydb` schema (whose sentinel table
+      // has no key, so the next method's presync would rightly refuse the source) stay otherwise.
+      if (!cleanedUp) {
+        await run("pgcopydb", [
+          "stream",
+          "cleanup",
+          "--source",
+          c.source,
+          "--target",
+          target,
+          "--dir",
+          dir,
+        ]).catch((error: Error) => console.error(`pgcopydb stream cleanup: ${error.message}`));
+        await sql(c.source, "DROP SCHEMA IF EXISTS pgcopydb CASCADE");
+      }
       rmSync(dir, { recursive: true, force: true });
       rmSync(path.join(c.work, "pgcopydb-seq"), { recursive: true, force: true });
     }
