@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestEngine, type TestEngine } from "../testkit/servers/dockerEngine";
-import { ComposeCli, findComposeBinary, writeTinesProject } from "../testkit/compose";
+import { ComposeCli, composeShutdownConfig, findComposeBinary, writeTinesProject } from "../testkit/compose";
 import { PulumiStack, type CliResult } from "../testkit/pulumiCli";
 
 const PROJECT = "tines";
@@ -69,18 +69,15 @@ describe("an update interrupted during a service step (real Pulumi CLI, real doc
 
     stack = new PulumiStack({ stack: "e2e-interrupt-step" });
     await stack.init();
-    await stack.setConfig({
-      phase: "shutdown",
-      platform: "compose",
-      "compose.projectName": PROJECT,
-      "compose.projectDirectory": projectDir,
-      "compose.dockerHost": engine.dockerHost,
-      "compose.cli": findComposeBinary(),
-      "services.tines-app": 1,
-      "services.tines-command-runner": 1,
-      "services.pypi-server": 1,
-      stepTimeoutSeconds: 60,
-    });
+    await stack.setConfig(
+      composeShutdownConfig({
+        projectName: PROJECT,
+        projectDirectory: projectDir,
+        dockerHost: engine.dockerHost,
+        composeCli: findComposeBinary(),
+        services: { "tines-app": 1, "tines-command-runner": 1, "pypi-server": 1 },
+      }),
+    );
   });
 
   afterAll(async () => {
