@@ -163,18 +163,27 @@ describe("compose: a project made by the real docker compose, real Pulumi CLI an
     expect(readFileSync(path.join(projectDir, ".env"), "utf8")).toContain("DATABASE_HOST=old-db.internal");
   });
 
+  /** `pulumi up`, expected to succeed, its diagnostics printed; with the times between which to read the engine's events. */
+  async function upWithEvents(message: string, step: string) {
+    const started = Date.now();
+    const result = await stack.up(message);
+    const finished = Date.now();
+    const output = result.stdout + result.stderr;
+    log(step, result);
+    console.log(output.slice(output.indexOf("Diagnostics:")));
+    expect(result.code, output).toBe(0);
+    return { result, output, started, finished };
+  }
+
   let shutdownJid = "";
   it("b. shutdown stops the services in the seed's order, honouring each stop_grace_period, after the drain gate", async () => {
     // A real Sidekiq works a 4 s job while the shutdown starts; the gate must wait for it.
     sidekiq = await startSidekiq({ redisUrl: sidekiqRedisUrl, concurrency: 1 });
     [shutdownJid] = await pushJobs(sidekiqRedisUrl, "SleepJob", [4]);
-    const started = Date.now();
-    const result = await stack.up("e2e: compose shutdown");
-    const finished = Date.now();
-    const output = result.stdout + result.stderr;
-    log("up (shutdown)", result);
-    console.log(output.slice(output.indexOf("Diagnostics:")));
-    expect(result.code, output).toBe(0);
+    const { result, output, started, finished } = await upWithEvents(
+      "e2e: compose shutdown",
+      "up (shutdown)",
+    );
 
     const rows = await cli.ps();
     expect(rows.map((r) => r.ID).sort()).toEqual([...containerIds].sort());
@@ -240,13 +249,7 @@ describe("compose: a project made by the real docker compose, real Pulumi CLI an
 
   it("c. startup after the switch re-creates the containers with the new .env, in reverse order, each running (and healthy) before the next", async () => {
     await stack.setConfig({ phase: "running" });
-    const started = Date.now();
-    const result = await stack.up("e2e: compose startup");
-    const finished = Date.now();
-    const output = result.stdout + result.stderr;
-    log("up (startup)", result);
-    console.log(output.slice(output.indexOf("Diagnostics:")));
-    expect(result.code, output).toBe(0);
+    const { result, output, started, finished } = await upWithEvents("e2e: compose startup", "up (startup)");
 
     const rows = await cli.ps();
     // The .env switch changed every service's config (all read .env): each container was re-created.
