@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { redisDatabasePerFile } from "../../testkit/testScope";
 import { GateError } from "../../lib/errors";
 import type { DrainGateInputs, PreflightInputs } from "../../lib/sidekiq/gate";
-import { enqueue, heartbeat } from "../../testkit/sidekiqJobs";
+import { enqueue, heartbeat, quickDrainInputs } from "../../testkit/sidekiqJobs";
 import { createSerialized } from "../../testkit/runSerialized";
 import { freePort, TEST_REDIS_USER_PASSWORD } from "../../testkit/servers/localServers";
 import { sidekiqDrainProvider } from "./sidekiqDrain";
@@ -17,18 +17,7 @@ const port = new URL(url).port;
 const secretUrl = `redis://tines:${TEST_REDIS_USER_PASSWORD}@127.0.0.1:${port}/6`;
 
 function drainInputs(overrides: Partial<DrainGateInputs> = {}): DrainGateInputs {
-  return {
-    redisUrl: secretUrl,
-    namespace: "",
-    trigger: "",
-    intervalSeconds: 0.1,
-    windowSeconds: 30,
-    settleSeconds: 0.3,
-    maxSize: 0,
-    maxBusy: 0,
-    timeoutSeconds: 2,
-    ...overrides,
-  };
+  return { ...quickDrainInputs(secretUrl, 2), ...overrides };
 }
 
 function preflightInputs(overrides: Partial<PreflightInputs> = {}): PreflightInputs {
