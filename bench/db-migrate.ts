@@ -23,13 +23,25 @@
  * The data: pgbench tables (with foreign keys) plus Tines-like events (jsonb payload with a
  * GIN and a btree index), logs (text) and blobs (TOASTed bytea).
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { valueFlags } from "../cli/command";
 import { formatBytes } from "../lib/database/progress";
-import { startPostgres, type RunningServer } from "../testkit/servers/localServers";
-import { cpuSeconds, dbUrl, fill, median, pgArgs, pgEnv, postmasterPid, run, sql } from "./pgBench";
+import {
+  cpuSeconds,
+  dbUrl,
+  fill,
+  median,
+  pgArgs,
+  pgEnv,
+  postmasterPid,
+  run,
+  runBenchmark,
+  sql,
+  withBenchClusters,
+} from "./pgBench";
 
 const root = path.resolve(__dirname, "..");
 
@@ -137,14 +149,7 @@ const methods: Record<string, (jobs: number) => Method> = {
 };
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      sizes: { type: "string" },
-      rounds: { type: "string" },
-      jobs: { type: "string" },
-      methods: { type: "string" },
-    },
-  });
+  const { values } = parseArgs({ options: valueFlags("sizes", "rounds", "jobs", "methods") });
   const sizes = (values.sizes ?? "tiny,100mb,1gib").split(",");
   const rounds = Number(values.rounds ?? "3");
   const jobList = (values.jobs ?? "2,4").split(",").map(Number);
@@ -156,8 +161,6 @@ async function main(): Promise<void> {
       for (const j of jobList) lineup.push({ key: `pgcopydb-j${j}`, method: methods.pgcopydb(j) });
     else lineup.push({ key, method: methods[key](0) });
   }
-  const servers: RunningServer[] = [];
-  const work = mkdtempSync(path.join(os.tmpdir(), "bench-db-"));
   const table: Array<{
     size: string;
     bytes: number;
@@ -165,12 +168,7 @@ async function main(): Promise<void> {
     cpu: Record<string, number>;
     load: number;
   }> = [];
-  try {
-    const [source, target] = await Promise.all([
-      startPostgres("bench-source"),
-      startPostgres("bench-target"),
-    ]);
-    servers.push(source, target);
+  await withBenchClusters("bench-db-", async ({ source, target, work }) => {
     const postmasters = await Promise.all([postmasterPid(source.url), postmasterPid(target.url)]);
     // [the method's own processes, both servers' backends]
     const cpuNow = () => [
@@ -238,13 +236,7 @@ async function main(): Promise<void> {
     for (const row of table) {
       console.log(`| ${row.size} | ${lineup.map((l) => `${row.cpu[l.key]?.toFixed(1)} s`).join(" | ")} |`);
     }
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-    await Promise.all(servers.map((s) => s.stop()));
-  }
+  });
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : String(error));
-  process.exit(1);
-});
+runBenchmark(main);

@@ -3,8 +3,11 @@
  * seconds from /proc, and the fill (pgbench tables plus Tines-like events, logs and blobs).
  */
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { Client } from "pg";
+import { startPostgres, type RunningServer } from "../testkit/servers/localServers";
 
 export function dbUrl(server: string, db: string): string {
   const url = new URL(server);
@@ -151,4 +154,35 @@ export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/**
+ * A source and a target PostgreSQL cluster, started in parallel, and a work directory for
+ * `bench`; all removed when it ends, however it ends.
+ */
+export async function withBenchClusters<T>(
+  workPrefix: string,
+  bench: (clusters: { source: RunningServer; target: RunningServer; work: string }) => Promise<T>,
+): Promise<T> {
+  const servers: RunningServer[] = [];
+  const work = mkdtempSync(path.join(os.tmpdir(), workPrefix));
+  try {
+    const [source, target] = await Promise.all([
+      startPostgres("bench-source"),
+      startPostgres("bench-target"),
+    ]);
+    servers.push(source, target);
+    return await bench({ source, target, work });
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+    await Promise.all(servers.map((s) => s.stop()));
+  }
+}
+
+/** Runs a benchmark's `main` as the process: a failure is one line on stderr and exit 1. */
+export function runBenchmark(main: () => Promise<void>): void {
+  main().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exit(1);
+  });
 }

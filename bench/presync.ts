@@ -29,10 +29,11 @@
  * independent check that the copy is identical.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { valueFlags } from "../cli/command";
 import { Client } from "pg";
 import { parsePgUrl } from "../lib/database/connection";
 import { cutOver } from "../lib/database/cutover";
@@ -41,8 +42,7 @@ import { startPresync } from "../lib/database/presync";
 import { formatBytes } from "../lib/database/progress";
 import { verifyCopy } from "../lib/database/verify";
 import { silentReporter, type ProgressReporter } from "../lib/progress";
-import { startPostgres, type RunningServer } from "../testkit/servers/localServers";
-import { dbUrl, fill, median, pgArgs, pgEnv, run, sql } from "./pgBench";
+import { dbUrl, fill, median, pgArgs, pgEnv, run, runBenchmark, sql, withBenchClusters } from "./pgBench";
 
 interface Writer {
   stop(): Promise<{ commits: number; seconds: number }>;
@@ -183,20 +183,41 @@ async function writeFor(source: string, seconds: number): Promise<string> {
   return `writer ${commits} tx in ${ran.toFixed(0)}s`;
 }
 
+/** pgcopydb's source, target, work directory and jobs: the same for both of its methods. */
+function pgcopydbCopyArgs(c: Context, dir: string): string[] {
+  const jobs = String(c.jobs);
+  return [
+    "--source",
+    c.source,
+    "--target",
+    dbUrl(c.targetServer, c.targetDb),
+    "--dir",
+    dir,
+    "--table-jobs",
+    jobs,
+    "--index-jobs",
+    jobs,
+  ];
+}
+
+/** A method whose copy took `copied` seconds, then ours verified it in full (counted). */
+async function verifiedByOurs(context: Context, copied: number, detail: string): Promise<Outcome> {
+  const verify = await verifyFull(context);
+  return {
+    copy: copied,
+    verified: copied + verify.seconds,
+    identical: verify.mismatches.length === 0,
+    detail: `${detail}; verification ${verify.seconds.toFixed(2)}s: ${verdict(verify.mismatches)}`,
+  };
+}
+
 /** A method without presync: write, stop, then `copy`; verified by ours in full after. */
 function offline(copy: (context: Context) => Promise<void>) {
   return async (context: Context): Promise<Outcome> => {
     const wrote = await writeFor(context.source, context.writerSeconds);
     const t0 = Date.now();
     await copy(context);
-    const copied = (Date.now() - t0) / 1000;
-    const verify = await verifyFull(context);
-    return {
-      copy: copied,
-      verified: copied + verify.seconds,
-      identical: verify.mismatches.length === 0,
-      detail: `${wrote}; verification ${verify.seconds.toFixed(2)}s: ${verdict(verify.mismatches)}`,
-    };
+    return verifiedByOurs(context, (Date.now() - t0) / 1000, wrote);
   };
 }
 
@@ -219,23 +240,10 @@ const methods: Record<string, (context: Context) => Promise<Outcome>> = {
   pgcopydb: offline(async (c) => {
     await sql(c.targetServer, `CREATE DATABASE ${c.targetDb}`);
     const dir = path.join(c.work, "pgcopydb");
-    await run(
-      "pgcopydb",
-      [
-        "clone",
-        "--source",
-        c.source,
-        "--target",
-        dbUrl(c.targetServer, c.targetDb),
-        "--dir",
-        dir,
-        "--table-jobs",
-        String(c.jobs),
-        "--index-jobs",
-        String(c.jobs),
-      ],
-      { ...process.env, PGCOPYDB_LOG_LEVEL: "warn" },
-    );
+    await run("pgcopydb", ["clone", ...pgcopydbCopyArgs(c, dir)], {
+      ...process.env,
+      PGCOPYDB_LOG_LEVEL: "warn",
+    });
     rmSync(dir, { recursive: true, force: true });
   }),
   ours: offline(async (c) => {
@@ -251,24 +259,7 @@ const methods: Record<string, (context: Context) => Promise<Outcome>> = {
     const dir = path.join(c.work, "pgcopydb-follow");
     const target = dbUrl(c.targetServer, c.targetDb);
     const writer = await startWriter(c.source);
-    const clone = spawn(
-      "pgcopydb",
-      [
-        "clone",
-        "--follow",
-        "--source",
-        c.source,
-        "--target",
-        target,
-        "--dir",
-        dir,
-        "--table-jobs",
-        String(c.jobs),
-        "--index-jobs",
-        String(c.jobs),
-      ],
-      { stdio: "ignore" },
-    );
+    const clone = spawn("pgcopydb", ["clone", "--follow", ...pgcopydbCopyArgs(c, dir)], { stdio: "ignore" });
     const exited = waitExit(clone, "pgcopydb clone --follow");
     let cleanedUp = false;
     exited.catch(() => undefined);
@@ -322,13 +313,11 @@ const methods: Record<string, (context: Context) => Promise<Outcome>> = {
       await run("pgcopydb", ["stream", "cleanup", "--source", c.source, "--target", target, "--dir", dir]);
       const cleanup = (Date.now() - t) / 1000;
       cleanedUp = true;
-      const verify = await verifyFull(c);
-      return {
-        copy: copied,
-        verified: copied + verify.seconds,
-        identical: verify.mismatches.length === 0,
-        detail: `base copy ${copySeconds.toFixed(1)}s; writer ${commits} tx in ${seconds.toFixed(0)}s; ${following}; endpos reached ${caught.toFixed(2)}s, sequences ${(copied - caught).toFixed(2)}s; stream cleanup ${cleanup.toFixed(2)}s (not counted); verification ${verify.seconds.toFixed(2)}s: ${verdict(verify.mismatches)}`,
-      };
+      return verifiedByOurs(
+        c,
+        copied,
+        `base copy ${copySeconds.toFixed(1)}s; writer ${commits} tx in ${seconds.toFixed(0)}s; ${following}; endpos reached ${caught.toFixed(2)}s, sequences ${(copied - caught).toFixed(2)}s; stream cleanup ${cleanup.toFixed(2)}s (not counted)`,
+      );
     } finally {
       if (clone.exitCode === null) clone.kill("SIGTERM");
       await exited.catch(() => undefined);
@@ -402,15 +391,15 @@ const methods: Record<string, (context: Context) => Promise<Outcome>> = {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: {
-      sizes: { type: "string" },
-      methods: { type: "string" },
-      jobs: { type: "string" },
-      "writer-seconds": { type: "string" },
-      "writer-rate": { type: "string" },
-      "follow-timeout": { type: "string" },
-      rounds: { type: "string" },
-    },
+    options: valueFlags(
+      "sizes",
+      "methods",
+      "jobs",
+      "writer-seconds",
+      "writer-rate",
+      "follow-timeout",
+      "rounds",
+    ),
   });
   const sizes = (values.sizes ?? "100mb").split(",");
   const chosen = (values.methods ?? "seed,pgcopydb,pgcopydb-follow,ours,ours-presync").split(",");
@@ -421,8 +410,6 @@ async function main(): Promise<void> {
   writerRate = Number(values["writer-rate"] ?? "20");
   followTimeoutSeconds = Number(values["follow-timeout"] ?? "900");
   const rounds = Number(values.rounds ?? "1");
-  const servers: RunningServer[] = [];
-  const work = mkdtempSync(path.join(os.tmpdir(), "bench-presync-"));
   const results: Array<{
     size: string;
     bytes: number;
@@ -430,12 +417,7 @@ async function main(): Promise<void> {
     outcomes: Outcome[];
     loads: number[];
   }> = [];
-  try {
-    const [source, target] = await Promise.all([
-      startPostgres("bench-source"),
-      startPostgres("bench-target"),
-    ]);
-    servers.push(source, target);
+  await withBenchClusters("bench-presync-", async ({ source, target, work }) => {
     console.log(
       `${os.cpus().length} cores; methods ${chosen.join(", ")}; jobs ${jobs}; writer ${writerRate} tx/s, ${writerSeconds}s after the copy; load ${os
         .loadavg()
@@ -501,13 +483,7 @@ async function main(): Promise<void> {
           .join(" | ")} | ${(loads.reduce((a, b) => a + b, 0) / loads.length).toFixed(1)} |`,
       );
     }
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-    await Promise.all(servers.map((s) => s.stop()));
-  }
+  });
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : String(error));
-  process.exit(1);
-});
+runBenchmark(main);

@@ -19,6 +19,7 @@ import { parseArgs } from "node:util";
 import { writeWindowReport } from "../cli/commands/report";
 import { createComposeContainer, TEST_IMAGE } from "../testkit/servers/dockerEngine";
 import { isUp } from "../lib/compose/scale";
+import { composeShutdownConfig } from "../testkit/compose";
 import { createDatabase, fillTinesLike, withClient } from "../testkit/databases";
 import { oneLine } from "../lib/errors";
 import { operatorPulumiCli, PROJECT_ROOT, PulumiStack } from "../testkit/pulumiCli";
@@ -219,13 +220,12 @@ async function demo(out: string, cleanup: Cleanup): Promise<void> {
   cleanup.add("pulumi", () => stack.stop());
   await stack.init();
   await stack.setConfig({
-    phase: "shutdown",
-    platform: "compose",
-    "compose.projectName": PROJECT,
-    "compose.projectDirectory": composeDir,
-    "compose.dockerHost": engine.dockerHost,
-    ...Object.fromEntries(Object.entries(SERVICES).map(([key, s]) => [`services.${key}`, s.count])),
-    stepTimeoutSeconds: 60,
+    ...composeShutdownConfig({
+      projectName: PROJECT,
+      projectDirectory: composeDir,
+      dockerHost: engine.dockerHost,
+      services: Object.fromEntries(Object.entries(SERVICES).map(([key, s]) => [key, s.count])),
+    }),
     "sidekiq.intervalSeconds": 1,
     "sidekiq.windowSeconds": 8,
     // Sidekiq 6 writes its busy count every 5 s: settle longer than that.

@@ -14,6 +14,7 @@ import { urlWithDb } from "../testkit/sidekiqJobs";
 import {
   ComposeCli,
   TINES_COMPOSE_SERVICES,
+  composeShutdownConfig,
   findComposeBinary,
   writeTinesProject,
   type DockerEvent,
@@ -26,18 +27,9 @@ import {
   type RunningServer,
 } from "../testkit/servers/localServers";
 import { PulumiStack, type CliResult } from "../testkit/pulumiCli";
+import { SEED_COMPOSE_ORDER } from "../testkit/runbook";
 
 const PROJECT = "tines";
-/** The seed's scale-down order in Tines' Compose service names; startup is the reverse. */
-const STOP_ORDER = [
-  "tines-nginx",
-  "tines-app",
-  "tines-sidekiq",
-  "tines-command-runner",
-  "redis",
-  "postgres",
-  "pypi-server",
-];
 const GRACES: Record<string, number> = { "tines-sidekiq": 6, "tines-app": 4, "tines-command-runner": 3 };
 /** Sidekiq finishing its jobs ignores SIGTERM: only the grace period ends it (exit 137). */
 const IGNORE_TERM = ["tines-sidekiq"];
@@ -117,20 +109,21 @@ describe("compose: a project made by the real docker compose, real Pulumi CLI an
     console.log(`e2e: Pulumi CLI from ${stack.binDir}; stack dir ${stack.dir}; project ${projectDir}`);
     await stack.init();
     await stack.setConfig({
-      phase: "shutdown",
-      platform: "compose",
-      "compose.projectName": PROJECT,
-      "compose.projectDirectory": projectDir,
-      "compose.dockerHost": engine.dockerHost,
-      "compose.cli": findComposeBinary(),
-      "services.nginx": 1,
-      "services.tines-app": 2,
-      "services.tines-sidekiq": 1,
-      "services.tines-command-runner": 1,
-      "services.redis": 1,
-      "services.postgres": 1,
-      "services.pypi-server": 1,
-      stepTimeoutSeconds: 60,
+      ...composeShutdownConfig({
+        projectName: PROJECT,
+        projectDirectory: projectDir,
+        dockerHost: engine.dockerHost,
+        composeCli: findComposeBinary(),
+        services: {
+          nginx: 1,
+          "tines-app": 2,
+          "tines-sidekiq": 1,
+          "tines-command-runner": 1,
+          redis: 1,
+          postgres: 1,
+          "pypi-server": 1,
+        },
+      }),
       "sidekiq.intervalSeconds": 1,
       "sidekiq.windowSeconds": 5,
       "sidekiq.settleSeconds": 2,
@@ -170,18 +163,27 @@ describe("compose: a project made by the real docker compose, real Pulumi CLI an
     expect(readFileSync(path.join(projectDir, ".env"), "utf8")).toContain("DATABASE_HOST=old-db.internal");
   });
 
+  /** `pulumi up`, expected to succeed, its diagnostics printed; with the times between which to read the engine's events. */
+  async function upWithEvents(message: string, step: string) {
+    const started = Date.now();
+    const result = await stack.up(message);
+    const finished = Date.now();
+    const output = result.stdout + result.stderr;
+    log(step, result);
+    console.log(output.slice(output.indexOf("Diagnostics:")));
+    expect(result.code, output).toBe(0);
+    return { result, output, started, finished };
+  }
+
   let shutdownJid = "";
   it("b. shutdown stops the services in the seed's order, honouring each stop_grace_period, after the drain gate", async () => {
     // A real Sidekiq works a 4 s job while the shutdown starts; the gate must wait for it.
     sidekiq = await startSidekiq({ redisUrl: sidekiqRedisUrl, concurrency: 1 });
     [shutdownJid] = await pushJobs(sidekiqRedisUrl, "SleepJob", [4]);
-    const started = Date.now();
-    const result = await stack.up("e2e: compose shutdown");
-    const finished = Date.now();
-    const output = result.stdout + result.stderr;
-    log("up (shutdown)", result);
-    console.log(output.slice(output.indexOf("Diagnostics:")));
-    expect(result.code, output).toBe(0);
+    const { result, output, started, finished } = await upWithEvents(
+      "e2e: compose shutdown",
+      "up (shutdown)",
+    );
 
     const rows = await cli.ps();
     expect(rows.map((r) => r.ID).sort()).toEqual([...containerIds].sort());
@@ -196,10 +198,12 @@ describe("compose: a project made by the real docker compose, real Pulumi CLI an
     const order = Object.entries(died)
       .sort((a, b) => a[1].first - b[1].first)
       .map(([service]) => service);
-    expect(order).toEqual(STOP_ORDER);
+    expect(order).toEqual(SEED_COMPOSE_ORDER);
     // Each step finished before the next one began.
-    for (let i = 1; i < STOP_ORDER.length; i++) {
-      expect(killed[STOP_ORDER[i]].first).toBeGreaterThanOrEqual(died[STOP_ORDER[i - 1]].last);
+    for (let i = 1; i < SEED_COMPOSE_ORDER.length; i++) {
+      expect(killed[SEED_COMPOSE_ORDER[i]].first).toBeGreaterThanOrEqual(
+        died[SEED_COMPOSE_ORDER[i - 1]].last,
+      );
     }
     // The TERM-ignoring Sidekiq container got exactly its grace period before SIGKILL.
     const sidekiqStop = (died["tines-sidekiq"].last - killed["tines-sidekiq"].first) / 1000;
@@ -223,10 +227,11 @@ describe("compose: a project made by the real docker compose, real Pulumi CLI an
     expect(readdirSync(projectDir).filter((f) => f.startsWith(".env.bak-"))).toHaveLength(1);
     expect(await cli.ok(["config", "--format", "json"])).toContain('"DATABASE_HOST": "127.0.0.1"');
 
-    const engineWait = STOP_ORDER.reduce((sum, s) => sum + (died[s].last - killed[s].first), 0) / 1000;
+    const engineWait =
+      SEED_COMPOSE_ORDER.reduce((sum, s) => sum + (died[s].last - killed[s].first), 0) / 1000;
     console.log(
       `compose shutdown: wall ${result.seconds.toFixed(1)} s (pulumi up), engine's own stop time ${engineWait.toFixed(1)} s ` +
-        `(${STOP_ORDER.map((s) => `${s} ${((died[s].last - killed[s].first) / 1000).toFixed(1)}`).join(", ")}), ` +
+        `(${SEED_COMPOSE_ORDER.map((s) => `${s} ${((died[s].last - killed[s].first) / 1000).toFixed(1)}`).join(", ")}), ` +
         `from tines-app stopped to tines-sidekiq's stop (the drain gate) ${((killed["tines-sidekiq"].first - died["tines-app"].last) / 1000).toFixed(1)} s; ` +
         `pulumi's own ${/Duration: (\S+)/.exec(output)?.[1] ?? "?"}`,
     );
@@ -244,13 +249,7 @@ describe("compose: a project made by the real docker compose, real Pulumi CLI an
 
   it("c. startup after the switch re-creates the containers with the new .env, in reverse order, each running (and healthy) before the next", async () => {
     await stack.setConfig({ phase: "running" });
-    const started = Date.now();
-    const result = await stack.up("e2e: compose startup");
-    const finished = Date.now();
-    const output = result.stdout + result.stderr;
-    log("up (startup)", result);
-    console.log(output.slice(output.indexOf("Diagnostics:")));
-    expect(result.code, output).toBe(0);
+    const { result, output, started, finished } = await upWithEvents("e2e: compose startup", "up (startup)");
 
     const rows = await cli.ps();
     // The .env switch changed every service's config (all read .env): each container was re-created.
@@ -269,7 +268,7 @@ describe("compose: a project made by the real docker compose, real Pulumi CLI an
     const order = Object.entries(startedAt)
       .sort((a, b) => a[1].first - b[1].first)
       .map(([service]) => service);
-    expect(order).toEqual([...STOP_ORDER].reverse());
+    expect(order).toEqual([...SEED_COMPOSE_ORDER].reverse());
     // tines-nginx started only once tines-app was healthy.
     expect(startedAt["tines-nginx"].first).toBeGreaterThanOrEqual(healthy["tines-app"].last);
 

@@ -50,6 +50,8 @@ export function servicesConfig(counts: Record<string, number>): ConfigValues {
 export interface EnvSecret {
   /** The variables the secret holds now. */
   read(): Promise<Record<string, string>>;
+  /** The stack config that makes this secret the endpoint switch's target. */
+  targetConfig: ConfigValues;
 }
 
 /** Creates the secret `secretId` on moto holding `env` as JSON, as Tines' ECS set-up would. */
@@ -69,6 +71,12 @@ export async function createEnvSecret(
       JSON.parse(
         (await client.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString ?? "{}",
       ) as Record<string, string>,
+    targetConfig: {
+      "endpoints.target.kind": "secrets-manager",
+      "endpoints.target.secretId": secretId,
+      "endpoints.target.endpoint": moto.url,
+      "endpoints.target.region": MOTO_REGION,
+    },
   };
 }
 

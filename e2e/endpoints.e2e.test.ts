@@ -3,7 +3,6 @@
  * REDIS_URL are rewritten in the ECS environment secret (Secrets Manager on moto), and the
  * startup waits until the new endpoints answer (a real PostgreSQL and a real Redis).
  */
-import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   TEST_REDIS_USER_PASSWORD,
@@ -12,7 +11,7 @@ import {
   startRedis,
   type RunningServer,
 } from "../testkit/servers/localServers";
-import { createEcsStack, createEnvSecret, MOTO_REGION, type EnvSecret } from "./ecsStack";
+import { createEcsStack, createEnvSecret, type EnvSecret } from "./ecsStack";
 import { ecsDesiredCounts, type MotoEcs } from "../testkit/motoEcs";
 import type { PulumiStack } from "../testkit/pulumiCli";
 
@@ -49,10 +48,7 @@ describe("endpoint switch in Secrets Manager, real Pulumi CLI", () => {
       config: {
         "endpoints.databaseHost": "127.0.0.1",
         "endpoints.databasePort": pgPort,
-        "endpoints.target.kind": "secrets-manager",
-        "endpoints.target.secretId": SECRET_ID,
-        "endpoints.target.endpoint": moto.url,
-        "endpoints.target.region": MOTO_REGION,
+        ...secret.targetConfig,
         "endpoints.propagation.intervalSeconds": 1,
         "endpoints.propagation.timeoutSeconds": 30,
       },
@@ -104,11 +100,7 @@ describe("endpoint switch in Secrets Manager, real Pulumi CLI", () => {
   });
 
   it("the Redis password is nowhere in plain text", async () => {
-    const texts = [
-      JSON.stringify(await stack.outputs()),
-      readFileSync(stack.stateFile(), "utf8"),
-      ...outputs,
-    ];
+    const texts = [...(await stack.storedTexts()), ...outputs];
     for (const text of texts) expect(text).not.toContain(TEST_REDIS_USER_PASSWORD);
   });
 });

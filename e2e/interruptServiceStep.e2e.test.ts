@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestEngine, type TestEngine } from "../testkit/servers/dockerEngine";
-import { ComposeCli, findComposeBinary, writeTinesProject } from "../testkit/compose";
+import { ComposeCli, composeShutdownConfig, findComposeBinary, writeTinesProject } from "../testkit/compose";
 import { PulumiStack, type CliResult } from "../testkit/pulumiCli";
 
 const PROJECT = "tines";
@@ -69,18 +69,15 @@ describe("an update interrupted during a service step (real Pulumi CLI, real doc
 
     stack = new PulumiStack({ stack: "e2e-interrupt-step" });
     await stack.init();
-    await stack.setConfig({
-      phase: "shutdown",
-      platform: "compose",
-      "compose.projectName": PROJECT,
-      "compose.projectDirectory": projectDir,
-      "compose.dockerHost": engine.dockerHost,
-      "compose.cli": findComposeBinary(),
-      "services.tines-app": 1,
-      "services.tines-command-runner": 1,
-      "services.pypi-server": 1,
-      stepTimeoutSeconds: 60,
-    });
+    await stack.setConfig(
+      composeShutdownConfig({
+        projectName: PROJECT,
+        projectDirectory: projectDir,
+        dockerHost: engine.dockerHost,
+        composeCli: findComposeBinary(),
+        services: { "tines-app": 1, "tines-command-runner": 1, "pypi-server": 1 },
+      }),
+    );
   });
 
   afterAll(async () => {
@@ -93,6 +90,14 @@ describe("an update interrupted during a service step (real Pulumi CLI, real doc
     if (stack && !process.env.E2E_KEEP) stack.remove();
   });
 
+  /** The startup after a recovered shutdown: every service back to running. */
+  async function startUp(message: string): Promise<void> {
+    await stack.setConfig({ phase: "running" });
+    const startup = await stack.up(message);
+    expect(startup.code, log("up (startup)", startup)).toBe(0);
+    await expectPhase("running");
+  }
+
   it("SIGINT: the update stops; a rerun finishes the shutdown and startup restarts the same containers", async () => {
     const interrupted = log("up (SIGINT during a service step)", await interruptDuringSlowStep("SIGINT"));
     expect(interrupted).not.toMatch(/^\s+at .+\(.+:\d+:\d+\)$/m);
@@ -101,10 +106,7 @@ describe("an update interrupted during a service step (real Pulumi CLI, real doc
     expect(rerun.code, log("up (rerun after SIGINT)", rerun)).toBe(0);
     await expectPhase("shutdown");
 
-    await stack.setConfig({ phase: "running" });
-    const startup = await stack.up("e2e: startup after SIGINT");
-    expect(startup.code, log("up (startup)", startup)).toBe(0);
-    await expectPhase("running");
+    await startUp("e2e: startup after SIGINT");
   });
 
   it("SIGKILL: locked; cancel, refresh --clear-pending-creates, rerun; then the same containers start", async () => {
@@ -124,9 +126,6 @@ describe("an update interrupted during a service step (real Pulumi CLI, real doc
     expect(rerun.code, log("up (rerun after SIGKILL)", rerun)).toBe(0);
     await expectPhase("shutdown");
 
-    await stack.setConfig({ phase: "running" });
-    const startup = await stack.up("e2e: startup after SIGKILL");
-    expect(startup.code, log("up (startup)", startup)).toBe(0);
-    await expectPhase("running");
+    await startUp("e2e: startup after SIGKILL");
   });
 });

@@ -8,7 +8,6 @@
  * side and nothing of the replication is left on either.
  */
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDatabase, databaseUrl, withClient, type TestDatabase } from "../testkit/databases";
 import {
@@ -27,7 +26,7 @@ import {
 } from "../testkit/servers/localServers";
 import { ecsDesiredCounts, type MotoEcs } from "../testkit/motoEcs";
 import { PROJECT_ROOT, type PulumiStack } from "../testkit/pulumiCli";
-import { MOTO_REGION, createEcsStack, createEnvSecret, logRun, type EnvSecret } from "./ecsStack";
+import { createEcsStack, createEnvSecret, logRun, type EnvSecret } from "./ecsStack";
 
 const COUNTS = { "tines-app": 2, "tines-command-runner": 1 };
 const SECRET_ID = "tines/presync-env";
@@ -128,10 +127,7 @@ describe("presync, cut-over and endpoint switch under the real Pulumi CLI", () =
       phase: "shutdown",
       "endpoints.databaseHost": "127.0.0.1",
       "endpoints.databasePort": port,
-      "endpoints.target.kind": "secrets-manager",
-      "endpoints.target.secretId": SECRET_ID,
-      "endpoints.target.endpoint": ecs.endpoint,
-      "endpoints.target.region": MOTO_REGION,
+      ...secret.targetConfig,
       "endpoints.propagation.intervalSeconds": 1,
       "endpoints.propagation.timeoutSeconds": 30,
     });
@@ -232,11 +228,7 @@ describe("presync, cut-over and endpoint switch under the real Pulumi CLI", () =
   });
 
   it("the database passwords are nowhere in plain text", async () => {
-    const texts = [
-      JSON.stringify(await stack.outputs()),
-      readFileSync(stack.stateFile(), "utf8"),
-      ...outputs,
-    ];
+    const texts = [...(await stack.storedTexts()), ...outputs];
     for (const text of texts) expect(text).not.toContain(TEST_PG_PASSWORD);
   });
 });

@@ -5,11 +5,6 @@
  * once the last writer is down, and the old Redis is left exactly as it was. A new Redis that
  * cannot be reached is refused before anything stops.
  */
-import {
-  CreateSecretCommand,
-  GetSecretValueCommand,
-  SecretsManagerClient,
-} from "@aws-sdk/client-secrets-manager";
 import Redis from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -23,7 +18,7 @@ import { redisState } from "../testkit/redisState";
 import { scheduleJob } from "../testkit/sidekiqJobs";
 import { ecsDesiredCounts, type MotoEcs } from "../testkit/motoEcs";
 import type { PulumiStack } from "../testkit/pulumiCli";
-import { createEcsStack, logRun, MOTO_CREDENTIALS, MOTO_REGION } from "./ecsStack";
+import { createEcsStack, createEnvSecret, logRun, type EnvSecret } from "./ecsStack";
 import { quickDrainConfig, tinesRedisUrl } from "./stackConfig";
 
 const COUNTS = { "tines-app": 2, "tines-sidekiq": 1, "tines-command-runner": 1 };
@@ -37,16 +32,13 @@ describe("sidekiq-carry: a shutdown that moves REDIS_URL (real Pulumi CLI, ECS o
   let oldRedis: Redis;
   let newRedis: Redis;
   let ecs: MotoEcs;
-  let secrets: SecretsManagerClient;
+  let secret: EnvSecret;
   let stack: PulumiStack;
   let oldUrl: string;
   let newUrl: string;
   const nowSeconds = Date.now() / 1000;
 
-  const readEnv = async () =>
-    JSON.parse(
-      (await secrets.send(new GetSecretValueCommand({ SecretId: SECRET_ID }))).SecretString ?? "{}",
-    ) as Record<string, string>;
+  const readEnv = () => secret.read();
 
   beforeAll(async () => {
     let moto: RunningServer;
@@ -63,20 +55,10 @@ describe("sidekiq-carry: a shutdown that moves REDIS_URL (real Pulumi CLI, ECS o
     await oldRedis.set("cache:views/1", "x");
     oldUrl = tinesRedisUrl(oldServer);
     newUrl = tinesRedisUrl(newServer);
-    secrets = new SecretsManagerClient({
-      endpoint: moto.url,
-      region: MOTO_REGION,
-      credentials: MOTO_CREDENTIALS,
+    secret = await createEnvSecret(moto, SECRET_ID, {
+      REDIS_URL: "redis://old-redis.internal:6379/0",
+      RAILS_ENV: "production",
     });
-    await secrets.send(
-      new CreateSecretCommand({
-        Name: SECRET_ID,
-        SecretString: JSON.stringify({
-          REDIS_URL: "redis://old-redis.internal:6379/0",
-          RAILS_ENV: "production",
-        }),
-      }),
-    );
     ({ stack, ecs } = await createEcsStack({
       stack: "e2e-redis-carry",
       moto,
@@ -86,10 +68,7 @@ describe("sidekiq-carry: a shutdown that moves REDIS_URL (real Pulumi CLI, ECS o
         ...quickDrainConfig(30),
         // One sample or two; its read is bounded by this time (0 would leave it 0.5 s).
         "sidekiq.preflightSeconds": 3,
-        "endpoints.target.kind": "secrets-manager",
-        "endpoints.target.secretId": SECRET_ID,
-        "endpoints.target.endpoint": moto.url,
-        "endpoints.target.region": MOTO_REGION,
+        ...secret.targetConfig,
       },
     }));
     await stack.setSecret("sidekiq.redisUrl", oldUrl);

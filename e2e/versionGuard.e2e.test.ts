@@ -22,6 +22,7 @@ import { startTinesHealthServer, type TinesHealthServer } from "../testkit/serve
 import { createEcsStack, logRun } from "./ecsStack";
 import { ecsDesiredCounts, type MotoEcs } from "../testkit/motoEcs";
 import { PulumiStack, type CliResult } from "../testkit/pulumiCli";
+import { composeShutdownConfig } from "../testkit/compose";
 
 interface VersionAudit {
   window?: {
@@ -156,16 +157,14 @@ describe("version guard on Docker Compose (private dockerd), real Pulumi CLI", (
     projectDirectory = mkdtempSync(path.join(os.tmpdir(), "tines-maint-e2e-compose-"));
     stack = new PulumiStack({ stack: "e2e-versions-compose" });
     await stack.init();
-    await stack.setConfig({
-      phase: "shutdown",
-      platform: "compose",
-      "compose.projectName": PROJECT,
-      "compose.projectDirectory": projectDirectory,
-      "compose.dockerHost": engine.dockerHost,
-      "services.tines-app": 1,
-      "services.tines-command-runner": 1,
-      stepTimeoutSeconds: 60,
-    });
+    await stack.setConfig(
+      composeShutdownConfig({
+        projectName: PROJECT,
+        projectDirectory,
+        dockerHost: engine.dockerHost,
+        services: { "tines-app": 1, "tines-command-runner": 1 },
+      }),
+    );
   }, 180_000);
 
   afterAll(async () => {

@@ -5,13 +5,8 @@
  * operator might. Window 2 must not sample the old Redis, dump the old database or restore
  * over the database that is now live, and `allowNonEmptyTarget` must not carry into it.
  */
-import {
-  CreateSecretCommand,
-  GetSecretValueCommand,
-  SecretsManagerClient,
-} from "@aws-sdk/client-secrets-manager";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import Redis from "ioredis";
@@ -27,7 +22,7 @@ import {
   startRedis,
   type RunningServer,
 } from "../testkit/servers/localServers";
-import { createEcsStack, logRun, MOTO_CREDENTIALS, MOTO_REGION } from "./ecsStack";
+import { createEcsStack, createEnvSecret, logRun } from "./ecsStack";
 import { ecsDesiredCounts, type MotoEcs } from "../testkit/motoEcs";
 import type { CliResult, PulumiStack } from "../testkit/pulumiCli";
 
@@ -85,18 +80,10 @@ describe("two windows: the second after Redis and PostgreSQL moved, real Pulumi 
     newDb = await createDatabase(pgNew.url, "tines");
     backupDir = mkdtempSync(path.join(os.tmpdir(), "tines-maint-e2e-win-backup-"));
 
-    const secrets = new SecretsManagerClient({
-      endpoint: moto.url,
-      region: MOTO_REGION,
-      credentials: MOTO_CREDENTIALS,
+    const secret = await createEnvSecret(moto, SECRET_ID, {
+      DATABASE_HOST: "127.0.0.1",
+      REDIS_URL: oldRedisUrl,
     });
-    await secrets.send(
-      new CreateSecretCommand({
-        Name: SECRET_ID,
-        SecretString: JSON.stringify({ DATABASE_HOST: "127.0.0.1", REDIS_URL: oldRedisUrl }),
-      }),
-    );
-    await secrets.send(new GetSecretValueCommand({ SecretId: SECRET_ID }));
 
     ({ stack, ecs } = await createEcsStack({
       stack: "e2e-windows",
@@ -115,10 +102,7 @@ describe("two windows: the second after Redis and PostgreSQL moved, real Pulumi 
         "database.migration.allowNonEmptyTarget": true,
         "endpoints.databaseHost": "127.0.0.1",
         "endpoints.databasePort": Number(new URL(pgNew.url).port),
-        "endpoints.target.kind": "secrets-manager",
-        "endpoints.target.secretId": SECRET_ID,
-        "endpoints.target.endpoint": moto.url,
-        "endpoints.target.region": "us-east-1",
+        ...secret.targetConfig,
         "endpoints.propagation.intervalSeconds": 1,
         "endpoints.propagation.timeoutSeconds": 30,
         "endpoints.propagation.ttlSeconds": 0,
@@ -133,8 +117,8 @@ describe("two windows: the second after Redis and PostgreSQL moved, real Pulumi 
   afterAll(async () => {
     await oldDb?.drop().catch(() => undefined);
     await newDb?.drop().catch(() => undefined);
-    await Promise.all(servers.map((s) => s.stop()));
     if (backupDir) rmSync(backupDir, { recursive: true, force: true });
+    await Promise.all(servers.map((s) => s.stop()));
     if (stack && !process.env.E2E_KEEP) stack.remove();
   });
 
@@ -224,11 +208,7 @@ describe("two windows: the second after Redis and PostgreSQL moved, real Pulumi 
   });
 
   it("no password is in plain text in outputs, state or CLI output", async () => {
-    const texts = [
-      JSON.stringify(await stack.outputs()),
-      readFileSync(stack.stateFile(), "utf8"),
-      ...outputs,
-    ];
+    const texts = [...(await stack.storedTexts()), ...outputs];
     for (const text of texts) {
       expect(text).not.toContain(TEST_REDIS_USER_PASSWORD);
       expect(text).not.toContain(TEST_PG_PASSWORD);

@@ -65,6 +65,10 @@ async function scaleSerialized(
   return createSerialized(DYNAMIC_TYPES.ecsServiceCount, inputs, { env: { ...NO_AWS_ENV, ...env }, config });
 }
 
+/** A test's own S3 client of moto, to set up the buckets the program under test then reads. */
+const motoS3 = (region: string) =>
+  new S3Client({ region, endpoint: moto, forcePathStyle: true, credentials: TESTING });
+
 // Each case starts the serialized provider in a fresh process, as the engine does: 40 s for the
 // first case on a quiet machine, so 180 s leaves room for a CI machine busy with the Go builds.
 describe("AWS settings reach the ECS client of the serialized provider (moto)", () => {
@@ -163,12 +167,7 @@ describe("AWS settings reach the S3 and Secrets Manager clients of the endpoint 
 
   it("S3: aws:endpoints and aws:accessKey reach the client when the target names neither", async () => {
     const bucket = `tines-env-${Date.now()}`;
-    const client = new S3Client({
-      region: "us-east-1",
-      endpoint: moto,
-      forcePathStyle: true,
-      credentials: TESTING,
-    });
+    const client = motoS3("us-east-1");
     await client.send(new CreateBucketCommand({ Bucket: bucket }));
     await client.send(
       new PutObjectCommand({ Bucket: bucket, Key: "tines.env", Body: "DATABASE_HOST=db-s3\n" }),
@@ -195,12 +194,7 @@ describe("AWS settings reach the S3 client of the serialized database-backup pro
   it("uploads to the bucket through aws:endpoints and aws:accessKey alone (no s3Endpoint, no AWS_* variables)", async () => {
     database = await createDatabase(serverUrl("TEST_PG_SOURCE_URL"), "awsset");
     const bucket = `tines-backups-${Date.now()}`;
-    const client = new S3Client({
-      region: "eu-west-1",
-      endpoint: moto,
-      forcePathStyle: true,
-      credentials: TESTING,
-    });
+    const client = motoS3("eu-west-1");
     await client.send(
       new CreateBucketCommand({
         Bucket: bucket,

@@ -33,6 +33,9 @@ function scalingResources(run: ProgramRun): Registration[] {
   );
 }
 
+/** The scaling resources of service `name`. */
+const serviceSteps = (run: ProgramRun, name: string) => scalingResources(run).filter((r) => r.name === name);
+
 /** The gate's own dynamic resource (not its component). */
 function gateResource(run: ProgramRun, name: string): Registration {
   return run.find(/^pulumi-nodejs:dynamic/, name);
@@ -73,9 +76,9 @@ describe.each(Object.keys(platforms))("program on %s", (platform) => {
     const run = await runProgram({ ...platforms[platform], phase: "shutdown", services: counts });
     const drain = gateResource(run, "sidekiq-drain");
     const preflight = gateResource(run, "sidekiq-preflight");
-    const app = scalingResources(run).filter((r) => r.name === "tines-app");
-    const sidekiqSteps = scalingResources(run).filter((r) => r.name === "tines-sidekiq");
-    const nginx = scalingResources(run).filter((r) => r.name === "nginx");
+    const app = serviceSteps(run, "tines-app");
+    const sidekiqSteps = serviceSteps(run, "tines-sidekiq");
+    const nginx = serviceSteps(run, "nginx");
     expect(preflight.end).toBeLessThan(Math.min(...nginx.map((r) => r.start)));
     expect(drain.start).toBeGreaterThan(Math.max(...app.map((r) => r.end)));
     expect(Math.min(...sidekiqSteps.map((r) => r.start))).toBeGreaterThan(drain.end);
@@ -145,9 +148,9 @@ describe("preview", () => {
     expect(executionOrder(run)).toEqual([...SEED_ORDER]);
     const backup = gateResource(run, "database-backup");
     const migration = gateResource(run, "database-migration");
-    const commandRunner = scalingResources(run).filter((r) => r.name === "tines-command-runner");
-    const redis = scalingResources(run).filter((r) => r.name === "redis");
-    const pypi = scalingResources(run).filter((r) => r.name === "pypi-server");
+    const commandRunner = serviceSteps(run, "tines-command-runner");
+    const redis = serviceSteps(run, "redis");
+    const pypi = serviceSteps(run, "pypi-server");
     expect(backup.start).toBeGreaterThan(Math.max(...commandRunner.map((r) => r.end)));
     expect(Math.min(...redis.map((r) => r.start))).toBeGreaterThan(backup.end);
     expect(migration.start).toBeGreaterThan(Math.max(...pypi.map((r) => r.end)));
@@ -184,8 +187,8 @@ describe("endpoints", () => {
       },
     });
     const carry = gateResource(run, "sidekiq-carry");
-    const commandRunner = scalingResources(run).filter((r) => r.name === "tines-command-runner");
-    const redis = scalingResources(run).filter((r) => r.name === "redis");
+    const commandRunner = serviceSteps(run, "tines-command-runner");
+    const redis = serviceSteps(run, "redis");
     expect(carry.start).toBeGreaterThan(Math.max(...commandRunner.map((r) => r.end)));
     expect(gateResource(run, "database-backup").start).toBeGreaterThan(carry.end);
     expect(Math.min(...redis.map((r) => r.start))).toBeGreaterThan(carry.end);

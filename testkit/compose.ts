@@ -17,6 +17,7 @@ import os from "node:os";
 import path from "node:path";
 import { TEST_IMAGE } from "./servers/dockerEngine";
 import { PROJECT_ROOT } from "./projectRoot";
+import { SEED_COMPOSE_ORDER } from "./runbook";
 
 const ROOT = PROJECT_ROOT;
 
@@ -154,16 +155,8 @@ export interface TinesProjectOptions {
   env: Record<string, string>;
 }
 
-/** Tines' Compose service names; each a busybox loop, all reading the project's .env. */
-export const TINES_COMPOSE_SERVICES = [
-  "tines-nginx",
-  "tines-app",
-  "tines-sidekiq",
-  "tines-command-runner",
-  "redis",
-  "postgres",
-  "pypi-server",
-] as const;
+/** Tines' Compose service names, as the seed names them; each a busybox loop, all reading the project's .env. */
+export const TINES_COMPOSE_SERVICES = SEED_COMPOSE_ORDER;
 
 /** Writes compose.yaml and .env of a Tines-shaped project into `dir`. */
 export function writeTinesProject(dir: string, options: TinesProjectOptions): void {
@@ -202,4 +195,29 @@ export function writeTinesProject(dir: string, options: TinesProjectOptions): vo
       .map(([key, value]) => `${key}=${value}`)
       .join("\n") + "\n",
   );
+}
+
+/** Where a Compose stack of the tests or the demo finds Tines, and the services it scales. */
+export interface ComposeStackTarget {
+  projectName: string;
+  projectDirectory: string;
+  dockerHost: string;
+  /** `compose.cli`; unset, the provider runs `docker compose` from its PATH. */
+  composeCli?: string;
+  /** Live count of each service key before the shutdown (`services.<key>`). */
+  services: Record<string, number>;
+}
+
+/** The stack config of a shutdown on a Compose project; a test adds its gates' settings. */
+export function composeShutdownConfig(target: ComposeStackTarget): Record<string, string | number> {
+  return {
+    phase: "shutdown",
+    platform: "compose",
+    "compose.projectName": target.projectName,
+    "compose.projectDirectory": target.projectDirectory,
+    "compose.dockerHost": target.dockerHost,
+    ...(target.composeCli === undefined ? {} : { "compose.cli": target.composeCli }),
+    ...Object.fromEntries(Object.entries(target.services).map(([key, count]) => [`services.${key}`, count])),
+    stepTimeoutSeconds: 60,
+  };
 }

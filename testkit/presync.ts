@@ -7,7 +7,8 @@
 import { Client } from "pg";
 import { parsePgUrl } from "../lib/database/connection";
 import { removePresync } from "../lib/database/presyncObjects";
-import { silentReporter } from "../lib/progress";
+import { realClock, silentReporter } from "../lib/progress";
+import { waitForApplied } from "../lib/database/catchUp";
 import { fillTinesLike, namedDatabase, serverUrl, withClient, type TestDatabase } from "./databases";
 
 /** fillTinesLike, with a key on its keyless table, and a table keyed by (story_id, run_id). */
@@ -163,28 +164,22 @@ export async function databaseExists(serverUrl: string, database: string): Promi
   );
 }
 
-/** Until the slot has confirmed everything the source wrote so far. */
-export async function waitCaughtUp(sourceUrl: string, slot: string): Promise<void> {
-  const lsn = await withClient(
-    sourceUrl,
-    async (c) => (await c.query("SELECT pg_current_wal_insert_lsn()::text AS l")).rows[0].l as string,
+/** Until presync `name` has applied everything the source wrote so far: the wait the cut-over itself uses. */
+export async function waitCaughtUp(sourceUrl: string, targetUrl: string, name: string): Promise<void> {
+  await withClient(sourceUrl, (source) =>
+    withClient(targetUrl, async (target) => {
+      // The insert position: an asynchronously committed row is written there before it is flushed.
+      const lsn = (await source.query<{ l: string }>("SELECT pg_current_wal_insert_lsn()::text AS l")).rows[0]
+        .l;
+      const { caughtUp, behind } = await waitForApplied(source, target, name, lsn, {
+        step: "test catch-up",
+        timeoutMs: 30_000,
+        clock: realClock,
+        reporter: silentReporter,
+      });
+      if (!caughtUp) throw new Error(`presync ${name} did not catch up: ${behind} bytes behind`);
+    }),
   );
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const behind = await withClient(sourceUrl, async (c) =>
-      Number(
-        (
-          await c.query(
-            "SELECT pg_wal_lsn_diff($2::pg_lsn, confirmed_flush_lsn) AS b FROM pg_replication_slots WHERE slot_name = $1",
-            [slot, lsn],
-          )
-        ).rows[0].b,
-      ),
-    );
-    if (behind <= 0) return;
-    if (Date.now() > deadline) throw new Error(`slot ${slot} did not catch up`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /**

@@ -333,6 +333,11 @@ export class PulumiStack {
     return JSON.parse(result.stdout) as Array<Record<string, unknown>>;
   }
 
+  /** Where the stack keeps what a run left, as text: its outputs and its state file. A secret must be in neither. */
+  async storedTexts(): Promise<string[]> {
+    return [JSON.stringify(await this.outputs()), readFileSync(this.stateFile(), "utf8")];
+  }
+
   /** The checkpoint file of the file backend, as it sits on disk. */
   stateFile(): string {
     return path.join(this.stateDir, ".pulumi", "stacks", "tines-maintenance", `${this.stack}.json`);

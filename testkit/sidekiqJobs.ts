@@ -4,6 +4,7 @@
  */
 import type Redis from "ioredis";
 import { randomBytes } from "node:crypto";
+import type { DrainGateInputs } from "../lib/sidekiq/gate";
 
 export type JobFormat = "sidekiq7" | "sidekiq8";
 
@@ -114,4 +115,19 @@ export function urlWithDb(url: string, db: number): string {
   const parsed = new URL(url);
   parsed.pathname = `/${db}`;
   return parsed.toString();
+}
+
+/** The drain gate's inputs at test speed (a sample every 0.1 s), for `redisUrl`, timing out after `timeoutSeconds`. */
+export function quickDrainInputs(redisUrl: string, timeoutSeconds: number): DrainGateInputs {
+  return {
+    redisUrl,
+    namespace: "",
+    trigger: "",
+    intervalSeconds: 0.1,
+    windowSeconds: 30,
+    settleSeconds: 0.3,
+    maxSize: 0,
+    maxBusy: 0,
+    timeoutSeconds,
+  };
 }

@@ -5,8 +5,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll } from "vitest";
+import Redis from "ioredis";
+import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
 import { createDatabase, serverUrl, type TestDatabase } from "./databases";
+import { urlWithDb } from "./sidekiqJobs";
 
 export type TestServer = "TEST_PG_SOURCE_URL" | "TEST_PG_TARGET_URL";
 
@@ -50,4 +52,21 @@ export function privateTmpdir(prefix: string): () => string {
     rmSync(tmp, { recursive: true, force: true });
   });
   return () => tmp;
+}
+
+/**
+ * Database `index` of the test Redis (testkit/servers/globalSetup.ts) for one test file: emptied
+ * before each test, the client disconnected after the file. Each file owns one index, so that
+ * files can run in parallel.
+ */
+export function redisDatabasePerFile(index: number): { url: string; redis: Redis } {
+  const base = process.env.TEST_REDIS_URL;
+  if (!base) throw new Error("TEST_REDIS_URL must be set by testkit/servers/globalSetup.ts");
+  const url = urlWithDb(base, index);
+  const redis = new Redis(url);
+  beforeEach(async () => {
+    await redis.flushdb();
+  });
+  afterAll(() => redis.disconnect());
+  return { url, redis };
 }

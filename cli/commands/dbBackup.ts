@@ -2,41 +2,26 @@ import { backupDatabase } from "../../lib/database/backup";
 import { urlFlag } from "../urlFlag";
 import { ConfigError } from "../../lib/errors";
 import { stderrReporter } from "../../lib/progress";
-import { numberFlag, parseFlags, type CliCommand } from "../command";
+import { optionalNumberFlag, flagCommand, switchFlags, valueFlags } from "../command";
 
 const usage =
   "db-backup --url URL|env:VAR (--dir DIR | --s3-bucket B [--s3-prefix P] [--s3-region R] [--s3-endpoint URL]) " +
   "[--stack NAME] [--phase P] [--compress 0-9] [--pg-bin DIR] [--json]";
 
 /** One custom-format archive of the database; location, size and sha256 on stdout. */
-export const dbBackupCommand: CliCommand = {
+export const dbBackupCommand = flagCommand({
   name: "db-backup",
   usage,
-  async run(args) {
-    const flags = parseFlags(
-      args,
-      {
-        url: { type: "string" },
-        dir: { type: "string" },
-        "s3-bucket": { type: "string" },
-        "s3-prefix": { type: "string" },
-        "s3-region": { type: "string" },
-        "s3-endpoint": { type: "string" },
-        stack: { type: "string" },
-        phase: { type: "string" },
-        compress: { type: "string" },
-        "pg-bin": { type: "string" },
-        json: { type: "boolean" },
-      },
-      usage,
-    );
+  options: {
+    ...valueFlags("url", "dir", "s3-bucket", "s3-prefix", "s3-region", "s3-endpoint"),
+    ...valueFlags("stack", "phase", "compress", "pg-bin"),
+    ...switchFlags("json"),
+  },
+  async run(flags) {
     const url = urlFlag(flags.url, "--url", { reporter: stderrReporter }).url;
     if (!flags.dir && !flags["s3-bucket"])
       throw new ConfigError(`--dir or --s3-bucket is required; usage: ${usage}`);
-    const compressLevel =
-      flags.compress === undefined
-        ? undefined
-        : numberFlag(flags.compress, "compress", { min: 0, integer: true });
+    const compressLevel = optionalNumberFlag(flags.compress, "compress", { min: 0, integer: true });
     if (compressLevel !== undefined && compressLevel > 9)
       throw new ConfigError(`--compress must be an integer from 0 to 9, got "${flags.compress}"`);
     const result = await backupDatabase({
@@ -63,4 +48,4 @@ export const dbBackupCommand: CliCommand = {
     );
     return 0;
   },
-};
+});

@@ -12,7 +12,8 @@ import { presyncLeftovers, removePresync } from "../../lib/database/presyncObjec
 import { formatStatus } from "../../lib/database/presyncStatus";
 import { formatBytes } from "../../lib/database/progress";
 import { stderrReporter } from "../../lib/progress";
-import { numberFlag, parseFlags, type CliCommand } from "../command";
+import { optionalNumberFlag, parseFlags, switchFlags, valueFlags, type CliCommand } from "../command";
+import { copyTuningFlags, databaseCopyOptions } from "../databaseCopyFlags";
 import { urlFlag } from "../urlFlag";
 
 const ACTIONS = ["check", "start", "status", "cutover", "remove", "leftovers"] as const;
@@ -42,17 +43,9 @@ export const dbPresyncCommand: CliCommand = {
     const flags = parseFlags(
       rest,
       {
-        from: { type: "string" },
-        to: { type: "string" },
-        stack: { type: "string" },
-        jobs: { type: "string" },
-        "no-owner": { type: "boolean" },
-        "checksum-max-mib": { type: "string" },
-        timeout: { type: "string" },
-        "full-verify": { type: "boolean" },
-        "drop-target": { type: "boolean" },
-        "pg-bin": { type: "string" },
-        json: { type: "boolean" },
+        ...databaseCopyOptions,
+        ...valueFlags("stack", "timeout"),
+        ...switchFlags("full-verify", "drop-target"),
       },
       usage,
     );
@@ -83,13 +76,8 @@ export const dbPresyncCommand: CliCommand = {
       targetUrl: urlFlag(flags.to, "--to", { reporter: stderrReporter }).url,
       stack: flags.stack ?? "maint",
     };
-    const jobs =
-      flags.jobs === undefined ? undefined : numberFlag(flags.jobs, "jobs", { min: 1, integer: true });
-    const checksumMiB =
-      flags["checksum-max-mib"] === undefined
-        ? undefined
-        : numberFlag(flags["checksum-max-mib"], "checksum-max-mib", { min: 0, integer: true });
-    const checksumMaxBytes = checksumMiB === undefined ? undefined : checksumMiB * 1024 * 1024;
+    // start copies and verifies, cutover verifies again: both with the same tuning and owner rule.
+    const copy = { ...common, ...copyTuningFlags(flags), noOwner: flags["no-owner"] ?? false };
     switch (action) {
       case "check": {
         await assertPresyncPossible({
@@ -104,10 +92,7 @@ export const dbPresyncCommand: CliCommand = {
       case "start":
         return withInterrupts(async (signal) => {
           const result = await startPresync({
-            ...common,
-            jobs,
-            noOwner: flags["no-owner"] ?? false,
-            checksumMaxBytes,
+            ...copy,
             binDir: flags["pg-bin"],
             reporter: stderrReporter,
             signal,
@@ -128,14 +113,8 @@ export const dbPresyncCommand: CliCommand = {
       case "cutover":
         return withInterrupts(async (signal) => {
           const result = await cutOver({
-            ...common,
-            jobs,
-            noOwner: flags["no-owner"] ?? false,
-            checksumMaxBytes,
-            catchUpTimeoutSeconds:
-              flags.timeout === undefined
-                ? undefined
-                : numberFlag(flags.timeout, "timeout", { min: 1, integer: true }),
+            ...copy,
+            catchUpTimeoutSeconds: optionalNumberFlag(flags.timeout, "timeout", { min: 1, integer: true }),
             verify: flags["full-verify"] ? "full" : "changed",
             reporter: stderrReporter,
             signal,

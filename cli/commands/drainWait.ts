@@ -8,7 +8,7 @@ import { drainSettingsIssues, SIDEKIQ_DEFAULTS, type DrainSettings } from "../..
 import { formatSamples, waitForDrain } from "../../lib/sidekiq/drain";
 import { ConfigError } from "../../lib/errors";
 import { stderrReporter } from "../../lib/progress";
-import { namespaceFlag, numberFlag, parseFlags, type CliCommand } from "../command";
+import { namespaceFlag, numberFlag, flagCommand, valueFlags, withInterruptSignal } from "../command";
 
 const usage =
   "drain-wait --redis-url URL --interval S --window S --max-size N --timeout S " +
@@ -44,46 +44,35 @@ export function drainWaitSettings(flags: Record<string, string | boolean | undef
   return settings;
 }
 
-export const drainWaitCommand: CliCommand = {
+export const drainWaitCommand = flagCommand({
   name: "drain-wait",
   usage,
-  async run(args) {
-    const flags = parseFlags(
-      args,
-      {
-        "redis-url": { type: "string" },
-        namespace: { type: "string" },
-        interval: { type: "string" },
-        window: { type: "string" },
-        "max-size": { type: "string" },
-        timeout: { type: "string" },
-        settle: { type: "string" },
-        "max-busy": { type: "string" },
-      },
-      usage,
-    );
+  options: valueFlags(
+    "redis-url",
+    "namespace",
+    "interval",
+    "window",
+    "max-size",
+    "timeout",
+    "settle",
+    "max-busy",
+  ),
+  async run(flags) {
     const url = redisUrlFlag(flags["redis-url"], stderrReporter);
     const namespace = namespaceFlag(flags.namespace);
     const settings = drainWaitSettings(flags);
-    const controller = new AbortController();
-    const abort = () => controller.abort();
-    process.once("SIGINT", abort);
-    process.once("SIGTERM", abort);
-    try {
+    return withInterruptSignal(async (signal) => {
       const outcome = await waitForDrain(
         (bound) => readSnapshot({ url, namespace }, settings.windowSeconds, bound),
         settings,
         stderrReporter,
-        { signal: controller.signal, label: "sidekiq" },
+        { signal, label: "sidekiq" },
       );
       const seconds = ((outcome.finishedAt - outcome.startedAt) / 1000).toFixed(1);
       process.stdout.write(
         `drained after ${seconds}s: ${outcome.reason}; samples: ${formatSamples(outcome.samples)}\n`,
       );
       return 0;
-    } finally {
-      process.removeListener("SIGINT", abort);
-      process.removeListener("SIGTERM", abort);
-    }
+    });
   },
-};
+});

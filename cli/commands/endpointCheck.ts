@@ -9,7 +9,7 @@ import {
 import { waitForPropagation, type EndpointKind, type EndpointToCheck } from "../../lib/endpoints/propagation";
 import { ConfigError } from "../../lib/errors";
 import { stderrReporter } from "../../lib/progress";
-import { numberFlag, parseFlags, type CliCommand } from "../command";
+import { numberFlag, flagCommand, switchFlags, valueFlags } from "../command";
 
 const usage =
   "endpoint-check (--host H --port P [--kind redis|postgres] | --redis-url URL|env:VAR) [--dns-server IP[:PORT]]... " +
@@ -21,26 +21,15 @@ const KINDS: readonly EndpointKind[] = ["redis", "postgres"];
  * The propagation gate on its own: resolves the name (system resolver and each DNS
  * server), waits out the TTL since --switched-at, connects and pings. Exit 0 when ready.
  */
-export const endpointCheckCommand: CliCommand = {
+export const endpointCheckCommand = flagCommand({
   name: "endpoint-check",
   usage,
-  async run(args) {
-    const flags = parseFlags(
-      args,
-      {
-        host: { type: "string" },
-        port: { type: "string" },
-        kind: { type: "string" },
-        "redis-url": { type: "string" },
-        "dns-server": { type: "string", multiple: true },
-        ttl: { type: "string" },
-        "switched-at": { type: "string" },
-        timeout: { type: "string" },
-        interval: { type: "string" },
-        json: { type: "boolean" },
-      },
-      usage,
-    );
+  options: {
+    ...valueFlags("host", "port", "kind", "redis-url", "ttl", "switched-at", "timeout", "interval"),
+    "dns-server": { type: "string", multiple: true },
+    ...switchFlags("json"),
+  },
+  async run(flags) {
     const endpoint = endpointFromFlags(flags);
     const dnsServers = flags["dns-server"] ?? [];
     for (const server of dnsServers) {
@@ -76,7 +65,7 @@ export const endpointCheckCommand: CliCommand = {
     );
     return 0;
   },
-};
+});
 
 function endpointFromFlags(flags: {
   host?: string;

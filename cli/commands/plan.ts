@@ -10,7 +10,7 @@ import { buildPlan, formatPlan } from "../../lib/plan/plan";
 import { PHASES, type Phase } from "../../lib/plan/services";
 import { parseStackConfig } from "../../lib/config/stackConfig";
 import { readStackFile } from "../../lib/config/stackFile";
-import { parseFlags, type CliCommand } from "../command";
+import { parseFlags, valueFlags, type CliCommand } from "../command";
 
 const USAGE = "plan [--stack NAME] [--phase running|shutdown] [--project-dir DIR]";
 
@@ -30,11 +30,7 @@ export interface PlanCommandIo {
 
 /** The plan text for one stack; throws ConfigError on bad flags or bad config. */
 export function planText(args: string[], io: Pick<PlanCommandIo, "cwd" | "env">): string {
-  const flags = parseFlags(
-    args,
-    { stack: { type: "string" }, phase: { type: "string" }, "project-dir": { type: "string" } },
-    USAGE,
-  );
+  const flags = parseFlags(args, valueFlags("stack", "phase", "project-dir"), USAGE);
   const phase = phaseFlag(flags.phase);
   const projectDir = path.resolve(io.cwd(), flags["project-dir"] ?? ".");
   const stackFile = readStackFile({ projectDir, stack: flags.stack, env: io.env });

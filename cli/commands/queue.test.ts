@@ -1,7 +1,7 @@
-import Redis from "ioredis";
-import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { redisDatabasePerFile } from "../../testkit/testScope";
 import { freePort, TEST_REDIS_USER_PASSWORD } from "../../testkit/servers/localServers";
-import { consume, enqueue, pauseQueue, scheduleJob, urlWithDb } from "../../testkit/sidekiqJobs";
+import { consume, enqueue, pauseQueue, scheduleJob } from "../../testkit/sidekiqJobs";
 import { runCli, type CliRun } from "../../testkit/cliChild";
 import { pushJobs, rubyReport, startSidekiq, waitUntil } from "../../testkit/servers/sidekiq";
 
@@ -26,17 +26,7 @@ function drainWait(
   ];
 }
 
-const base = process.env.TEST_REDIS_URL;
-if (!base) throw new Error("TEST_REDIS_URL must be set by testkit/servers/globalSetup.ts");
-const url = urlWithDb(base, 5);
-const redis = new Redis(url);
-
-beforeEach(async () => {
-  await redis.flushdb();
-});
-afterAll(() => {
-  redis.disconnect();
-});
+const { url, redis } = redisDatabasePerFile(5);
 
 describe("maint queue (child process, real redis-server)", () => {
   it("prints the per-queue JSON and sets that Sidekiq's own API reports (real Sidekiq 6.4)", async () => {

@@ -7,7 +7,7 @@ import { readSnapshot, type SidekiqSnapshot } from "../../lib/sidekiq/api";
 import { heldFromSnapshot, heldJobsText } from "../../lib/sidekiq/heldJobs";
 import { redisUrlFlag } from "../urlFlag";
 import { stderrReporter } from "../../lib/progress";
-import { namespaceFlag, parseFlags, type CliCommand } from "../command";
+import { namespaceFlag, flagCommand, switchFlags, valueFlags } from "../command";
 
 const usage = "queue --redis-url URL [--namespace NS] [--json]";
 
@@ -51,19 +51,15 @@ export function queueText(s: SidekiqSnapshot): string {
   return lines.join("\n");
 }
 
-export const queueCommand: CliCommand = {
+export const queueCommand = flagCommand({
   name: "queue",
   usage,
-  async run(args) {
-    const flags = parseFlags(
-      args,
-      { "redis-url": { type: "string" }, namespace: { type: "string" }, json: { type: "boolean" } },
-      usage,
-    );
+  options: { ...valueFlags("redis-url", "namespace"), ...switchFlags("json") },
+  async run(flags) {
     const url = redisUrlFlag(flags["redis-url"], stderrReporter);
     const namespace = namespaceFlag(flags.namespace);
     const snapshot = await readSnapshot({ url, namespace }, 0);
     process.stdout.write(`${flags.json ? JSON.stringify(queueReport(snapshot)) : queueText(snapshot)}\n`);
     return 0;
   },
-};
+});

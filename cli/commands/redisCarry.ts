@@ -11,7 +11,7 @@ import { GateError } from "../../lib/errors";
 import { stderrReporter } from "../../lib/progress";
 import { parseRedisUrl } from "../../lib/sidekiq/config";
 import { urlFlag } from "../urlFlag";
-import { namespaceFlag, parseFlags, type CliCommand } from "../command";
+import { namespaceFlag, flagCommand, switchFlags, valueFlags, withInterruptSignal } from "../command";
 
 const usage = "redis-carry --from URL|env:VAR --to URL|env:VAR [--namespace NS] [--check] [--json]";
 
@@ -22,38 +22,19 @@ const NAMES: CarryNames = {
   mode: "sidekiq.onRedisSwitch",
 };
 
-export const redisCarryCommand: CliCommand = {
+export const redisCarryCommand = flagCommand({
   name: "redis-carry",
   usage,
-  async run(args) {
-    const flags = parseFlags(
-      args,
-      {
-        from: { type: "string" },
-        to: { type: "string" },
-        namespace: { type: "string" },
-        check: { type: "boolean" },
-        json: { type: "boolean" },
-      },
-      usage,
-    );
+  options: { ...valueFlags("from", "to", "namespace"), ...switchFlags("check", "json") },
+  async run(flags) {
     const example = { reporter: stderrReporter, example: "redis://[user:password@]host:6379/1" };
     const from = urlFlag(flags.from, "--from", example);
     const to = urlFlag(flags.to, "--to", example);
     parseRedisUrl(from.url, from.source);
     parseRedisUrl(to.url, to.source);
     const target = { fromUrl: from.url, toUrl: to.url, namespace: namespaceFlag(flags.namespace) };
-    const controller = new AbortController();
-    const abort = () => controller.abort();
-    process.once("SIGINT", abort);
-    process.once("SIGTERM", abort);
-    const options = {
-      reporter: stderrReporter,
-      signal: controller.signal,
-      names: NAMES,
-      label: "redis-carry",
-    };
-    try {
+    return withInterruptSignal(async (signal) => {
+      const options = { reporter: stderrReporter, signal, names: NAMES, label: "redis-carry" };
       if (flags.check) {
         const check = await precheckCarry(target, options);
         if (check.refusals.length > 0) throw new GateError(check.refusals.map((r) => r.message).join("; "));
@@ -102,9 +83,6 @@ export const redisCarryCommand: CliCommand = {
         );
       }
       return 0;
-    } finally {
-      process.removeListener("SIGINT", abort);
-      process.removeListener("SIGTERM", abort);
-    }
+    });
   },
-};
+});

@@ -14,7 +14,7 @@ import {
   type Deployment,
   type HistoryEntry,
 } from "../../lib/report/window";
-import { numberFlag, parseFlags, requiredFlag, type CliCommand } from "../command";
+import { optionalNumberFlag, parseFlags, requiredFlag, valueFlags, type CliCommand } from "../command";
 
 const USAGE = "report --stack NAME [--out FILE] [--window VERSION]";
 const PROJECT = "tines-maintenance";
@@ -149,15 +149,10 @@ export const reportCommand: CliCommand = {
   name: "report",
   usage: USAGE,
   async run(args) {
-    const flags = parseFlags(
-      args,
-      { stack: { type: "string" }, out: { type: "string" }, window: { type: "string" } },
-      USAGE,
-    );
+    const flags = parseFlags(args, valueFlags("stack", "out", "window"), USAGE);
     const stack = requiredFlag(flags.stack, "stack");
     if (flags.out !== undefined && flags.out.trim() === "") throw new ConfigError("--out must name a file");
-    const window =
-      flags.window === undefined ? undefined : numberFlag(flags.window, "window", { min: 1, integer: true });
+    const window = optionalNumberFlag(flags.window, "window", { min: 1, integer: true });
     const { path: written } = await writeWindowReport({ stack, out: flags.out, window });
     process.stdout.write(`window report: ${written}\n`);
     return 0;

@@ -1,8 +1,8 @@
-import Redis from "ioredis";
-import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { redisDatabasePerFile } from "../../testkit/testScope";
 import { GateError } from "../../lib/errors";
 import type { DrainGateInputs, PreflightInputs } from "../../lib/sidekiq/gate";
-import { enqueue, heartbeat, urlWithDb } from "../../testkit/sidekiqJobs";
+import { enqueue, heartbeat, quickDrainInputs } from "../../testkit/sidekiqJobs";
 import { createSerialized } from "../../testkit/runSerialized";
 import { freePort, TEST_REDIS_USER_PASSWORD } from "../../testkit/servers/localServers";
 import { sidekiqDrainProvider } from "./sidekiqDrain";
@@ -11,32 +11,13 @@ import { sidekiqPreflightProvider } from "./sidekiqPreflight";
 const drain = sidekiqDrainProvider.provider;
 const preflight = sidekiqPreflightProvider.provider;
 
-const base = process.env.TEST_REDIS_URL;
-if (!base) throw new Error("TEST_REDIS_URL must be set by testkit/servers/globalSetup.ts");
-const url = urlWithDb(base, 6);
+const { url, redis } = redisDatabasePerFile(6);
 const port = new URL(url).port;
 // The ACL user's password must never reach outputs or messages.
 const secretUrl = `redis://tines:${TEST_REDIS_USER_PASSWORD}@127.0.0.1:${port}/6`;
-const redis = new Redis(url);
-
-beforeEach(async () => {
-  await redis.flushdb();
-});
-afterAll(() => redis.disconnect());
 
 function drainInputs(overrides: Partial<DrainGateInputs> = {}): DrainGateInputs {
-  return {
-    redisUrl: secretUrl,
-    namespace: "",
-    trigger: "",
-    intervalSeconds: 0.1,
-    windowSeconds: 30,
-    settleSeconds: 0.3,
-    maxSize: 0,
-    maxBusy: 0,
-    timeoutSeconds: 2,
-    ...overrides,
-  };
+  return { ...quickDrainInputs(secretUrl, 2), ...overrides };
 }
 
 function preflightInputs(overrides: Partial<PreflightInputs> = {}): PreflightInputs {

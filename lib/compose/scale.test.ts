@@ -25,6 +25,10 @@ function recorder(): ProgressReporter & { lines: string[] } {
 
 const stateOf = async (id: string) => (await engine.inspect(id)).State;
 
+/** `service` of `project` scaled to `count` within the test's bounds. */
+const scale = (project: string, service: string, count: number, reporter = recorder()) =>
+  scaleComposeService(engine, { ...request, project, service, count }, reporter);
+
 describe("scaleComposeService against a real Docker engine", () => {
   it("stops every container of the service, then starts them again", async () => {
     const p = project();
@@ -34,20 +38,12 @@ describe("scaleComposeService against a real Docker engine", () => {
     ];
     const other = await createComposeContainer(engine, { project: p, service: "tines-app", number: 1 });
 
-    const down = await scaleComposeService(
-      engine,
-      { ...request, project: p, service: "tines-sidekiq", count: 0 },
-      recorder(),
-    );
+    const down = await scale(p, "tines-sidekiq", 0);
     expect(down).toEqual({ previousCount: 2, reachedCount: 0, containers: 2, recreated: 0 });
     for (const id of ids) expect(await stateOf(id)).toMatchObject({ Running: false, Status: "exited" });
     expect(await stateOf(other)).toMatchObject({ Running: true });
 
-    const up = await scaleComposeService(
-      engine,
-      { ...request, project: p, service: "tines-sidekiq", count: 2 },
-      recorder(),
-    );
+    const up = await scale(p, "tines-sidekiq", 2);
     expect(up).toEqual({ previousCount: 0, reachedCount: 2, containers: 2, recreated: 0 });
     for (const id of ids) expect(await stateOf(id)).toMatchObject({ Running: true });
   });
@@ -61,11 +57,7 @@ describe("scaleComposeService against a real Docker engine", () => {
       service: "tines-app",
       number: 1,
     });
-    await scaleComposeService(
-      engine,
-      { ...request, project: mine, service: "tines-app", count: 0 },
-      recorder(),
-    );
+    await scale(mine, "tines-app", 0);
     expect(await stateOf(foreign)).toMatchObject({ Running: true });
   });
 
@@ -73,11 +65,7 @@ describe("scaleComposeService against a real Docker engine", () => {
     const p = project();
     const first = await createComposeContainer(engine, { project: p, service: "tines-app", number: 1 });
     const second = await createComposeContainer(engine, { project: p, service: "tines-app", number: 2 });
-    const result = await scaleComposeService(
-      engine,
-      { ...request, project: p, service: "tines-app", count: 1 },
-      recorder(),
-    );
+    const result = await scale(p, "tines-app", 1);
     expect(result).toEqual({ previousCount: 2, reachedCount: 1, containers: 2, recreated: 0 });
     expect(await stateOf(first)).toMatchObject({ Running: true });
     expect(await stateOf(second)).toMatchObject({ Running: false });
@@ -93,11 +81,7 @@ describe("scaleComposeService against a real Docker engine", () => {
       ignoreTerm: true,
     });
     const started = Date.now();
-    await scaleComposeService(
-      engine,
-      { ...request, project: p, service: "tines-sidekiq", count: 0 },
-      recorder(),
-    );
+    await scale(p, "tines-sidekiq", 0);
     const seconds = (Date.now() - started) / 1000;
     expect(seconds).toBeGreaterThanOrEqual(1.8);
     expect(seconds).toBeLessThan(10);
@@ -116,11 +100,7 @@ describe("scaleComposeService against a real Docker engine", () => {
     });
     const reporter = recorder();
     const started = Date.now();
-    const result = await scaleComposeService(
-      engine,
-      { ...request, project: p, service: "tines-app", count: 1 },
-      reporter,
-    );
+    const result = await scale(p, "tines-app", 1, reporter);
     expect(result.reachedCount).toBe(1);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
     expect((await engine.inspect(id)).State.Health?.Status).toBe("healthy");
@@ -158,11 +138,7 @@ describe("scaleComposeService against a real Docker engine", () => {
       number: 1,
       running: false,
     });
-    const promise = scaleComposeService(
-      engine,
-      { ...request, project: p, service: "tines-app", count: 3 },
-      recorder(),
-    );
+    const promise = scale(p, "tines-app", 3);
     await expect(promise).rejects.toThrow(MaintenanceError);
     await expect(promise).rejects.toThrow(
       `config asks for 3 running but the service has 1 container(s); scale it first with \`docker compose -p ${p} up -d --no-recreate --scale tines-app=3 tines-app\``,
@@ -171,13 +147,9 @@ describe("scaleComposeService against a real Docker engine", () => {
   });
 
   it("refuses a service with no containers, naming the project", async () => {
-    await expect(
-      scaleComposeService(
-        engine,
-        { ...request, project: "no-such-project", service: "tines-app", count: 0 },
-        recorder(),
-      ),
-    ).rejects.toThrow(/compose service "tines-app" \(project no-such-project\): no containers found/);
+    await expect(scale("no-such-project", "tines-app", 0)).rejects.toThrow(
+      /compose service "tines-app" \(project no-such-project\): no containers found/,
+    );
   });
 });
 

@@ -1,19 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../errors";
 import { parseStackConfig } from "./stackConfig";
 import { rawConfigFromPulumi } from "./core";
+import { configErrorOf } from "../../testkit/configErrors";
 
 const base = { phase: "running", platform: "ecs", services: { "tines-app": 2 } };
 
-function errorOf(raw: Record<string, unknown>): string {
-  try {
-    parseStackConfig(raw);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
-  }
-  throw new Error("expected a ConfigError");
-}
+const errorOf = (raw: Record<string, unknown>) => configErrorOf(() => parseStackConfig(raw));
 
 describe("parseStackConfig", () => {
   it("accepts counts and {count, name, kind}, in scale-down order, with defaults", () => {

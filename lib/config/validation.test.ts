@@ -10,18 +10,9 @@ import {
   wholeNumber,
 } from "./validation";
 import { z } from "zod";
+import { quickDrainInputs } from "../../testkit/sidekiqJobs";
 
-const drain = {
-  redisUrl: "redis://127.0.0.1:6379/1",
-  namespace: "",
-  trigger: "",
-  intervalSeconds: 0.1,
-  windowSeconds: 30,
-  settleSeconds: 0.3,
-  maxSize: 0,
-  maxBusy: 0,
-  timeoutSeconds: 13,
-};
+const drain = quickDrainInputs("redis://127.0.0.1:6379/1", 13);
 
 describe("provider input checks", () => {
   it("a whole number is whole: counts refuse fractions, durations take them", () => {

@@ -5,6 +5,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, realpathSync } from "node:fs";
 import path from "node:path";
+import type { Client } from "pg";
 import { MaintenanceError } from "../errors";
 import { redactSecrets } from "../redact";
 import { killOnExit } from "./cleanup";
@@ -26,6 +27,12 @@ export function parseToolMajor(versionOutput: string): number | undefined {
 /** `server_version_num` 150018 -> 15. */
 export function serverMajor(versionNum: number): number {
   return Math.floor(versionNum / 10000);
+}
+
+/** The major version of the server `client` is connected to. */
+export async function connectedServerMajor(client: Pick<Client, "query">): Promise<number> {
+  const { rows } = await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v");
+  return serverMajor(Number(rows[0].v));
 }
 
 function toolMajor(binary: string): number | undefined {

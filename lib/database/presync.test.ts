@@ -212,7 +212,7 @@ describe("an interrupted cut-over's recovery", () => {
     await withClient(src.url, (c) => c.query("INSERT INTO tines.stories (name) VALUES ('after the copy')"));
     // What a kill right after the teardown leaves: the copy caught up, the subscription gone.
     const status = await presyncStatus({ sourceUrl: src.url, targetUrl: dst.url, stack: "test" });
-    await waitCaughtUp(src.url, status.name);
+    await waitCaughtUp(src.url, dst.url, status.name);
     await withClient(dst.url, async (c) => {
       await c.query(`ALTER SUBSCRIPTION ${status.name} DISABLE`);
       await c.query(`ALTER SUBSCRIPTION ${status.name} SET (slot_name = NONE)`);

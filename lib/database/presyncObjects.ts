@@ -11,6 +11,7 @@ import type { Client } from "pg";
 import { MaintenanceError } from "../errors";
 import type { ProgressReporter } from "../progress";
 import { withDatabase, type PgTarget } from "./connection";
+import { connectedServerMajor } from "./pgTools";
 import { formatBytes } from "./progress";
 import { connect } from "./session";
 import { readTargetMarker } from "./targetMarker";
@@ -49,11 +50,7 @@ export async function sourceObjects(
   allDatabases = false,
 ): Promise<{ slots: PresyncSlot[]; publications: string[] }> {
   const pattern = name ?? `${PRESYNC_PREFIX}%`;
-  const major = Math.floor(
-    Number(
-      (await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0].v,
-    ) / 10000,
-  );
+  const major = await connectedServerMajor(client);
   const { rows } = await client.query<{
     name: string;
     database: string;

@@ -9,7 +9,7 @@
 import type { Client } from "pg";
 import { formatSeconds } from "../progress";
 import { formatBytes } from "./progress";
-import { serverMajor } from "./pgTools";
+import { connectedServerMajor } from "./pgTools";
 import { readTargetMarker } from "./targetMarker";
 
 export interface PresyncStatus {
@@ -48,11 +48,7 @@ export async function readSourceLag(
     "slotExists" | "lagBytes" | "lagSeconds" | "retainedBytes" | "sourceLsn" | "confirmedLsn" | "walStatus"
   > & { active: boolean }
 > {
-  const major = serverMajor(
-    Number(
-      (await source.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0].v,
-    ),
-  );
+  const major = await connectedServerMajor(source);
   const { rows } = await source.query<{
     active: boolean;
     lag: string | null;
@@ -105,11 +101,7 @@ export async function readSubscription(
     enabled: boolean;
   }
 > {
-  const major = serverMajor(
-    Number(
-      (await target.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0].v,
-    ),
-  );
+  const major = await connectedServerMajor(target);
   const { rows } = await target.query<{
     enabled: boolean;
     pid: number | null;

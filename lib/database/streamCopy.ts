@@ -214,14 +214,26 @@ export async function joinSnapshot(
   encoding: string,
   count: number,
 ): Promise<Client[]> {
+  return openSessions(source, "source", count, async (client) => {
+    await run(client, [...copySessionSettings(encoding), ...SOURCE_ONLY]);
+    await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    await client.query(`SET TRANSACTION SNAPSHOT '${snapshot.id.replace(/'/g, "''")}'`);
+  });
+}
+
+/** `count` sessions on `server`, each set up by `prepare`; if one fails, every one opened is closed. */
+async function openSessions(
+  server: PgTarget,
+  role: "source" | "target",
+  count: number,
+  prepare: (client: Client) => Promise<void>,
+): Promise<Client[]> {
   const clients: Client[] = [];
   try {
     for (let i = 0; i < count; i++) {
-      const client = await connect(source, "source");
+      const client = await connect(server, role);
       clients.push(client);
-      await run(client, [...copySessionSettings(encoding), ...SOURCE_ONLY]);
-      await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-      await client.query(`SET TRANSACTION SNAPSHOT '${snapshot.id.replace(/'/g, "''")}'`);
+      await prepare(client);
     }
     return clients;
   } catch (error) {
@@ -240,23 +252,14 @@ export const TARGET_IF_ALLOWED = ["SET deadlock_timeout = '100ms'"];
 const INSUFFICIENT_PRIVILEGE = "42501";
 
 export async function openLoaders(target: PgTarget, encoding: string, count: number): Promise<Client[]> {
-  const clients: Client[] = [];
-  try {
-    for (let i = 0; i < count; i++) {
-      const client = await connect(target, "target");
-      clients.push(client);
-      await run(client, [...copySessionSettings(encoding), ...TARGET_ONLY]);
-      for (const statement of TARGET_IF_ALLOWED) {
-        await client.query(statement).catch((error: { code?: string }) => {
-          if (error.code !== INSUFFICIENT_PRIVILEGE) throw error;
-        });
-      }
+  return openSessions(target, "target", count, async (client) => {
+    await run(client, [...copySessionSettings(encoding), ...TARGET_ONLY]);
+    for (const statement of TARGET_IF_ALLOWED) {
+      await client.query(statement).catch((error: { code?: string }) => {
+        if (error.code !== INSUFFICIENT_PRIVILEGE) throw error;
+      });
     }
-    return clients;
-  } catch (error) {
-    await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
-    throw error;
-  }
+  });
 }
 
 /** One table, source snapshot -> target, in one target transaction; returns the rows copied. */

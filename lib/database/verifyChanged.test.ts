@@ -54,7 +54,7 @@ describe("verifyChangedRows on a paused presync", () => {
                DELETE FROM tines.events WHERE id % 17 = 0;
                INSERT INTO tines.action_runs VALUES (7, 900001, 'new', '{"x": 1}')`),
     );
-    await waitCaughtUp(src.url, name);
+    await waitCaughtUp(src.url, dst.url, name);
     await withClient(dst.url, async (c) => {
       baseline = (await readBaseline(c, name))!;
       await c.query(`ALTER SUBSCRIPTION ${name} DISABLE`);

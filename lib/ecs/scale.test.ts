@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { virtualClock } from "../../testkit/virtualClock";
 import type { DescribeServicesCommandOutput } from "@aws-sdk/client-ecs";
 import { MaintenanceError } from "../errors";
 import type { ProgressReporter } from "../progress";
 import { createEcsApi, type EcsApi, type ScalableTargetBounds } from "./api";
-import type { Clock } from "../progress";
 import { scaleEcsService } from "./scale";
 import { createMotoService, motoEndpoint } from "../../testkit/motoEcs";
 import recorded from "./testdata/describeServices.json";
@@ -13,19 +13,6 @@ type Recorded = keyof typeof recorded;
 function recorder(): ProgressReporter & { lines: string[] } {
   const lines: string[] = [];
   return { lines, info: (m) => lines.push(m), warn: (m) => lines.push(`warn: ${m}`) };
-}
-
-function fakeClock(): Clock & { slept: number[] } {
-  let now = 0;
-  const slept: number[] = [];
-  return {
-    slept,
-    now: () => now,
-    sleep: async (ms) => {
-      slept.push(ms);
-      now += ms;
-    },
-  };
 }
 
 /** DescribeServices answers one recorded response per call, repeating the last one. */
@@ -57,7 +44,7 @@ describe("scaleEcsService on a scripted sequence of recorded responses", () => {
       "awsStoppedAt0",
     ]);
     const reporter = recorder();
-    const clock = fakeClock();
+    const clock = virtualClock();
     const result = await scaleEcsService(api, { ...request, desiredCount: 0 }, reporter, clock);
     expect(result).toEqual({ previousCount: 2, reachedCount: 0 });
     expect(api.updates).toEqual([0]);
@@ -72,7 +59,7 @@ describe("scaleEcsService on a scripted sequence of recorded responses", () => {
 
   it("waits through a scale-up until every task runs", async () => {
     const api = scriptedApi(["awsStoppedAt0", "awsScaleUpPending", "awsScaleUpOneRunning", "awsRunningAt2"]);
-    const result = await scaleEcsService(api, { ...request, desiredCount: 2 }, recorder(), fakeClock());
+    const result = await scaleEcsService(api, { ...request, desiredCount: 2 }, recorder(), virtualClock());
     expect(result).toEqual({ previousCount: 0, reachedCount: 2 });
   });
 
@@ -83,7 +70,7 @@ describe("scaleEcsService on a scripted sequence of recorded responses", () => {
       "awsRollingDeployment",
       "awsRunningAt2",
     ]);
-    const clock = fakeClock();
+    const clock = virtualClock();
     await scaleEcsService(api, { ...request, desiredCount: 2 }, recorder(), clock);
     expect(api.updates).toEqual([]);
     expect(clock.slept).toHaveLength(2);
@@ -95,7 +82,7 @@ describe("scaleEcsService on a scripted sequence of recorded responses", () => {
       api,
       { ...request, desiredCount: 0, timeoutSeconds: 30 },
       recorder(),
-      fakeClock(),
+      virtualClock(),
     );
     await expect(promise).rejects.toThrow(MaintenanceError);
     await expect(promise).rejects.toThrow(
@@ -106,7 +93,7 @@ describe("scaleEcsService on a scripted sequence of recorded responses", () => {
 
   it("fails at once on a failed rollout instead of waiting it out", async () => {
     const api = scriptedApi(["awsStoppedAt0", "awsRolloutFailed"]);
-    const clock = fakeClock();
+    const clock = virtualClock();
     await expect(scaleEcsService(api, { ...request, desiredCount: 2 }, recorder(), clock)).rejects.toThrow(
       "deployment failed: ECS deployment circuit breaker",
     );
@@ -116,7 +103,7 @@ describe("scaleEcsService on a scripted sequence of recorded responses", () => {
   it("refuses a service that does not exist, changing nothing", async () => {
     const api = scriptedApi(["awsMissing"]);
     await expect(
-      scaleEcsService(api, { ...request, desiredCount: 0 }, recorder(), fakeClock()),
+      scaleEcsService(api, { ...request, desiredCount: 0 }, recorder(), virtualClock()),
     ).rejects.toThrow(/ECS service "tines-app" \(cluster tines\): MISSING .*the service must already exist/);
     expect(api.updates).toEqual([]);
   });

@@ -1,19 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../errors";
 import { SECRET_PLACEHOLDER } from "../config/core";
 import { envFilePath, parseDnsServer, parseEndpointsConfig, redisHost, redisPort } from "./config";
+import { configErrorOf } from "../../testkit/configErrors";
 
 const compose = { platform: "compose" as const, compose: { projectDirectory: "/srv/tines" } };
 
-function refusal(raw: unknown, context: Parameters<typeof parseEndpointsConfig>[1] = compose): string {
-  try {
-    parseEndpointsConfig(raw, context);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
-  }
-  throw new Error("expected a ConfigError");
-}
+const refusal = (raw: unknown, context: Parameters<typeof parseEndpointsConfig>[1] = compose) =>
+  configErrorOf(() => parseEndpointsConfig(raw, context));
 
 describe("endpoints config", () => {
   it("fills safe defaults and the Compose .env target", () => {

@@ -8,6 +8,7 @@
 import type { Resolver } from "node:dns/promises";
 import type { default as RedisClient } from "ioredis";
 import type { Client as PgClient } from "pg";
+import { boundedRedisOptions } from "../boundedRedis";
 import { withDeadline } from "../deadline";
 import { GateError, oneLine } from "../errors";
 import { formatSeconds, realClock, type ProgressReporter } from "../progress";
@@ -132,15 +133,7 @@ export async function tcpConnect(host: string, port: number, timeoutMs = IO_TIME
 /** Redis PING through ioredis with the URL's credentials; AUTH problems are named as such. */
 export async function pingRedis(url: string, timeoutMs = IO_TIMEOUT_MS): Promise<string> {
   const Redis = require("ioredis") as typeof RedisClient;
-  const client = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: timeoutMs,
-    commandTimeout: timeoutMs,
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-    retryStrategy: () => null,
-    reconnectOnError: () => false,
-  });
+  const client = new Redis(url, boundedRedisOptions(timeoutMs));
   // ioredis reports an AUTH refusal on its "error" event and rejects with "Connection is closed".
   let reported: unknown;
   client.on("error", (error) => (reported ??= error));

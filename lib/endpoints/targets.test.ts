@@ -24,6 +24,8 @@ process.env.AWS_SECRET_ACCESS_KEY ??= "testing";
 const region = "us-east-1";
 const keys = { databaseHost: "DATABASE_HOST", redisUrl: "REDIS_URL" };
 const ENV = "# tines\nTINES_VERSION=v1\nDATABASE_HOST=old-db\nREDIS_URL=redis://:oldpw@old-redis:6379/1\n";
+/** What ENV holds for the two keys. */
+const OLD = { databaseHost: "old-db", redisUrl: "redis://:oldpw@old-redis:6379/1" };
 const NEW = { databaseHost: "new-db.internal", redisUrl: "redis://:n3wpw@new-redis:6379/1" };
 const suffix = `${process.pid}-${Date.now()}`;
 
@@ -35,10 +37,7 @@ describe("env-file target (real file)", () => {
   it("reads, writes with a backup, and is idempotent", async () => {
     const target: TargetSpec = { kind: "env-file", path: path.join(dir, ".env") };
     writeFileSync(target.path, ENV);
-    expect(await readTarget(target, keys)).toEqual({
-      databaseHost: "old-db",
-      redisUrl: "redis://:oldpw@old-redis:6379/1",
-    });
+    expect(await readTarget(target, keys)).toEqual(OLD);
     const result = await writeTarget(target, keys, NEW, new Date("2026-01-01T00:00:00Z"));
     expect(result).toMatchObject({
       changed: true,
@@ -69,16 +68,13 @@ describe("s3-env-file target (moto)", () => {
     await s3.send(
       new PutObjectCommand({ Bucket: bucket, Key: "ecs/tines.env", Body: ENV, ContentType: "text/plain" }),
     );
-    expect(await readTarget(target, keys)).toEqual({
-      databaseHost: "old-db",
-      redisUrl: "redis://:oldpw@old-redis:6379/1",
-    });
+    expect(await readTarget(target, keys)).toEqual(OLD);
 
     const result = await writeTarget(target, keys, NEW, new Date("2026-02-03T04:05:06Z"));
     expect(result).toEqual({
       changed: true,
       backup: `s3://${bucket}/ecs/tines.env.bak-20260203T040506Z`,
-      previous: { databaseHost: "old-db", redisUrl: "redis://:oldpw@old-redis:6379/1" },
+      previous: OLD,
     });
     const body = async (Key: string) =>
       (await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key }))).Body?.transformToString()) ?? "";

@@ -1,19 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { parseStackConfig } from "../config/stackConfig";
 import { buildPlan } from "../plan/plan";
+import { configErrorOf } from "../../testkit/configErrors";
 
 const gate = (plan: ReturnType<typeof buildPlan>, name: string) => plan.steps.find((s) => s.name === name);
 
 const base = { phase: "running", platform: "ecs", services: { "tines-app": 2 } };
 
-function message(raw: Record<string, unknown>): string {
-  try {
-    parseStackConfig(raw);
-  } catch (error) {
-    return (error as Error).message;
-  }
-  throw new Error("expected a ConfigError");
-}
+const message = (raw: Record<string, unknown>) => configErrorOf(() => parseStackConfig(raw));
 
 describe("health and versionGuard config", () => {
   it("defaults: no health gate, the version guard on without override", () => {

@@ -30,6 +30,17 @@ const pods = (selector: string) => admin.list<Pod>(`/api/v1/namespaces/${ns}/pod
 const workload = async (kind: "Deployment" | "StatefulSet", name: string) =>
   (await admin.get<Workload>(workloadPath(ns, kind, name)))!;
 
+/** A new pod template for StatefulSet `name`, resolved once the controller has made it the update revision. */
+async function changeTemplate(name: string): Promise<void> {
+  await admin.mergePatch(workloadPath(ns, "StatefulSet", name), {
+    spec: { template: { metadata: { annotations: { "tines.test/rev": "2" } } } },
+  });
+  await waitUntil(async () => {
+    const s = await workload("StatefulSet", name);
+    return !!s.status?.updateRevision && s.status.updateRevision !== s.status.currentRevision;
+  }, 30_000);
+}
+
 describe("selectorString, as the API server's labelSelector parameter reads it", () => {
   it("selects exactly the pods matchLabels and matchExpressions select", async () => {
     const pod = (name: string, labels: Record<string, string>) =>
@@ -147,13 +158,7 @@ describe("rolloutState on the way up", () => {
     await createReadyWorkload(admin, "StatefulSet", ns, "redis-ru", 1, {
       podFinalizers: ["tines.test/hold"],
     });
-    await admin.mergePatch(workloadPath(ns, "StatefulSet", "redis-ru"), {
-      spec: { template: { metadata: { annotations: { "tines.test/rev": "2" } } } },
-    });
-    await waitUntil(async () => {
-      const s = await workload("StatefulSet", "redis-ru");
-      return !!s.status?.updateRevision && s.status.updateRevision !== s.status.currentRevision;
-    }, 30_000);
+    await changeTemplate("redis-ru");
     const rolling = await workload("StatefulSet", "redis-ru");
     expect(rolloutState(rolling, [], 1).done).toBe(false);
     // Counters caught up but the revision not yet current: still not done.
@@ -171,13 +176,7 @@ describe("rolloutState on the way up", () => {
 
   it("counts an OnDelete StatefulSet done when its replicas are ready: its currentRevision never moves", async () => {
     await createReadyWorkload(admin, "StatefulSet", ns, "redis", 1, { updateStrategy: "OnDelete" });
-    await admin.mergePatch(workloadPath(ns, "StatefulSet", "redis"), {
-      spec: { template: { metadata: { annotations: { "tines.test/rev": "2" } } } },
-    });
-    await waitUntil(async () => {
-      const s = await workload("StatefulSet", "redis");
-      return !!s.status?.updateRevision && s.status.updateRevision !== s.status.currentRevision;
-    }, 30_000);
+    await changeTemplate("redis");
     // Kept running through a window (keepRunning): its pod stays on the old revision, and
     // OnDelete never replaces it. Waiting for "updated" would never end.
     expect(rolloutState(await workload("StatefulSet", "redis"), [], 1)).toMatchObject({

@@ -76,6 +76,15 @@ export function redisSwitchOf(config: PlanConfig, plan: PlanContext): SidekiqCon
   return sidekiq && config.endpoints?.redisUrl !== undefined ? sidekiq.onRedisSwitch : "";
 }
 
+/** The pre-flight and the drain: Sidekiq's queues read, and what the shutdown does with its held jobs. */
+function sidekiqRead(
+  config: PlanConfig,
+  plan: PlanContext,
+): { sidekiq: SidekiqConfig; redisSwitch: SidekiqConfig["onRedisSwitch"] | "" } | undefined {
+  const sidekiq = sidekiqStops(config, plan);
+  return sidekiq && { sidekiq, redisSwitch: redisSwitchOf(config, plan) };
+}
+
 /** The carry runs in a shutdown that stops Sidekiq and moves REDIS_URL: from `sidekiq.redisUrl` to `newRedisUrl`. */
 function redisMoves(
   config: PlanConfig,
@@ -106,10 +115,7 @@ export const GATE_DEFINITIONS = [
     name: "sidekiq-preflight",
     description: "sample the Sidekiq queue; warn or refuse if it is non-zero and not falling",
     phases: { shutdown: { at: "start" } },
-    step: (config, plan) => {
-      const sidekiq = sidekiqStops(config, plan);
-      return sidekiq && { sidekiq, redisSwitch: redisSwitchOf(config, plan) };
-    },
+    step: sidekiqRead,
     types: { component: "SidekiqPreflight", resources: { check: { module: "sidekiq", type: "Preflight" } } },
   }),
   defineGate({
@@ -143,10 +149,7 @@ export const GATE_DEFINITIONS = [
     name: "sidekiq-drain",
     description: "wait until the Sidekiq queue is near 0 and not increasing, with no job in flight",
     phases: { shutdown: { at: { before: "tines-sidekiq" } } },
-    step: (config, plan) => {
-      const sidekiq = sidekiqStops(config, plan);
-      return sidekiq && { sidekiq, redisSwitch: redisSwitchOf(config, plan) };
-    },
+    step: sidekiqRead,
     types: { component: "SidekiqDrainGate", resources: { drain: { module: "sidekiq", type: "DrainGate" } } },
   }),
   defineGate({

@@ -1,21 +1,13 @@
 import Redis from "ioredis";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { redisDatabasePerFile } from "../../testkit/testScope";
 import { startBlackHole, type BlackHole } from "../../testkit/blackHole";
 import { freePort, startRedis, TEST_REDIS_USER_PASSWORD } from "../../testkit/servers/localServers";
 import { MaintenanceError } from "../errors";
 import { jobLatencySeconds, jobTimestampSeconds, readSnapshot } from "./api";
-import { enqueue, heartbeat, jobJson, pauseQueue, scheduleJob, urlWithDb } from "../../testkit/sidekiqJobs";
+import { enqueue, heartbeat, jobJson, pauseQueue, scheduleJob } from "../../testkit/sidekiqJobs";
 
-const base = process.env.TEST_REDIS_URL;
-if (!base) throw new Error("TEST_REDIS_URL must be set by testkit/servers/globalSetup.ts");
-// Each Sidekiq test file owns one database index so files can run in parallel.
-const url = urlWithDb(base, 3);
-const redis = new Redis(url);
-
-beforeEach(async () => {
-  await redis.flushdb();
-});
-afterAll(() => redis.disconnect());
+const { url, redis } = redisDatabasePerFile(3);
 
 describe("jobTimestampSeconds", () => {
   it("reads Sidekiq 7 float seconds and Sidekiq 8 integer milliseconds as the same instant", () => {

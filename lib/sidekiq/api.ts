@@ -11,6 +11,7 @@
  * `paused?` is always false). With the redis-namespace gem every key is `<ns>:<key>`.
  */
 import type Redis from "ioredis";
+import { boundedRedisOptions } from "../boundedRedis";
 import { secondsText, withDeadline } from "../deadline";
 import { MaintenanceError, isMaintenanceError, oneLine } from "../errors";
 import { redactSecrets } from "../redact";
@@ -176,15 +177,7 @@ export async function connectRedis(target: RedisTarget, bound: ReadBound = {}): 
   parseRedisUrl(target.url, "Redis URL");
   const timeoutMs = bound.timeoutMs ?? REDIS_IO_TIMEOUT_MS;
   const IORedis = require("ioredis") as typeof import("ioredis").default;
-  const client = new IORedis(target.url, {
-    lazyConnect: true,
-    connectTimeout: timeoutMs,
-    commandTimeout: timeoutMs,
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-    retryStrategy: () => null,
-    reconnectOnError: () => false,
-  });
+  const client = new IORedis(target.url, boundedRedisOptions(timeoutMs));
   let lastError: unknown;
   client.on("error", (error: unknown) => {
     lastError = error;

@@ -1,23 +1,16 @@
-import Redis from "ioredis";
-import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { virtualClock } from "../../testkit/virtualClock";
+import { redisDatabasePerFile } from "../../testkit/testScope";
 import { freePort } from "../../testkit/servers/localServers";
 import { GateError, MaintenanceError } from "../errors";
-import type { Clock, ProgressReporter } from "../progress";
+import type { ProgressReporter } from "../progress";
 import { readSnapshot, type ProcessBeat } from "./api";
 import type { DrainSettings } from "./config";
 import { evaluateWindow, preflightVerdict, samplePreflight, waitForDrain, type DrainSample } from "./drain";
 import { checkPreflightInputs, runDrainGate, runPreflight } from "./gate";
-import { enqueue, pauseQueue, scheduleJob, urlWithDb } from "../../testkit/sidekiqJobs";
+import { enqueue, pauseQueue, scheduleJob } from "../../testkit/sidekiqJobs";
 
-const base = process.env.TEST_REDIS_URL;
-if (!base) throw new Error("TEST_REDIS_URL must be set by testkit/servers/globalSetup.ts");
-const url = urlWithDb(base, 4);
-const redis = new Redis(url);
-
-beforeEach(async () => {
-  await redis.flushdb();
-});
-afterAll(() => redis.disconnect());
+const { url, redis } = redisDatabasePerFile(4);
 
 const settings: DrainSettings = {
   intervalSeconds: 5,
@@ -46,19 +39,8 @@ function sidekiq6(identity: string, beat: number, at: number, busy = 0): Process
   return { identity, busy, beat, ageSeconds: at - beat, heartbeatSeconds: 5 };
 }
 
-/** Virtual time: sleeping advances the clock instantly, so minutes of sampling take milliseconds. */
-function fakeClock(start = 1_800_000_000_000): Clock & { slept: number[] } {
-  let now = start;
-  const slept: number[] = [];
-  return {
-    slept,
-    now: () => now,
-    sleep: async (ms) => {
-      slept.push(ms);
-      now += ms;
-    },
-  };
-}
+/** Where the virtual clock starts: a real epoch time, as Sidekiq's timestamps are. */
+const CLOCK_START = 1_800_000_000_000;
 
 function recorder(): ProgressReporter & { lines: string[]; warnings: string[] } {
   const lines: string[] = [];
@@ -148,7 +130,7 @@ describe("waitForDrain against redis-server", () => {
   const read = () => readSnapshot({ url }, settings.windowSeconds);
 
   it("passes an already-empty queue after settleSeconds (4 samples), not the seed's 2-5 minutes", async () => {
-    const clock = fakeClock();
+    const clock = virtualClock(CLOCK_START);
     const progress = recorder();
     const outcome = await waitForDrain(read, settings, progress, { clock });
     expect(outcome.samples.map((s) => s.total)).toEqual([0, 0, 0, 0]);
@@ -159,7 +141,7 @@ describe("waitForDrain against redis-server", () => {
 
   it("counts a retry due within the window as pending until it has run", async () => {
     await scheduleJob(redis, "retry", Date.now() / 1000 + 60);
-    const clock = fakeClock();
+    const clock = virtualClock(CLOCK_START);
     let n = 0;
     const reading = async () => {
       const snapshot = await read();
@@ -171,7 +153,7 @@ describe("waitForDrain against redis-server", () => {
   });
 
   it("fails a growing queue at the timeout with the samples, leaving Sidekiq running", async () => {
-    const clock = fakeClock();
+    const clock = virtualClock(CLOCK_START);
     const growing = async () => {
       await enqueue(redis, "default", 3);
       return read();
@@ -189,7 +171,7 @@ describe("waitForDrain against redis-server", () => {
   it("fails a stuck (paused) queue and names it", async () => {
     await enqueue(redis, "mailers", 4);
     await pauseQueue(redis, "mailers");
-    const clock = fakeClock();
+    const clock = virtualClock(CLOCK_START);
     const error = await waitForDrain(read, { ...settings, timeoutSeconds: 20 }, recorder(), { clock }).catch(
       (e) => e,
     );
@@ -200,14 +182,16 @@ describe("waitForDrain against redis-server", () => {
 
   it("lets a steady queue under a non-zero threshold pass (near 0 and not increasing)", async () => {
     await enqueue(redis, "default", 2);
-    const outcome = await waitForDrain(read, { ...settings, maxSize: 5 }, recorder(), { clock: fakeClock() });
+    const outcome = await waitForDrain(read, { ...settings, maxSize: 5 }, recorder(), {
+      clock: virtualClock(CLOCK_START),
+    });
     expect(outcome.samples.map((s) => s.total)).toEqual([2, 2, 2, 2]);
   });
 
   it("fails at once with one line when Redis is unreachable", async () => {
     const port = await freePort();
     const unreachable = () => readSnapshot({ url: `redis://127.0.0.1:${port}` }, 120);
-    const clock = fakeClock();
+    const clock = virtualClock(CLOCK_START);
     const error = await waitForDrain(unreachable, settings, recorder(), { clock }).catch((e) => e);
     expect(error).toBeInstanceOf(MaintenanceError);
     expect(error.message).toMatch(/connection refused/);
@@ -215,7 +199,7 @@ describe("waitForDrain against redis-server", () => {
   });
 
   it("survives a read failure after the first sample by restarting the window", async () => {
-    const clock = fakeClock();
+    const clock = virtualClock(CLOCK_START);
     const progress = recorder();
     let n = 0;
     const flaky = async () => {
@@ -237,7 +221,7 @@ describe("waitForDrain against redis-server", () => {
       return read();
     };
     const error = await waitForDrain(reading, settings, recorder(), {
-      clock: fakeClock(),
+      clock: virtualClock(CLOCK_START),
       signal: controller.signal,
     }).catch((e) => e);
     expect(error).toBeInstanceOf(GateError);
@@ -248,7 +232,7 @@ describe("waitForDrain against redis-server", () => {
 describe("samplePreflight against redis-server", () => {
   it("takes samples over the period at the interval", async () => {
     await enqueue(redis, "default", 8);
-    const clock = fakeClock();
+    const clock = virtualClock(CLOCK_START);
     const samples = await samplePreflight(() => readSnapshot({ url }, 120), 10, 5, recorder(), { clock });
     expect(samples.map((s) => [s.at - samples[0].at, s.total])).toEqual([
       [0, 8],
@@ -260,7 +244,7 @@ describe("samplePreflight against redis-server", () => {
 
   it("takes one sample when the period is 0", async () => {
     const samples = await samplePreflight(() => readSnapshot({ url }, 120), 0, 5, recorder(), {
-      clock: fakeClock(),
+      clock: virtualClock(CLOCK_START),
     });
     expect(samples).toHaveLength(1);
   });
@@ -284,7 +268,7 @@ describe("what no drain empties, in the gates' last lines and outputs", () => {
       { ...target, ...settings, settleSeconds: 0, redisSwitch: "carry" },
       progress,
       {
-        clock: fakeClock(),
+        clock: virtualClock(CLOCK_START),
       },
     );
     // Nothing is due within the window, and the line says so without reading like "nothing left".
@@ -315,12 +299,14 @@ describe("what no drain empties, in the gates' last lines and outputs", () => {
       maxSize: 0,
     };
     const discard = recorder();
-    await runPreflight({ ...preflight, redisSwitch: "discard" }, discard, { clock: fakeClock() });
+    await runPreflight({ ...preflight, redisSwitch: "discard" }, discard, {
+      clock: virtualClock(CLOCK_START),
+    });
     expect(discard.lines.at(-1)).toMatch(
       /^sidekiq-preflight: not emptied by a drain: 2 scheduled .*, 1 dead: left behind in the old Redis at the switch \(sidekiq.onRedisSwitch: discard\)$/,
     );
     const stay = recorder();
-    const out = await runPreflight(preflight, stay, { clock: fakeClock() });
+    const out = await runPreflight(preflight, stay, { clock: virtualClock(CLOCK_START) });
     expect(stay.lines.at(-1)).toMatch(
       /^sidekiq-preflight: not emptied by a drain: 2 scheduled .*, 1 dead: stay in this Redis$/,
     );

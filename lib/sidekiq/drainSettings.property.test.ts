@@ -97,6 +97,15 @@ const acceptedSettings = fc
     return { ...rest, settleSeconds, timeoutSeconds: Math.ceil(minimum) + extraTimeout };
   });
 
+/** The drain gate run on virtual time against the simulated Sidekiq `world`. */
+function drainOn(world: World, settings: DrainSettings) {
+  const beatTimes = beats(world);
+  const clock = fakeClock();
+  return waitForDrain(async () => snapshotAt(world, beatTimes, clock.now() / 1000), settings, silent, {
+    clock,
+  });
+}
+
 const world = fc.record({
   period: fc.constantFrom<5 | 10 | undefined>(5, 10, undefined),
   phase: fc.double({ min: -10, max: 0, noNaN: true }),
@@ -112,14 +121,7 @@ describe("drain settings over the accepted ranges", () => {
       fc.asyncProperty(acceptedSettings, world, async (settings, w) => {
         expect(drainSettingsIssues(settings)).toEqual([]);
         const idle = { ...w, queuedAtStart: false };
-        const beatTimes = beats(idle);
-        const clock = fakeClock();
-        const outcome = await waitForDrain(
-          async () => snapshotAt(idle, beatTimes, clock.now() / 1000),
-          settings,
-          silent,
-          { clock },
-        );
+        const outcome = await drainOn(idle, settings);
         expect(outcome.passed).toBe(true);
       }),
       { numRuns: 500, seed: 20261130 },
@@ -147,14 +149,7 @@ describe("drain settings over the accepted ranges", () => {
       fc.asyncProperty(acceptedSettings, world, async (accepted, w) => {
         const settings = { ...accepted, maxSize: 0, maxBusy: 0, timeoutSeconds: 2000 };
         const running = { ...w, period: w.period ?? 5, queuedAtStart: true };
-        const beatTimes = beats(running);
-        const clock = fakeClock();
-        const outcome = await waitForDrain(
-          async () => snapshotAt(running, beatTimes, clock.now() / 1000),
-          settings,
-          silent,
-          { clock },
-        );
+        const outcome = await drainOn(running, settings);
         expect(outcome.finishedAt / 1000).toBeGreaterThanOrEqual(running.fetchAt + running.duration);
       }),
       { numRuns: 500, seed: 12 },
