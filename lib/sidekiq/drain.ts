@@ -213,9 +213,16 @@ export function heldLine(label: string, snapshot: SidekiqSnapshot, disposition: 
 /** One read of Sidekiq's state, within the bound it is given. */
 export type SnapshotReader = (bound: ReadBound) => Promise<SidekiqSnapshot>;
 
+/**
+ * A read near the end of a gate's time still gets this much: a healthy Redis on a busy machine
+ * (the provider's fresh process, a TLS handshake) can take over 0.5 s to answer the first PING,
+ * and failing it there fails a healthy gate. The gate ends at most this much past its time.
+ */
+const MIN_READ_BOUND_MS = 2_000;
+
 /** Each read gets the usual bound, or what is left of the gate's own time if that is less. */
 function readBound(leftMs: number, signal: AbortSignal | undefined): ReadBound {
-  return { timeoutMs: Math.max(500, Math.min(REDIS_IO_TIMEOUT_MS, leftMs)), signal };
+  return { timeoutMs: Math.max(MIN_READ_BOUND_MS, Math.min(REDIS_IO_TIMEOUT_MS, leftMs)), signal };
 }
 
 function describe(sample: DrainSample, snapshot: SidekiqSnapshot): string {

@@ -6,9 +6,11 @@
  * operator runs it (node + tsx, a child process); the fault is a real listening socket.
  */
 import { execFile } from "node:child_process";
+import Redis from "ioredis";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startBlackHole, type BlackHole } from "../../testkit/blackHole";
+import { startRedis } from "../../testkit/servers/localServers";
 import { silentReporter } from "../progress";
 import { runDrainGate, runPreflight } from "./gate";
 
@@ -134,5 +136,33 @@ describe("the operator CLI against a Redis that never answers", () => {
       `maint drain-wait: Redis 127.0.0.1:${hole.port} db 0: accepted the connection but did not answer within 5s`,
     );
     expect(result.seconds).toBeLessThan(16 + 6);
+  });
+});
+
+describe("a Redis that answers late, but within the I/O bound", () => {
+  it("the last sample of a pre-flight whose window has run out still gets 2 s (seen failing at 0.5 s under load)", async () => {
+    const server = await startRedis();
+    const admin = new Redis(server.url);
+    try {
+      // Holds every command of every client for 1.2 s, as a busy machine or a slow link would.
+      await admin.client("PAUSE", 1200, "ALL");
+      const result = await runPreflight(
+        {
+          redisUrl: server.url,
+          namespace: "",
+          trigger: "t",
+          mode: "warn",
+          preflightSeconds: 0,
+          intervalSeconds: 1,
+          windowSeconds: 30,
+          maxSize: 0,
+        },
+        silentReporter,
+      );
+      expect(result).toMatchObject({ outcome: "ok", samples: [{ pending: 0, busy: 0 }] });
+    } finally {
+      admin.disconnect();
+      await server.stop();
+    }
   });
 });
