@@ -21,11 +21,15 @@ import { databasesPerTest, privateTmpdir } from "../../testkit/testScope";
 // "The target server exactly as it was" covers every database and role on it, so the target is
 // this file's own cluster: files running side by side create and drop theirs on the shared one.
 let ownTarget: RunningServer | undefined;
+const sharedTarget = process.env.TEST_PG_TARGET_URL;
 beforeAll(async () => {
   ownTarget = await startPostgres("refusals-target");
   process.env.TEST_PG_TARGET_URL = ownTarget.url;
 });
-afterAll(() => ownTarget?.stop());
+afterAll(async () => {
+  process.env.TEST_PG_TARGET_URL = sharedTarget;
+  await ownTarget?.stop();
+});
 
 /** Where the test's own scratch goes: not the temp dir the migration must leave empty. */
 const outside = os.tmpdir();
