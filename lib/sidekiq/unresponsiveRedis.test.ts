@@ -51,6 +51,18 @@ function maint(
   );
 }
 
+/** The pre-flight's inputs, warning only, sampling for `preflightSeconds`. */
+const preflightInputs = (redisUrl: string, preflightSeconds: number) => ({
+  redisUrl,
+  namespace: "",
+  trigger: "t",
+  mode: "warn" as const,
+  preflightSeconds,
+  intervalSeconds: 1,
+  windowSeconds: 30,
+  maxSize: 0,
+});
+
 /** The drain gate's inputs against the black hole, quick settings. */
 const drainInputs = (timeoutSeconds: number) => ({
   redisUrl: url,
@@ -66,21 +78,7 @@ const drainInputs = (timeoutSeconds: number) => ({
 
 describe("Sidekiq gates against a Redis that never answers", () => {
   it("the pre-flight ends within preflightSeconds, naming Redis and its address", async () => {
-    const { error, seconds } = await timed(
-      runPreflight(
-        {
-          redisUrl: url,
-          namespace: "",
-          trigger: "t",
-          mode: "warn",
-          preflightSeconds: 3,
-          intervalSeconds: 1,
-          windowSeconds: 30,
-          maxSize: 0,
-        },
-        silentReporter,
-      ),
-    );
+    const { error, seconds } = await timed(runPreflight(preflightInputs(url, 3), silentReporter));
     expect(error.message).toBe(
       `Redis 127.0.0.1:${hole.port} db 0: accepted the connection but did not answer within 3s`,
     );
@@ -146,19 +144,7 @@ describe("a Redis that answers late, but within the I/O bound", () => {
     try {
       // Holds every command of every client for 1.2 s, as a busy machine or a slow link would.
       await admin.client("PAUSE", 1200, "ALL");
-      const result = await runPreflight(
-        {
-          redisUrl: server.url,
-          namespace: "",
-          trigger: "t",
-          mode: "warn",
-          preflightSeconds: 0,
-          intervalSeconds: 1,
-          windowSeconds: 30,
-          maxSize: 0,
-        },
-        silentReporter,
-      );
+      const result = await runPreflight(preflightInputs(server.url, 0), silentReporter);
       expect(result).toMatchObject({ outcome: "ok", samples: [{ pending: 0, busy: 0 }] });
     } finally {
       admin.disconnect();
