@@ -9,6 +9,8 @@
 # With GO_TOOLS_STATUS_DIR set (CI, .ci/run), each tool's outcome is written there as
 # <tool>.ok or <tool>.failed as soon as it is known, a failed tool does not stop the ones after
 # it, and the exit status is non-zero if any failed.
+# The compilers run at GO_BUILD_NICENESS (default 10, so that a developer's machine stays
+# responsive while they build); CI runs them at 0, because there they are the critical path.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=../tools/versions.env

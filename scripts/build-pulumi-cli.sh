@@ -51,7 +51,7 @@ build() { # build <out> <package> <ldflags>
     return
   fi
   local started=$SECONDS
-  nice go build -trimpath -ldflags "-s -w $3" -o "$1.tmp" "$2"
+  nice -n "${GO_BUILD_NICENESS:-10}" go build -trimpath -ldflags "-s -w $3" -o "$1.tmp" "$2"
   mv "$1.tmp" "$1"
   log "built $1 in $((SECONDS - started))s"
 }

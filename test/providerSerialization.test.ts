@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DYNAMIC_TYPES, GATE_TYPES, dynamicTypeToken } from "../lib/plan/names";
-import { checkAllSerialized } from "../testkit/runSerialized";
+import { checkAllCompiled, checkAllSerialized } from "../testkit/runSerialized";
 
 /** Every dynamic resource type the program registers. */
 const TYPES = [
@@ -24,4 +24,19 @@ describe("dynamic providers as the Pulumi CLI loads them", () => {
       expect(report.methods).toContain("delete");
     }
   }, 160_000);
+
+  it("compiled, as `pulumi up` loads it after `npm ci`, each provider is a loader of a few KB that runs the compiled one", async () => {
+    // By value, each carried all the code it calls (26 to 204 KB): serialized at every update.
+    const reports = await checkAllCompiled(120_000);
+    expect(reports.map((r) => r.name).sort()).toEqual([...TYPES].sort());
+    for (const report of reports) {
+      expect(report, `${report.name}: ${report.error ?? report.check}`).toMatchObject({
+        ok: true,
+        check: "ran",
+      });
+      expect(report.methods).toContain("create");
+      expect(report.methods).toContain("delete");
+      expect(report.bytes, report.name).toBeLessThan(4096);
+    }
+  }, 180_000);
 });

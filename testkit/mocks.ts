@@ -362,7 +362,7 @@ export function withStandInProviders(actual: DefineProviderModule): DefineProvid
     ...actual,
     defineProvider: ((...args: Parameters<DefineProviderModule["defineProvider"]>) => ({
       ...actual.defineProvider(...args),
-      provider: STAND_IN,
+      serialized: STAND_IN,
     })) as unknown as DefineProviderModule["defineProvider"],
   };
 }

@@ -1,8 +1,9 @@
 /**
- * Calls `testkit/serializedProviders.ts` in a ts-node child process, for tests that must run a
- * provider as the Pulumi CLI loads it (serialized, then evaluated from text).
+ * Calls `testkit/serializedProviders.ts` in a child process, for tests that must run a provider
+ * as the Pulumi CLI loads it (serialized, then evaluated from text): from the sources through
+ * ts-node, or compiled as `pulumi up` loads it after `npm ci`.
  */
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import path from "node:path";
 import { dynamicTypeToken, type DynamicType } from "../lib/plan/names";
 import type { CreateReport, SerializationReport } from "./serializedProviders";
@@ -12,6 +13,13 @@ const root = PROJECT_ROOT;
 const tsNode = path.join(root, "node_modules/.bin/ts-node");
 const script = path.join(root, "testkit/serializedProviders.ts");
 
+/** The script's command line: from the sources, type-checked or transpiled only, or compiled. */
+const RUNNERS = {
+  typeChecked: [tsNode, "-P", "tsconfig.json", script],
+  transpiled: [tsNode, "-T", "-P", "tsconfig.json", script],
+  compiled: [process.execPath, path.join(root, "bin/testkit/serializedProviders.js")],
+};
+
 interface ChildResult {
   code: number;
   stdout: string;
@@ -19,15 +27,16 @@ interface ChildResult {
 }
 
 function runChild(
-  tsNodeArgs: string[],
+  runner: keyof typeof RUNNERS,
   scriptArgs: string[],
   env: NodeJS.ProcessEnv,
   timeoutMs: number,
 ): Promise<ChildResult> {
+  const [command, ...args] = RUNNERS[runner];
   return new Promise((resolve, reject) => {
     execFile(
-      tsNode,
-      [...tsNodeArgs, script, ...scriptArgs],
+      command,
+      [...args, ...scriptArgs],
       { cwd: root, env, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => {
         if (error && typeof error.code !== "number") reject(error);
@@ -43,8 +52,19 @@ function lastLine(stdout: string): string {
 
 /** Every provider the program defines, serialized and loaded with full type-checking, as the Pulumi CLI may. */
 export async function checkAllSerialized(timeoutMs = 150_000): Promise<SerializationReport[]> {
-  const run = await runChild(["-P", "tsconfig.json"], ["check-all"], process.env, timeoutMs);
+  const run = await runChild("typeChecked", ["check-all"], process.env, timeoutMs);
   if (run.code !== 0) throw new Error(`serializedProviders check-all failed: ${run.stderr}`);
+  return JSON.parse(lastLine(run.stdout)) as SerializationReport[];
+}
+
+/** Every provider the program defines, serialized and loaded as compiled into bin/ (built first if stale). */
+export async function checkAllCompiled(timeoutMs = 120_000): Promise<SerializationReport[]> {
+  execFileSync(process.execPath, [path.join(root, "scripts/build-program.js")], {
+    cwd: root,
+    stdio: "ignore",
+  });
+  const run = await runChild("compiled", ["check-all"], process.env, timeoutMs);
+  if (run.code !== 0) throw new Error(`compiled serializedProviders check-all failed: ${run.stderr}`);
   return JSON.parse(lastLine(run.stdout)) as SerializationReport[];
 }
 
@@ -53,7 +73,7 @@ export type CreateRun =
 
 /** Every provider's serialized text by type token, as the Pulumi CLI loads the program (transpiled). */
 export async function serializeAll(timeoutMs = 120_000): Promise<Record<string, string>> {
-  const run = await runChild(["-T", "-P", "tsconfig.json"], ["serialize-all"], process.env, timeoutMs);
+  const run = await runChild("transpiled", ["serialize-all"], process.env, timeoutMs);
   if (run.code !== 0) throw new Error(`serializedProviders serialize-all failed: ${run.stderr}`);
   return JSON.parse(lastLine(run.stdout)) as Record<string, string>;
 }
@@ -81,7 +101,7 @@ export async function createSerialized(
   // An explicit undefined removes a variable of this process (AWS_REGION, ...).
   for (const [key, value] of Object.entries(options.env ?? {})) if (value === undefined) delete env[key];
   const run = await runChild(
-    ["-T", "-P", "tsconfig.json"],
+    "transpiled",
     ["create", dynamicTypeToken(type)],
     env,
     options.timeoutMs ?? 55_000,

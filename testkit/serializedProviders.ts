@@ -1,8 +1,9 @@
 /**
  * Runs dynamic providers as the Pulumi CLI does: serializes each provider the program defines
  * (PROVIDERS of components/provider/defineProvider.ts) as `pulumi up` does and loads the text
- * back as the dynamic-provider host does. Run in a child process with ts-node (vitest's module
- * transform breaks closure serialization) through `testkit/runSerialized.ts`:
+ * back as the dynamic-provider host does. Run in a child process through `testkit/runSerialized.ts`,
+ * with ts-node (vitest's module transform breaks closure serialization), or compiled
+ * (bin/testkit/serializedProviders.js, where each provider serializes by reference):
  *
  *   serializedProviders.ts check-all      every provider loads and runs `check({}, {})`
  *   serializedProviders.ts serialize-all  every provider's serialized text, by type token
@@ -17,7 +18,7 @@ import * as pulumi from "@pulumi/pulumi";
 // Every provider the program registers is defined by loading these two.
 import "../components/gates";
 import "../components/platforms";
-import { PROVIDERS } from "../components/provider/defineProvider";
+import { PROVIDERS, type ResourceDefinition } from "../components/provider/defineProvider";
 import { oneLine } from "../lib/errors";
 import { dynamicTypeToken } from "../lib/plan/names";
 
@@ -47,20 +48,22 @@ export interface CreateReport {
   result: { id: string; outs: Record<string, unknown> };
 }
 
-function providerOf(token: string): pulumi.dynamic.ResourceProvider {
+function definitionOf(token: string): ResourceDefinition {
   const definition = PROVIDERS.find((d) => dynamicTypeToken(d.type) === token);
   if (!definition) {
     throw new Error(
       `unknown provider "${token}"; one of: ${PROVIDERS.map((d) => dynamicTypeToken(d.type)).join(", ")}`,
     );
   }
-  return definition.provider;
+  return definition;
 }
 
-/** As `pulumi.dynamic.Resource` serializes its provider. */
+const providerOf = (token: string) => definitionOf(token).provider;
+
+/** As `pulumi.dynamic.Resource` serializes its provider (by reference when this runs compiled). */
 async function serialize(token: string) {
-  const provider = providerOf(token);
-  return pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });
+  const serialized = definitionOf(token).serialized;
+  return pulumi.runtime.serializeFunction(() => serialized, { allowSecrets: true });
 }
 
 /** As the dynamic-provider host loads it: `requireFromString(text).handler()`. */

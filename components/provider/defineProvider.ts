@@ -22,12 +22,22 @@
  * abort signal, AWS settings) and capture only plain functions and plain data: Pulumi's function
  * serialization cannot carry a Set, a Map, a Date or a client captured from a module
  * (test/providerSerialization.test.ts checks every provider for such a capture).
+ *
+ * What the state keeps of a provider (`serialized`): compiled (bin/, what `pulumi up` loads
+ * after `npm ci`), a loader that requires ./registry.js in the provider host and runs the
+ * provider found there by its type token, so that a provider is about 2 KB. Serialized by
+ * value, as Pulumi does otherwise, a provider carries the code of everything it calls: 26 to
+ * 204 KB each, which every preview and every update serialized again (0.2 to 0.8 s a provider)
+ * and the host evaluated again (bench/README.md, the fixed cost per update). From the sources,
+ * the host could not load TypeScript, so the provider is serialized by value.
  */
+import { existsSync } from "node:fs";
+import path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { awsSettingsFromConfig, type AwsSettings } from "../../lib/aws/settings";
 import type { InputFailure, Inputs } from "../../lib/config/validation";
 import { oneLine } from "../../lib/errors";
-import type { DynamicType } from "../../lib/plan/names";
+import { dynamicTypeToken, type DynamicType } from "../../lib/plan/names";
 import type { ProgressReporter } from "../../lib/progress";
 import { engineLiveness } from "./engineLiveness";
 
@@ -86,8 +96,10 @@ export interface ResourceDefinition {
   type: DynamicType;
   outputs: readonly PropertyKey[];
   secretOutputs: readonly PropertyKey[];
-  /** What `pulumi.dynamic.Resource` serializes into the state. */
+  /** The provider's calls, as the provider host runs them. */
   provider: pulumi.dynamic.ResourceProvider;
+  /** What `pulumi.dynamic.Resource` serializes into the state: `provider`, or compiled, a loader of it. */
+  serialized: pulumi.dynamic.ResourceProvider;
 }
 
 export interface ProviderDefinition<I, O, L extends keyof O> extends ResourceDefinition {
@@ -110,6 +122,27 @@ function readable(error: unknown, outcome: string): Error {
 }
 
 type Outs = Record<string, unknown>;
+
+/** The compiled module that defines every provider, for the provider host (absent from the sources' view). */
+const COMPILED_REGISTRY = path.join(__dirname, "registry.js");
+
+/**
+ * A provider that loads the compiled `token` provider in the provider host, with `methods`.
+ * It captures two strings: the token, and the registry's path relative to the working
+ * directory, which the CLI gives the program and the provider host alike (Pulumi names the
+ * modules it captures the same way), so a state written in a checkout that has moved since
+ * still finds it. The host runs the provider of the build it finds, as it would a provider
+ * plugin's newer version: every provider reads the state older versions wrote.
+ */
+function byReference(token: string, methods: string[]): pulumi.dynamic.ResourceProvider {
+  const registry = `./${path.relative(process.cwd(), COMPILED_REGISTRY).split(path.sep).join("/")}`;
+  // `require` in the host is the host's own: Pulumi serializes a function's `require` as it is.
+  const load = (): Record<string, (...args: unknown[]) => unknown> =>
+    require(require("node:path").resolve(registry)).providerFor(token);
+  const provider: Record<string, (...args: unknown[]) => unknown> = {};
+  for (const method of methods) provider[method] = (...args) => load()[method](...args);
+  return provider as unknown as pulumi.dynamic.ResourceProvider;
+}
 
 /**
  * Every provider defined in this process, as defined (whatever a test substitutes for what
@@ -197,11 +230,13 @@ export function defineProvider<I, O, const L extends keyof O>(
       settings.aws = awsSettingsFromConfig((key) => request.config.get(key));
     };
   }
+  const compiled = __filename.endsWith(".js") && existsSync(COMPILED_REGISTRY);
   const definition = {
     type: spec.type,
     outputs: spec.outputs,
     secretOutputs: spec.secretOutputs ?? [],
     provider,
+    serialized: compiled ? byReference(dynamicTypeToken(spec.type), Object.keys(provider)) : provider,
     spec,
   };
   PROVIDERS.push(definition as unknown as ProviderDefinition<never, never, never>);
@@ -228,7 +263,7 @@ export abstract class MaintenanceResource extends pulumi.dynamic.Resource {
   ) {
     const secret = definition.secretOutputs as readonly string[];
     super(
-      definition.provider,
+      definition.serialized,
       name,
       {
         ...Object.fromEntries((definition.outputs as readonly string[]).map((key) => [key, undefined])),

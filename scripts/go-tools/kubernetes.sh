@@ -83,7 +83,7 @@ GO
   out=$PREFIX/bin.tmp
   rm -rf "$out" && mkdir -p "$out" "$PREFIX/bin"
   started=$SECONDS
-  nice go build -mod=readonly -trimpath -ldflags "$ldflags" -o "$out/" ./etcd \
+  nice -n "${GO_BUILD_NICENESS:-10}" go build -mod=readonly -trimpath -ldflags "$ldflags" -o "$out/" ./etcd \
     "${COMMANDS[@]/#/k8s.io/kubernetes/cmd/}" >&2
   for binary in etcd "${COMMANDS[@]}"; do mv "$out/$binary" "$PREFIX/bin/$binary"; done
   rmdir "$out"

@@ -14,7 +14,7 @@ PREFIX=$TINES_TOOLS_DIR/kwok-$KWOK_VERSION
 if [ ! -f "$PREFIX/.built" ]; then
   export GOTOOLCHAIN=${GOTOOLCHAIN:-local} GOFLAGS="-p=${JOBS:-2} -buildvcs=false"
   started=$SECONDS
-  GOBIN=$PREFIX/bin nice go install -trimpath \
+  GOBIN=$PREFIX/bin nice -n "${GO_BUILD_NICENESS:-10}" go install -trimpath \
     -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}" \
     "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" >&2
   src=$(GOFLAGS=-mod=mod go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | awk -F'"' '$2 == "Dir" {print $4}')

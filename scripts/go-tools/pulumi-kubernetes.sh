@@ -64,7 +64,7 @@ if [ ! -f "$PREFIX/.built" ]; then
   out=$PREFIX/bin.tmp
   rm -rf "$out" && mkdir -p "$out" "$PREFIX/bin"
   started=$SECONDS
-  nice go build -mod=readonly -trimpath \
+  nice -n "${GO_BUILD_NICENESS:-10}" go build -mod=readonly -trimpath \
     -ldflags "-s -w -X $PROVIDER/pkg/version.Version=$plugin_version -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
     -o "$out/" . helm.sh/helm/v3/cmd/helm >&2
   mv "$out/helm" "$PREFIX/bin/helm"
