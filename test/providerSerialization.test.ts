@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { DYNAMIC_TYPES, GATE_TYPES, dynamicTypeToken } from "../lib/plan/names";
-import { checkAllCompiled, checkAllSerialized } from "../testkit/runSerialized";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { startProviderHost } from "../testkit/providerHost";
+import { checkAllCompiled, checkAllSerialized, serializeAllCompiled } from "../testkit/runSerialized";
 
 /** Every dynamic resource type the program registers. */
 const TYPES = [
@@ -37,6 +41,29 @@ describe("dynamic providers as the Pulumi CLI loads them", () => {
       expect(report.methods).toContain("create");
       expect(report.methods).toContain("delete");
       expect(report.bytes, report.name).toBeLessThan(4096);
+    }
+  }, 180_000);
+
+  it("compiled, in the CLI's provider host: runs the provider of the build; with no build where the state says, fails each call with what to do", async () => {
+    const texts = await serializeAllCompiled();
+    const text = texts[dynamicTypeToken(GATE_TYPES["tines-health"].resources.check)];
+    const inProject = await startProviderHost();
+    const noBuild = mkdtempSync(path.join(os.tmpdir(), "tines-maint-nobuild-"));
+    const elsewhere = await startProviderHost({}, noBuild);
+    try {
+      const checked = await inProject.call("check", { provider: text, olds: {}, news: {} });
+      expect(checked.failures.map((f) => f.reason)).toEqual(["health.url is required"]);
+      for (const method of ["check", "delete"] as const) {
+        const answer = await elsewhere.call(method, { provider: text, id: "id", olds: {}, news: {} });
+        // What the host prints arrives on its own pipe, a moment after the answer.
+        await new Promise((r) => setTimeout(r, 50));
+        const seen = [answer.error ?? "", answer.stderr].join("\n");
+        expect(answer.error, method).toMatch(/cannot load the provider of .*tines:Health.*run `npm ci`/);
+        expect(seen, method).not.toMatch(/\bat \S+ \(|\bat (\/|node:)|\.js:\d+/);
+      }
+    } finally {
+      await Promise.all([inProject.stop(), elsewhere.stop()]);
+      rmSync(noBuild, { recursive: true, force: true });
     }
   }, 180_000);
 });

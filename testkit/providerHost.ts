@@ -61,14 +61,20 @@ const REQUESTS: Record<Method, { type: string; id?: boolean; olds?: boolean; new
     delete: { type: "DeleteRequest", id: true, news: "Properties" },
   };
 
-/** Starts the host with `env` (e.g. KUBECONFIG) beside this process's environment. */
-export async function startProviderHost(env: Record<string, string> = {}): Promise<ProviderHost> {
+/**
+ * Starts the host with `env` (e.g. KUBECONFIG) beside this process's environment, in `cwd` (the
+ * engine starts it in the project's directory).
+ */
+export async function startProviderHost(
+  env: Record<string, string> = {},
+  cwd: string = PROJECT_ROOT,
+): Promise<ProviderHost> {
   // The engine's address: the host's liveness watch probes it, so it must accept connections.
   const engine = net.createServer((socket) => socket.destroy());
   await new Promise<void>((resolve) => engine.listen(0, "127.0.0.1", resolve));
   const address = engine.address() as net.AddressInfo;
   const host: ChildProcess = spawn(process.execPath, [HOST, `127.0.0.1:${address.port}`], {
-    cwd: PROJECT_ROOT,
+    cwd,
     env: { ...process.env, ...env },
     // stdin stays open, as the engine keeps it: its end tells the host the engine is gone.
     stdio: ["pipe", "pipe", "pipe"],

@@ -57,15 +57,28 @@ export async function checkAllSerialized(timeoutMs = 150_000): Promise<Serializa
   return JSON.parse(lastLine(run.stdout)) as SerializationReport[];
 }
 
-/** Every provider the program defines, serialized and loaded as compiled into bin/ (built first if stale). */
-export async function checkAllCompiled(timeoutMs = 120_000): Promise<SerializationReport[]> {
+/** bin/ as `npm ci` leaves it: compiled from the sources as they are (a current build is kept). */
+function buildProgram(): void {
   execFileSync(process.execPath, [path.join(root, "scripts/build-program.js")], {
     cwd: root,
     stdio: "ignore",
   });
+}
+
+/** Every provider the program defines, serialized and loaded as compiled into bin/. */
+export async function checkAllCompiled(timeoutMs = 120_000): Promise<SerializationReport[]> {
+  buildProgram();
   const run = await runChild("compiled", ["check-all"], process.env, timeoutMs);
   if (run.code !== 0) throw new Error(`compiled serializedProviders check-all failed: ${run.stderr}`);
   return JSON.parse(lastLine(run.stdout)) as SerializationReport[];
+}
+
+/** Every provider's serialized text by type token, as `pulumi up` serializes it compiled. */
+export async function serializeAllCompiled(timeoutMs = 120_000): Promise<Record<string, string>> {
+  buildProgram();
+  const run = await runChild("compiled", ["serialize-all"], process.env, timeoutMs);
+  if (run.code !== 0) throw new Error(`compiled serializedProviders serialize-all failed: ${run.stderr}`);
+  return JSON.parse(lastLine(run.stdout)) as Record<string, string>;
 }
 
 export type CreateRun =

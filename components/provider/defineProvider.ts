@@ -137,8 +137,19 @@ const COMPILED_REGISTRY = path.join(__dirname, "registry.js");
 function byReference(token: string, methods: string[]): pulumi.dynamic.ResourceProvider {
   const registry = `./${path.relative(process.cwd(), COMPILED_REGISTRY).split(path.sep).join("/")}`;
   // `require` in the host is the host's own: Pulumi serializes a function's `require` as it is.
-  const load = (): Record<string, (...args: unknown[]) => unknown> =>
-    require(require("node:path").resolve(registry)).providerFor(token);
+  // A build that is not there (removed, or the checkout moved below the state's working
+  // directory) fails each call before it does anything, with what to do, as `readable` prints.
+  const load = (): Record<string, (...args: unknown[]) => unknown> => {
+    try {
+      return require(require("node:path").resolve(registry)).providerFor(token);
+    } catch (error) {
+      const cause = String(error instanceof Error ? error.message : error).split("\n")[0];
+      const message =
+        `cannot load the provider of ${token} from ${registry} in ${process.cwd()} (${cause}): ` +
+        "run `npm ci` or `npm run build:program` in the project's directory, then pulumi again";
+      throw Object.assign(new Error(message), { stack: "nothing was changed", toString: () => message });
+    }
+  };
   const provider: Record<string, (...args: unknown[]) => unknown> = {};
   for (const method of methods) provider[method] = (...args) => load()[method](...args);
   return provider as unknown as pulumi.dynamic.ResourceProvider;
