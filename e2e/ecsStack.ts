@@ -13,6 +13,7 @@ import { startMoto, startRedis, type RunningServer } from "../testkit/servers/lo
 import { enqueue } from "../testkit/sidekiqJobs";
 import { createEcsServices, ecsDesiredCounts, type MotoEcs } from "../testkit/motoEcs";
 import { PulumiStack, type CliResult } from "../testkit/pulumiCli";
+import { fileFixture, type FileScope } from "../testkit/testScope";
 import { quickDrainConfig, tinesRedisUrl, type ConfigValues } from "./stackConfig";
 
 export const MOTO_REGION = "us-east-1";
@@ -101,6 +102,32 @@ export async function createEcsStack(
   return { stack, ecs };
 }
 
+/** What an ECS end-to-end file's set-up may start or create; all of it goes after the file. */
+export interface EcsE2eScope extends FileScope {
+  /** `createEcsStack`; the stack is removed after the file (kept, and its directory printed, with E2E_KEEP). */
+  ecsStack(options: EcsStackOptions): Promise<{ stack: PulumiStack; ecs: MotoEcs }>;
+}
+
+/**
+ * An ECS end-to-end file's servers, services on moto and stack, as one object that its
+ * `beforeAll` fills in with what `setUp` returns (testkit/testScope.ts `fileFixture`).
+ */
+export function ecsE2e<T extends object>(setUp: (scope: EcsE2eScope) => Promise<T>): T {
+  return fileFixture((scope) =>
+    setUp({
+      ...scope,
+      async ecsStack(options) {
+        const created = await createEcsStack(options);
+        scope.afterFile(() => {
+          if (process.env.E2E_KEEP) console.log(`e2e: kept ${created.stack.dir}`);
+          else created.stack.remove();
+        });
+        return created;
+      },
+    }),
+  );
+}
+
 /** Prints how a CLI run ended and its diagnostics; returns its whole output. */
 export function logRun(step: string, result: CliResult): string {
   const output = result.stdout + result.stderr;
@@ -115,38 +142,33 @@ export interface DrainGateStack {
   ecs: MotoEcs;
   /** A client of the stack's Redis, to queue and take jobs. */
   redis: Redis;
-  /** Disconnects, stops Redis and moto, removes the stack (unless E2E_KEEP). */
-  stop(): Promise<void>;
 }
 
-/** Redis and moto started in parallel, the services on moto, the stack with the quick drain. */
-export async function createDrainGateStack(options: {
+/**
+ * Redis and moto started in parallel, the services on moto, the stack with the quick drain:
+ * set up before the file's tests and gone after them (`ecsE2e`).
+ */
+export function drainGateE2e(options: {
   stack: string;
   cluster: string;
   counts: Record<string, number>;
   /** The drain gate's timeout: how long an undisturbed gate may wait. */
   drainTimeoutSeconds: number;
-}): Promise<DrainGateStack> {
-  const [redisServer, moto] = await Promise.all([startRedis(), startMoto()]);
-  const redis = new Redis(redisServer.url);
-  const { stack, ecs } = await createEcsStack({
-    stack: options.stack,
-    moto,
-    cluster: options.cluster,
-    counts: options.counts,
-    config: { ...quickDrainConfig(options.drainTimeoutSeconds), "sidekiq.preflight": "off" },
+}): DrainGateStack {
+  return ecsE2e(async ({ start, afterFile, ecsStack }) => {
+    const [redisServer, moto] = await start(startRedis(), startMoto());
+    const redis = new Redis(redisServer.url);
+    afterFile(() => redis.disconnect());
+    const { stack, ecs } = await ecsStack({
+      stack: options.stack,
+      moto,
+      cluster: options.cluster,
+      counts: options.counts,
+      config: { ...quickDrainConfig(options.drainTimeoutSeconds), "sidekiq.preflight": "off" },
+    });
+    await stack.setSecret("sidekiq.redisUrl", tinesRedisUrl(redisServer));
+    return { stack, ecs, redis };
   });
-  await stack.setSecret("sidekiq.redisUrl", tinesRedisUrl(redisServer));
-  return {
-    stack,
-    ecs,
-    redis,
-    async stop() {
-      redis.disconnect();
-      await Promise.all([redisServer.stop(), moto.stop()]);
-      if (!process.env.E2E_KEEP) stack.remove();
-    },
-  };
 }
 
 /**
