@@ -11,13 +11,7 @@ import Redis from "ioredis";
 import { describe, expect, it } from "vitest";
 import { fillTinesLike } from "../testkit/databases";
 import { enqueue } from "../testkit/sidekiqJobs";
-import {
-  TEST_PG_PASSWORD,
-  TEST_REDIS_USER_PASSWORD,
-  startMoto,
-  startPostgres,
-  startRedis,
-} from "../testkit/servers";
+import { TEST_PASSWORDS, startMoto, startPostgres, startRedis } from "../testkit/servers";
 import { PROJECT_ROOT, type CliResult } from "../testkit/pulumiCli";
 import { ecsE2e } from "./ecsStack";
 import { quickDrainConfig, tinesRedisUrl } from "./stackConfig";
@@ -30,7 +24,6 @@ const INITIAL_COUNTS = {
   "tines-command-runner": 2,
   "pypi-server": 1,
 };
-const CLUSTER = "tines-e2e";
 const QUEUE = "default";
 const STUCK_JOBS = 7;
 
@@ -62,7 +55,6 @@ describe("ecs on moto, real Redis and PostgreSQL, real Pulumi CLI", () => {
     const { stack, ecs } = await ecsStack({
       stack: "e2e",
       moto,
-      cluster: CLUSTER,
       counts: INITIAL_COUNTS,
       env: { AWS_DEFAULT_REGION: "us-east-1" },
       config: {
@@ -173,7 +165,7 @@ describe("ecs on moto, real Redis and PostgreSQL, real Pulumi CLI", () => {
 
     const plainOutputs = JSON.stringify(outputs);
     const state = readFileSync(env.stack.stateFile(), "utf8");
-    for (const secret of [TEST_PG_PASSWORD, TEST_REDIS_USER_PASSWORD]) {
+    for (const secret of TEST_PASSWORDS) {
       expect(plainOutputs).not.toContain(secret);
       expect(state).not.toContain(secret);
       expect(shutdownOutput).not.toContain(secret);
@@ -204,8 +196,7 @@ describe("ecs on moto, real Redis and PostgreSQL, real Pulumi CLI", () => {
     ]);
     expect(summary.map((u) => u.result)).toEqual(["succeeded", "succeeded", "succeeded", "failed"]);
     const config = JSON.stringify(history.map((u) => u.config));
-    expect(config).not.toContain(TEST_PG_PASSWORD);
-    expect(config).not.toContain(TEST_REDIS_USER_PASSWORD);
+    for (const secret of TEST_PASSWORDS) expect(config).not.toContain(secret);
   });
 
   it("f. progress of the gates and adapters shows in the `pulumi up` output", () => {

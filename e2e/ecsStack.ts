@@ -31,7 +31,8 @@ export interface EcsStackOptions {
   /** The Pulumi stack name. */
   stack: string;
   moto: RunningServer;
-  cluster: string;
+  /** The ECS cluster of the services (default: `tines-<stack>`, so that no two stacks share one). */
+  cluster?: string;
   /** The ECS services created on moto with these desired counts. */
   counts: Record<string, number>;
   /** The counts the stack config lists as `services.<key>` (default: `counts`). */
@@ -85,7 +86,11 @@ export async function createEnvSecret(
 export async function createEcsStack(
   options: EcsStackOptions,
 ): Promise<{ stack: PulumiStack; ecs: MotoEcs }> {
-  const ecs: MotoEcs = { endpoint: options.moto.url, region: MOTO_REGION, cluster: options.cluster };
+  const ecs: MotoEcs = {
+    endpoint: options.moto.url,
+    region: MOTO_REGION,
+    cluster: options.cluster ?? `tines-${options.stack}`,
+  };
   await createEcsServices(ecs, options.counts);
   const stack = new PulumiStack({ stack: options.stack, env: { ...MOTO_ENV, ...options.env } });
   await stack.init();
@@ -150,7 +155,6 @@ export interface DrainGateStack {
  */
 export function drainGateE2e(options: {
   stack: string;
-  cluster: string;
   counts: Record<string, number>;
   /** The drain gate's timeout: how long an undisturbed gate may wait. */
   drainTimeoutSeconds: number;
@@ -162,7 +166,6 @@ export function drainGateE2e(options: {
     const { stack, ecs } = await ecsStack({
       stack: options.stack,
       moto,
-      cluster: options.cluster,
       counts: options.counts,
       config: { ...quickDrainConfig(options.drainTimeoutSeconds), "sidekiq.preflight": "off" },
     });

@@ -24,7 +24,6 @@ describe("endpoint switch in Secrets Manager, real Pulumi CLI", () => {
     const { stack, ecs } = await ecsStack({
       stack: "e2e-endpoints",
       moto,
-      cluster: "tines-e2e-endpoints",
       counts: COUNTS,
       config: {
         "endpoints.databaseHost": "127.0.0.1",

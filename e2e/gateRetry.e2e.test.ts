@@ -14,19 +14,13 @@ import Redis from "ioredis";
 import { describe, expect, it } from "vitest";
 import { enqueue } from "../testkit/sidekiqJobs";
 import { startMoto, startRedis } from "../testkit/servers";
-import { ecsE2e, MOTO_CREDENTIALS } from "./ecsStack";
+import { ecsE2e, logRun, MOTO_CREDENTIALS } from "./ecsStack";
 import { quickDrainConfig } from "./stackConfig";
 import { ecsDesiredCounts } from "../testkit/motoEcs";
-import type { CliResult } from "../testkit/pulumiCli";
 
 const COUNTS = { "tines-app": 2, "tines-sidekiq": 2, "tines-command-runner": 1, "pypi-server": 1 };
 const QUEUE = "default";
 const JOBS = 5;
-
-function log(step: string, result: CliResult): string {
-  console.log(`--- ${step}: exit ${result.code} in ${result.seconds.toFixed(1)} s`);
-  return result.stdout + result.stderr;
-}
 
 describe("a retried shutdown runs the drain gate again (real Pulumi CLI, ECS on moto, real Redis)", () => {
   const services = Object.keys(COUNTS);
@@ -39,7 +33,6 @@ describe("a retried shutdown runs the drain gate again (real Pulumi CLI, ECS on 
     const { stack, ecs } = await ecsStack({
       stack: "e2e-retry",
       moto,
-      cluster: "tines-e2e-retry",
       counts: COUNTS,
       services: tines,
       config: {
@@ -56,7 +49,7 @@ describe("a retried shutdown runs the drain gate again (real Pulumi CLI, ECS on 
   });
 
   it("1. the shutdown passes the drain gate, stops Sidekiq, then fails at a later step", async () => {
-    const output = log("up (shutdown, fails after the drain)", await env.stack.up("e2e: shutdown, typo"));
+    const output = logRun("up (shutdown, fails after the drain)", await env.stack.up("e2e: shutdown, typo"));
     expect(output).toMatch(/pypi-server-typo/);
     expect(await ecsDesiredCounts(env.ecs, services)).toEqual({
       ...COUNTS,
@@ -79,7 +72,7 @@ describe("a retried shutdown runs the drain gate again (real Pulumi CLI, ECS on 
     await env.stack.setConfig({ "services.pypi-server.name": "pypi-server" });
 
     const result = await env.stack.up("e2e: retry after Sidekiq was started again");
-    const output = log("up (retry, jobs queued)", result);
+    const output = logRun("up (retry, jobs queued)", result);
     expect(result.code, output).not.toBe(0);
     expect(output).toMatch(new RegExp(`sidekiq-drain: queue did not drain .*pending ${JOBS}`));
     expect(await ecsDesiredCounts(env.ecs, services)).toEqual({
@@ -94,7 +87,7 @@ describe("a retried shutdown runs the drain gate again (real Pulumi CLI, ECS on 
   it("3. abort to phase running restores every count", async () => {
     await env.stack.setConfig({ phase: "running" });
     const result = await env.stack.up("e2e: abort to running");
-    const output = log("up (abort to running)", result);
+    const output = logRun("up (abort to running)", result);
     expect(result.code, output).toBe(0);
     expect(await ecsDesiredCounts(env.ecs, services)).toEqual(COUNTS);
   });
@@ -104,7 +97,7 @@ describe("a retried shutdown runs the drain gate again (real Pulumi CLI, ECS on 
     await env.stack.setConfig({ phase: "shutdown" });
     const started = Date.now();
     const result = await env.stack.up("e2e: retry after the queue drained");
-    const output = log("up (retry, drained)", result);
+    const output = logRun("up (retry, drained)", result);
     expect(result.code, output).toBe(0);
     expect(await ecsDesiredCounts(env.ecs, services)).toEqual({
       "tines-app": 0,

@@ -73,7 +73,6 @@ describe("a migration whose pulumi up is SIGKILLed mid-copy, and the recovery (r
     const { stack, ecs } = await ecsStack({
       stack: "e2e-killed-migration",
       moto,
-      cluster: "tines-e2e-kill",
       counts: COUNTS,
       config: { "database.backup.directory": backupDir, "database.migration.jobs": 2 },
       env: { TMPDIR: tmp },

@@ -41,7 +41,6 @@ describe("database migration to a second PostgreSQL, real Pulumi CLI", () => {
     const { stack, ecs } = await ecsStack({
       stack: "e2e-migration",
       moto,
-      cluster: "tines-e2e-mig",
       counts: COUNTS,
       config: { "database.backup.directory": backupDir, "database.migration.jobs": 2 },
     });

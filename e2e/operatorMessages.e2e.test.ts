@@ -47,7 +47,6 @@ describe("operator messages for unreachable servers, plain credentials and broke
     const { stack, ecs } = await ecsStack({
       stack: "e2e-operator-messages",
       moto,
-      cluster: "tines-e2e-messages",
       counts: COUNTS,
       config: { "sidekiq.preflight": "refuse", "sidekiq.preflightSeconds": 2, "sidekiq.intervalSeconds": 1 },
     });

@@ -44,7 +44,6 @@ const cmdline = processCommand;
 describe("a dynamic provider orphaned by SIGKILL of pulumi up during the drain gate (real Pulumi CLI)", () => {
   const drainGate = drainGateE2e({
     stack: "e2e-orphan",
-    cluster: "tines-e2e-orphan",
     counts: COUNTS,
     // Long enough that only the engine's death can end the wait within the test.
     drainTimeoutSeconds: 3600,

@@ -73,7 +73,6 @@ describe("presync, cut-over and endpoint switch under the real Pulumi CLI", () =
     const { stack, ecs } = await ecsStack({
       stack: "e2e-presync",
       moto,
-      cluster: "tines-e2e-presync",
       counts: COUNTS,
       config: {
         phase: "running",

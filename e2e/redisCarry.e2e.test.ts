@@ -42,7 +42,6 @@ describe("sidekiq-carry: a shutdown that moves REDIS_URL (real Pulumi CLI, ECS o
     const { stack, ecs } = await ecsStack({
       stack: "e2e-redis-carry",
       moto,
-      cluster: "tines-e2e-redis-carry",
       counts: COUNTS,
       config: {
         ...quickDrainConfig(30),

@@ -13,18 +13,11 @@ import { describe, expect, it } from "vitest";
 import { writeWindowReport } from "../cli/commands/report";
 import { fillTinesLike } from "../testkit/databases";
 import { enqueue } from "../testkit/sidekiqJobs";
-import {
-  TEST_PG_PASSWORD,
-  TEST_REDIS_USER_PASSWORD,
-  startMoto,
-  startPostgres,
-  startRedis,
-} from "../testkit/servers";
+import { TEST_PASSWORDS, startMoto, startPostgres, startRedis } from "../testkit/servers";
 import { ecsE2e } from "./ecsStack";
 import { quickDrainConfig, tinesRedisUrl } from "./stackConfig";
 
 const COUNTS = { "tines-app": 2, "tines-sidekiq": 2, "tines-command-runner": 1 };
-const CLUSTER = "tines-report";
 
 /** Headless Debian Chromium, with everything that would reach the network switched off. */
 function screenshot(html: string, png: string): void {
@@ -66,7 +59,6 @@ describe("maint report on a real stack's history", () => {
     const { stack } = await ecsStack({
       stack: "report",
       moto,
-      cluster: CLUSTER,
       counts: COUNTS,
       // The rest of the suite runs the compiled program (entry/compiledEntry.js); this one the
       // TypeScript sources, as a run after an edit and before the next build does.
@@ -121,7 +113,7 @@ describe("maint report on a real stack's history", () => {
     expect(html).toMatch(/sha256<\/dt><dd>[0-9a-f]{64}</);
     expect(html).toContain("Chart.js v4.6.1");
 
-    for (const secret of [TEST_REDIS_USER_PASSWORD, TEST_PG_PASSWORD, env.redisUrl, env.databaseUrl]) {
+    for (const secret of [...TEST_PASSWORDS, env.redisUrl, env.databaseUrl]) {
       expect(html).not.toContain(secret);
     }
 

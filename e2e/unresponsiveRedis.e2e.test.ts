@@ -27,7 +27,6 @@ describe("gates against a Redis that never answers, and the first Ctrl-C (real P
     const { stack, ecs } = await ecsStack({
       stack: "e2e-unresponsive-redis",
       moto,
-      cluster: "tines-e2e-unresponsive",
       counts: COUNTS,
       config: { ...quickDrainConfig(45), "sidekiq.preflight": "warn", "sidekiq.preflightSeconds": 10 },
     });

@@ -13,27 +13,19 @@ import { describe, expect, it } from "vitest";
 import { withClient } from "../testkit/databases";
 import { enqueue } from "../testkit/sidekiqJobs";
 import {
-  TEST_PG_PASSWORD,
-  TEST_REDIS_USER_PASSWORD,
+  TEST_PASSWORDS,
   postgresBinDir,
   startMoto,
   startPostgres,
   startRedis,
 } from "../testkit/servers/localServers";
 import { createEnvSecret, ecsE2e, logRun } from "./ecsStack";
+import { tinesRedisUrl } from "./stackConfig";
 import { ecsDesiredCounts } from "../testkit/motoEcs";
 import type { CliResult } from "../testkit/pulumiCli";
 
 const COUNTS = { "tines-app": 2, "tines-sidekiq": 1, "tines-command-runner": 1 };
 const SECRET_ID = "tines/windows/env";
-
-const withPassword = (url: string) => {
-  const parsed = new URL(url);
-  parsed.username = "tines";
-  parsed.password = TEST_REDIS_USER_PASSWORD;
-  parsed.pathname = "/0";
-  return parsed.toString();
-};
 
 describe("two windows: the second after Redis and PostgreSQL moved, real Pulumi CLI", () => {
   const env = ecsE2e(async ({ start, database, tempDir, ecsStack }) => {
@@ -44,8 +36,8 @@ describe("two windows: the second after Redis and PostgreSQL moved, real Pulumi 
       startRedis(),
       startMoto(),
     );
-    const oldRedisUrl = withPassword(redisOld.url);
-    const newRedisUrl = withPassword(redisNew.url);
+    const oldRedisUrl = tinesRedisUrl(redisOld);
+    const newRedisUrl = tinesRedisUrl(redisNew);
     const oldDb = await database(pgOld.url, "tines");
     await withClient(oldDb.url, (c) =>
       c.query(
@@ -63,7 +55,6 @@ describe("two windows: the second after Redis and PostgreSQL moved, real Pulumi 
     const { stack, ecs } = await ecsStack({
       stack: "e2e-windows",
       moto,
-      cluster: "tines-e2e-windows",
       counts: COUNTS,
       config: {
         "sidekiq.intervalSeconds": 1,
@@ -192,8 +183,7 @@ describe("two windows: the second after Redis and PostgreSQL moved, real Pulumi 
   it("no password is in plain text in outputs, state or CLI output", async () => {
     const texts = [...(await env.stack.storedTexts()), ...outputs];
     for (const text of texts) {
-      expect(text).not.toContain(TEST_REDIS_USER_PASSWORD);
-      expect(text).not.toContain(TEST_PG_PASSWORD);
+      for (const password of TEST_PASSWORDS) expect(text).not.toContain(password);
     }
   });
 });
