@@ -9,7 +9,8 @@ import {
   SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
 import Redis from "ioredis";
-import { startMoto, startRedis, type RunningServer } from "../testkit/servers/localServers";
+import { startMoto, startPostgres, startRedis, type RunningServer } from "../testkit/servers/localServers";
+import { fillTinesLike, type TestDatabase } from "../testkit/databases";
 import { enqueue } from "../testkit/sidekiqJobs";
 import { createEcsServices, ecsDesiredCounts, type MotoEcs } from "../testkit/motoEcs";
 import { PulumiStack, type CliResult } from "../testkit/pulumiCli";
@@ -131,6 +132,57 @@ export function ecsE2e<T extends object>(setUp: (scope: EcsE2eScope) => Promise<
       },
     }),
   );
+}
+
+/** A database migration's servers and stack (`createMigrationStack`). */
+export interface MigrationStack {
+  stack: PulumiStack;
+  ecs: MotoEcs;
+  sourceServer: RunningServer;
+  targetServer: RunningServer;
+  /** `database.url`: filled as Tines fills its database. */
+  source: TestDatabase;
+  /** `database.migration.targetUrl`: empty. */
+  target: TestDatabase;
+  /** `database.backup.directory`. */
+  backupDir: string;
+}
+
+/**
+ * A migration from one real PostgreSQL cluster to another: both started with moto, a Tines-like
+ * source database, an empty target database, and the stack set to back the source up and copy
+ * it (two jobs); all of it goes after the file.
+ */
+export async function createMigrationStack(
+  { start, database, tempDir, ecsStack }: EcsE2eScope,
+  options: {
+    stack: string;
+    counts: Record<string, number>;
+    /** The size of the source (testkit/databases.ts `fillTinesLike`). */
+    fill: { rows: number; largeRows: number };
+    /** More environment for the Pulumi CLI. */
+    env?: NodeJS.ProcessEnv;
+  },
+): Promise<MigrationStack> {
+  const [sourceServer, targetServer, moto] = await start(
+    startPostgres(`${options.stack}-source`),
+    startPostgres(`${options.stack}-target`),
+    startMoto(),
+  );
+  const source = await database(sourceServer.url, "tines_src");
+  await fillTinesLike(source.url, options.fill);
+  const target = await database(targetServer.url, "tines_dst");
+  const backupDir = tempDir(`tines-maint-${options.stack}-backup-`);
+  const { stack, ecs } = await ecsStack({
+    stack: options.stack,
+    moto,
+    counts: options.counts,
+    config: { "database.backup.directory": backupDir, "database.migration.jobs": 2 },
+    env: options.env,
+  });
+  await stack.setSecret("database.url", source.url);
+  await stack.setSecret("database.migration.targetUrl", target.url);
+  return { stack, ecs, sourceServer, targetServer, source, target, backupDir };
 }
 
 /** Prints how a CLI run ended and its diagnostics; returns its whole output. */

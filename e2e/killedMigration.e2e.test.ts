@@ -11,9 +11,9 @@
  */
 import { readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { fillTinesLike, withClient } from "../testkit/databases";
-import { TEST_PG_PASSWORD, startMoto, startPostgres } from "../testkit/servers";
-import { ecsE2e, logRun } from "./ecsStack";
+import { withClient } from "../testkit/databases";
+import { TEST_PG_PASSWORD } from "../testkit/servers";
+import { createMigrationStack, ecsE2e, logRun } from "./ecsStack";
 import { ecsDesiredCounts } from "../testkit/motoEcs";
 import { processCommand } from "../testkit/pulumiCli";
 
@@ -52,34 +52,22 @@ async function events(url: string): Promise<number> {
 const cmdline = processCommand;
 
 describe("a migration whose pulumi up is SIGKILLed mid-copy, and the recovery (real Pulumi CLI)", () => {
-  const env = ecsE2e(async ({ start, database, tempDir, ecsStack }) => {
-    const [sourceServer, targetServer, moto] = await start(
-      startPostgres("e2e-kill-source"),
-      startPostgres("e2e-kill-target"),
-      startMoto(),
-    );
-    const source = await database(sourceServer.url, "tines_src");
-    await fillTinesLike(source.url, { rows: ROWS, largeRows: 4 });
+  const env = ecsE2e(async (scope) => {
+    // The update's own temp directory: whatever it leaves there is a leftover.
+    const tmp = scope.tempDir("tines-maint-e2e-kill-tmp-");
+    const migration = await createMigrationStack(scope, {
+      stack: "e2e-killed-migration",
+      counts: COUNTS,
+      fill: { rows: ROWS, largeRows: 4 },
+      env: { TMPDIR: tmp },
+    });
     // Only the test writes on this server: no autovacuum run between the dump and the rerun.
-    await withClient(source.url, (c) => c.query("VACUUM ANALYZE"));
-    await withClient(sourceServer.url, async (c) => {
+    await withClient(migration.source.url, (c) => c.query("VACUUM ANALYZE"));
+    await withClient(migration.sourceServer.url, async (c) => {
       await c.query("ALTER SYSTEM SET autovacuum = off");
       await c.query("SELECT pg_reload_conf()");
     });
-    const target = await database(targetServer.url, "tines_dst");
-    const backupDir = tempDir("tines-maint-e2e-kill-backup-");
-    // The update's own temp directory: whatever it leaves there is a leftover.
-    const tmp = tempDir("tines-maint-e2e-kill-tmp-");
-    const { stack, ecs } = await ecsStack({
-      stack: "e2e-killed-migration",
-      moto,
-      counts: COUNTS,
-      config: { "database.backup.directory": backupDir, "database.migration.jobs": 2 },
-      env: { TMPDIR: tmp },
-    });
-    await stack.setSecret("database.url", source.url);
-    await stack.setSecret("database.migration.targetUrl", target.url);
-    return { sourceServer, targetServer, target, stack, ecs, backupDir, tmp };
+    return { ...migration, tmp };
   });
 
   it("stops everything within seconds of the kill; cancel, refresh and up restart the copy and finish it", async () => {

@@ -5,9 +5,9 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { fillTinesLike, withClient } from "../testkit/databases";
-import { TEST_PG_PASSWORD, startMoto, startPostgres } from "../testkit/servers";
-import { ecsE2e, logRun } from "./ecsStack";
+import { withClient } from "../testkit/databases";
+import { TEST_PG_PASSWORD } from "../testkit/servers";
+import { createMigrationStack, ecsE2e, logRun } from "./ecsStack";
 import { ecsDesiredCounts } from "../testkit/motoEcs";
 
 const COUNTS = { "tines-app": 2, "tines-command-runner": 1 };
@@ -28,27 +28,15 @@ async function rowCounts(url: string): Promise<Record<string, number>> {
 }
 
 describe("database migration to a second PostgreSQL, real Pulumi CLI", () => {
-  const env = ecsE2e(async ({ start, database, tempDir, ecsStack }) => {
-    const [pgSource, pgTarget, moto] = await start(
-      startPostgres("e2e-mig-source"),
-      startPostgres("e2e-mig-target"),
-      startMoto(),
-    );
-    const source = await database(pgSource.url, "tines_src");
-    await fillTinesLike(source.url, { rows: 3000, largeRows: 2 });
-    const target = await database(pgTarget.url, "tines_dst");
-    const backupDir = tempDir("tines-maint-e2e-mig-backup-");
-    const { stack, ecs } = await ecsStack({
+  const env = ecsE2e(async (scope) => {
+    const migration = await createMigrationStack(scope, {
       stack: "e2e-migration",
-      moto,
       counts: COUNTS,
-      config: { "database.backup.directory": backupDir, "database.migration.jobs": 2 },
+      fill: { rows: 3000, largeRows: 2 },
     });
-    await stack.setSecret("database.url", source.url);
-    await stack.setSecret("database.migration.targetUrl", target.url);
     /** Another database on the target's server, dropped after the file. */
-    const otherTargetDatabase = (prefix: string) => database(pgTarget.url, prefix);
-    return { source, target, otherTargetDatabase, stack, ecs, backupDir };
+    const otherTargetDatabase = (prefix: string) => scope.database(migration.targetServer.url, prefix);
+    return { ...migration, otherTargetDatabase };
   });
 
   it("shuts down, backs up, copies and verifies; the target matches the source", async () => {
