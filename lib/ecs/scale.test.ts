@@ -11,7 +11,7 @@ import { recordingReporter } from "../../testkit/recordingReporter";
 type Recorded = keyof typeof recorded;
 
 /** DescribeServices answers one recorded response per call, repeating the last one. */
-function scriptedApi(sequence: Recorded[]): EcsApi & { updates: number[]; describes: number } {
+function scriptedApi(...sequence: Recorded[]): EcsApi & { updates: number[]; describes: number } {
   let index = 0;
   const api = {
     updates: [] as number[],
@@ -32,12 +32,7 @@ const request = { cluster: "tines", service: "tines-app", timeoutSeconds: 60, po
 
 describe("scaleEcsService on a scripted sequence of recorded responses", () => {
   it("waits through a scale-down until no task runs, reporting counts and time left", async () => {
-    const api = scriptedApi([
-      "awsRunningAt2",
-      "awsScaleDownStarted",
-      "awsScaleDownDraining",
-      "awsStoppedAt0",
-    ]);
+    const api = scriptedApi("awsRunningAt2", "awsScaleDownStarted", "awsScaleDownDraining", "awsStoppedAt0");
     const reporter = recordingReporter();
     const clock = virtualClock();
     const result = await scaleEcsService(api, { ...request, desiredCount: 0 }, reporter, clock);
@@ -53,7 +48,7 @@ describe("scaleEcsService on a scripted sequence of recorded responses", () => {
   });
 
   it("waits through a scale-up until every task runs", async () => {
-    const api = scriptedApi(["awsStoppedAt0", "awsScaleUpPending", "awsScaleUpOneRunning", "awsRunningAt2"]);
+    const api = scriptedApi("awsStoppedAt0", "awsScaleUpPending", "awsScaleUpOneRunning", "awsRunningAt2");
     const result = await scaleEcsService(
       api,
       { ...request, desiredCount: 2 },
@@ -64,12 +59,7 @@ describe("scaleEcsService on a scripted sequence of recorded responses", () => {
   });
 
   it("is not finished while a second deployment is still rolling", async () => {
-    const api = scriptedApi([
-      "awsRunningAt2",
-      "awsRollingDeployment",
-      "awsRollingDeployment",
-      "awsRunningAt2",
-    ]);
+    const api = scriptedApi("awsRunningAt2", "awsRollingDeployment", "awsRollingDeployment", "awsRunningAt2");
     const clock = virtualClock();
     await scaleEcsService(api, { ...request, desiredCount: 2 }, recordingReporter(), clock);
     expect(api.updates).toEqual([]);
@@ -77,7 +67,7 @@ describe("scaleEcsService on a scripted sequence of recorded responses", () => {
   });
 
   it("fails after the timeout, naming the service and the last counts", async () => {
-    const api = scriptedApi(["awsRunningAt2", "awsScaleDownDraining"]);
+    const api = scriptedApi("awsRunningAt2", "awsScaleDownDraining");
     const promise = scaleEcsService(
       api,
       { ...request, desiredCount: 0, timeoutSeconds: 30 },
@@ -92,7 +82,7 @@ describe("scaleEcsService on a scripted sequence of recorded responses", () => {
   });
 
   it("fails at once on a failed rollout instead of waiting it out", async () => {
-    const api = scriptedApi(["awsStoppedAt0", "awsRolloutFailed"]);
+    const api = scriptedApi("awsStoppedAt0", "awsRolloutFailed");
     const clock = virtualClock();
     await expect(
       scaleEcsService(api, { ...request, desiredCount: 2 }, recordingReporter(), clock),
@@ -101,7 +91,7 @@ describe("scaleEcsService on a scripted sequence of recorded responses", () => {
   });
 
   it("refuses a service that does not exist, changing nothing", async () => {
-    const api = scriptedApi(["awsMissing"]);
+    const api = scriptedApi("awsMissing");
     await expect(
       scaleEcsService(api, { ...request, desiredCount: 0 }, recordingReporter(), virtualClock()),
     ).rejects.toThrow(/ECS service "tines-app" \(cluster tines\): MISSING .*the service must already exist/);
