@@ -1,7 +1,7 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import {
   createReadyWorkload,
   releasePods,
@@ -25,6 +25,8 @@ withNamespace("rollout", (space) => {
   ({ plane, admin, ns } = space);
   dir = mkdtempSync(join(tmpdir(), "kubeconfig-"));
 });
+// The kubeconfigs hold the plane's token: none stays behind.
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function recorder() {
   const lines: string[] = [];
