@@ -5,25 +5,17 @@
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import os from "node:os";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import Redis from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDatabase, fillTinesLike, type TestDatabase } from "../testkit/databases";
+import { describe, expect, it } from "vitest";
+import { fillTinesLike } from "../testkit/databases";
 import { enqueue } from "../testkit/sidekiqJobs";
-import {
-  TEST_PG_PASSWORD,
-  TEST_REDIS_USER_PASSWORD,
-  startMoto,
-  startPostgres,
-  startRedis,
-  type RunningServer,
-} from "../testkit/servers/localServers";
-import { PulumiStack, PROJECT_ROOT, type CliResult } from "../testkit/pulumiCli";
-import { createEcsStack } from "./ecsStack";
+import { TEST_PASSWORDS, startMoto, startPostgres, startRedis } from "../testkit/servers";
+import { PROJECT_ROOT, type CliResult } from "../testkit/pulumiCli";
+import { ecsE2e } from "./ecsStack";
 import { quickDrainConfig, tinesRedisUrl } from "./stackConfig";
-import { ecsDesiredCounts, type MotoEcs } from "../testkit/motoEcs";
+import { ecsDesiredCounts } from "../testkit/motoEcs";
 
 /** Live counts before maintenance, as the operator's other tooling left them. */
 const INITIAL_COUNTS = {
@@ -32,7 +24,6 @@ const INITIAL_COUNTS = {
   "tines-command-runner": 2,
   "pypi-server": 1,
 };
-const CLUSTER = "tines-e2e";
 const QUEUE = "default";
 const STUCK_JOBS = 7;
 
@@ -51,34 +42,19 @@ function diagnosticsSection(output: string): string {
 }
 
 describe("ecs on moto, real Redis and PostgreSQL, real Pulumi CLI", () => {
-  let redisServer: RunningServer;
-  let pgSource: RunningServer;
-  let moto: RunningServer;
-  let ecs: MotoEcs;
-  let database: TestDatabase;
-  let redis: Redis;
-  let stack: PulumiStack;
-  let backupDir: string;
-  let redisUrl: string;
-  const gitStatusBefore = gitStatus();
-
-  beforeAll(async () => {
-    [redisServer, pgSource, moto] = await Promise.all([
-      startRedis(),
-      startPostgres("e2e-source"),
-      startMoto(),
-    ]);
-    redis = new Redis(redisServer.url);
+  const env = ecsE2e(async ({ start, afterFile, database, tempDir, ecsStack }) => {
+    const [redisServer, pgSource, moto] = await start(startRedis(), startPostgres("e2e-source"), startMoto());
+    const redis = new Redis(redisServer.url);
+    afterFile(() => redis.disconnect());
     // The ACL user with a password, so that the state can be searched for that password.
-    redisUrl = tinesRedisUrl(redisServer);
-    database = await createDatabase(pgSource.url, "tines_e2e");
-    await fillTinesLike(database.url, { rows: 500, largeRows: 1 });
-    backupDir = mkdtempSync(path.join(os.tmpdir(), "tines-maint-e2e-backup-"));
+    const redisUrl = tinesRedisUrl(redisServer);
+    const tinesDb = await database(pgSource.url, "tines_e2e");
+    await fillTinesLike(tinesDb.url, { rows: 500, largeRows: 1 });
+    const backupDir = tempDir("tines-maint-e2e-backup-");
 
-    ({ stack, ecs } = await createEcsStack({
+    const { stack, ecs } = await ecsStack({
       stack: "e2e",
       moto,
-      cluster: CLUSTER,
       counts: INITIAL_COUNTS,
       env: { AWS_DEFAULT_REGION: "us-east-1" },
       config: {
@@ -86,31 +62,24 @@ describe("ecs on moto, real Redis and PostgreSQL, real Pulumi CLI", () => {
         "sidekiq.preflightSeconds": 2,
         "database.backup.directory": backupDir,
       },
-    }));
+    });
     console.log(`e2e: Pulumi CLI from ${stack.binDir}; stack dir ${stack.dir}`);
     await stack.setSecret("sidekiq.redisUrl", redisUrl);
-    await stack.setSecret("database.url", database.url);
+    await stack.setSecret("database.url", tinesDb.url);
+    return { redis, stack, ecs, backupDir };
   });
-
-  afterAll(async () => {
-    redis?.disconnect();
-    await database?.drop().catch(() => undefined);
-    await Promise.all([redisServer, pgSource, moto].filter(Boolean).map((s) => s.stop()));
-    if (backupDir) rmSync(backupDir, { recursive: true, force: true });
-    if (stack && !process.env.E2E_KEEP) stack.remove();
-    else if (stack) console.log(`e2e: kept ${stack.dir}`);
-  });
+  const gitStatusBefore = gitStatus();
 
   it("a. preview shows every step and changes nothing", async () => {
-    await enqueue(redis, "mailers", 2);
-    const redisBefore = await redisSnapshot(redis);
+    await enqueue(env.redis, "mailers", 2);
+    const redisBefore = await redisSnapshot(env.redis);
     let result: CliResult;
     try {
-      result = await stack.preview();
-      expect(await redisSnapshot(redis)).toEqual(redisBefore);
+      result = await env.stack.preview();
+      expect(await redisSnapshot(env.redis)).toEqual(redisBefore);
     } finally {
-      await redis.del("queue:mailers");
-      await redis.srem("queues", "mailers");
+      await env.redis.del("queue:mailers");
+      await env.redis.srem("queues", "mailers");
     }
     log("preview (shutdown)", result);
     expect(result.code, result.stdout + result.stderr).toBe(0);
@@ -126,14 +95,14 @@ describe("ecs on moto, real Redis and PostgreSQL, real Pulumi CLI", () => {
       // `--diff` names each resource in its URN: `...::sidekiq-drain]`.
       expect(result.stdout).toContain(`::${step}]`);
     }
-    expect(await ecsDesiredCounts(ecs, Object.keys(INITIAL_COUNTS))).toEqual(INITIAL_COUNTS);
-    expect(readdirSync(backupDir)).toEqual([]);
+    expect(await ecsDesiredCounts(env.ecs, Object.keys(INITIAL_COUNTS))).toEqual(INITIAL_COUNTS);
+    expect(readdirSync(env.backupDir)).toEqual([]);
   });
 
   let refusedOutput = "";
   it("b. shutdown with a queue nobody consumes fails at sidekiq-drain; Sidekiq and later services keep running", async () => {
-    await enqueue(redis, QUEUE, STUCK_JOBS);
-    const result = await stack.up("e2e: shutdown with a stuck queue");
+    await enqueue(env.redis, QUEUE, STUCK_JOBS);
+    const result = await env.stack.up("e2e: shutdown with a stuck queue");
     log("up (shutdown, stuck queue)", result);
     refusedOutput = result.stdout + result.stderr;
     expect(result.code, refusedOutput).not.toBe(0);
@@ -141,45 +110,45 @@ describe("ecs on moto, real Redis and PostgreSQL, real Pulumi CLI", () => {
     expect(refusedOutput).toMatch(
       new RegExp(`error: sidekiq-drain: queue did not drain .*last samples: .*pending ${STUCK_JOBS} busy 0`),
     );
-    const counts = await ecsDesiredCounts(ecs, Object.keys(INITIAL_COUNTS));
+    const counts = await ecsDesiredCounts(env.ecs, Object.keys(INITIAL_COUNTS));
     expect(counts).toEqual({ ...INITIAL_COUNTS, "tines-app": 0 });
-    expect(await redis.llen(`queue:${QUEUE}`)).toBe(STUCK_JOBS);
-    expect(readdirSync(backupDir)).toEqual([]);
+    expect(await env.redis.llen(`queue:${QUEUE}`)).toBe(STUCK_JOBS);
+    expect(readdirSync(env.backupDir)).toEqual([]);
   });
 
   it("b2. aborting the maintenance after the refusal (phase running) restores tines-app; the rest was never touched", async () => {
-    const outputs = await stack.outputs();
+    const outputs = await env.stack.outputs();
     // Pulumi keeps no outputs of a failed update: the refusal is recorded only in its output and history.
     console.log(`stack outputs after the refused update: ${JSON.stringify(outputs)}`);
-    await stack.setConfig({ phase: "running" });
-    const result = await stack.up("e2e: abort, back to running");
+    await env.stack.setConfig({ phase: "running" });
+    const result = await env.stack.up("e2e: abort, back to running");
     log("up (running after refusal)", result);
     expect(result.code, result.stdout + result.stderr).toBe(0);
-    expect(await ecsDesiredCounts(ecs, Object.keys(INITIAL_COUNTS))).toEqual(INITIAL_COUNTS);
-    expect(await redis.llen(`queue:${QUEUE}`)).toBe(STUCK_JOBS);
-    await stack.setConfig({ phase: "shutdown" });
+    expect(await ecsDesiredCounts(env.ecs, Object.keys(INITIAL_COUNTS))).toEqual(INITIAL_COUNTS);
+    expect(await env.redis.llen(`queue:${QUEUE}`)).toBe(STUCK_JOBS);
+    await env.stack.setConfig({ phase: "shutdown" });
   });
 
   let shutdownOutput = "";
   it("c. after the queue drains, shutdown completes: all at 0, backup with its sha256, no password anywhere", async () => {
     // A consumer takes every job.
-    while ((await redis.rpop(`queue:${QUEUE}`)) !== null);
-    const result = await stack.up("e2e: shutdown after drain");
+    while ((await env.redis.rpop(`queue:${QUEUE}`)) !== null);
+    const result = await env.stack.up("e2e: shutdown after drain");
     log("up (shutdown, drained)", result);
     shutdownOutput = result.stdout + result.stderr;
     expect(result.code, shutdownOutput).toBe(0);
-    const counts = await ecsDesiredCounts(ecs, Object.keys(INITIAL_COUNTS));
+    const counts = await ecsDesiredCounts(env.ecs, Object.keys(INITIAL_COUNTS));
     expect(counts).toEqual(Object.fromEntries(Object.keys(INITIAL_COUNTS).map((k) => [k, 0])));
 
-    const outputs = await stack.outputs();
+    const outputs = await env.stack.outputs();
     console.log(`stack outputs after shutdown:\n${JSON.stringify(outputs, null, 2)}`);
     const backup = (
       outputs.audit as { databaseBackup?: { location?: string; sha256?: string; bytes?: number } }
     ).databaseBackup;
     expect(backup?.location).toBeTruthy();
-    const files = readdirSync(backupDir);
+    const files = readdirSync(env.backupDir);
     expect(files).toHaveLength(1);
-    const file = path.join(backupDir, files[0]);
+    const file = path.join(env.backupDir, files[0]);
     expect(backup?.location).toContain(files[0]);
     const digest = createHash("sha256").update(readFileSync(file)).digest("hex");
     expect(backup?.sha256).toBe(digest);
@@ -195,8 +164,8 @@ describe("ecs on moto, real Redis and PostgreSQL, real Pulumi CLI", () => {
     }
 
     const plainOutputs = JSON.stringify(outputs);
-    const state = readFileSync(stack.stateFile(), "utf8");
-    for (const secret of [TEST_PG_PASSWORD, TEST_REDIS_USER_PASSWORD]) {
+    const state = readFileSync(env.stack.stateFile(), "utf8");
+    for (const secret of TEST_PASSWORDS) {
       expect(plainOutputs).not.toContain(secret);
       expect(state).not.toContain(secret);
       expect(shutdownOutput).not.toContain(secret);
@@ -206,16 +175,16 @@ describe("ecs on moto, real Redis and PostgreSQL, real Pulumi CLI", () => {
 
   let startupOutput = "";
   it("d. phase running restores every count exactly", async () => {
-    await stack.setConfig({ phase: "running" });
-    const result = await stack.up("e2e: startup");
+    await env.stack.setConfig({ phase: "running" });
+    const result = await env.stack.up("e2e: startup");
     log("up (running)", result);
     startupOutput = result.stdout + result.stderr;
     expect(result.code, startupOutput).toBe(0);
-    expect(await ecsDesiredCounts(ecs, Object.keys(INITIAL_COUNTS))).toEqual(INITIAL_COUNTS);
+    expect(await ecsDesiredCounts(env.ecs, Object.keys(INITIAL_COUNTS))).toEqual(INITIAL_COUNTS);
   });
 
   it("e. stack history records each update with its message", async () => {
-    const history = await stack.history();
+    const history = await env.stack.history();
     const summary = history.map((u) => ({ message: u.message, result: u.result, kind: u.kind }));
     console.log(`stack history:\n${JSON.stringify(summary, null, 2)}`);
     // Newest first.
@@ -227,8 +196,7 @@ describe("ecs on moto, real Redis and PostgreSQL, real Pulumi CLI", () => {
     ]);
     expect(summary.map((u) => u.result)).toEqual(["succeeded", "succeeded", "succeeded", "failed"]);
     const config = JSON.stringify(history.map((u) => u.config));
-    expect(config).not.toContain(TEST_PG_PASSWORD);
-    expect(config).not.toContain(TEST_REDIS_USER_PASSWORD);
+    for (const secret of TEST_PASSWORDS) expect(config).not.toContain(secret);
   });
 
   it("f. progress of the gates and adapters shows in the `pulumi up` output", () => {

@@ -9,10 +9,12 @@ import {
   SecretsManagerClient,
 } from "@aws-sdk/client-secrets-manager";
 import Redis from "ioredis";
-import { startMoto, startRedis, type RunningServer } from "../testkit/servers/localServers";
+import { startMoto, startPostgres, startRedis, type RunningServer } from "../testkit/servers/localServers";
+import { fillTinesLike, type TestDatabase } from "../testkit/databases";
 import { enqueue } from "../testkit/sidekiqJobs";
 import { createEcsServices, ecsDesiredCounts, type MotoEcs } from "../testkit/motoEcs";
 import { PulumiStack, type CliResult } from "../testkit/pulumiCli";
+import { fileFixture, type FileScope } from "../testkit/testScope";
 import { quickDrainConfig, tinesRedisUrl, type ConfigValues } from "./stackConfig";
 
 export const MOTO_REGION = "us-east-1";
@@ -30,7 +32,8 @@ export interface EcsStackOptions {
   /** The Pulumi stack name. */
   stack: string;
   moto: RunningServer;
-  cluster: string;
+  /** The ECS cluster of the services (default: `tines-<stack>`, so that no two stacks share one). */
+  cluster?: string;
   /** The ECS services created on moto with these desired counts. */
   counts: Record<string, number>;
   /** The counts the stack config lists as `services.<key>` (default: `counts`). */
@@ -84,7 +87,11 @@ export async function createEnvSecret(
 export async function createEcsStack(
   options: EcsStackOptions,
 ): Promise<{ stack: PulumiStack; ecs: MotoEcs }> {
-  const ecs: MotoEcs = { endpoint: options.moto.url, region: MOTO_REGION, cluster: options.cluster };
+  const ecs: MotoEcs = {
+    endpoint: options.moto.url,
+    region: MOTO_REGION,
+    cluster: options.cluster ?? `tines-${options.stack}`,
+  };
   await createEcsServices(ecs, options.counts);
   const stack = new PulumiStack({ stack: options.stack, env: { ...MOTO_ENV, ...options.env } });
   await stack.init();
@@ -101,6 +108,83 @@ export async function createEcsStack(
   return { stack, ecs };
 }
 
+/** What an ECS end-to-end file's set-up may start or create; all of it goes after the file. */
+export interface EcsE2eScope extends FileScope {
+  /** `createEcsStack`; the stack is removed after the file (kept, and its directory printed, with E2E_KEEP). */
+  ecsStack(options: EcsStackOptions): Promise<{ stack: PulumiStack; ecs: MotoEcs }>;
+}
+
+/**
+ * An ECS end-to-end file's servers, services on moto and stack, as one object that its
+ * `beforeAll` fills in with what `setUp` returns (testkit/testScope.ts `fileFixture`).
+ */
+export function ecsE2e<T extends object>(setUp: (scope: EcsE2eScope) => Promise<T>): T {
+  return fileFixture((scope) =>
+    setUp({
+      ...scope,
+      async ecsStack(options) {
+        const created = await createEcsStack(options);
+        scope.afterFile(() => {
+          if (process.env.E2E_KEEP) console.log(`e2e: kept ${created.stack.dir}`);
+          else created.stack.remove();
+        });
+        return created;
+      },
+    }),
+  );
+}
+
+/** A database migration's servers and stack (`createMigrationStack`). */
+export interface MigrationStack {
+  stack: PulumiStack;
+  ecs: MotoEcs;
+  sourceServer: RunningServer;
+  targetServer: RunningServer;
+  /** `database.url`: filled as Tines fills its database. */
+  source: TestDatabase;
+  /** `database.migration.targetUrl`: empty. */
+  target: TestDatabase;
+  /** `database.backup.directory`. */
+  backupDir: string;
+}
+
+/**
+ * A migration from one real PostgreSQL cluster to another: both started with moto, a Tines-like
+ * source database, an empty target database, and the stack set to back the source up and copy
+ * it (two jobs); all of it goes after the file.
+ */
+export async function createMigrationStack(
+  { start, database, tempDir, ecsStack }: EcsE2eScope,
+  options: {
+    stack: string;
+    counts: Record<string, number>;
+    /** The size of the source (testkit/databases.ts `fillTinesLike`). */
+    fill: { rows: number; largeRows: number };
+    /** More environment for the Pulumi CLI. */
+    env?: NodeJS.ProcessEnv;
+  },
+): Promise<MigrationStack> {
+  const [sourceServer, targetServer, moto] = await start(
+    startPostgres(`${options.stack}-source`),
+    startPostgres(`${options.stack}-target`),
+    startMoto(),
+  );
+  const source = await database(sourceServer.url, "tines_src");
+  await fillTinesLike(source.url, options.fill);
+  const target = await database(targetServer.url, "tines_dst");
+  const backupDir = tempDir(`tines-maint-${options.stack}-backup-`);
+  const { stack, ecs } = await ecsStack({
+    stack: options.stack,
+    moto,
+    counts: options.counts,
+    config: { "database.backup.directory": backupDir, "database.migration.jobs": 2 },
+    env: options.env,
+  });
+  await stack.setSecret("database.url", source.url);
+  await stack.setSecret("database.migration.targetUrl", target.url);
+  return { stack, ecs, sourceServer, targetServer, source, target, backupDir };
+}
+
 /** Prints how a CLI run ended and its diagnostics; returns its whole output. */
 export function logRun(step: string, result: CliResult): string {
   const output = result.stdout + result.stderr;
@@ -115,38 +199,31 @@ export interface DrainGateStack {
   ecs: MotoEcs;
   /** A client of the stack's Redis, to queue and take jobs. */
   redis: Redis;
-  /** Disconnects, stops Redis and moto, removes the stack (unless E2E_KEEP). */
-  stop(): Promise<void>;
 }
 
-/** Redis and moto started in parallel, the services on moto, the stack with the quick drain. */
-export async function createDrainGateStack(options: {
+/**
+ * Redis and moto started in parallel, the services on moto, the stack with the quick drain:
+ * set up before the file's tests and gone after them (`ecsE2e`).
+ */
+export function drainGateE2e(options: {
   stack: string;
-  cluster: string;
   counts: Record<string, number>;
   /** The drain gate's timeout: how long an undisturbed gate may wait. */
   drainTimeoutSeconds: number;
-}): Promise<DrainGateStack> {
-  const [redisServer, moto] = await Promise.all([startRedis(), startMoto()]);
-  const redis = new Redis(redisServer.url);
-  const { stack, ecs } = await createEcsStack({
-    stack: options.stack,
-    moto,
-    cluster: options.cluster,
-    counts: options.counts,
-    config: { ...quickDrainConfig(options.drainTimeoutSeconds), "sidekiq.preflight": "off" },
+}): DrainGateStack {
+  return ecsE2e(async ({ start, afterFile, ecsStack }) => {
+    const [redisServer, moto] = await start(startRedis(), startMoto());
+    const redis = new Redis(redisServer.url);
+    afterFile(() => redis.disconnect());
+    const { stack, ecs } = await ecsStack({
+      stack: options.stack,
+      moto,
+      counts: options.counts,
+      config: { ...quickDrainConfig(options.drainTimeoutSeconds), "sidekiq.preflight": "off" },
+    });
+    await stack.setSecret("sidekiq.redisUrl", tinesRedisUrl(redisServer));
+    return { stack, ecs, redis };
   });
-  await stack.setSecret("sidekiq.redisUrl", tinesRedisUrl(redisServer));
-  return {
-    stack,
-    ecs,
-    redis,
-    async stop() {
-      redis.disconnect();
-      await Promise.all([redisServer.stop(), moto.stop()]);
-      if (!process.env.E2E_KEEP) stack.remove();
-    },
-  };
 }
 
 /**

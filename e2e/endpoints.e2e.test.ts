@@ -3,17 +3,10 @@
  * REDIS_URL are rewritten in the ECS environment secret (Secrets Manager on moto), and the
  * startup waits until the new endpoints answer (a real PostgreSQL and a real Redis).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  TEST_REDIS_USER_PASSWORD,
-  startMoto,
-  startPostgres,
-  startRedis,
-  type RunningServer,
-} from "../testkit/servers/localServers";
-import { createEcsStack, createEnvSecret, type EnvSecret } from "./ecsStack";
-import { ecsDesiredCounts, type MotoEcs } from "../testkit/motoEcs";
-import type { PulumiStack } from "../testkit/pulumiCli";
+import { describe, expect, it } from "vitest";
+import { TEST_REDIS_USER_PASSWORD, startMoto, startPostgres, startRedis } from "../testkit/servers";
+import { createEnvSecret, ecsE2e, logRun } from "./ecsStack";
+import { ecsDesiredCounts } from "../testkit/motoEcs";
 
 const COUNTS = { "tines-app": 2, "tines-command-runner": 1 };
 const SECRET_ID = "tines/production/env";
@@ -24,73 +17,54 @@ const OLD_ENV = {
 };
 
 describe("endpoint switch in Secrets Manager, real Pulumi CLI", () => {
-  let servers: RunningServer[] = [];
-  let ecs: MotoEcs;
-  let secret: EnvSecret;
-  let stack: PulumiStack;
-  let newRedisUrl: string;
-  let pgPort: number;
-
-  const readEnv = () => secret.read();
-
-  beforeAll(async () => {
-    const [pg, redis, moto] = await Promise.all([startPostgres("e2e-new-db"), startRedis(), startMoto()]);
-    servers = [pg, redis, moto];
-    pgPort = Number(new URL(pg.url).port);
-    newRedisUrl = `redis://tines:${TEST_REDIS_USER_PASSWORD}@127.0.0.1:${new URL(redis.url).port}/0`;
-    secret = await createEnvSecret(moto, SECRET_ID, OLD_ENV);
-
-    ({ stack, ecs } = await createEcsStack({
+  const env = ecsE2e(async ({ start, ecsStack }) => {
+    const [pg, redis, moto] = await start(startPostgres("e2e-new-db"), startRedis(), startMoto());
+    const newRedisUrl = `redis://tines:${TEST_REDIS_USER_PASSWORD}@127.0.0.1:${new URL(redis.url).port}/0`;
+    const secret = await createEnvSecret(moto, SECRET_ID, OLD_ENV);
+    const { stack, ecs } = await ecsStack({
       stack: "e2e-endpoints",
       moto,
-      cluster: "tines-e2e-endpoints",
       counts: COUNTS,
       config: {
         "endpoints.databaseHost": "127.0.0.1",
-        "endpoints.databasePort": pgPort,
+        "endpoints.databasePort": Number(new URL(pg.url).port),
         ...secret.targetConfig,
         "endpoints.propagation.intervalSeconds": 1,
         "endpoints.propagation.timeoutSeconds": 30,
       },
-    }));
+    });
     await stack.setSecret("endpoints.redisUrl", newRedisUrl);
+    return { stack, ecs, secret, newRedisUrl };
   });
 
-  afterAll(async () => {
-    await Promise.all(servers.map((s) => s.stop()));
-    if (stack && !process.env.E2E_KEEP) stack.remove();
-  });
+  const readEnv = () => env.secret.read();
 
   const outputs: string[] = [];
 
   it("shutdown writes the new endpoints once everything is down, keeping the other variables", async () => {
-    const result = await stack.up("e2e: shutdown and switch endpoints");
-    const output = result.stdout + result.stderr;
+    const result = await env.stack.up("e2e: shutdown and switch endpoints");
+    const output = logRun("up (shutdown + switch)", result);
     outputs.push(output);
-    console.log(`--- up (shutdown + switch): exit ${result.code} in ${result.seconds.toFixed(1)} s`);
-    console.log(output.slice(output.indexOf("Diagnostics:")));
     expect(result.code, output).toBe(0);
-    expect(await ecsDesiredCounts(ecs, Object.keys(COUNTS))).toEqual({
+    expect(await ecsDesiredCounts(env.ecs, Object.keys(COUNTS))).toEqual({
       "tines-app": 0,
       "tines-command-runner": 0,
     });
     expect(await readEnv()).toEqual({
       DATABASE_HOST: "127.0.0.1",
-      REDIS_URL: newRedisUrl,
+      REDIS_URL: env.newRedisUrl,
       RAILS_ENV: "production",
     });
   });
 
   it("startup checks the new endpoints answer, then restores the counts", async () => {
-    await stack.setConfig({ phase: "running" });
-    const result = await stack.up("e2e: startup on the new endpoints");
-    const output = result.stdout + result.stderr;
+    await env.stack.setConfig({ phase: "running" });
+    const result = await env.stack.up("e2e: startup on the new endpoints");
+    const output = logRun("up (running + propagation)", result);
     outputs.push(output);
-    console.log(`--- up (running + propagation): exit ${result.code} in ${result.seconds.toFixed(1)} s`);
-    console.log(output.slice(output.indexOf("Diagnostics:")));
     expect(result.code, output).toBe(0);
-    expect(await ecsDesiredCounts(ecs, Object.keys(COUNTS))).toEqual(COUNTS);
-    const audit = (await stack.outputs()).audit as {
+    expect(await ecsDesiredCounts(env.ecs, Object.keys(COUNTS))).toEqual(COUNTS);
+    const audit = (await env.stack.outputs()).audit as {
       endpointSwitch?: { databaseHost?: string; previousDatabaseHost?: string };
     };
     expect(audit.endpointSwitch).toMatchObject({
@@ -100,7 +74,7 @@ describe("endpoint switch in Secrets Manager, real Pulumi CLI", () => {
   });
 
   it("the Redis password is nowhere in plain text", async () => {
-    const texts = [...(await stack.storedTexts()), ...outputs];
+    const texts = [...(await env.stack.storedTexts()), ...outputs];
     for (const text of texts) expect(text).not.toContain(TEST_REDIS_USER_PASSWORD);
   });
 });

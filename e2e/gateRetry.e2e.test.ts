@@ -11,39 +11,28 @@
  */
 import { UpdateServiceCommand, ECSClient } from "@aws-sdk/client-ecs";
 import Redis from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { enqueue } from "../testkit/sidekiqJobs";
-import { startMoto, startRedis, type RunningServer } from "../testkit/servers/localServers";
-import { createEcsStack, MOTO_CREDENTIALS } from "./ecsStack";
+import { startMoto, startRedis } from "../testkit/servers";
+import { ecsE2e, logRun, MOTO_CREDENTIALS } from "./ecsStack";
 import { quickDrainConfig } from "./stackConfig";
-import { ecsDesiredCounts, type MotoEcs } from "../testkit/motoEcs";
-import type { CliResult, PulumiStack } from "../testkit/pulumiCli";
+import { ecsDesiredCounts } from "../testkit/motoEcs";
 
 const COUNTS = { "tines-app": 2, "tines-sidekiq": 2, "tines-command-runner": 1, "pypi-server": 1 };
 const QUEUE = "default";
 const JOBS = 5;
 
-function log(step: string, result: CliResult): string {
-  console.log(`--- ${step}: exit ${result.code} in ${result.seconds.toFixed(1)} s`);
-  return result.stdout + result.stderr;
-}
-
 describe("a retried shutdown runs the drain gate again (real Pulumi CLI, ECS on moto, real Redis)", () => {
-  let servers: RunningServer[] = [];
-  let ecs: MotoEcs;
-  let redis: Redis;
-  let stack: PulumiStack;
   const services = Object.keys(COUNTS);
 
-  beforeAll(async () => {
-    const [redisServer, moto] = await Promise.all([startRedis(), startMoto()]);
-    servers = [redisServer, moto];
-    redis = new Redis(redisServer.url);
+  const env = ecsE2e(async ({ start, afterFile, ecsStack }) => {
+    const [redisServer, moto] = await start(startRedis(), startMoto());
+    const redis = new Redis(redisServer.url);
+    afterFile(() => redis.disconnect());
     const { "pypi-server": pypiServer, ...tines } = COUNTS;
-    ({ stack, ecs } = await createEcsStack({
+    const { stack, ecs } = await ecsStack({
       stack: "e2e-retry",
       moto,
-      cluster: "tines-e2e-retry",
       counts: COUNTS,
       services: tines,
       config: {
@@ -54,20 +43,15 @@ describe("a retried shutdown runs the drain gate again (real Pulumi CLI, ECS on 
         ...quickDrainConfig(14),
         "sidekiq.preflight": "off",
       },
-    }));
+    });
     await stack.setSecret("sidekiq.redisUrl", redisServer.url);
-  });
-
-  afterAll(async () => {
-    redis?.disconnect();
-    await Promise.all(servers.map((s) => s.stop()));
-    if (stack && !process.env.E2E_KEEP) stack.remove();
+    return { redis, stack, ecs };
   });
 
   it("1. the shutdown passes the drain gate, stops Sidekiq, then fails at a later step", async () => {
-    const output = log("up (shutdown, fails after the drain)", await stack.up("e2e: shutdown, typo"));
+    const output = logRun("up (shutdown, fails after the drain)", await env.stack.up("e2e: shutdown, typo"));
     expect(output).toMatch(/pypi-server-typo/);
-    expect(await ecsDesiredCounts(ecs, services)).toEqual({
+    expect(await ecsDesiredCounts(env.ecs, services)).toEqual({
       ...COUNTS,
       "tines-app": 0,
       "tines-sidekiq": 0,
@@ -77,51 +61,51 @@ describe("a retried shutdown runs the drain gate again (real Pulumi CLI, ECS on 
 
   it("2. Sidekiq started again with jobs queued: the retry runs the gate again and refuses", async () => {
     const client = new ECSClient({
-      endpoint: ecs.endpoint,
-      region: ecs.region,
+      endpoint: env.ecs.endpoint,
+      region: env.ecs.region,
       credentials: MOTO_CREDENTIALS,
     });
     await client.send(
-      new UpdateServiceCommand({ cluster: ecs.cluster, service: "tines-sidekiq", desiredCount: 2 }),
+      new UpdateServiceCommand({ cluster: env.ecs.cluster, service: "tines-sidekiq", desiredCount: 2 }),
     );
-    await enqueue(redis, QUEUE, JOBS);
-    await stack.setConfig({ "services.pypi-server.name": "pypi-server" });
+    await enqueue(env.redis, QUEUE, JOBS);
+    await env.stack.setConfig({ "services.pypi-server.name": "pypi-server" });
 
-    const result = await stack.up("e2e: retry after Sidekiq was started again");
-    const output = log("up (retry, jobs queued)", result);
+    const result = await env.stack.up("e2e: retry after Sidekiq was started again");
+    const output = logRun("up (retry, jobs queued)", result);
     expect(result.code, output).not.toBe(0);
     expect(output).toMatch(new RegExp(`sidekiq-drain: queue did not drain .*pending ${JOBS}`));
-    expect(await ecsDesiredCounts(ecs, services)).toEqual({
+    expect(await ecsDesiredCounts(env.ecs, services)).toEqual({
       ...COUNTS,
       "tines-app": 0,
       "tines-sidekiq": 2,
       "tines-command-runner": 0,
     });
-    expect(await redis.llen(`queue:${QUEUE}`)).toBe(JOBS);
+    expect(await env.redis.llen(`queue:${QUEUE}`)).toBe(JOBS);
   });
 
   it("3. abort to phase running restores every count", async () => {
-    await stack.setConfig({ phase: "running" });
-    const result = await stack.up("e2e: abort to running");
-    const output = log("up (abort to running)", result);
+    await env.stack.setConfig({ phase: "running" });
+    const result = await env.stack.up("e2e: abort to running");
+    const output = logRun("up (abort to running)", result);
     expect(result.code, output).toBe(0);
-    expect(await ecsDesiredCounts(ecs, services)).toEqual(COUNTS);
+    expect(await ecsDesiredCounts(env.ecs, services)).toEqual(COUNTS);
   });
 
   it("4. once the jobs are worked off, the retried shutdown drains again and completes", async () => {
-    while ((await redis.rpop(`queue:${QUEUE}`)) !== null);
-    await stack.setConfig({ phase: "shutdown" });
+    while ((await env.redis.rpop(`queue:${QUEUE}`)) !== null);
+    await env.stack.setConfig({ phase: "shutdown" });
     const started = Date.now();
-    const result = await stack.up("e2e: retry after the queue drained");
-    const output = log("up (retry, drained)", result);
+    const result = await env.stack.up("e2e: retry after the queue drained");
+    const output = logRun("up (retry, drained)", result);
     expect(result.code, output).toBe(0);
-    expect(await ecsDesiredCounts(ecs, services)).toEqual({
+    expect(await ecsDesiredCounts(env.ecs, services)).toEqual({
       "tines-app": 0,
       "tines-sidekiq": 0,
       "tines-command-runner": 0,
       "pypi-server": 0,
     });
-    const audit = (await stack.outputs()).audit as { sidekiqDrain?: { samples?: Array<{ at: string }> } };
+    const audit = (await env.stack.outputs()).audit as { sidekiqDrain?: { samples?: Array<{ at: string }> } };
     const samples = audit.sidekiqDrain?.samples ?? [];
     expect(samples.length).toBeGreaterThan(0);
     // The pass on record is this update's, not the one from step 1.

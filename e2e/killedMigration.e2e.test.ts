@@ -9,20 +9,13 @@
  * kill, no process of the update is left, neither server shows a session of it and no temp
  * file is left; `cancel`, `refresh --clear-pending-creates` and `up` restart the copy cleanly.
  */
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDatabase, fillTinesLike, withClient, type TestDatabase } from "../testkit/databases";
-import {
-  TEST_PG_PASSWORD,
-  startMoto,
-  startPostgres,
-  type RunningServer,
-} from "../testkit/servers/localServers";
-import { createEcsStack, logRun } from "./ecsStack";
-import { ecsDesiredCounts, type MotoEcs } from "../testkit/motoEcs";
-import { processCommand, type PulumiStack } from "../testkit/pulumiCli";
+import { readdirSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { withClient } from "../testkit/databases";
+import { TEST_PG_PASSWORD } from "../testkit/servers";
+import { createMigrationStack, ecsE2e, logRun } from "./ecsStack";
+import { ecsDesiredCounts } from "../testkit/motoEcs";
+import { processCommand } from "../testkit/pulumiCli";
 
 const COUNTS = { "tines-app": 2 };
 const ROWS = 600_000;
@@ -59,66 +52,33 @@ async function events(url: string): Promise<number> {
 const cmdline = processCommand;
 
 describe("a migration whose pulumi up is SIGKILLed mid-copy, and the recovery (real Pulumi CLI)", () => {
-  let servers: RunningServer[] = [];
-  let sourceServer: RunningServer;
-  let targetServer: RunningServer;
-  let source: TestDatabase;
-  let target: TestDatabase;
-  let ecs: MotoEcs;
-  let stack: PulumiStack;
-  let backupDir: string;
-  let tmp: string;
-
-  beforeAll(async () => {
-    const [pgSource, pgTarget, moto] = await Promise.all([
-      startPostgres("e2e-kill-source"),
-      startPostgres("e2e-kill-target"),
-      startMoto(),
-    ]);
-    servers = [pgSource, pgTarget, moto];
-    sourceServer = pgSource;
-    targetServer = pgTarget;
-    source = await createDatabase(pgSource.url, "tines_src");
-    await fillTinesLike(source.url, { rows: ROWS, largeRows: 4 });
+  const env = ecsE2e(async (scope) => {
+    // The update's own temp directory: whatever it leaves there is a leftover.
+    const tmp = scope.tempDir("tines-maint-e2e-kill-tmp-");
+    const migration = await createMigrationStack(scope, {
+      stack: "e2e-killed-migration",
+      counts: COUNTS,
+      fill: { rows: ROWS, largeRows: 4 },
+      env: { TMPDIR: tmp },
+    });
     // Only the test writes on this server: no autovacuum run between the dump and the rerun.
-    await withClient(source.url, (c) => c.query("VACUUM ANALYZE"));
-    await withClient(pgSource.url, async (c) => {
+    await withClient(migration.source.url, (c) => c.query("VACUUM ANALYZE"));
+    await withClient(migration.sourceServer.url, async (c) => {
       await c.query("ALTER SYSTEM SET autovacuum = off");
       await c.query("SELECT pg_reload_conf()");
     });
-    target = await createDatabase(pgTarget.url, "tines_dst");
-    backupDir = mkdtempSync(path.join(os.tmpdir(), "tines-maint-e2e-kill-backup-"));
-    // The update's own temp directory: whatever it leaves there is a leftover.
-    tmp = mkdtempSync(path.join(os.tmpdir(), "tines-maint-e2e-kill-tmp-"));
-    ({ stack, ecs } = await createEcsStack({
-      stack: "e2e-killed-migration",
-      moto,
-      cluster: "tines-e2e-kill",
-      counts: COUNTS,
-      config: { "database.backup.directory": backupDir, "database.migration.jobs": 2 },
-      env: { TMPDIR: tmp },
-    }));
-    await stack.setSecret("database.url", source.url);
-    await stack.setSecret("database.migration.targetUrl", target.url);
-  });
-
-  afterAll(async () => {
-    await source?.drop().catch(() => undefined);
-    await target?.drop().catch(() => undefined);
-    await Promise.all(servers.map((s) => s.stop()));
-    for (const dir of [backupDir, tmp]) if (dir) rmSync(dir, { recursive: true, force: true });
-    if (stack && !process.env.E2E_KEEP) stack.remove();
+    return { ...migration, tmp };
   });
 
   it("stops everything within seconds of the kill; cancel, refresh and up restart the copy and finish it", async () => {
-    const run = stack.startUp("e2e: shutdown and migration, SIGKILL mid-copy");
+    const run = env.stack.startUp("e2e: shutdown and migration, SIGKILL mid-copy");
     const deadline = Date.now() + 300_000;
-    while (!(await copying(targetServer.url))) {
+    while (!(await copying(env.targetServer.url))) {
       if (Date.now() > deadline) throw new Error(`the copy never started:\n${run.output()}`);
       if (run.child.exitCode !== null) throw new Error(`pulumi up ended before the copy:\n${run.output()}`);
       await new Promise((r) => setTimeout(r, 200));
     }
-    const before = stack.strayProcesses();
+    const before = env.stack.strayProcesses();
     console.log(
       `--- during the copy: ${before.map((pid) => `${pid} ${cmdline(pid).slice(0, 90)}`).join("\n    ")}`,
     );
@@ -136,10 +96,10 @@ describe("a migration whose pulumi up is SIGKILLed mid-copy, and the recovery (r
       (Date.now() - killedAt) / 1000 < 60 &&
       (processesGone === undefined || sessionsGone === undefined)
     ) {
-      const left = stack.strayProcesses();
+      const left = env.stack.strayProcesses();
       const sessions = [
-        ...(await ourSessions(sourceServer.url)).map((s) => `source ${s}`),
-        ...(await ourSessions(targetServer.url)).map((s) => `target ${s}`),
+        ...(await ourSessions(env.sourceServer.url)).map((s) => `source ${s}`),
+        ...(await ourSessions(env.targetServer.url)).map((s) => `target ${s}`),
       ];
       const at = (Date.now() - killedAt) / 1000;
       samples.push(
@@ -154,18 +114,18 @@ describe("a migration whose pulumi up is SIGKILLed mid-copy, and the recovery (r
     );
     expect(processesGone, samples.join("\n")).toBeLessThan(GONE_WITHIN_SECONDS);
     expect(sessionsGone, samples.join("\n")).toBeLessThan(GONE_WITHIN_SECONDS);
-    expect(readdirSync(tmp), "temp files left").toEqual([]);
+    expect(readdirSync(env.tmp), "temp files left").toEqual([]);
     // The copy did not finish unobserved.
-    expect(await events(target.url).catch(() => 0)).toBeLessThan(ROWS);
+    expect(await events(env.target.url).catch(() => 0)).toBeLessThan(ROWS);
 
     // docs/RUNBOOK.md §3b.
-    const locked = await stack.up("e2e: rerun without recovery");
+    const locked = await env.stack.up("e2e: rerun without recovery");
     expect(logRun("up (no recovery)", locked)).toMatch(/the stack is currently locked/);
-    logRun("cancel", await stack.run(["cancel", "--yes", "--stack", stack.stack]));
-    const refresh = await stack.runScoped(["refresh", "--yes", "--clear-pending-creates"]);
+    logRun("cancel", await env.stack.run(["cancel", "--yes", "--stack", env.stack.stack]));
+    const refresh = await env.stack.runScoped(["refresh", "--yes", "--clear-pending-creates"]);
     expect(refresh.code, logRun("refresh --clear-pending-creates", refresh)).toBe(0);
 
-    const rerun = await stack.up("e2e: rerun after SIGKILL");
+    const rerun = await env.stack.up("e2e: rerun after SIGKILL");
     const output = logRun("up (rerun after SIGKILL)", rerun);
     expect(rerun.code, output).toBe(0);
     expect(output).toMatch(
@@ -174,18 +134,18 @@ describe("a migration whose pulumi up is SIGKILLed mid-copy, and the recovery (r
     expect(output).not.toMatch(/is not empty/);
     // Nothing wrote to the source since the killed update's dump: the retry reuses it.
     expect(output).toMatch(/backup: reusing .* from this window's earlier update/);
-    expect(readdirSync(backupDir)).toHaveLength(1);
-    expect(await events(target.url)).toBe(ROWS);
-    const outputs = await stack.outputs();
+    expect(readdirSync(env.backupDir)).toHaveLength(1);
+    expect(await events(env.target.url)).toBe(ROWS);
+    const outputs = await env.stack.outputs();
     expect((outputs.audit as { databaseMigration?: { mismatches: number } }).databaseMigration).toMatchObject(
       {
         mismatches: 0,
       },
     );
-    expect(await ecsDesiredCounts(ecs, Object.keys(COUNTS))).toEqual({ "tines-app": 0 });
-    expect(await ourSessions(sourceServer.url)).toEqual([]);
-    expect(await ourSessions(targetServer.url)).toEqual([]);
-    expect(readdirSync(tmp)).toEqual([]);
+    expect(await ecsDesiredCounts(env.ecs, Object.keys(COUNTS))).toEqual({ "tines-app": 0 });
+    expect(await ourSessions(env.sourceServer.url)).toEqual([]);
+    expect(await ourSessions(env.targetServer.url)).toEqual([]);
+    expect(readdirSync(env.tmp)).toEqual([]);
     expect(output).not.toContain(TEST_PG_PASSWORD);
     expect(output).not.toContain("NodeVersionSupportWarning");
   });

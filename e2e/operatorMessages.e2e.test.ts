@@ -11,15 +11,14 @@
  *    first service stops, naming the key;
  *  - and no run prints the AWS SDK's NodeVersionSupportWarning (item 9).
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
 import Redis from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, startMoto, startRedis, type RunningServer } from "../testkit/servers/localServers";
-import { createEcsStack, logRun } from "./ecsStack";
-import { ecsDesiredCounts, type MotoEcs } from "../testkit/motoEcs";
-import type { CliResult, PulumiStack } from "../testkit/pulumiCli";
+import { describe, expect, it } from "vitest";
+import { freePort, startMoto, startRedis } from "../testkit/servers";
+import { ecsE2e, logRun } from "./ecsStack";
+import { ecsDesiredCounts } from "../testkit/motoEcs";
+import type { CliResult } from "../testkit/pulumiCli";
 
 const COUNTS = { "tines-app": 2, "tines-sidekiq": 2 };
 const SERVICES = Object.keys(COUNTS);
@@ -37,39 +36,26 @@ function readable(step: string, result: CliResult): string {
 }
 
 describe("operator messages for unreachable servers, plain credentials and broken write targets (real Pulumi CLI)", () => {
-  let moto: RunningServer;
-  let locked: RunningServer;
-  let ecs: MotoEcs;
-  let stack: PulumiStack;
-  let dir: string;
-  let closedPort: number;
-
-  beforeAll(async () => {
-    [moto, locked] = await Promise.all([startMoto(), startRedis()]);
+  const env = ecsE2e(async ({ start, tempDir, ecsStack }) => {
+    const [moto, locked] = await start(startMoto(), startRedis());
     // A Redis whose default user needs a password.
     const admin = new Redis(locked.url);
     await admin.config("SET", "requirepass", "needed-pw-123");
     admin.disconnect();
-    closedPort = await freePort();
-    dir = mkdtempSync(path.join(os.tmpdir(), "tines-maint-e2e-messages-"));
-    ({ stack, ecs } = await createEcsStack({
+    const closedPort = await freePort();
+    const dir = tempDir("tines-maint-e2e-messages-");
+    const { stack, ecs } = await ecsStack({
       stack: "e2e-operator-messages",
       moto,
-      cluster: "tines-e2e-messages",
       counts: COUNTS,
       config: { "sidekiq.preflight": "refuse", "sidekiq.preflightSeconds": 2, "sidekiq.intervalSeconds": 1 },
-    }));
-  });
-
-  afterAll(async () => {
-    await Promise.all([moto, locked].filter(Boolean).map((s) => s.stop()));
-    if (dir) rmSync(dir, { recursive: true, force: true });
-    if (stack && !process.env.E2E_KEEP) stack.remove();
+    });
+    return { moto, locked, closedPort, dir, stack, ecs };
   });
 
   it("a Redis URL with a password set without --secret is refused, naming the key (item 7)", async () => {
-    await stack.setConfig({ "sidekiq.redisUrl": `redis://:plain-pw-456@127.0.0.1:${closedPort}/0` });
-    const result = await stack.preview();
+    await env.stack.setConfig({ "sidekiq.redisUrl": `redis://:plain-pw-456@127.0.0.1:${env.closedPort}/0` });
+    const result = await env.stack.preview();
     const output = readable("preview (plain redisUrl)", result);
     expect(result.code, output).not.toBe(0);
     expect(output).toContain(
@@ -79,82 +65,82 @@ describe("operator messages for unreachable servers, plain credentials and broke
   });
 
   it("a Redis that is down is named by address, not [secret]; nothing stops (item 6)", async () => {
-    await stack.setSecret("sidekiq.redisUrl", `redis://127.0.0.1:${closedPort}/0`);
-    const result = await stack.up("e2e: Redis down");
+    await env.stack.setSecret("sidekiq.redisUrl", `redis://127.0.0.1:${env.closedPort}/0`);
+    const result = await env.stack.up("e2e: Redis down");
     const output = readable("up (Redis down)", result);
     expect(result.code, output).not.toBe(0);
-    expect(output).toContain(`Redis 127.0.0.1:${closedPort} db 0: connection refused`);
+    expect(output).toContain(`Redis 127.0.0.1:${env.closedPort} db 0: connection refused`);
     expect(output).not.toContain("[secret]");
-    expect(await ecsDesiredCounts(ecs, SERVICES)).toEqual(COUNTS);
+    expect(await ecsDesiredCounts(env.ecs, SERVICES)).toEqual(COUNTS);
   });
 
   it("a Redis that needs a password the URL lacks says so (item 6)", async () => {
-    const port = new URL(locked.url).port;
-    await stack.setSecret("sidekiq.redisUrl", `redis://127.0.0.1:${port}/0`);
-    const result = await stack.up("e2e: Redis NOAUTH");
+    const port = new URL(env.locked.url).port;
+    await env.stack.setSecret("sidekiq.redisUrl", `redis://127.0.0.1:${port}/0`);
+    const result = await env.stack.up("e2e: Redis NOAUTH");
     const output = readable("up (NOAUTH)", result);
     expect(result.code, output).not.toBe(0);
     expect(output).toContain(
       `Redis 127.0.0.1:${port} db 0: this Redis requires a password; the URL has none`,
     );
-    expect(await ecsDesiredCounts(ecs, SERVICES)).toEqual(COUNTS);
+    expect(await ecsDesiredCounts(env.ecs, SERVICES)).toEqual(COUNTS);
   });
 
   it("a backup directory under a regular file is refused before the first stop, naming the key (item 8)", async () => {
-    const file = path.join(dir, "a-file");
+    const file = path.join(env.dir, "a-file");
     writeFileSync(file, "x");
     // From here on without Sidekiq: no pre-flight, no drain.
-    await stack.removeConfig("sidekiq");
-    await stack.removeConfig("services.tines-sidekiq");
-    await stack.setConfig({ "database.backup.directory": path.join(file, "dumps") });
-    await stack.setSecret("database.url", `postgresql://tines@127.0.0.1:${closedPort}/tines`);
-    const result = await stack.up("e2e: backup directory under a file");
+    await env.stack.removeConfig("sidekiq");
+    await env.stack.removeConfig("services.tines-sidekiq");
+    await env.stack.setConfig({ "database.backup.directory": path.join(file, "dumps") });
+    await env.stack.setSecret("database.url", `postgresql://tines@127.0.0.1:${env.closedPort}/tines`);
+    const result = await env.stack.up("e2e: backup directory under a file");
     const output = readable("up (backup directory under a file)", result);
     expect(result.code, output).not.toBe(0);
     expect(output).toContain(
       `maintenance-window: refused, nothing was changed: tines-maintenance:database.backup.directory: the backup cannot be written to ${file}/dumps: ${file} is not a directory`,
     );
-    expect(await ecsDesiredCounts(ecs, SERVICES)).toEqual(COUNTS);
+    expect(await ecsDesiredCounts(env.ecs, SERVICES)).toEqual(COUNTS);
   });
 
   it("an endpoint target that cannot be read is refused before the first stop, naming the key (item 8)", async () => {
-    await stack.setConfig({
-      "database.backup.directory": dir,
+    await env.stack.setConfig({
+      "database.backup.directory": env.dir,
       "endpoints.databaseHost": "new-db.internal.example",
       "endpoints.target.kind": "s3-env-file",
       "endpoints.target.bucket": "no-such-bucket-e2e",
       "endpoints.target.key": "tines/.env",
-      "endpoints.target.endpoint": moto.url,
+      "endpoints.target.endpoint": env.moto.url,
     });
-    const result = await stack.up("e2e: endpoint target missing");
+    const result = await env.stack.up("e2e: endpoint target missing");
     const output = readable("up (endpoint target missing)", result);
     expect(result.code, output).not.toBe(0);
     expect(output).toMatch(
       /maintenance-window: refused, nothing was changed: tines-maintenance:endpoints\.target: the endpoint switch rewrites s3:\/\/no-such-bucket-e2e\/tines\/\.env, but reading it failed \(NoSuchBucket/,
     );
-    expect(await ecsDesiredCounts(ecs, SERVICES)).toEqual(COUNTS);
-    await stack.removeConfig("endpoints");
+    expect(await ecsDesiredCounts(env.ecs, SERVICES)).toEqual(COUNTS);
+    await env.stack.removeConfig("endpoints");
   });
 
   it("a database that is down is named by address, not [secret] (item 6)", async () => {
-    const result = await stack.up("e2e: database down");
+    const result = await env.stack.up("e2e: database down");
     const output = readable("up (database down)", result);
     expect(result.code, output).not.toBe(0);
     expect(output).toContain(
-      `cannot connect to the database PostgreSQL 127.0.0.1:${closedPort} database tines: connect ECONNREFUSED`,
+      `cannot connect to the database PostgreSQL 127.0.0.1:${env.closedPort} database tines: connect ECONNREFUSED`,
     );
     expect(output).not.toContain("[secret]");
   });
 
   it("a Tines that never answers healthy is named by host:port/path, not [secret] (item 6)", async () => {
-    await stack.removeConfig("database");
-    await stack.setConfig({ phase: "running", "health.timeoutSeconds": 10, "health.intervalSeconds": 1 });
-    await stack.setSecret("health.url", `http://127.0.0.1:${closedPort}/is_up`);
-    const result = await stack.up("e2e: Tines not healthy");
+    await env.stack.removeConfig("database");
+    await env.stack.setConfig({ phase: "running", "health.timeoutSeconds": 10, "health.intervalSeconds": 1 });
+    await env.stack.setSecret("health.url", `http://127.0.0.1:${env.closedPort}/is_up`);
+    const result = await env.stack.up("e2e: Tines not healthy");
     const output = readable("up (health)", result);
     expect(result.code, output).not.toBe(0);
     expect(output).toContain(
-      `tines-health: Tines did not report healthy at 127.0.0.1:${closedPort}/is_up within 10s`,
+      `tines-health: Tines did not report healthy at 127.0.0.1:${env.closedPort}/is_up within 10s`,
     );
     expect(output).not.toContain("[secret]");
   });

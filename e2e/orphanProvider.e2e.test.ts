@@ -6,11 +6,10 @@
  * Pulumi CLI, ECS on moto, jobs queued in a real Redis that nobody consumes.
  */
 import { readFileSync } from "node:fs";
-import Redis from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDrainGateStack, shutdownIntoDrainGate, type DrainGateStack } from "./ecsStack";
-import { ecsDesiredCounts, type MotoEcs } from "../testkit/motoEcs";
-import { PulumiStack, processCommand } from "../testkit/pulumiCli";
+import { describe, expect, it } from "vitest";
+import { drainGateE2e, shutdownIntoDrainGate } from "./ecsStack";
+import { ecsDesiredCounts } from "../testkit/motoEcs";
+import { processCommand } from "../testkit/pulumiCli";
 
 const COUNTS = { "tines-app": 2, "tines-sidekiq": 2 };
 const QUEUE = "default";
@@ -43,24 +42,11 @@ function isZombieOrGone(pid: number): boolean {
 const cmdline = processCommand;
 
 describe("a dynamic provider orphaned by SIGKILL of pulumi up during the drain gate (real Pulumi CLI)", () => {
-  let drainGate: DrainGateStack;
-  let ecs: MotoEcs;
-  let redis: Redis;
-  let stack: PulumiStack;
-
-  beforeAll(async () => {
-    drainGate = await createDrainGateStack({
-      stack: "e2e-orphan",
-      cluster: "tines-e2e-orphan",
-      counts: COUNTS,
-      // Long enough that only the engine's death can end the wait within the test.
-      drainTimeoutSeconds: 3600,
-    });
-    ({ stack, ecs, redis } = drainGate);
-  });
-
-  afterAll(async () => {
-    await drainGate?.stop();
+  const drainGate = drainGateE2e({
+    stack: "e2e-orphan",
+    counts: COUNTS,
+    // Long enough that only the engine's death can end the wait within the test.
+    drainTimeoutSeconds: 3600,
   });
 
   it(`the provider exits within ${EXIT_WITHIN_SECONDS} s of the kill, without growing, and changed nothing`, async () => {
@@ -72,7 +58,9 @@ describe("a dynamic provider orphaned by SIGKILL of pulumi up during the drain g
       "e2e: shutdown, SIGKILL during the drain",
     );
     expect(run.output()).toMatch(/sidekiq-drain: pending 5/);
-    const providers = stack.strayProcesses().filter((pid) => cmdline(pid).includes("dynamic-provider"));
+    const providers = drainGate.stack
+      .strayProcesses()
+      .filter((pid) => cmdline(pid).includes("dynamic-provider"));
     expect(providers.length, `no dynamic-provider process found:\n${run.output()}`).toBeGreaterThan(0);
 
     process.kill(-run.child.pid!, "SIGKILL");
@@ -107,7 +95,10 @@ describe("a dynamic provider orphaned by SIGKILL of pulumi up during the drain g
     expect(exitedAfter!).toBeLessThan(EXIT_WITHIN_SECONDS);
 
     // The gate only read: Sidekiq still running, every job still queued.
-    expect(await ecsDesiredCounts(ecs, Object.keys(COUNTS))).toEqual({ "tines-app": 0, "tines-sidekiq": 2 });
-    expect(await redis.llen(`queue:${QUEUE}`)).toBe(JOBS);
+    expect(await ecsDesiredCounts(drainGate.ecs, Object.keys(COUNTS))).toEqual({
+      "tines-app": 0,
+      "tines-sidekiq": 2,
+    });
+    expect(await drainGate.redis.llen(`queue:${QUEUE}`)).toBe(JOBS);
   });
 });

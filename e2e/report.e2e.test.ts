@@ -9,24 +9,15 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:
 import os from "node:os";
 import path from "node:path";
 import Redis from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { writeWindowReport } from "../cli/commands/report";
-import { createDatabase, fillTinesLike, type TestDatabase } from "../testkit/databases";
+import { fillTinesLike } from "../testkit/databases";
 import { enqueue } from "../testkit/sidekiqJobs";
-import {
-  TEST_PG_PASSWORD,
-  TEST_REDIS_USER_PASSWORD,
-  startMoto,
-  startPostgres,
-  startRedis,
-  type RunningServer,
-} from "../testkit/servers/localServers";
-import { createEcsStack } from "./ecsStack";
+import { TEST_PASSWORDS, startMoto, startPostgres, startRedis } from "../testkit/servers";
+import { ecsE2e } from "./ecsStack";
 import { quickDrainConfig, tinesRedisUrl } from "./stackConfig";
-import type { PulumiStack } from "../testkit/pulumiCli";
 
 const COUNTS = { "tines-app": 2, "tines-sidekiq": 2, "tines-command-runner": 1 };
-const CLUSTER = "tines-report";
 
 /** Headless Debian Chromium, with everything that would reach the network switched off. */
 function screenshot(html: string, png: string): void {
@@ -59,23 +50,15 @@ function screenshot(html: string, png: string): void {
 }
 
 describe("maint report on a real stack's history", () => {
-  let servers: RunningServer[] = [];
-  let database: TestDatabase;
-  let stack: PulumiStack;
-  let dir: string;
-  let redisUrl: string;
-
-  beforeAll(async () => {
-    servers = await Promise.all([startRedis(), startPostgres("report-source"), startMoto()]);
-    const [redisServer, pg, moto] = servers;
-    redisUrl = tinesRedisUrl(redisServer);
-    database = await createDatabase(pg.url, "tines_report");
-    await fillTinesLike(database.url, { rows: 300, largeRows: 0 });
-    dir = mkdtempSync(path.join(os.tmpdir(), "tines-maint-report-e2e-"));
-    ({ stack } = await createEcsStack({
+  const env = ecsE2e(async ({ start, database, tempDir, ecsStack }) => {
+    const [redisServer, pg, moto] = await start(startRedis(), startPostgres("report-source"), startMoto());
+    const redisUrl = tinesRedisUrl(redisServer);
+    const tinesDb = await database(pg.url, "tines_report");
+    await fillTinesLike(tinesDb.url, { rows: 300, largeRows: 0 });
+    const dir = tempDir("tines-maint-report-e2e-");
+    const { stack } = await ecsStack({
       stack: "report",
       moto,
-      cluster: CLUSTER,
       counts: COUNTS,
       // The rest of the suite runs the compiled program (entry/compiledEntry.js); this one the
       // TypeScript sources, as a run after an edit and before the next build does.
@@ -85,36 +68,30 @@ describe("maint report on a real stack's history", () => {
         "sidekiq.preflightSeconds": 2,
         "database.backup.directory": dir,
       },
-    }));
+    });
     await stack.setSecret("sidekiq.redisUrl", redisUrl);
-    await stack.setSecret("database.url", database.url);
-  });
-
-  afterAll(async () => {
-    await database?.drop().catch(() => undefined);
-    await Promise.all(servers.map((s) => s.stop()));
-    if (dir) rmSync(dir, { recursive: true, force: true });
-    if (stack && !process.env.E2E_KEEP) stack.remove();
+    await stack.setSecret("database.url", tinesDb.url);
+    return { redisUrl, databaseUrl: tinesDb.url, dir, stack };
   });
 
   it("draws the shutdown and the startup, steps in order, with no secret in the page", async () => {
-    const redis = new Redis(redisUrl);
+    const redis = new Redis(env.redisUrl);
     // Jobs that a consumer works off during the pre-flight, so the chart has a slope.
     await enqueue(redis, "default", 3);
     const drain = setInterval(() => void redis.rpop("queue:default"), 700);
-    const shutdown = await stack.up("CHG-42: report e2e shutdown (alice)");
+    const shutdown = await env.stack.up("CHG-42: report e2e shutdown (alice)");
     clearInterval(drain);
     redis.disconnect();
     expect(shutdown.code, shutdown.stdout + shutdown.stderr).toBe(0);
-    const shutdownSteps = (await stack.outputs()).steps as string[];
+    const shutdownSteps = (await env.stack.outputs()).steps as string[];
 
-    await stack.setConfig({ phase: "running" });
-    const startup = await stack.up("CHG-42: report e2e startup (alice)");
+    await env.stack.setConfig({ phase: "running" });
+    const startup = await env.stack.up("CHG-42: report e2e startup (alice)");
     expect(startup.code, startup.stdout + startup.stderr).toBe(0);
-    const startupSteps = (await stack.outputs()).steps as string[];
+    const startupSteps = (await env.stack.outputs()).steps as string[];
 
-    const out = path.join(dir, "report.html");
-    const { html } = await writeWindowReport({ stack: "report", out, run: (args) => stack.run(args) });
+    const out = path.join(env.dir, "report.html");
+    const { html } = await writeWindowReport({ stack: "report", out, run: (args) => env.stack.run(args) });
     expect(readFileSync(out, "utf8")).toBe(html);
 
     // Steps in the program's order, each bar starting after the one before it finished.
@@ -136,11 +113,11 @@ describe("maint report on a real stack's history", () => {
     expect(html).toMatch(/sha256<\/dt><dd>[0-9a-f]{64}</);
     expect(html).toContain("Chart.js v4.6.1");
 
-    for (const secret of [TEST_REDIS_USER_PASSWORD, TEST_PG_PASSWORD, redisUrl, database.url]) {
+    for (const secret of [...TEST_PASSWORDS, env.redisUrl, env.databaseUrl]) {
       expect(html).not.toContain(secret);
     }
 
-    const png = path.join(dir, "report.png");
+    const png = path.join(env.dir, "report.png");
     screenshot(out, png);
     expect(statSync(png).size).toBeGreaterThan(50_000);
     if (process.env.REPORT_SCREENSHOT) copyFileSync(png, process.env.REPORT_SCREENSHOT);

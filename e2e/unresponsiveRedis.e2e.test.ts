@@ -6,66 +6,54 @@
  * never answers (testkit/blackHole.ts); the Ctrl-C case waits on a real Redis.
  */
 import Redis from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startMoto, startRedis, type RunningServer } from "../testkit/servers/localServers";
-import { startBlackHole, type BlackHole } from "../testkit/blackHole";
+import { describe, expect, it } from "vitest";
+import { startMoto, startRedis } from "../testkit/servers";
+import { startBlackHole } from "../testkit/blackHole";
 import { enqueue } from "../testkit/sidekiqJobs";
-import { createEcsStack, logRun } from "./ecsStack";
-import { ecsDesiredCounts, type MotoEcs } from "../testkit/motoEcs";
-import type { PulumiStack } from "../testkit/pulumiCli";
+import { ecsE2e, logRun } from "./ecsStack";
+import { ecsDesiredCounts } from "../testkit/motoEcs";
 import { quickDrainConfig, tinesRedisUrl } from "./stackConfig";
 
 const COUNTS = { "tines-app": 2, "tines-sidekiq": 2 };
 const SERVICES = Object.keys(COUNTS);
 
 describe("gates against a Redis that never answers, and the first Ctrl-C (real Pulumi CLI, ECS on moto)", () => {
-  let moto: RunningServer;
-  let redisServer: RunningServer;
-  let redis: Redis;
-  let hole: BlackHole;
-  let ecs: MotoEcs;
-  let stack: PulumiStack;
-
-  beforeAll(async () => {
-    [moto, redisServer, hole] = await Promise.all([startMoto(), startRedis(), startBlackHole()]);
-    redis = new Redis(redisServer.url);
-    ({ stack, ecs } = await createEcsStack({
+  const env = ecsE2e(async ({ start, afterFile, ecsStack }) => {
+    const [moto, redisServer] = await start(startMoto(), startRedis());
+    const hole = await startBlackHole();
+    afterFile(() => hole.close());
+    const redis = new Redis(redisServer.url);
+    afterFile(() => redis.disconnect());
+    const { stack, ecs } = await ecsStack({
       stack: "e2e-unresponsive-redis",
       moto,
-      cluster: "tines-e2e-unresponsive",
       counts: COUNTS,
       config: { ...quickDrainConfig(45), "sidekiq.preflight": "warn", "sidekiq.preflightSeconds": 10 },
-    }));
+    });
     await stack.setSecret("sidekiq.redisUrl", `redis://127.0.0.1:${hole.port}/0`);
-  });
-
-  afterAll(async () => {
-    redis?.disconnect();
-    await hole?.close();
-    await Promise.all([moto, redisServer].filter(Boolean).map((s) => s.stop()));
-    if (stack && !process.env.E2E_KEEP) stack.remove();
+    return { redisServer, redis, hole, stack, ecs };
   });
 
   it("the pre-flight fails within its bound, naming Redis and its address; nothing stops", async () => {
-    const run = stack.startUp("e2e: pre-flight against a Redis that never answers");
+    const run = env.stack.startUp("e2e: pre-flight against a Redis that never answers");
     const killer = setTimeout(() => process.kill(-run.child.pid!, "SIGKILL"), 240_000);
     const result = await run.done;
     clearTimeout(killer);
     const output = logRun("up (pre-flight, black hole)", result);
     expect(result.code, output).not.toBe(0);
     expect(output).toContain(
-      `Redis 127.0.0.1:${hole.port} db 0: accepted the connection but did not answer within 5s`,
+      `Redis 127.0.0.1:${env.hole.port} db 0: accepted the connection but did not answer within 5s`,
     );
     expect(output).not.toContain("[secret]");
-    expect(await ecsDesiredCounts(ecs, SERVICES)).toEqual(COUNTS);
+    expect(await ecsDesiredCounts(env.ecs, SERVICES)).toEqual(COUNTS);
   });
 
   it("the drain gate fails within timeoutSeconds (45), naming Redis; Sidekiq keeps running", async () => {
-    await stack.setConfig({ "sidekiq.preflight": "off" });
-    const run = stack.startUp("e2e: drain gate against a Redis that never answers");
+    await env.stack.setConfig({ "sidekiq.preflight": "off" });
+    const run = env.stack.startUp("e2e: drain gate against a Redis that never answers");
     const killer = setTimeout(() => process.kill(-run.child.pid!, "SIGKILL"), 300_000);
     // The gate starts once tines-app is down.
-    while ((await ecsDesiredCounts(ecs, ["tines-app"]))["tines-app"] !== 0 && run.child.exitCode === null)
+    while ((await ecsDesiredCounts(env.ecs, ["tines-app"]))["tines-app"] !== 0 && run.child.exitCode === null)
       await new Promise((r) => setTimeout(r, 250));
     const gateStarted = Date.now();
     const result = await run.done;
@@ -75,17 +63,17 @@ describe("gates against a Redis that never answers, and the first Ctrl-C (real P
     console.log(`--- from tines-app down to the end of the update: ${seconds.toFixed(1)} s`);
     expect(result.code, output).not.toBe(0);
     expect(output).toContain(
-      `Redis 127.0.0.1:${hole.port} db 0: accepted the connection but did not answer within 5s`,
+      `Redis 127.0.0.1:${env.hole.port} db 0: accepted the connection but did not answer within 5s`,
     );
     expect(seconds).toBeLessThan(45);
-    expect(await ecsDesiredCounts(ecs, SERVICES)).toEqual({ "tines-app": 0, "tines-sidekiq": 2 });
+    expect(await ecsDesiredCounts(env.ecs, SERVICES)).toEqual({ "tines-app": 0, "tines-sidekiq": 2 });
   });
 
   it("the first Ctrl-C ends the waiting drain gate within seconds; Sidekiq and every job stay", async () => {
-    await stack.setSecret("sidekiq.redisUrl", tinesRedisUrl(redisServer));
-    await stack.setConfig({ "sidekiq.timeoutSeconds": 3600 });
-    await enqueue(redis, "default", 5);
-    const run = stack.startUp("e2e: Ctrl-C during the drain wait");
+    await env.stack.setSecret("sidekiq.redisUrl", tinesRedisUrl(env.redisServer));
+    await env.stack.setConfig({ "sidekiq.timeoutSeconds": 3600 });
+    await enqueue(env.redis, "default", 5);
+    const run = env.stack.startUp("e2e: Ctrl-C during the drain wait");
     const deadline = Date.now() + 300_000;
     while (!/sidekiq-drain: pending 5/.test(run.output())) {
       if (Date.now() > deadline || run.child.exitCode !== null)
@@ -104,8 +92,8 @@ describe("gates against a Redis that never answers, and the first Ctrl-C (real P
     expect(result.code, output).not.toBe(0);
     expect(output).toMatch(/sidekiq-drain: stopped waiting, the update was cancelled \(Ctrl-C\)/);
     expect(seconds).toBeLessThan(20);
-    expect(await ecsDesiredCounts(ecs, SERVICES)).toEqual({ "tines-app": 0, "tines-sidekiq": 2 });
-    expect(await redis.llen("queue:default")).toBe(5);
+    expect(await ecsDesiredCounts(env.ecs, SERVICES)).toEqual({ "tines-app": 0, "tines-sidekiq": 2 });
+    expect(await env.redis.llen("queue:default")).toBe(5);
     expect(output).not.toContain("NodeVersionSupportWarning");
   });
 });

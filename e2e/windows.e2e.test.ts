@@ -6,89 +6,55 @@
  * over the database that is now live, and `allowNonEmptyTarget` must not carry into it.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
-import os from "node:os";
+import { readdirSync } from "node:fs";
 import path from "node:path";
 import Redis from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDatabase, withClient, type TestDatabase } from "../testkit/databases";
+import { describe, expect, it } from "vitest";
+import { withClient } from "../testkit/databases";
 import { enqueue } from "../testkit/sidekiqJobs";
 import {
-  TEST_PG_PASSWORD,
-  TEST_REDIS_USER_PASSWORD,
+  TEST_PASSWORDS,
   postgresBinDir,
   startMoto,
   startPostgres,
   startRedis,
-  type RunningServer,
 } from "../testkit/servers/localServers";
-import { createEcsStack, createEnvSecret, logRun } from "./ecsStack";
-import { ecsDesiredCounts, type MotoEcs } from "../testkit/motoEcs";
-import type { CliResult, PulumiStack } from "../testkit/pulumiCli";
+import { createEnvSecret, ecsE2e, logRun } from "./ecsStack";
+import { tinesRedisUrl } from "./stackConfig";
+import { ecsDesiredCounts } from "../testkit/motoEcs";
+import type { CliResult } from "../testkit/pulumiCli";
 
 const COUNTS = { "tines-app": 2, "tines-sidekiq": 1, "tines-command-runner": 1 };
 const SECRET_ID = "tines/windows/env";
 
-const withPassword = (url: string) => {
-  const parsed = new URL(url);
-  parsed.username = "tines";
-  parsed.password = TEST_REDIS_USER_PASSWORD;
-  parsed.pathname = "/0";
-  return parsed.toString();
-};
-
 describe("two windows: the second after Redis and PostgreSQL moved, real Pulumi CLI", () => {
-  let servers: RunningServer[] = [];
-  let ecs: MotoEcs;
-  let stack: PulumiStack;
-  let oldDb: TestDatabase;
-  let newDb: TestDatabase;
-  let oldRedisUrl: string;
-  let newRedisUrl: string;
-  let backupDir: string;
-  const outputs: string[] = [];
-
-  async function up(message: string): Promise<CliResult> {
-    const result = await stack.up(message);
-    outputs.push(logRun(message, result));
-    return result;
-  }
-
-  /** What the new database holds that the old one does not: written by Tines after the switch. */
-  const markerRows = () =>
-    withClient(newDb.url, async (c) =>
-      Number((await c.query("SELECT count(*) AS n FROM after_switch")).rows[0].n),
-    );
-
-  beforeAll(async () => {
-    const [pgOld, pgNew, redisOld, redisNew, moto] = await Promise.all([
+  const env = ecsE2e(async ({ start, database, tempDir, ecsStack }) => {
+    const [pgOld, pgNew, redisOld, redisNew, moto] = await start(
       startPostgres("e2e-win-old"),
       startPostgres("e2e-win-new"),
       startRedis(),
       startRedis(),
       startMoto(),
-    ]);
-    servers = [pgOld, pgNew, redisOld, redisNew, moto];
-    oldRedisUrl = withPassword(redisOld.url);
-    newRedisUrl = withPassword(redisNew.url);
-    oldDb = await createDatabase(pgOld.url, "tines");
+    );
+    const oldRedisUrl = tinesRedisUrl(redisOld);
+    const newRedisUrl = tinesRedisUrl(redisNew);
+    const oldDb = await database(pgOld.url, "tines");
     await withClient(oldDb.url, (c) =>
       c.query(
         "CREATE TABLE stories (id int PRIMARY KEY, name text); INSERT INTO stories VALUES (1, 'first')",
       ),
     );
-    newDb = await createDatabase(pgNew.url, "tines");
-    backupDir = mkdtempSync(path.join(os.tmpdir(), "tines-maint-e2e-win-backup-"));
+    const newDb = await database(pgNew.url, "tines");
+    const backupDir = tempDir("tines-maint-e2e-win-backup-");
 
     const secret = await createEnvSecret(moto, SECRET_ID, {
       DATABASE_HOST: "127.0.0.1",
       REDIS_URL: oldRedisUrl,
     });
 
-    ({ stack, ecs } = await createEcsStack({
+    const { stack, ecs } = await ecsStack({
       stack: "e2e-windows",
       moto,
-      cluster: "tines-e2e-windows",
       counts: COUNTS,
       config: {
         "sidekiq.intervalSeconds": 1,
@@ -107,45 +73,52 @@ describe("two windows: the second after Redis and PostgreSQL moved, real Pulumi 
         "endpoints.propagation.timeoutSeconds": 30,
         "endpoints.propagation.ttlSeconds": 0,
       },
-    }));
+    });
     await stack.setSecret("sidekiq.redisUrl", oldRedisUrl);
     await stack.setSecret("database.url", oldDb.url);
     await stack.setSecret("database.migration.targetUrl", newDb.url);
     await stack.setSecret("endpoints.redisUrl", newRedisUrl);
+    return { stack, ecs, newDb, newRedisUrl, backupDir };
   });
 
-  afterAll(async () => {
-    await oldDb?.drop().catch(() => undefined);
-    await newDb?.drop().catch(() => undefined);
-    if (backupDir) rmSync(backupDir, { recursive: true, force: true });
-    await Promise.all(servers.map((s) => s.stop()));
-    if (stack && !process.env.E2E_KEEP) stack.remove();
-  });
+  const outputs: string[] = [];
+
+  async function up(message: string): Promise<CliResult> {
+    const result = await env.stack.up(message);
+    outputs.push(logRun(message, result));
+    return result;
+  }
+
+  /** What the new database holds that the old one does not: written by Tines after the switch. */
+  const markerRows = () =>
+    withClient(env.newDb.url, async (c) =>
+      Number((await c.query("SELECT count(*) AS n FROM after_switch")).rows[0].n),
+    );
 
   it("window 1: shutdown migrates and switches, startup comes up on the new servers", async () => {
     const down = await up("e2e: window 1 shutdown, move Redis and PostgreSQL");
     expect(down.code, down.stdout + down.stderr).toBe(0);
-    const shutdownAudit = (await stack.outputs()).audit as { window?: { firstStopAt?: string } };
+    const shutdownAudit = (await env.stack.outputs()).audit as { window?: { firstStopAt?: string } };
     expect(Date.parse(shutdownAudit.window?.firstStopAt ?? "")).toBeGreaterThan(0);
 
-    await stack.setConfig({ phase: "running" });
+    await env.stack.setConfig({ phase: "running" });
     const upAgain = await up("e2e: window 1 startup");
     expect(upAgain.code, upAgain.stdout + upAgain.stderr).toBe(0);
     expect(upAgain.stdout + upAgain.stderr).toContain("allowNonEmptyTarget is still set");
-    expect(await ecsDesiredCounts(ecs, Object.keys(COUNTS))).toEqual(COUNTS);
+    expect(await ecsDesiredCounts(env.ecs, Object.keys(COUNTS))).toEqual(COUNTS);
     // Tines now writes to the new database and queues jobs in the new Redis.
-    await withClient(newDb.url, (c) =>
+    await withClient(env.newDb.url, (c) =>
       c.query("CREATE TABLE after_switch (id int); INSERT INTO after_switch VALUES (1), (2)"),
     );
-    expect(readdirSync(backupDir)).toHaveLength(1);
+    expect(readdirSync(env.backupDir)).toHaveLength(1);
   });
 
   it("window 2 with the settings of window 1 is refused before anything stops", async () => {
-    const redis = new Redis(newRedisUrl);
+    const redis = new Redis(env.newRedisUrl);
     await enqueue(redis, "default", 2);
     expect(await redis.llen("queue:default")).toBe(2);
     redis.disconnect();
-    await stack.setConfig({ phase: "shutdown" });
+    await env.stack.setConfig({ phase: "shutdown" });
     const result = await up("e2e: window 2 shutdown, stale settings");
     const output = result.stdout + result.stderr;
     expect(result.code).not.toBe(0);
@@ -157,20 +130,20 @@ describe("two windows: the second after Redis and PostgreSQL moved, real Pulumi 
     );
     expect(output).not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/);
     // Nothing stopped, nothing dumped, nothing restored.
-    expect(await ecsDesiredCounts(ecs, Object.keys(COUNTS))).toEqual(COUNTS);
-    expect(readdirSync(backupDir)).toHaveLength(1);
+    expect(await ecsDesiredCounts(env.ecs, Object.keys(COUNTS))).toEqual(COUNTS);
+    expect(readdirSync(env.backupDir)).toHaveLength(1);
     expect(await markerRows()).toBe(2);
   });
 
   it("window 2 following the switch samples the new Redis and dumps the new database", async () => {
-    await stack.setSecret("sidekiq.redisUrl", newRedisUrl);
-    await stack.setSecret("database.url", newDb.url);
-    await stack.removeConfig("database.migration");
-    const queued = new Redis(newRedisUrl);
+    await env.stack.setSecret("sidekiq.redisUrl", env.newRedisUrl);
+    await env.stack.setSecret("database.url", env.newDb.url);
+    await env.stack.removeConfig("database.migration");
+    const queued = new Redis(env.newRedisUrl);
     expect(await queued.llen("queue:default")).toBe(2);
     queued.disconnect();
     // Every command the new Redis serves, to see when the drain gate reads the queue.
-    const monitor = await new Redis(newRedisUrl).monitor();
+    const monitor = await new Redis(env.newRedisUrl).monitor();
     const queueReads: number[] = [];
     monitor.on("monitor", (_time: string, args: string[]) => {
       if (args.includes("queue:default")) queueReads.push(Date.now());
@@ -184,17 +157,17 @@ describe("two windows: the second after Redis and PostgreSQL moved, real Pulumi 
       while (!finished && !(await condition()) && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, 500));
     };
-    await waitFor(async () => (await ecsDesiredCounts(ecs, ["tines-app"]))["tines-app"] === 0);
+    await waitFor(async () => (await ecsDesiredCounts(env.ecs, ["tines-app"]))["tines-app"] === 0);
     const appDownAt = Date.now();
     await waitFor(() => queueReads.filter((at) => at > appDownAt).length >= 3);
-    const redis = new Redis(newRedisUrl);
+    const redis = new Redis(env.newRedisUrl);
     await redis.del("queue:default");
     redis.disconnect();
     monitor.disconnect();
 
     const result = await running;
     expect(result.code, result.stdout + result.stderr).toBe(0);
-    const audit = (await stack.outputs()).audit as {
+    const audit = (await env.stack.outputs()).audit as {
       sidekiqDrain?: { samples: Array<{ pending: number }> };
       databaseBackup?: { location: string };
     };
@@ -208,10 +181,9 @@ describe("two windows: the second after Redis and PostgreSQL moved, real Pulumi 
   });
 
   it("no password is in plain text in outputs, state or CLI output", async () => {
-    const texts = [...(await stack.storedTexts()), ...outputs];
+    const texts = [...(await env.stack.storedTexts()), ...outputs];
     for (const text of texts) {
-      expect(text).not.toContain(TEST_REDIS_USER_PASSWORD);
-      expect(text).not.toContain(TEST_PG_PASSWORD);
+      for (const password of TEST_PASSWORDS) expect(text).not.toContain(password);
     }
   });
 });

@@ -89,26 +89,20 @@ describe("createKubernetesAdapter", () => {
         /^urn:pulumi:test::tines-maintenance::pulumi:providers:kubernetes::tines-kubernetes::/,
       );
 
-    const rollout = only(registered, "pulumi-nodejs:dynamic/kubernetes:Rollout");
-    expect(rollout.name).toBe("tines-sidekiq-rollout");
-    expect(rollout.inputs).toMatchObject({
+    // The rollout wait and the KEDA pause both name the patched workload in the adapter's context.
+    const workload = {
       namespace: "tines-prod",
       kind: "Deployment",
       name: "tines-sidekiq-prod",
-      targetCount: 0,
-      timeoutSeconds: 900,
       context: "prod-eks",
-    });
+    };
+    const rollout = only(registered, "pulumi-nodejs:dynamic/kubernetes:Rollout");
+    expect(rollout.name).toBe("tines-sidekiq-rollout");
+    expect(rollout.inputs).toMatchObject({ ...workload, targetCount: 0, timeoutSeconds: 900 });
 
     const keda = only(registered, "pulumi-nodejs:dynamic/kubernetes:KedaPause");
     expect(keda.name).toBe("tines-sidekiq-keda");
-    expect(keda.inputs).toMatchObject({
-      namespace: "tines-prod",
-      kind: "Deployment",
-      name: "tines-sidekiq-prod",
-      paused: true,
-      context: "prod-eks",
-    });
+    expect(keda.inputs).toMatchObject({ ...workload, paused: true });
 
     // dependsOn: the SDK registers a resource only after its dependencies finished.
     expect(keda.start).toBeGreaterThan(read.end);

@@ -7,17 +7,12 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ComposeCli, findComposeBinary, writeTinesProject } from "../../testkit/compose";
-import type { ProgressReporter } from "../progress";
 import { scaleComposeService } from "./scale";
 import { startTestEngine, type TestEngine } from "../../testkit/servers/dockerEngine";
+import { recordingReporter } from "../../testkit/recordingReporter";
 
 const PROJECT = "tines-recreate";
 const SERVICE = "postgres";
-
-function recorder(): ProgressReporter & { lines: string[] } {
-  const lines: string[] = [];
-  return { lines, info: (m) => lines.push(m), warn: (m) => lines.push(`warn: ${m}`) };
-}
 
 describe("a startup re-creates only the containers whose config changed (real docker compose)", () => {
   let test: TestEngine;
@@ -58,8 +53,8 @@ describe("a startup re-creates only the containers whose config changed (real do
 
   it("without a change: the same container starts again, and the compose CLI only reads", async () => {
     const before = await idOf();
-    await scaleComposeService(test.engine, step(0), recorder());
-    const reporter = recorder();
+    await scaleComposeService(test.engine, step(0), recordingReporter());
+    const reporter = recordingReporter();
     const result = await scaleComposeService(test.engine, step(1), reporter);
     expect(result).toMatchObject({ reachedCount: 1, recreated: 0 });
     expect(await idOf()).toBe(before);
@@ -68,11 +63,11 @@ describe("a startup re-creates only the containers whose config changed (real do
 
   it("after .env changed: re-created with the new value, volume kept, started and waited for", async () => {
     const before = await idOf();
-    await scaleComposeService(test.engine, step(0), recorder());
+    await scaleComposeService(test.engine, step(0), recordingReporter());
     const env = path.join(dir, ".env");
     writeFileSync(env, readFileSync(env, "utf8").replace("old-db.internal", "new-db.internal"));
 
-    const reporter = recorder();
+    const reporter = recordingReporter();
     const result = await scaleComposeService(test.engine, step(1), reporter);
     expect(result).toMatchObject({ previousCount: 0, reachedCount: 1, containers: 1, recreated: 1 });
     expect(reporter.lines.join("\n")).toMatch(/re-created 1 container\(s\)/);
@@ -88,7 +83,7 @@ describe("a startup re-creates only the containers whose config changed (real do
     const result = await scaleComposeService(
       test.engine,
       { ...step(0), compose: { ...step(0).compose, cli: "/nonexistent/docker-compose" } },
-      recorder(),
+      recordingReporter(),
     );
     expect(result.reachedCount).toBe(0);
   });
@@ -98,7 +93,7 @@ describe("a startup re-creates only the containers whose config changed (real do
       scaleComposeService(
         test.engine,
         { ...step(1), compose: { ...step(1).compose, cli: "/nonexistent/docker-compose" } },
-        recorder(),
+        recordingReporter(),
       ),
     ).rejects.toThrow(/Compose CLI not found.*compose\.cli/);
     expect((await cli.ps()).map((r) => r.State)).toEqual(["exited"]);

@@ -1,10 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomUUID } from "node:crypto";
 import { MaintenanceError } from "../errors";
-import type { ProgressReporter } from "../progress";
 import { parseDockerHost, type DockerEngine } from "./engine";
 import { readiness, scaleComposeService } from "./scale";
-import { createComposeContainer, startTestEngine, type TestEngine } from "../../testkit/servers/dockerEngine";
+import {
+  createComposeContainer,
+  startTestEngine,
+  type ComposeContainerSpec,
+  type TestEngine,
+} from "../../testkit/servers/dockerEngine";
+import { recordingReporter } from "../../testkit/recordingReporter";
 
 let test: TestEngine;
 let engine: DockerEngine;
@@ -18,25 +23,25 @@ afterAll(async () => test?.stop());
 const project = () => `tines-${randomUUID().slice(0, 8)}`;
 const request = { timeoutSeconds: 30, pollSeconds: 0.1 };
 
-function recorder(): ProgressReporter & { lines: string[] } {
-  const lines: string[] = [];
-  return { lines, info: (m) => lines.push(m), warn: (m) => lines.push(`warn: ${m}`) };
-}
-
 const stateOf = async (id: string) => (await engine.inspect(id)).State;
 
+/** Container `number` of `service` in `project`, as `docker compose up` would have made it. */
+const container = (
+  project: string,
+  service: string,
+  number: number,
+  spec: Omit<ComposeContainerSpec, "project" | "service" | "number"> = {},
+) => createComposeContainer(engine, { project, service, number, ...spec });
+
 /** `service` of `project` scaled to `count` within the test's bounds. */
-const scale = (project: string, service: string, count: number, reporter = recorder()) =>
+const scale = (project: string, service: string, count: number, reporter = recordingReporter()) =>
   scaleComposeService(engine, { ...request, project, service, count }, reporter);
 
 describe("scaleComposeService against a real Docker engine", () => {
   it("stops every container of the service, then starts them again", async () => {
     const p = project();
-    const ids = [
-      await createComposeContainer(engine, { project: p, service: "tines-sidekiq", number: 1 }),
-      await createComposeContainer(engine, { project: p, service: "tines-sidekiq", number: 2 }),
-    ];
-    const other = await createComposeContainer(engine, { project: p, service: "tines-app", number: 1 });
+    const ids = [await container(p, "tines-sidekiq", 1), await container(p, "tines-sidekiq", 2)];
+    const other = await container(p, "tines-app", 1);
 
     const down = await scale(p, "tines-sidekiq", 0);
     expect(down).toEqual({ previousCount: 2, reachedCount: 0, containers: 2, recreated: 0 });
@@ -51,20 +56,16 @@ describe("scaleComposeService against a real Docker engine", () => {
   it("touches only its own project", async () => {
     const mine = project();
     const theirs = project();
-    await createComposeContainer(engine, { project: mine, service: "tines-app", number: 1 });
-    const foreign = await createComposeContainer(engine, {
-      project: theirs,
-      service: "tines-app",
-      number: 1,
-    });
+    await container(mine, "tines-app", 1);
+    const foreign = await container(theirs, "tines-app", 1);
     await scale(mine, "tines-app", 0);
     expect(await stateOf(foreign)).toMatchObject({ Running: true });
   });
 
   it("stops the highest-numbered containers when scaling down to a count above 0", async () => {
     const p = project();
-    const first = await createComposeContainer(engine, { project: p, service: "tines-app", number: 1 });
-    const second = await createComposeContainer(engine, { project: p, service: "tines-app", number: 2 });
+    const first = await container(p, "tines-app", 1);
+    const second = await container(p, "tines-app", 2);
     const result = await scale(p, "tines-app", 1);
     expect(result).toEqual({ previousCount: 2, reachedCount: 1, containers: 2, recreated: 0 });
     expect(await stateOf(first)).toMatchObject({ Running: true });
@@ -73,13 +74,7 @@ describe("scaleComposeService against a real Docker engine", () => {
 
   it("gives a container its stop_grace_period before it is killed, as `docker compose stop` does", async () => {
     const p = project();
-    const id = await createComposeContainer(engine, {
-      project: p,
-      service: "tines-sidekiq",
-      number: 1,
-      stopTimeout: 2,
-      ignoreTerm: true,
-    });
+    const id = await container(p, "tines-sidekiq", 1, { stopTimeout: 2, ignoreTerm: true });
     const started = Date.now();
     await scale(p, "tines-sidekiq", 0);
     const seconds = (Date.now() - started) / 1000;
@@ -91,14 +86,8 @@ describe("scaleComposeService against a real Docker engine", () => {
 
   it("waits on startup until a container with a healthcheck is healthy, reporting progress", async () => {
     const p = project();
-    const id = await createComposeContainer(engine, {
-      project: p,
-      service: "tines-app",
-      number: 1,
-      readyAfterSeconds: 1.5,
-      running: false,
-    });
-    const reporter = recorder();
+    const id = await container(p, "tines-app", 1, { readyAfterSeconds: 1.5, running: false });
+    const reporter = recordingReporter();
     const started = Date.now();
     const result = await scale(p, "tines-app", 1, reporter);
     expect(result.reachedCount).toBe(1);
@@ -112,18 +101,12 @@ describe("scaleComposeService against a real Docker engine", () => {
 
   it("fails after the timeout when a container never becomes healthy, naming the last counts", async () => {
     const p = project();
-    await createComposeContainer(engine, {
-      project: p,
-      service: "tines-app",
-      number: 1,
-      readyAfterSeconds: 600,
-      running: false,
-    });
+    await container(p, "tines-app", 1, { readyAfterSeconds: 600, running: false });
     await expect(
       scaleComposeService(
         engine,
         { project: p, service: "tines-app", count: 1, timeoutSeconds: 1, pollSeconds: 0.2 },
-        recorder(),
+        recordingReporter(),
       ),
     ).rejects.toThrow(
       `compose service "tines-app" (project ${p}) did not reach 1 running within 1s: last 0/1 up (states: starting)`,
@@ -132,12 +115,7 @@ describe("scaleComposeService against a real Docker engine", () => {
 
   it("refuses a count above the containers the service has, starting nothing", async () => {
     const p = project();
-    const id = await createComposeContainer(engine, {
-      project: p,
-      service: "tines-app",
-      number: 1,
-      running: false,
-    });
+    const id = await container(p, "tines-app", 1, { running: false });
     const promise = scale(p, "tines-app", 3);
     await expect(promise).rejects.toThrow(MaintenanceError);
     await expect(promise).rejects.toThrow(

@@ -6,17 +6,12 @@ import { spawnSync } from "node:child_process";
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { TEST_PG_PASSWORD } from "../../testkit/servers/localServers";
-import type { ProgressReporter } from "../progress";
 import { backupDatabase, backupFileName, s3Client, s3Key, uploadFile } from "./backup";
 import { parsePgUrl } from "./connection";
 import { verifyCopy } from "./migrate";
 import { createDatabase, fillTinesLike, serverUrl, type TestDatabase } from "../../testkit/databases";
 import { makeImmutable } from "../../testkit/immutable";
-
-function recorder(): ProgressReporter & { lines: string[] } {
-  const lines: string[] = [];
-  return { lines, info: (m) => lines.push(m), warn: (m) => lines.push(`warning: ${m}`) };
-}
+import { recordingReporter } from "../../testkit/recordingReporter";
 
 function awsEndpoint(): string {
   const endpoint = process.env.TEST_AWS_ENDPOINT;
@@ -65,7 +60,7 @@ describe("backupDatabase against a real PostgreSQL server and moto", () => {
         directory: into,
         stack: "dev",
         phase: "shutdown",
-        reporter: recorder(),
+        reporter: recordingReporter(),
       };
       const first = await backupDatabase({ ...options, now });
       const before = readFileSync(first.path!);
@@ -80,7 +75,7 @@ describe("backupDatabase against a real PostgreSQL server and moto", () => {
 
   it("writes a restorable archive with its size and sha256, and reports progress per table", async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), "bak-test-"));
-    const reporter = recorder();
+    const reporter = recordingReporter();
     const result = await backupDatabase({
       url: source.url,
       directory: path.join(dir, "nested"),
@@ -115,7 +110,7 @@ describe("backupDatabase against a real PostgreSQL server and moto", () => {
       jobs: 2,
       checksumMaxBytes: 1024 ** 3,
       compareOwners: true,
-      reporter: recorder(),
+      reporter: recordingReporter(),
     });
     expect(comparison.mismatches).toEqual([]);
   });
@@ -130,7 +125,7 @@ describe("backupDatabase against a real PostgreSQL server and moto", () => {
       s3: { bucket, prefix: "tines/", endpoint: awsEndpoint() },
       stack: "dev",
       phase: "shutdown",
-      reporter: recorder(),
+      reporter: recordingReporter(),
     });
     expect(result.path).toBeUndefined();
     expect(result.s3Uri).toBe(`s3://${bucket}/tines/${result.name}`);
@@ -153,7 +148,7 @@ describe("backupDatabase against a real PostgreSQL server and moto", () => {
     const file = path.join(dir, "big");
     const data = randomBytes(11 * 1024 * 1024 + 17);
     writeFileSync(file, data);
-    const reporter = recorder();
+    const reporter = recordingReporter();
     await uploadFile(client, file, data.length, bucket, "big", "x", reporter, { partBytes: 5 * 1024 * 1024 });
     expect(reporter.lines.filter((l) => l.startsWith("backup: uploaded"))).toHaveLength(3);
     const body = await (
@@ -171,7 +166,7 @@ describe("backupDatabase against a real PostgreSQL server and moto", () => {
         directory: dir,
         stack: "s",
         phase: "shutdown",
-        reporter: recorder(),
+        reporter: recordingReporter(),
       }),
     ).rejects.toThrow(/^cannot connect to the database PostgreSQL 127\.0\.0\.1:1 database x: /);
     await expect(
@@ -180,7 +175,7 @@ describe("backupDatabase against a real PostgreSQL server and moto", () => {
         s3: { bucket: "no-such-bucket-here", endpoint: awsEndpoint() },
         stack: "s",
         phase: "shutdown",
-        reporter: recorder(),
+        reporter: recordingReporter(),
       }),
     ).rejects.toThrow(/backup upload to s3:\/\/no-such-bucket-here\/s-shutdown-.*failed: .*bucket/i);
     expect(readdirSync(dir)).toEqual([]);
@@ -190,7 +185,7 @@ describe("backupDatabase against a real PostgreSQL server and moto", () => {
     dir = mkdtempSync(path.join(os.tmpdir(), "bak-dir-"));
     const file = path.join(dir, "a-file");
     writeFileSync(file, "x");
-    const options = { url: source.url, stack: "s", phase: "shutdown", reporter: recorder() };
+    const options = { url: source.url, stack: "s", phase: "shutdown", reporter: recordingReporter() };
     await expect(backupDatabase({ ...options, directory: path.join(file, "dumps") })).rejects.toThrow(
       new RegExp(`^database\\.backup\\.directory: creating ${file}/dumps failed: ENOTDIR: not a directory`),
     );

@@ -11,8 +11,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startPostgres, type RunningServer } from "../../testkit/servers/localServers";
 import { createDatabase, fillTinesLike, withClient, type TestDatabase } from "../../testkit/databases";
-import type { ProgressReporter } from "../progress";
 import { runBackupGate, type BackupGateInputs, type BackupGateOutputs } from "./gates";
+import { recordingReporter } from "../../testkit/recordingReporter";
 
 let server: RunningServer;
 let db: TestDatabase;
@@ -34,11 +34,6 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-function recorder(): ProgressReporter & { lines: string[] } {
-  const lines: string[] = [];
-  return { lines, info: (l) => lines.push(l), warn: (l) => lines.push(`warning: ${l}`) };
-}
-
 const inputs = (trigger: string, windowStartedAt = "2026-12-07T13:00:00.000Z"): BackupGateInputs => ({
   url: db.url,
   stack: "prod",
@@ -53,12 +48,12 @@ const asPrevious = (outputs: BackupGateOutputs) => outputs as unknown as Record<
 
 describe("the backup of a retried shutdown", () => {
   it("reuses this window's verified dump while nothing has written, and says why it takes a new one", async () => {
-    const first = await runBackupGate(inputs("update-1"), recorder());
+    const first = await runBackupGate(inputs("update-1"), recordingReporter());
     expect(first.reused).toBe(false);
     expect(readdirSync(dir)).toHaveLength(1);
 
     // A retry in the same window, nothing written since: no second dump.
-    const retry = recorder();
+    const retry = recordingReporter();
     const second = await runBackupGate(inputs("update-2"), retry, {}, { previous: asPrevious(first) });
     expect(second).toMatchObject({
       reused: true,
@@ -77,7 +72,7 @@ describe("the backup of a retried shutdown", () => {
     await withClient(db.url, (c) =>
       c.query("INSERT INTO tines.stories (name) VALUES ('written after the dump')"),
     );
-    const written = recorder();
+    const written = recordingReporter();
     const third = await runBackupGate(inputs("update-3"), written, {}, { previous: asPrevious(second) });
     expect(third.reused).toBe(false);
     expect(third.sha256).not.toBe(first.sha256);
@@ -88,13 +83,13 @@ describe("the backup of a retried shutdown", () => {
 
     // The file changed on disk: a new dump.
     appendFileSync(third.path, "x");
-    const changed = recorder();
+    const changed = recordingReporter();
     const fourth = await runBackupGate(inputs("update-4"), changed, {}, { previous: asPrevious(third) });
     expect(fourth.reused).toBe(false);
     expect(changed.lines[0]).toMatch(/taking a new dump .*: the earlier dump .* changed size$/);
 
     // Another window never reuses, and needs no explanation.
-    const next = recorder();
+    const next = recordingReporter();
     const fifth = await runBackupGate(
       inputs("update-5", "2026-12-08T09:00:00.000Z"),
       next,

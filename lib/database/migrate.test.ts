@@ -1,15 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { GateError, MaintenanceError, ConfigError } from "../errors";
-import type { ProgressReporter } from "../progress";
-import { migrateDatabase, verifyCopy } from "./migrate";
+import { migrateDatabase, verifyCopy, type MigrateOptions } from "./migrate";
 import { parsePgUrl } from "./connection";
 import { OWNER_ROLE, ensureRole, fillTinesLike, serverUrl, withClient } from "../../testkit/databases";
 import { databasesPerTest } from "../../testkit/testScope";
 import { TEST_PG_PASSWORD } from "../../testkit/servers/localServers";
+import { recordingReporter } from "../../testkit/recordingReporter";
 
-function recorder(): ProgressReporter & { lines: string[] } {
-  const lines: string[] = [];
-  return { lines, info: (m) => lines.push(m), warn: (m) => lines.push(`warning: ${m}`) };
+/** A copy from `sourceUrl` to `targetUrl` with its progress recorded, and what else the test sets. */
+function migrate(sourceUrl: string, targetUrl: string, options: Partial<MigrateOptions> = {}) {
+  return migrateDatabase({ sourceUrl, targetUrl, reporter: recordingReporter(), ...options });
 }
 
 const { created, database } = databasesPerTest("mig");
@@ -46,9 +46,9 @@ describe("migrateDatabase against two real PostgreSQL servers", () => {
     const source = await database("TEST_PG_SOURCE_URL");
     const target = await database("TEST_PG_TARGET_URL");
     await fillTinesLike(source.url, { rows: 3000, largeRows: 4, owner: OWNER_ROLE });
-    const reporter = recorder();
+    const reporter = recordingReporter();
 
-    const result = await migrateDatabase({ sourceUrl: source.url, targetUrl: target.url, jobs: 2, reporter });
+    const result = await migrate(source.url, target.url, { jobs: 2, reporter });
 
     expect(result.comparison.mismatches).toEqual([]);
     expect(result.comparison.tables.map((t) => t.name)).toEqual([
@@ -83,7 +83,7 @@ describe("migrateDatabase against two real PostgreSQL servers", () => {
     const source = await database("TEST_PG_SOURCE_URL");
     const target = await database("TEST_PG_TARGET_URL");
     await fillTinesLike(source.url, { rows: 500, largeRows: 1 });
-    await migrateDatabase({ sourceUrl: source.url, targetUrl: target.url, jobs: 2, reporter: recorder() });
+    await migrate(source.url, target.url, { jobs: 2 });
     await withClient(target.url, async (c) => {
       await c.query("UPDATE tines.events SET payload = payload || '{\"x\": 1}' WHERE id = 7");
       await c.query("INSERT INTO tines.stories (id, name) VALUES (1000, 'extra')");
@@ -93,7 +93,7 @@ describe("migrateDatabase against two real PostgreSQL servers", () => {
       jobs: 2,
       checksumMaxBytes: 1024 ** 3,
       compareOwners: true,
-      reporter: recorder(),
+      reporter: recordingReporter(),
     });
     expect(comparison.mismatches).toEqual([
       "sequence public.standalone_seq: source 101/called, target 500/called",
@@ -111,7 +111,7 @@ describe("migrateDatabase against two real PostgreSQL servers", () => {
       c.query("CREATE TABLE keep_me (v int); INSERT INTO keep_me VALUES (1), (2)"),
     );
 
-    const run = migrateDatabase({ sourceUrl: source.url, targetUrl: target.url, reporter: recorder() });
+    const run = migrate(source.url, target.url);
     await expect(run).rejects.toThrow(GateError);
     await expect(run).rejects.toThrow(/is not empty .*table public\.keep_me.*--allow-non-empty-target/);
     expect(await tableList(target.url)).toEqual(["public.keep_me"]);
@@ -124,12 +124,7 @@ describe("migrateDatabase against two real PostgreSQL servers", () => {
     const target = await database("TEST_PG_TARGET_URL");
     await fillTinesLike(source.url, { rows: 100, largeRows: 1 });
     await fillTinesLike(target.url, { rows: 30, largeRows: 0 });
-    const result = await migrateDatabase({
-      sourceUrl: source.url,
-      targetUrl: target.url,
-      allowNonEmptyTarget: true,
-      reporter: recorder(),
-    });
+    const result = await migrate(source.url, target.url, { allowNonEmptyTarget: true });
     expect(result.comparison.mismatches).toEqual([]);
     expect(result.comparison.totalRows).toBe(100n + 50n + 1n);
     expect(await unanalyzed(target.url)).toEqual([]);
@@ -141,16 +136,11 @@ describe("migrateDatabase against two real PostgreSQL servers", () => {
     const source = await database("TEST_PG_SOURCE_URL");
     const target = await database("TEST_PG_TARGET_URL");
     await fillTinesLike(source.url, { rows: 10, largeRows: 1, owner: role });
-    const refused = migrateDatabase({ sourceUrl: source.url, targetUrl: target.url, reporter: recorder() });
+    const refused = migrate(source.url, target.url);
     await expect(refused).rejects.toThrow(new RegExp(`missing on the target: ${role}.*--no-owner`));
     expect(await tableList(target.url)).toEqual([]);
 
-    const result = await migrateDatabase({
-      sourceUrl: source.url,
-      targetUrl: target.url,
-      noOwner: true,
-      reporter: recorder(),
-    });
+    const result = await migrate(source.url, target.url, { noOwner: true });
     expect(result.comparison.mismatches).toEqual([]);
   });
 
@@ -168,22 +158,16 @@ describe("migrateDatabase against two real PostgreSQL servers", () => {
           () => undefined,
         ),
     });
-    const result = await migrateDatabase({
-      sourceUrl: source.url,
-      targetUrl: url.toString(),
-      reporter: recorder(),
-    });
+    const result = await migrate(source.url, url.toString());
     expect(result.comparison.mismatches).toEqual([]);
 
-    await expect(
-      migrateDatabase({ sourceUrl: source.url, targetUrl: source.url, reporter: recorder() }),
-    ).rejects.toThrow(ConfigError);
+    await expect(migrate(source.url, source.url)).rejects.toThrow(ConfigError);
   });
 
   it("fails with one clear line, without the password, on unreachable hosts and bad credentials", async () => {
     const target = await database("TEST_PG_TARGET_URL");
     const closed = `postgresql://postgres:${TEST_PG_PASSWORD}@127.0.0.1:1/nowhere`;
-    const run = migrateDatabase({ sourceUrl: closed, targetUrl: target.url, reporter: recorder() });
+    const run = migrate(closed, target.url);
     await expect(run).rejects.toThrow(MaintenanceError);
     await expect(run).rejects.toThrow(
       /cannot connect to the source PostgreSQL 127\.0\.0\.1:1 database nowhere: /,
@@ -192,11 +176,7 @@ describe("migrateDatabase against two real PostgreSQL servers", () => {
 
     const wrong = new URL(target.url);
     wrong.password = "wrong-password-xyz";
-    const bad = migrateDatabase({
-      sourceUrl: serverUrl("TEST_PG_SOURCE_URL"),
-      targetUrl: wrong.toString(),
-      reporter: recorder(),
-    });
+    const bad = migrate(serverUrl("TEST_PG_SOURCE_URL"), wrong.toString());
     await expect(bad).rejects.toThrow(/cannot connect to the target .*password authentication failed/);
     await expect(bad).rejects.not.toThrow(/wrong-password-xyz/);
   });

@@ -24,6 +24,7 @@ import {
   targetDatabase,
   waitCaughtUp,
 } from "../../testkit/presync";
+import { recordingReporter } from "../../testkit/recordingReporter";
 
 const sources: TestDatabase[] = [];
 const targets: TestDatabase[] = [];
@@ -74,11 +75,6 @@ function cutOverError(src: TestDatabase, dst: TestDatabase): Promise<Error> {
   );
 }
 
-function recorder(): ProgressReporter & { lines: string[] } {
-  const lines: string[] = [];
-  return { lines, info: (m) => lines.push(m), warn: (m) => lines.push(`warning: ${m}`) };
-}
-
 describe("presync and cut-over under writes", () => {
   let src: TestDatabase;
   let dst: TestDatabase;
@@ -89,7 +85,7 @@ describe("presync and cut-over under writes", () => {
 
   it("copies while Tines writes, follows, and cuts over to an identical copy with nothing left", async () => {
     const writer = await startWriter(src.url);
-    const reporter = recorder();
+    const reporter = recordingReporter();
     const started = await presyncInto(src, dst, { reporter });
     expect(started.alreadyRunning).toBe(false);
     expect(started.status.state).toBe("streaming");
@@ -218,7 +214,7 @@ describe("an interrupted cut-over's recovery", () => {
       await c.query(`ALTER SUBSCRIPTION ${status.name} SET (slot_name = NONE)`);
       await c.query(`DROP SUBSCRIPTION ${status.name}`);
     });
-    const reporter = recorder();
+    const reporter = recordingReporter();
     const cut = await cutOver({ sourceUrl: src.url, targetUrl: dst.url, stack: "test", reporter });
     expect(cut.verification).toBe("full");
     expect(cut.comparison.mismatches).toEqual([]);

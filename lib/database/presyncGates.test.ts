@@ -30,24 +30,33 @@ import {
   targetDatabase,
 } from "../../testkit/presync";
 
-/** A filled source and its target (not created: the presync creates it), both dropped after the file. */
-async function presyncPair(prefix: string, rows: number, sources: TestDatabase[], targets: TestDatabase[]) {
-  const src = await createDatabase(serverUrl("TEST_PG_SOURCE_URL"), prefix);
-  sources.push(src);
-  await fillForPresync(src.url, { rows, largeRows: 1 });
-  const dst = targetDatabase(`${src.name}_new`);
-  targets.push(dst);
-  const inputs: PresyncGateInputs = {
-    sourceUrl: src.url,
-    targetUrl: dst.url,
-    stack: "prod",
-    jobs: 2,
-    noOwner: false,
-    checksumMaxTableMiB: 10240,
-    catchUpTimeoutSeconds: 60,
-    trigger: "",
+/**
+ * Makes a filled source and its target (not created: the presync creates it) with the gate's
+ * inputs for them; every pair it made is dropped, replication included, after the describe
+ * block that called this.
+ */
+function presyncPairs() {
+  const sources: TestDatabase[] = [];
+  const targets: TestDatabase[] = [];
+  afterAll(() => dropPresyncDatabases(sources, targets));
+  return async (prefix: string, rows: number) => {
+    const src = await createDatabase(serverUrl("TEST_PG_SOURCE_URL"), prefix);
+    sources.push(src);
+    await fillForPresync(src.url, { rows, largeRows: 1 });
+    const dst = targetDatabase(`${src.name}_new`);
+    targets.push(dst);
+    const inputs: PresyncGateInputs = {
+      sourceUrl: src.url,
+      targetUrl: dst.url,
+      stack: "prod",
+      jobs: 2,
+      noOwner: false,
+      checksumMaxTableMiB: 10240,
+      catchUpTimeoutSeconds: 60,
+      trigger: "",
+    };
+    return { src, dst, inputs };
   };
-  return { src, dst, inputs };
 }
 
 const SOURCE = "postgresql://tines:pw-one@db-old:5432/tines";
@@ -112,12 +121,10 @@ describe("the presync resource's diff", () => {
 });
 
 describe("one presync through the gates", () => {
-  const sources: TestDatabase[] = [];
-  const targets: TestDatabase[] = [];
-  afterAll(() => dropPresyncDatabases(sources, targets));
+  const presyncPair = presyncPairs();
 
   it("create, refresh, cut-over and delete; outputs without a password", async () => {
-    const { src, dst, inputs } = await presyncPair("pg", 500, sources, targets);
+    const { src, dst, inputs } = await presyncPair("pg", 500);
     const password = new URL(src.url).password;
 
     expect(await precheckPresyncGate(inputs, "start")).toEqual({ problems: [], warnings: [] });
@@ -160,12 +167,10 @@ describe("one presync through the gates", () => {
 });
 
 describe("the presync resource through a window", () => {
-  const sources: TestDatabase[] = [];
-  const targets: TestDatabase[] = [];
-  afterAll(() => dropPresyncDatabases(sources, targets));
+  const presyncPair = presyncPairs();
 
   it("sets up in running, stands in shutdown, and the startup refuses a slot left on the source until the cut-over ran", async () => {
-    const { src, dst, inputs } = await presyncPair("pr", 300, sources, targets);
+    const { src, dst, inputs } = await presyncPair("pr", 300);
     const running: PresyncResourceInputs = { ...inputs, phase: "running" };
     const shutdown: PresyncResourceInputs = { ...running, phase: "shutdown" };
 

@@ -2,21 +2,16 @@ import { describe, expect, it } from "vitest";
 import { virtualClock } from "../../testkit/virtualClock";
 import type { DescribeServicesCommandOutput } from "@aws-sdk/client-ecs";
 import { MaintenanceError } from "../errors";
-import type { ProgressReporter } from "../progress";
 import { createEcsApi, type EcsApi, type ScalableTargetBounds } from "./api";
 import { scaleEcsService } from "./scale";
 import { createMotoService, motoEndpoint } from "../../testkit/motoEcs";
 import recorded from "./testdata/describeServices.json";
+import { recordingReporter } from "../../testkit/recordingReporter";
 
 type Recorded = keyof typeof recorded;
 
-function recorder(): ProgressReporter & { lines: string[] } {
-  const lines: string[] = [];
-  return { lines, info: (m) => lines.push(m), warn: (m) => lines.push(`warn: ${m}`) };
-}
-
 /** DescribeServices answers one recorded response per call, repeating the last one. */
-function scriptedApi(sequence: Recorded[]): EcsApi & { updates: number[]; describes: number } {
+function scriptedApi(...sequence: Recorded[]): EcsApi & { updates: number[]; describes: number } {
   let index = 0;
   const api = {
     updates: [] as number[],
@@ -37,13 +32,8 @@ const request = { cluster: "tines", service: "tines-app", timeoutSeconds: 60, po
 
 describe("scaleEcsService on a scripted sequence of recorded responses", () => {
   it("waits through a scale-down until no task runs, reporting counts and time left", async () => {
-    const api = scriptedApi([
-      "awsRunningAt2",
-      "awsScaleDownStarted",
-      "awsScaleDownDraining",
-      "awsStoppedAt0",
-    ]);
-    const reporter = recorder();
+    const api = scriptedApi("awsRunningAt2", "awsScaleDownStarted", "awsScaleDownDraining", "awsStoppedAt0");
+    const reporter = recordingReporter();
     const clock = virtualClock();
     const result = await scaleEcsService(api, { ...request, desiredCount: 0 }, reporter, clock);
     expect(result).toEqual({ previousCount: 2, reachedCount: 0 });
@@ -58,30 +48,30 @@ describe("scaleEcsService on a scripted sequence of recorded responses", () => {
   });
 
   it("waits through a scale-up until every task runs", async () => {
-    const api = scriptedApi(["awsStoppedAt0", "awsScaleUpPending", "awsScaleUpOneRunning", "awsRunningAt2"]);
-    const result = await scaleEcsService(api, { ...request, desiredCount: 2 }, recorder(), virtualClock());
+    const api = scriptedApi("awsStoppedAt0", "awsScaleUpPending", "awsScaleUpOneRunning", "awsRunningAt2");
+    const result = await scaleEcsService(
+      api,
+      { ...request, desiredCount: 2 },
+      recordingReporter(),
+      virtualClock(),
+    );
     expect(result).toEqual({ previousCount: 0, reachedCount: 2 });
   });
 
   it("is not finished while a second deployment is still rolling", async () => {
-    const api = scriptedApi([
-      "awsRunningAt2",
-      "awsRollingDeployment",
-      "awsRollingDeployment",
-      "awsRunningAt2",
-    ]);
+    const api = scriptedApi("awsRunningAt2", "awsRollingDeployment", "awsRollingDeployment", "awsRunningAt2");
     const clock = virtualClock();
-    await scaleEcsService(api, { ...request, desiredCount: 2 }, recorder(), clock);
+    await scaleEcsService(api, { ...request, desiredCount: 2 }, recordingReporter(), clock);
     expect(api.updates).toEqual([]);
     expect(clock.slept).toHaveLength(2);
   });
 
   it("fails after the timeout, naming the service and the last counts", async () => {
-    const api = scriptedApi(["awsRunningAt2", "awsScaleDownDraining"]);
+    const api = scriptedApi("awsRunningAt2", "awsScaleDownDraining");
     const promise = scaleEcsService(
       api,
       { ...request, desiredCount: 0, timeoutSeconds: 30 },
-      recorder(),
+      recordingReporter(),
       virtualClock(),
     );
     await expect(promise).rejects.toThrow(MaintenanceError);
@@ -92,18 +82,18 @@ describe("scaleEcsService on a scripted sequence of recorded responses", () => {
   });
 
   it("fails at once on a failed rollout instead of waiting it out", async () => {
-    const api = scriptedApi(["awsStoppedAt0", "awsRolloutFailed"]);
+    const api = scriptedApi("awsStoppedAt0", "awsRolloutFailed");
     const clock = virtualClock();
-    await expect(scaleEcsService(api, { ...request, desiredCount: 2 }, recorder(), clock)).rejects.toThrow(
-      "deployment failed: ECS deployment circuit breaker",
-    );
+    await expect(
+      scaleEcsService(api, { ...request, desiredCount: 2 }, recordingReporter(), clock),
+    ).rejects.toThrow("deployment failed: ECS deployment circuit breaker");
     expect(clock.slept).toEqual([]);
   });
 
   it("refuses a service that does not exist, changing nothing", async () => {
-    const api = scriptedApi(["awsMissing"]);
+    const api = scriptedApi("awsMissing");
     await expect(
-      scaleEcsService(api, { ...request, desiredCount: 0 }, recorder(), virtualClock()),
+      scaleEcsService(api, { ...request, desiredCount: 0 }, recordingReporter(), virtualClock()),
     ).rejects.toThrow(/ECS service "tines-app" \(cluster tines\): MISSING .*the service must already exist/);
     expect(api.updates).toEqual([]);
   });
@@ -115,7 +105,7 @@ describe("scaleEcsService against moto", () => {
 
   it("sets desiredCount of an existing service and reads it back (moto: runningCount follows at once)", async () => {
     const { cluster, service } = await createMotoService(endpoint, "tines-sidekiq", 2);
-    const reporter = recorder();
+    const reporter = recordingReporter();
     const down = await scaleEcsService(
       api,
       { cluster, service, desiredCount: 0, timeoutSeconds: 10, pollSeconds: 0.1 },
@@ -141,7 +131,7 @@ describe("scaleEcsService against moto", () => {
 
   it("times out on a service whose tasks never start (moto: a new service stays pending)", async () => {
     const { cluster, service } = await createMotoService(endpoint, "tines-app", 2);
-    const reporter = recorder();
+    const reporter = recordingReporter();
     await expect(
       scaleEcsService(
         api,
@@ -160,7 +150,7 @@ describe("scaleEcsService against moto", () => {
       scaleEcsService(
         api,
         { cluster, service: "tines-nginx", desiredCount: 0, timeoutSeconds: 5, pollSeconds: 0.1 },
-        recorder(),
+        recordingReporter(),
       ),
     ).rejects.toThrow(/ECS service "tines-nginx" .*MISSING/);
     expect((await api.describeService(cluster, "tines-nginx")).services).toEqual([]);
@@ -172,7 +162,7 @@ describe("scaleEcsService against moto", () => {
     await api.setScalableTargetBounds(cluster, service, bounds);
     const opts = { cluster, service, timeoutSeconds: 10, pollSeconds: 0.1 };
 
-    const down = await scaleEcsService(api, { ...opts, desiredCount: 0 }, recorder());
+    const down = await scaleEcsService(api, { ...opts, desiredCount: 0 }, recordingReporter());
     expect(down).toEqual({
       previousCount: 2,
       reachedCount: 0,
@@ -185,14 +175,14 @@ describe("scaleEcsService against moto", () => {
     const again = await scaleEcsService(
       api,
       { ...opts, desiredCount: 0, savedBounds: down.savedBounds },
-      recorder(),
+      recordingReporter(),
     );
     expect(again.savedBounds).toEqual(bounds);
 
     const up = await scaleEcsService(
       api,
       { ...opts, desiredCount: 2, savedBounds: again.savedBounds },
-      recorder(),
+      recordingReporter(),
     );
     expect(up).toEqual({ previousCount: 0, reachedCount: 2, scalableTarget: bounds });
     expect(await api.describeScalableTarget(cluster, service)).toEqual(bounds);

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GateError } from "../errors";
-import type { ProgressReporter } from "../progress";
 import { freePort, TEST_PG_PASSWORD, TEST_REDIS_USER_PASSWORD } from "../../testkit/servers/localServers";
 import { startDnsmasq, type RunningDns } from "../../testkit/servers/dnsmasq";
 import {
@@ -14,6 +13,7 @@ import {
   waitForPropagation,
   type EndpointToCheck,
 } from "./propagation";
+import { recordingReporter } from "../../testkit/recordingReporter";
 
 function required(variable: string): URL {
   const value = process.env[variable];
@@ -25,11 +25,6 @@ const redis = required("TEST_REDIS_URL");
 const pg = required("TEST_PG_SOURCE_URL");
 const redisPort = Number(redis.port);
 const pgPort = Number(pg.port);
-
-function recorder(): ProgressReporter & { lines: string[] } {
-  const lines: string[] = [];
-  return { lines, info: (m) => lines.push(m), warn: (m) => lines.push(`warning: ${m}`) };
-}
 
 let dns: RunningDns;
 beforeAll(async () => {
@@ -150,7 +145,7 @@ describe("checkEndpoint", () => {
 describe("waitForPropagation", () => {
   it("waits out the TTL since the switch, reporting the time left, then passes", async () => {
     await dns.restart([{ name: "localhost", addresses: ["127.0.0.1"] }], 2);
-    const reporter = recorder();
+    const reporter = recordingReporter();
     const started = Date.now();
     const reports = await waitForPropagation([redisEndpoint(), pgEndpoint()], {
       dnsServers: [dns.server],
@@ -178,7 +173,7 @@ describe("waitForPropagation", () => {
       switchedAt: started,
       timeoutSeconds: 60,
       intervalSeconds: 1,
-      reporter: recorder(),
+      reporter: recordingReporter(),
     }).catch((e: Error) => e);
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(error).toBeInstanceOf(GateError);
@@ -189,7 +184,7 @@ describe("waitForPropagation", () => {
 
   it("refuses when the DNS server and the system resolver disagree (not propagated), after the timeout", async () => {
     await dns.restart([{ name: "localhost", addresses: ["127.0.0.2"] }], 1);
-    const reporter = recorder();
+    const reporter = recordingReporter();
     const error = await waitForPropagation([pgEndpoint()], {
       dnsServers: [dns.server],
       switchedAt: longAgo,
@@ -213,7 +208,7 @@ describe("waitForPropagation", () => {
         switchedAt: longAgo,
         timeoutSeconds: 1,
         intervalSeconds: 1,
-        reporter: recorder(),
+        reporter: recordingReporter(),
       },
     ).catch((e: Error) => e);
     expect((error as Error).message).toMatch(/redis localhost:\d+ ping failed: Redis authentication failed/);

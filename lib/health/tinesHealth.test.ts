@@ -3,18 +3,14 @@ import { startRedis, type RunningServer } from "../../testkit/servers/localServe
 import { startSidekiq, type SidekiqServer } from "../../testkit/servers/sidekiq";
 import { startTinesHealthServer, type TinesHealthServer } from "../../testkit/servers/tinesHealth";
 import { isMaintenanceError } from "../errors";
-import type { Clock, ProgressReporter } from "../progress";
+import type { Clock } from "../progress";
 import {
   interpretHealthAnswer,
   probeTinesHealth,
   waitForTinesHealth,
   type HealthAnswer,
 } from "./tinesHealth";
-
-function recorder(): ProgressReporter & { lines: string[] } {
-  const lines: string[] = [];
-  return { lines, info: (m) => lines.push(m), warn: (m) => lines.push(`warning: ${m}`) };
-}
+import { recordingReporter } from "../../testkit/recordingReporter";
 
 function fakeClock(): Clock {
   let now = Date.parse("2026-11-01T03:00:00Z");
@@ -39,7 +35,7 @@ describe("reading Tines' answer", () => {
       { healthy: false, status: "HTTP 500" },
       { healthy: true, status: "HTTP 200" },
     ];
-    const reporter = recorder();
+    const reporter = recordingReporter();
     const result = await waitForTinesHealth(
       { url: "http://u:hunter2@tines.internal/is_up", timeoutSeconds: 60, intervalSeconds: 5 },
       reporter,
@@ -83,7 +79,7 @@ describe("the health gate against a Tines-like endpoint on real PostgreSQL, Redi
     expect((await probeTinesHealth(`${healthy.url}/health`, 5000)).status).toBe(
       "HTTP 200 healthy: false (sidekiq: false)",
     );
-    const reporter = recorder();
+    const reporter = recordingReporter();
     const waiting = waitForTinesHealth(
       { url: `${healthy.url}/is_up`, timeoutSeconds: 60, intervalSeconds: 1 },
       reporter,
@@ -109,7 +105,7 @@ describe("the health gate against a Tines-like endpoint on real PostgreSQL, Redi
     try {
       await waitForTinesHealth(
         { url: `${never.url}/health`, timeoutSeconds: 3, intervalSeconds: 1 },
-        recorder(),
+        recordingReporter(),
       );
     } catch (error) {
       expect(isMaintenanceError(error)).toBe(true);

@@ -1,7 +1,7 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import {
   createReadyWorkload,
   releasePods,
@@ -25,6 +25,8 @@ withNamespace("rollout", (space) => {
   ({ plane, admin, ns } = space);
   dir = mkdtempSync(join(tmpdir(), "kubeconfig-"));
 });
+// The kubeconfigs hold the plane's token: none stays behind.
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function recorder() {
   const lines: string[] = [];
@@ -66,6 +68,23 @@ function clientFor(user: Record<string, unknown>) {
 }
 
 const tokenUser = () => ({ token: plane.token });
+
+/**
+ * `waitForRollout` of the test namespace's `kind` `name` to `targetCount`, as the token user
+ * unless `client` is given, its progress recorded unless `options` names a reporter.
+ */
+const rollout = (
+  kind: "Deployment" | "StatefulSet",
+  name: string,
+  targetCount: number,
+  options: Omit<Parameters<typeof waitForRollout>[2], "reporter"> & { reporter?: ProgressReporter },
+  client = clientFor(tokenUser()),
+) =>
+  waitForRollout(
+    client,
+    { namespace: ns, kind, name, targetCount },
+    { reporter: recorder().reporter, ...options },
+  );
 const scale = (kind: "Deployment" | "StatefulSet", name: string, replicas: number) =>
   admin.mergePatch(workloadPath(ns, kind, name), { spec: { replicas } });
 
@@ -84,11 +103,7 @@ describe("waitForRollout down, against the real API server", () => {
       return (w?.status?.replicas ?? 0) === 0;
     }, 30_000);
     const { lines, reporter } = recorder();
-    const waiting = waitForRollout(
-      clientFor(tokenUser()),
-      { namespace: ns, kind: "Deployment", name: "tines-app", targetCount: 0 },
-      { timeoutSeconds: 60, pollSeconds: 0.2, reporter },
-    );
+    const waiting = rollout("Deployment", "tines-app", 0, { timeoutSeconds: 60, pollSeconds: 0.2, reporter });
     await waitUntil(async () => lines.length > 0, 10_000);
     expect(lines[0]).toMatch(
       new RegExp(
@@ -109,11 +124,7 @@ describe("waitForRollout down, against the real API server", () => {
     await scale("Deployment", "quick", 0);
     const { lines, reporter } = recorder();
     // With a flat 30 s cadence the first re-check would come 30 s after the first look.
-    const waiting = waitForRollout(
-      clientFor(tokenUser()),
-      { namespace: ns, kind: "Deployment", name: "quick", targetCount: 0 },
-      { timeoutSeconds: 120, pollSeconds: 30, reporter },
-    );
+    const waiting = rollout("Deployment", "quick", 0, { timeoutSeconds: 120, pollSeconds: 30, reporter });
     await waitUntil(async () => lines.length > 0, 10_000);
     await releasePods(admin, ns, "app.kubernetes.io/name=quick");
     const released = Date.now();
@@ -140,12 +151,9 @@ describe("waitForRollout down, against the real API server", () => {
   it("fails after the timeout with what it still waits for", async () => {
     await createReadyWorkload(admin, "Deployment", ns, "stuck", 1, { podFinalizers: ["tines.test/hold"] });
     await scale("Deployment", "stuck", 0);
-    const { reporter } = recorder();
-    const error = await waitForRollout(
-      clientFor(tokenUser()),
-      { namespace: ns, kind: "Deployment", name: "stuck", targetCount: 0 },
-      { timeoutSeconds: 2, pollSeconds: 0.5, reporter },
-    ).catch((e: unknown) => e);
+    const error = await rollout("Deployment", "stuck", 0, { timeoutSeconds: 2, pollSeconds: 0.5 }).catch(
+      (e: unknown) => e,
+    );
     await releasePods(admin, ns, "app.kubernetes.io/name=stuck");
     expect(error).toBeInstanceOf(MaintenanceError);
     expect((error as Error).message).toBe(
@@ -155,23 +163,19 @@ describe("waitForRollout down, against the real API server", () => {
   });
 
   it("names the workload and the config keys when it does not exist", async () => {
-    const { reporter } = recorder();
-    const error = await waitForRollout(
-      clientFor(tokenUser()),
-      { namespace: ns, kind: "Deployment", name: "nginx", targetCount: 0 },
-      { timeoutSeconds: 60, reporter },
-    ).catch((e: unknown) => e);
+    const error = await rollout("Deployment", "nginx", 0, { timeoutSeconds: 60 }).catch((e: unknown) => e);
     expect((error as Error).message).toBe(
       `Deployment ${ns}/nginx not found; set services.<key>.name / kind to the workload's name and kind`,
     );
   });
 
   it("reports a refused token in one line without printing it", async () => {
-    const { reporter } = recorder();
-    const error = await waitForRollout(
+    const error = await rollout(
+      "Deployment",
+      "tines-app",
+      0,
+      { timeoutSeconds: 60 },
       clientFor({ token: "wrong-secret-token" }),
-      { namespace: ns, kind: "Deployment", name: "tines-app", targetCount: 0 },
-      { timeoutSeconds: 60, reporter },
     ).catch((e: unknown) => e);
     expect((error as Error).message).toMatch(
       /^Kubernetes API GET \/api\S* \(context plane\): HTTP 401 Unauthorized$/,
@@ -230,12 +234,10 @@ describe("waitForRollout up, against the real API server", () => {
         },
       },
     });
-    const { reporter } = recorder();
-    const error = await waitForRollout(
-      clientFor(tokenUser()),
-      { namespace: ns, kind: "Deployment", name: "unschedulable", targetCount: 2 },
-      { timeoutSeconds: 2, pollSeconds: 0.5, reporter },
-    ).catch((e: unknown) => e);
+    const error = await rollout("Deployment", "unschedulable", 2, {
+      timeoutSeconds: 2,
+      pollSeconds: 0.5,
+    }).catch((e: unknown) => e);
     expect((error as Error).message).toMatch(
       new RegExp(
         `^Deployment ${ns}/unschedulable did not reach 2 replica\\(s\\) within 2s: still waiting for 2 replica\\(s\\) to become ready \\(0/2\\)`,
@@ -246,21 +248,11 @@ describe("waitForRollout up, against the real API server", () => {
   it("scales a StatefulSet down and up, waiting for each pod", async () => {
     await createReadyWorkload(admin, "StatefulSet", ns, "redis", 2);
     await scale("StatefulSet", "redis", 0);
-    const { reporter } = recorder();
-    const client = clientFor(tokenUser());
-    const down = await waitForRollout(
-      client,
-      { namespace: ns, kind: "StatefulSet", name: "redis", targetCount: 0 },
-      { timeoutSeconds: 60, pollSeconds: 0.2, reporter },
-    );
+    const down = await rollout("StatefulSet", "redis", 0, { timeoutSeconds: 60, pollSeconds: 0.2 });
     expect(down.reachedCount).toBe(0);
     expect(await admin.list(`/api/v1/namespaces/${ns}/pods`, "app.kubernetes.io/name=redis")).toEqual([]);
     await scale("StatefulSet", "redis", 2);
-    const up = await waitForRollout(
-      client,
-      { namespace: ns, kind: "StatefulSet", name: "redis", targetCount: 2 },
-      { timeoutSeconds: 60, pollSeconds: 0.2, reporter },
-    );
+    const up = await rollout("StatefulSet", "redis", 2, { timeoutSeconds: 60, pollSeconds: 0.2 });
     expect(up).toMatchObject({ reachedCount: 2, readyReplicas: 2 });
   });
 });
@@ -284,15 +276,10 @@ describe("HorizontalPodAutoscaler through a window, on the real controller", () 
         ],
       },
     });
-    const client = clientFor(tokenUser());
     const { lines, reporter } = recorder();
 
     await scale("Deployment", "web", 0);
-    const down = await waitForRollout(
-      client,
-      { namespace: ns, kind: "Deployment", name: "web", targetCount: 0 },
-      { timeoutSeconds: 60, pollSeconds: 0.2, reporter },
-    );
+    const down = await rollout("Deployment", "web", 0, { timeoutSeconds: 60, pollSeconds: 0.2, reporter });
     expect(down.hpa).toEqual({ name: "web", minReplicas: 2, maxReplicas: 5 });
     // The HPA controller (sync every 2 s here) sees the target at 0 and disables itself.
     await waitUntil(
@@ -317,11 +304,7 @@ describe("HorizontalPodAutoscaler through a window, on the real controller", () 
 
     // Restoring 1 (below minReplicas 2): the wait warns first, then the HPA lifts it to 2.
     await scale("Deployment", "web", 1);
-    const up = await waitForRollout(
-      client,
-      { namespace: ns, kind: "Deployment", name: "web", targetCount: 1 },
-      { timeoutSeconds: 60, pollSeconds: 0.2, reporter },
-    );
+    const up = await rollout("Deployment", "web", 1, { timeoutSeconds: 60, pollSeconds: 0.2, reporter });
     expect(lines).toContain(
       `warn HorizontalPodAutoscaler web (min 2, max 5) targets web: it will move the restored count 1 into [2, 5]`,
     );

@@ -10,6 +10,7 @@ export {
   startPostgres,
   startRedis,
   stopProcess,
+  TEST_PASSWORDS,
   TEST_PG_PASSWORD,
   TEST_REDIS_USER_PASSWORD,
   type RunningServer,

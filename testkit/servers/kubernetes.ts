@@ -222,15 +222,9 @@ export async function startKubePlane(options: KubePlaneOptions = {}): Promise<Ku
       "--enable-priority-and-fairness=false",
       "--profiling=false",
     ]);
-    const kubeconfig = path.join(dir, "kubeconfig");
-    writeFileSync(kubeconfig, kubeconfigYaml(server, dir));
-    const caPem = readFileSync(path.join(dir, "ca.crt"), "utf8");
-    const client = new KubeTestClient(
-      server,
-      caPem,
-      readFileSync(path.join(dir, "admin.crt")),
-      readFileSync(path.join(dir, "admin.key")),
-    );
+    writeFileSync(path.join(dir, "kubeconfig"), kubeconfigYaml(server, dir));
+    const connection = planeConnection(dir);
+    const { kubeconfig, client } = connection;
     await waitUntil(
       async () => (await client.raw("GET", "/readyz")).status === 200,
       60_000,
@@ -307,12 +301,7 @@ export async function startKubePlane(options: KubePlaneOptions = {}): Promise<Ku
 
     let stopped = false;
     return {
-      dir,
-      server,
-      kubeconfig,
-      token,
-      caPem,
-      client,
+      ...connection,
       pids: Object.fromEntries(all.map((c) => [c.name, c.process.pid ?? -1])),
       async stop() {
         if (stopped) return;
@@ -484,6 +473,11 @@ export function sharedPlane(env: NodeJS.ProcessEnv = process.env): Omit<KubePlan
     throw new Error(
       "no Kubernetes test plane: TEST_KUBE_DIR is not set (testkit/servers/kubePlaneSetup.ts starts it for the `go-tools` tests of vitest.config.mts)",
     );
+  return planeConnection(dir);
+}
+
+/** How to reach the plane in `dir`, from the kubeconfig, certificates and token its start wrote there. */
+function planeConnection(dir: string): Omit<KubePlane, "stop" | "pids"> {
   const kubeconfig = path.join(dir, "kubeconfig");
   const config = JSON.parse(readFileSync(kubeconfig, "utf8")) as {
     clusters: Array<{ cluster: { server: string } }>;

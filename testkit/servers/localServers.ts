@@ -205,6 +205,9 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Runn
 /** Superuser password of the test PostgreSQL clusters (TCP connections need it). */
 export const TEST_PG_PASSWORD = "pg-test-secret";
 
+/** Every password of the test servers: none may show in plain text in a stack's outputs, state or logs. */
+export const TEST_PASSWORDS = [TEST_PG_PASSWORD, TEST_REDIS_USER_PASSWORD] as const;
+
 /**
  * Logical replication on every test cluster (lib/database/presync*): the source needs
  * `wal_level = logical` and a slot and WAL sender per presync, the target a worker per
