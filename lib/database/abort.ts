@@ -62,9 +62,11 @@ export async function abortable<T>(
   if (signal.aborted) throw abortedError(what);
   let settled = false;
   let timer: NodeJS.Timeout | undefined;
+  // The round of endSessions in flight: its own session must be gone before the caller goes on.
+  let stopping: Promise<unknown> = Promise.resolve();
   const stopAll = () => {
     if (settled) return;
-    void Promise.allSettled(servers.map((server) => endSessions(server, tag))).then(() => {
+    stopping = Promise.allSettled(servers.map((server) => endSessions(server, tag))).then(() => {
       if (!settled) timer = setTimeout(stopAll, 250);
     });
   };
@@ -80,6 +82,7 @@ export async function abortable<T>(
     settled = true;
     if (timer) clearTimeout(timer);
     signal.removeEventListener("abort", stopAll);
+    await stopping;
   }
 }
 

@@ -238,7 +238,21 @@ describe("an abort (Ctrl-C, the engine gone) stops the step promptly and removes
     return reporter;
   }
 
+  /**
+   * Our sessions still on either server. A session closed just now may still be listed while
+   * its backend exits, so it is read again for up to 2 s (load 10 in CI); one we left open stays.
+   */
   async function sessionsOfOurs(): Promise<string[]> {
+    const deadline = Date.now() + 2_000;
+    let left = await sessionsListed();
+    while (left.length > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      left = await sessionsListed();
+    }
+    return left;
+  }
+
+  async function sessionsListed(): Promise<string[]> {
     const lists = await Promise.all(
       [serverUrl("TEST_PG_SOURCE_URL"), serverUrl("TEST_PG_TARGET_URL")].map((url) =>
         withClient(url, async (c) =>

@@ -79,12 +79,18 @@ describe("queue report against a real Sidekiq 6.4", () => {
       return r.retries === 1 && r.busy === 1;
     });
 
+    const started = Date.now();
     const [ours, ruby] = await Promise.all([read(), rubyReport(url)]);
+    // Both reads fell within this span (Ruby's start-up is most of it), so their latencies
+    // can differ by no more than it; under load it was 1.6 s against a fixed 1.5 s bound.
+    const span = (Date.now() - started) / 1000;
     expect(ruby.identities).toEqual([server.identity]);
     expect(ours.queues.map(({ name, size, paused }) => ({ name, size, paused }))).toEqual(
       ruby.queues.map(({ name, size, paused }) => ({ name, size, paused })),
     );
-    ours.queues.forEach((q, i) => expect(Math.abs(q.latency - ruby.queues[i].latency)).toBeLessThan(1.5));
+    ours.queues.forEach((q, i) =>
+      expect(Math.abs(q.latency - ruby.queues[i].latency)).toBeLessThanOrEqual(span + 0.1),
+    );
     expect(ours.queues.find((q) => q.name === "default")?.latency).toBeGreaterThan(0);
     expect({
       enqueued: ours.enqueued,
