@@ -50,11 +50,17 @@ function lastLine(stdout: string): string {
   return stdout.trim().split("\n").pop() ?? "";
 }
 
+/** The script's report (its last line) in `runner` with `args`; a non-zero exit throws its stderr. */
+async function report<T>(runner: keyof typeof RUNNERS, args: string[], timeoutMs: number): Promise<T> {
+  const run = await runChild(runner, args, process.env, timeoutMs);
+  if (run.code !== 0)
+    throw new Error(`serializedProviders ${args.join(" ")} (${runner}) failed: ${run.stderr}`);
+  return JSON.parse(lastLine(run.stdout)) as T;
+}
+
 /** Every provider the program defines, serialized and loaded with full type-checking, as the Pulumi CLI may. */
 export async function checkAllSerialized(timeoutMs = 150_000): Promise<SerializationReport[]> {
-  const run = await runChild("typeChecked", ["check-all"], process.env, timeoutMs);
-  if (run.code !== 0) throw new Error(`serializedProviders check-all failed: ${run.stderr}`);
-  return JSON.parse(lastLine(run.stdout)) as SerializationReport[];
+  return report("typeChecked", ["check-all"], timeoutMs);
 }
 
 /** bin/ as `npm ci` leaves it: compiled from the sources as they are (a current build is kept). */
@@ -68,17 +74,13 @@ function buildProgram(): void {
 /** Every provider the program defines, serialized and loaded as compiled into bin/. */
 export async function checkAllCompiled(timeoutMs = 120_000): Promise<SerializationReport[]> {
   buildProgram();
-  const run = await runChild("compiled", ["check-all"], process.env, timeoutMs);
-  if (run.code !== 0) throw new Error(`compiled serializedProviders check-all failed: ${run.stderr}`);
-  return JSON.parse(lastLine(run.stdout)) as SerializationReport[];
+  return report("compiled", ["check-all"], timeoutMs);
 }
 
 /** Every provider's serialized text by type token, as `pulumi up` serializes it compiled. */
 export async function serializeAllCompiled(timeoutMs = 120_000): Promise<Record<string, string>> {
   buildProgram();
-  const run = await runChild("compiled", ["serialize-all"], process.env, timeoutMs);
-  if (run.code !== 0) throw new Error(`compiled serializedProviders serialize-all failed: ${run.stderr}`);
-  return JSON.parse(lastLine(run.stdout)) as Record<string, string>;
+  return report("compiled", ["serialize-all"], timeoutMs);
 }
 
 export type CreateRun =
@@ -86,9 +88,7 @@ export type CreateRun =
 
 /** Every provider's serialized text by type token, as the Pulumi CLI loads the program (transpiled). */
 export async function serializeAll(timeoutMs = 120_000): Promise<Record<string, string>> {
-  const run = await runChild("transpiled", ["serialize-all"], process.env, timeoutMs);
-  if (run.code !== 0) throw new Error(`serializedProviders serialize-all failed: ${run.stderr}`);
-  return JSON.parse(lastLine(run.stdout)) as Record<string, string>;
+  return report("transpiled", ["serialize-all"], timeoutMs);
 }
 
 /**

@@ -18,7 +18,8 @@ import * as pulumi from "@pulumi/pulumi";
 // Every provider the program registers is defined by loading these two.
 import "../components/gates";
 import "../components/platforms";
-import { PROVIDERS, type ResourceDefinition } from "../components/provider/defineProvider";
+import { PROVIDERS } from "../components/provider/defineProvider";
+import { definitionFor, providerFor } from "../components/provider/registry";
 import { oneLine } from "../lib/errors";
 import { dynamicTypeToken } from "../lib/plan/names";
 
@@ -48,21 +49,9 @@ export interface CreateReport {
   result: { id: string; outs: Record<string, unknown> };
 }
 
-function definitionOf(token: string): ResourceDefinition {
-  const definition = PROVIDERS.find((d) => dynamicTypeToken(d.type) === token);
-  if (!definition) {
-    throw new Error(
-      `unknown provider "${token}"; one of: ${PROVIDERS.map((d) => dynamicTypeToken(d.type)).join(", ")}`,
-    );
-  }
-  return definition;
-}
-
-const providerOf = (token: string) => definitionOf(token).provider;
-
 /** As `pulumi.dynamic.Resource` serializes its provider (by reference when this runs compiled). */
 async function serialize(token: string) {
-  const serialized = definitionOf(token).serialized;
+  const serialized = definitionFor(token).serialized;
   return pulumi.runtime.serializeFunction(() => serialized, { allowSecrets: true });
 }
 
@@ -92,7 +81,7 @@ async function checkOne(token: string): Promise<SerializationReport> {
   try {
     const { bytes, text, handler } = await load(token);
     const has = (p: object, m: string) => typeof (p as Record<string, unknown>)[m] === "function";
-    const expected = METHODS.filter((m) => has(providerOf(token), m));
+    const expected = METHODS.filter((m) => has(providerFor(token), m));
     const methods = expected.filter((m) => has(handler, m));
     const check = await runCheck(handler);
     const lost = lostCaptures(text);

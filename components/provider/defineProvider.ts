@@ -125,6 +125,8 @@ type Outs = Record<string, unknown>;
 
 /** The compiled module that defines every provider, for the provider host (absent from the sources' view). */
 const COMPILED_REGISTRY = path.join(__dirname, "registry.js");
+/** Whether this is the compiled program, whose providers the host can load by reference. */
+const COMPILED = __filename.endsWith(".js") && existsSync(COMPILED_REGISTRY);
 
 /**
  * A provider that loads the compiled `token` provider in the provider host, with `methods`.
@@ -241,13 +243,12 @@ export function defineProvider<I, O, const L extends keyof O>(
       settings.aws = awsSettingsFromConfig((key) => request.config.get(key));
     };
   }
-  const compiled = __filename.endsWith(".js") && existsSync(COMPILED_REGISTRY);
   const definition = {
     type: spec.type,
     outputs: spec.outputs,
     secretOutputs: spec.secretOutputs ?? [],
     provider,
-    serialized: compiled ? byReference(dynamicTypeToken(spec.type), Object.keys(provider)) : provider,
+    serialized: COMPILED ? byReference(dynamicTypeToken(spec.type), Object.keys(provider)) : provider,
     spec,
   };
   PROVIDERS.push(definition as unknown as ProviderDefinition<never, never, never>);

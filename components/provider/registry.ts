@@ -7,9 +7,10 @@ import type * as pulumi from "@pulumi/pulumi";
 import "../gates";
 import "../platforms";
 import { dynamicTypeToken } from "../../lib/plan/names";
-import { PROVIDERS } from "./defineProvider";
+import { PROVIDERS, type ResourceDefinition } from "./defineProvider";
 
-export function providerFor(token: string): pulumi.dynamic.ResourceProvider {
+/** The definition of the provider of `token`, as this build defines it. */
+export function definitionFor(token: string): ResourceDefinition {
   const definition = PROVIDERS.find((d) => dynamicTypeToken(d.type) === token);
   if (!definition) {
     throw new Error(
@@ -17,5 +18,9 @@ export function providerFor(token: string): pulumi.dynamic.ResourceProvider {
         "run the version of the program that wrote the stack, or `npm run build:program`",
     );
   }
-  return definition.provider;
+  return definition;
+}
+
+export function providerFor(token: string): pulumi.dynamic.ResourceProvider {
+  return definitionFor(token).provider;
 }
