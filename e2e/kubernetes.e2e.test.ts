@@ -365,4 +365,8 @@ describe("kubernetes on a real control plane, helm-installed workloads, real Pul
     ];
     for (const text of texts) expect(text).not.toContain(TEST_REDIS_USER_PASSWORD);
   });
+
+  it("h. no copy of the kubeconfig (the plane's client key) is left on disk: the runs' TMPDIR is empty", () => {
+    expect(stack.leftInTmp()).toEqual([]);
+  });
 });

@@ -154,6 +154,8 @@ export class PulumiStack {
   readonly configFile: string;
   readonly binDir: string;
   readonly stack: string;
+  /** TMPDIR of every command, the engine's plugins included: what a run leaves there shows. */
+  readonly tmpDir: string;
   private readonly env: NodeJS.ProcessEnv;
   private readonly policyPack: string[];
   /** The pulumi child running now, so that `stop` can interrupt it. */
@@ -164,12 +166,14 @@ export class PulumiStack {
     this.stack = options.stack;
     this.dir = options.dir ?? mkdtempSync(path.join(os.tmpdir(), "tines-maint-e2e-"));
     this.stateDir = path.join(this.dir, "state");
+    this.tmpDir = path.join(this.dir, "tmp");
     this.policyPack = options.policyPack === false ? [] : ["--policy-pack", POLICY_PACK_DIR];
     // `pulumi stack init` writes the stack's salt beside Pulumi.yaml; it runs in this copy of
     // the project so the file lands here, and every later command names it with --config-file.
     const projectCopy = path.join(this.dir, "project");
     this.configFile = path.join(projectCopy, `Pulumi.${this.stack}.yaml`);
     mkdirSync(this.stateDir, { recursive: true });
+    mkdirSync(this.tmpDir, { recursive: true });
     mkdirSync(projectCopy, { recursive: true });
     copyFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), path.join(projectCopy, "Pulumi.yaml"));
     this.env = {
@@ -177,6 +181,7 @@ export class PulumiStack {
       ...options.env,
       PATH: [this.binDir, ...(options.pathDirs ?? []), process.env.PATH ?? ""].join(path.delimiter),
       PULUMI_HOME: path.join(this.dir, "home"),
+      TMPDIR: this.tmpDir,
       PULUMI_CONFIG_PASSPHRASE: randomBytes(16).toString("hex"),
       PULUMI_SKIP_UPDATE_CHECK: "true",
       PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
@@ -361,6 +366,11 @@ export class PulumiStack {
       }
     }
     return pids;
+  }
+
+  /** What the stack's commands and their plugins left in their TMPDIR. */
+  leftInTmp(): string[] {
+    return readdirSync(this.tmpDir);
   }
 
   remove(): void {

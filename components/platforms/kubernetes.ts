@@ -43,6 +43,11 @@ export function createKubernetesAdapter(
   const provider = new k8s.Provider(
     KUBERNETES_PROVIDER_NAME,
     {
+      // Empty, not the SDK's default of $KUBECONFIG's path: given any kubeconfig, the plugin
+      // writes a copy of it (client keys and tokens) to a temp file it never removes, once per
+      // run. Empty, it resolves $KUBECONFIG itself by client-go's loading rules: the same file
+      // and context, and no copy.
+      kubeconfig: "",
       namespace: kubernetes.namespace,
       ...(kubernetes.context ? { context: kubernetes.context } : {}),
       enableServerSideApply: true,
