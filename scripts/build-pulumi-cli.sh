@@ -33,7 +33,7 @@ fi
 PREFIX=${1:-${PREFIX:-${TINES_TOOLS_DIR:-/var/cache/tines-maintenance}/pulumi-$(awk '$1 == "github.com/pulumi/pulumi/pkg/v3" {print $2; exit}' "$MOD/go.mod")}}
 BIN=$PREFIX/bin
 JOBS=${JOBS:-2}
-export GOFLAGS="-p=$JOBS -buildvcs=false -mod=readonly"
+export GOFLAGS="-p=$JOBS -buildvcs=false -mod=readonly" CGO_ENABLED=0
 export GOTOOLCHAIN=${GOTOOLCHAIN:-local}
 
 log() { echo "[build-pulumi-cli $(date +%T)] $*"; }
@@ -51,7 +51,7 @@ build() { # build <out> <package> <ldflags>
     return
   fi
   local started=$SECONDS
-  nice -n "${GO_BUILD_NICENESS:-10}" go build -trimpath -ldflags "-s -w $3" -o "$1.tmp" "$2"
+  nice -n "${GO_BUILD_NICENESS:-10}" go build -trimpath -gcflags=all=-dwarf=false -ldflags "-s -w $3" -o "$1.tmp" "$2"
   mv "$1.tmp" "$1"
   log "built $1 in $((SECONDS - started))s"
 }

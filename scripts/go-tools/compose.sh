@@ -16,7 +16,7 @@ if [ ! -f "$PREFIX/.built" ]; then
   src=$(cd "$work" && GOFLAGS=-mod=mod go mod download -json "github.com/docker/compose/v2@$COMPOSE_VERSION" |
     awk -F'"' '$2 == "Dir" {print $4}')
   cp -r "$src" "$work/compose" && chmod -R u+w "$work/compose"
-  (cd "$work/compose" && GOFLAGS="-p=${JOBS:-2} -buildvcs=false -mod=readonly" nice -n "${GO_BUILD_NICENESS:-10}" go build -trimpath \
+  (cd "$work/compose" && CGO_ENABLED=0 GOFLAGS="-p=${JOBS:-2} -buildvcs=false -mod=readonly" nice -n "${GO_BUILD_NICENESS:-10}" go build -trimpath -gcflags=all=-dwarf=false \
     -ldflags "-s -w -X github.com/docker/compose/v2/internal.Version=$COMPOSE_VERSION" \
     -o "$PREFIX/bin/docker-compose.tmp" ./cmd) >&2
   mv "$PREFIX/bin/docker-compose.tmp" "$PREFIX/bin/docker-compose"

@@ -26,7 +26,7 @@ COMMANDS=(kube-apiserver kube-controller-manager kube-scheduler)
 log() { echo "[kubernetes $(date +%T)] $*" >&2; }
 
 if [ ! -f "$PREFIX/.built" ]; then
-  export GOTOOLCHAIN=${GOTOOLCHAIN:-local} GOFLAGS="-p=${JOBS:-2} -buildvcs=false"
+  export GOTOOLCHAIN=${GOTOOLCHAIN:-local} GOFLAGS="-p=${JOBS:-2} -buildvcs=false" CGO_ENABLED=0
   staging=v0.${VERSION#v1.}
   if ! grep -Eq "^(require)?[[:space:]]*k8s.io/kubernetes $VERSION\$" "$MOD/go.mod" 2>/dev/null ||
     ! grep -Eq "^(require)?[[:space:]]*go.etcd.io/etcd/server/v3 $ETCD_VERSION\$" "$MOD/go.mod"; then
@@ -83,7 +83,7 @@ GO
   out=$PREFIX/bin.tmp
   rm -rf "$out" && mkdir -p "$out" "$PREFIX/bin"
   started=$SECONDS
-  nice -n "${GO_BUILD_NICENESS:-10}" go build -mod=readonly -trimpath -ldflags "$ldflags" -o "$out/" ./etcd \
+  nice -n "${GO_BUILD_NICENESS:-10}" go build -mod=readonly -trimpath -gcflags=all=-dwarf=false -ldflags "$ldflags" -o "$out/" ./etcd \
     "${COMMANDS[@]/#/k8s.io/kubernetes/cmd/}" >&2
   for binary in etcd "${COMMANDS[@]}"; do mv "$out/$binary" "$PREFIX/bin/$binary"; done
   rmdir "$out"

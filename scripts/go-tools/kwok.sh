@@ -12,9 +12,9 @@ source "$ROOT/tools/versions.env"
 TINES_TOOLS_DIR=${TINES_TOOLS_DIR:-/var/cache/tines-maintenance}
 PREFIX=$TINES_TOOLS_DIR/kwok-$KWOK_VERSION
 if [ ! -f "$PREFIX/.built" ]; then
-  export GOTOOLCHAIN=${GOTOOLCHAIN:-local} GOFLAGS="-p=${JOBS:-2} -buildvcs=false"
+  export GOTOOLCHAIN=${GOTOOLCHAIN:-local} GOFLAGS="-p=${JOBS:-2} -buildvcs=false" CGO_ENABLED=0
   started=$SECONDS
-  GOBIN=$PREFIX/bin nice -n "${GO_BUILD_NICENESS:-10}" go install -trimpath \
+  GOBIN=$PREFIX/bin nice -n "${GO_BUILD_NICENESS:-10}" go install -trimpath -gcflags=all=-dwarf=false \
     -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}" \
     "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" >&2
   src=$(GOFLAGS=-mod=mod go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | awk -F'"' '$2 == "Dir" {print $4}')

@@ -31,7 +31,7 @@ SDK=github.com/pulumi/pulumi-kubernetes/sdk/v4
 log() { echo "[pulumi-kubernetes $(date +%T)] $*" >&2; }
 
 if [ ! -f "$PREFIX/.built" ]; then
-  export GOTOOLCHAIN=${GOTOOLCHAIN:-local} GOFLAGS="-p=${JOBS:-2} -buildvcs=false"
+  export GOTOOLCHAIN=${GOTOOLCHAIN:-local} GOFLAGS="-p=${JOBS:-2} -buildvcs=false" CGO_ENABLED=0
   mkdir -p "$MOD"
   cd "$MOD"
   fresh=
@@ -64,7 +64,7 @@ if [ ! -f "$PREFIX/.built" ]; then
   out=$PREFIX/bin.tmp
   rm -rf "$out" && mkdir -p "$out" "$PREFIX/bin"
   started=$SECONDS
-  nice -n "${GO_BUILD_NICENESS:-10}" go build -mod=readonly -trimpath \
+  nice -n "${GO_BUILD_NICENESS:-10}" go build -mod=readonly -trimpath -gcflags=all=-dwarf=false \
     -ldflags "-s -w -X $PROVIDER/pkg/version.Version=$plugin_version -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
     -o "$out/" . helm.sh/helm/v3/cmd/helm >&2
   mv "$out/helm" "$PREFIX/bin/helm"
