@@ -49,11 +49,15 @@ let warn: MockInstance<typeof pulumi.log.warn>;
 beforeEach(() => {
   warn = vi.spyOn(pulumi.log, "warn").mockResolvedValue(undefined);
 });
-afterEach(() => vi.restoreAllMocks());
+afterEach(() => {
+  vi.restoreAllMocks();
+  vi.unstubAllEnvs();
+});
 
 describe("createKubernetesAdapter", () => {
   it("reads the live count, then patches only spec.replicas with force, then waits for the rollout", async () => {
     const registered = mock(false);
+    vi.stubEnv("KUBECONFIG", "/home/operator/.kube/prod");
     const adapter = createKubernetesAdapter({ namespace: "tines-prod", context: "prod-eks" });
     const parent = new ServiceStepParent("tines-sidekiq");
     const scaled = adapter.scaleService(sidekiq, { parent, phase: "shutdown", timeoutSeconds: 900 });
@@ -66,7 +70,8 @@ describe("createKubernetesAdapter", () => {
 
     const provider = only(registered, "pulumi:providers:kubernetes");
     expect(provider.name).toBe(KUBERNETES_PROVIDER_NAME);
-    expect(provider.inputs).toMatchObject({ namespace: "tines-prod", context: "prod-eks" });
+    // Empty although KUBECONFIG is set: the plugin copies any kubeconfig it is given to /tmp.
+    expect(provider.inputs).toMatchObject({ kubeconfig: "", namespace: "tines-prod", context: "prod-eks" });
     expect(String(provider.inputs.enableServerSideApply)).toBe("true");
 
     const read = only(registered, "kubernetes:apps/v1:Deployment");
