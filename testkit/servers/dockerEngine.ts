@@ -5,7 +5,7 @@
  * Not used by the program. TEST_DOCKER_HOST points the tests at an existing engine instead.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
@@ -25,6 +25,8 @@ const SETUP_HINT = "install docker.io and busybox-static (scripts/setup.sh)";
 export interface TestEngine {
   engine: DockerEngine;
   dockerHost: string;
+  /** The private dockerd's PID; undefined for an engine TEST_DOCKER_HOST names. */
+  dockerdPid?: number;
   stop(): Promise<void>;
 }
 
@@ -46,6 +48,8 @@ export async function startTestEngine(): Promise<TestEngine> {
   const dockerd = findExecutable("dockerd", ["/usr/sbin", "/usr/bin"], SETUP_HINT);
   const dir = mkdtempSync(path.join(os.tmpdir(), "tines-maint-dockerd-"));
   const dockerHost = `unix://${dir}/docker.sock`;
+  // dockerd and its containerd write to TMPDIR (containerd's stack dumps); it goes with the rest.
+  mkdirSync(`${dir}/tmp`);
   const log: Buffer[] = [];
   const child = spawn(
     dockerd,
@@ -64,7 +68,7 @@ export async function startTestEngine(): Promise<TestEngine> {
       "--ip6tables=false",
       "--bridge=none",
     ],
-    { stdio: ["ignore", "ignore", "pipe"] },
+    { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, TMPDIR: `${dir}/tmp` } },
   );
   child.stderr?.on("data", (c: Buffer) => log.push(c));
   const engine = createDockerEngine(dockerHost);
@@ -81,6 +85,7 @@ export async function startTestEngine(): Promise<TestEngine> {
   return {
     engine,
     dockerHost,
+    dockerdPid: child.pid,
     stop: async () => {
       await stopProcess(child, 15_000);
       rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
