@@ -50,11 +50,12 @@ describe("createEcsAdapter", () => {
 
   it("leaves region and endpoint to the SDK's defaults when not configured", async () => {
     const parent = new ServiceStepParent("tines-app");
-    createEcsAdapter({ cluster: "tines" }).scaleService(
+    const scaled = createEcsAdapter({ cluster: "tines" }).scaleService(
       { ...step, name: "tines-app", workloadName: "tines-app", targetCount: 2 },
       { parent, phase: "running", timeoutSeconds: 900 },
     );
-    await new Promise((r) => setTimeout(r, 50));
+    // Registered once its URN is known: no guess at how long the SDK takes under load.
+    await known(scaled.resource.urn);
     const inputs = registered.find((r) => r.name === "tines-app" && r.type.endsWith("ServiceCount"))?.inputs;
     expect(inputs).toMatchObject({ cluster: "tines", service: "tines-app", desiredCount: 2 });
     expect(inputs).not.toHaveProperty("region");
