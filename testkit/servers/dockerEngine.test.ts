@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
-import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { pollFor } from "../cliChild";
 import { privateTmpdir } from "../testScope";
 import { startTestEngine } from "./dockerEngine";
 
@@ -34,13 +34,12 @@ describe("the test Docker engine", () => {
       // On SIGUSR1 containerd writes containerd.<pid>.stacks.log to its TMPDIR: two were found in
       // /tmp after test runs, whatever signalled containerd there.
       process.kill(containerd!.pid, "SIGUSR1");
-      const engineTmp = path.join(path.dirname(new URL(test.dockerHost).pathname), "tmp");
       const dumped = `containerd.${containerd!.pid}.stacks.log`;
-      const deadline = Date.now() + 10_000;
-      while (!readdirSync(engineTmp).includes(dumped) && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      expect(readdirSync(engineTmp)).toContain(dumped);
+      await pollFor(
+        () => readdirSync(test.tmpDir!).includes(dumped) || undefined,
+        `${dumped} in the engine's TMPDIR`,
+        10_000,
+      );
     } finally {
       await test.stop();
     }

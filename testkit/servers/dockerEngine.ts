@@ -27,6 +27,8 @@ export interface TestEngine {
   dockerHost: string;
   /** The private dockerd's PID; undefined for an engine TEST_DOCKER_HOST names. */
   dockerdPid?: number;
+  /** TMPDIR of the private dockerd and its containerd, inside the engine's directory. */
+  tmpDir?: string;
   stop(): Promise<void>;
 }
 
@@ -49,7 +51,8 @@ export async function startTestEngine(): Promise<TestEngine> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "tines-maint-dockerd-"));
   const dockerHost = `unix://${dir}/docker.sock`;
   // dockerd and its containerd write to TMPDIR (containerd's stack dumps); it goes with the rest.
-  mkdirSync(`${dir}/tmp`);
+  const tmpDir = path.join(dir, "tmp");
+  mkdirSync(tmpDir);
   const log: Buffer[] = [];
   const child = spawn(
     dockerd,
@@ -68,7 +71,7 @@ export async function startTestEngine(): Promise<TestEngine> {
       "--ip6tables=false",
       "--bridge=none",
     ],
-    { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, TMPDIR: `${dir}/tmp` } },
+    { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, TMPDIR: tmpDir } },
   );
   child.stderr?.on("data", (c: Buffer) => log.push(c));
   const engine = createDockerEngine(dockerHost);
@@ -86,6 +89,7 @@ export async function startTestEngine(): Promise<TestEngine> {
     engine,
     dockerHost,
     dockerdPid: child.pid,
+    tmpDir,
     stop: async () => {
       await stopProcess(child, 15_000);
       rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
