@@ -16,6 +16,7 @@ describe("summary reporter", () => {
       [
         'it("passes", () => {});',
         'describe("a group", () => { it("fails", () => { throw new Error("first line\\nsecond line"); }); });',
+        'describe("a set-up", () => { beforeAll(() => { throw new Error("hook failed"); }); it("never runs", () => {}); });',
         "",
       ].join("\n"),
     );
@@ -31,9 +32,10 @@ describe("summary reporter", () => {
 
     expect(outcome.exitedZero).toBe(false);
     const lines = outcome.stdout.trim().split("\n");
-    expect(lines.slice(-2)).toEqual([
+    expect(lines.slice(-3)).toEqual([
       "vitest: failed: sample.test.js > a group > fails: first line",
-      "vitest: 1 passed, 1 failed",
+      "vitest: failed: sample.test.js > a set-up: hook failed",
+      "vitest: 1 passed, 2 failed, 1 skipped",
     ]);
   });
 });

@@ -23,9 +23,18 @@ export default class SummaryReporter implements Reporter {
           );
         } else counts.skipped++;
       }
-      if (module.state() === "failed" && tests.length === 0) {
+      // A file or a suite that failed outside any test (an import, a beforeAll) is one failure.
+      const outside: Array<{ where: string; message?: string }> = [
+        ...module.errors().map((error) => ({ where: file, message: error.message })),
+        ...[...module.children.allSuites()].flatMap((suite) =>
+          suite.errors().map((error) => ({ where: `${file} > ${suite.fullName}`, message: error.message })),
+        ),
+      ];
+      if (module.state() === "failed" && tests.length === 0 && outside.length === 0)
+        outside.push({ where: file });
+      for (const { where, message } of outside) {
         counts.failed++;
-        failures.push(`vitest: failed: ${file}: ${firstLine(module.errors()[0]?.message)}`);
+        failures.push(`vitest: failed: ${where}: ${firstLine(message)}`);
       }
     }
     const skipped = counts.skipped ? `, ${counts.skipped} skipped` : "";
